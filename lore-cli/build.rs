@@ -1,0 +1,50 @@
+//! Lets the `lore` binary find XGBoost's shared library without `LD_LIBRARY_PATH`: the library
+//! built by the `xgb` crate is copied beside the binary and the binary's rpath points there.
+
+use std::path::{Path, PathBuf};
+
+fn newest_xgboost_lib(build_dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(build_dir)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("xgboost_lib-sys-")
+        })
+        .map(|e| e.path().join("out").join("lib").join("libxgboost.so"))
+        .filter(|p| p.is_file())
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let Some(out_dir) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
+        return;
+    };
+    // OUT_DIR is <target>/<profile>/build/lore-cli-<hash>/out
+    let Some(build_dir) = out_dir.ancestors().nth(2).map(Path::to_path_buf) else {
+        return;
+    };
+    let Some(profile_dir) = build_dir.parent().map(Path::to_path_buf) else {
+        return;
+    };
+    if let Some(lib) = newest_xgboost_lib(&build_dir) {
+        // The binary asks for the library by its soname (libxgboost.so.N), the link's target.
+        let soname = std::fs::read_link(&lib)
+            .ok()
+            .and_then(|t| t.file_name().map(|n| n.to_owned()));
+        let beside = profile_dir.join(soname.unwrap_or_else(|| "libxgboost.so".into()));
+        if let Err(e) = std::fs::copy(&lib, &beside) {
+            println!(
+                "cargo:warning=could not copy {} beside the binary: {e}",
+                lib.display()
+            );
+        }
+        if let Some(dir) = lib.parent() {
+            println!("cargo:rustc-link-arg-bins=-Wl,-rpath,{}", dir.display());
+        }
+        println!("cargo:rerun-if-changed={}", lib.display());
+    }
+    println!("cargo:rustc-link-arg-bins=-Wl,-rpath,$ORIGIN");
+}

@@ -1,0 +1,130 @@
+//! The command line, as clap derive types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Lore: from a SQL extract to a fitted, evaluated, recorded model behind an HTTP endpoint.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lore",
+    version,
+    propagate_version = true,
+    after_help = "Start with `lore init NAME`, then `cd NAME && lore fit Subscribers`."
+)]
+pub struct Cli {
+    /// Show what Lore is doing (stages, timings, where models come from).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Print only results and errors; no progress bars.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a project with sample data and a working model, written in Rust and in TOML.
+    Init(InitArgs),
+    /// Fit a model: extract, transform, split, encode, fit, evaluate, save and record it.
+    Fit(FitArgs),
+    /// Predict with a saved fitting for every row of a CSV, Parquet or JSON lines file.
+    Predict(PredictArgs),
+    /// Serve the latest fitting of every fitted model over HTTP.
+    Api(ApiArgs),
+    /// Add code to the project from templates.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
+    /// List the project's models: Rust ones (compiled) and declared ones (TOML).
+    Models(JsonArgs),
+    /// List recorded fittings, newest first, with their stats.
+    Runs(RunsArgs),
+}
+
+/// Arguments of `lore init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The project's name; a folder of that name is created here.
+    pub name: String,
+    /// Rows in the sample `users` table.
+    #[arg(long, default_value_t = 100_000)]
+    pub sample_rows: usize,
+    /// Seed of the sample data (the same seed gives the same rows).
+    #[arg(long, default_value_t = lore_core::sample::DEFAULT_SEED)]
+    pub seed: u64,
+    /// The Lore checkout the project depends on [default: the one this `lore` was built from].
+    #[arg(long)]
+    pub lore_path: Option<PathBuf>,
+}
+
+/// Arguments of `lore fit`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// The model to fit, such as Subscribers (`lore models` lists them).
+    pub model: String,
+    /// Override a parameter, cast to its type: a full path (estimator.max_depth=4) or a unique
+    /// ending (max_depth=4, limit=50000). Repeatable. An unknown key lists the valid ones.
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `lore predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model whose fitting predicts.
+    pub model: String,
+    /// The fitting to use [default: the latest].
+    #[arg(long)]
+    pub fitting: Option<String>,
+    /// Rows to predict: .csv, .parquet or .jsonl.
+    #[arg(long, short)]
+    pub input: PathBuf,
+    /// Where to write predictions (.csv, .parquet or .jsonl) [default: CSV on stdout].
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// Arguments of `lore api`.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one and prints it).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+}
+
+/// What `lore generate` can add.
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// A new model: extract, pipeline, estimator, model and test, registered in src/models/mod.rs.
+    Model {
+        /// The model's name in CamelCase, such as Churn.
+        name: String,
+    },
+}
+
+/// A `--json` flag.
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `lore runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only this model's fittings.
+    pub model: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,306 @@
+//! One function per command: parse nothing, decide little, call lore-core, print.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use lore_core::env::Project;
+use lore_core::io::files;
+use lore_core::models::{self, Entry, FitOptions, Fitting, Source};
+use lore_core::{project, serve, tracking};
+use polars_output::predictions_frame;
+
+use crate::args::{
+    ApiArgs, Cli, Command, FitArgs, GenerateCommand, InitArgs, JsonArgs, PredictArgs, RunsArgs,
+};
+use crate::{build_info, delegate, Host};
+
+/// Runs the parsed command.
+pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (verbose, quiet) = (cli.verbose, cli.quiet);
+    match cli.command {
+        Command::Init(args) => runtime.block_on(init(args, quiet)),
+        Command::Fit(args) => runtime.block_on(fit(args, host, verbose, quiet)),
+        Command::Predict(args) => predict(args),
+        Command::Api(args) => runtime.block_on(api(args)),
+        Command::Generate(GenerateCommand::Model { name }) => generate_model(&name),
+        Command::Models(args) => list_models(args, host, verbose),
+        Command::Runs(args) => runtime.block_on(runs(args)),
+    }
+}
+
+fn current_project() -> Result<Project> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    Ok(Project::discover(&cwd)?)
+}
+
+fn rust_models(host: &Host) -> &[Box<dyn models::Model>] {
+    match host {
+        Host::Project(models) => models,
+        Host::Standalone => &[],
+    }
+}
+
+/// Whether a stand-alone `lore` should hand this command to the project's binary.
+fn delegates(host: &Host, project: &Project) -> bool {
+    matches!(host, Host::Standalone) && project.root.join("Cargo.toml").is_file()
+}
+
+async fn init(args: InitArgs, quiet: bool) -> Result<ExitCode> {
+    let lore_path = args.lore_path.unwrap_or_else(build_info::lore_checkout);
+    if !lore_path.join("lore-core").join("Cargo.toml").is_file() {
+        bail!(
+            "--lore-path {}: no lore-core/Cargo.toml there; give the folder of a Lore checkout",
+            lore_path.display()
+        );
+    }
+    let options = project::InitOptions {
+        name: args.name.clone(),
+        parent: std::env::current_dir().context("cannot read the current folder")?,
+        xgboost_lib_dir: lore_path.join(".cargo").join("xgboost-no-prebuilt"),
+        lore_path,
+        target_dir: build_info::shared_target_dir(),
+        lockfile: Some(include_str!("../../Cargo.lock").to_string()),
+        sample_rows: args.sample_rows,
+        seed: args.seed,
+    };
+    if !quiet {
+        eprintln!(
+            "Writing project {} with {} sample users...",
+            args.name, args.sample_rows
+        );
+    }
+    let root = project::init(&options).await?;
+    println!("Created {}", root.display());
+    println!("Next: cd {} && lore fit Subscribers", args.name);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<ExitCode> {
+    let project = current_project()?;
+    let catalogue = models::catalogue(rust_models(&host), &project.model_sources_dir())?;
+    let Some(Entry { spec, source }) = catalogue
+        .iter()
+        .find(|e| e.spec.name == args.model)
+        .cloned()
+    else {
+        if delegates(&host, &project) {
+            tracing::info!("{} is not a declared model; handing over to the project's binary for its Rust models", args.model);
+            return delegate::run_in_project_binary(&project.root, verbose);
+        }
+        return Err(lore_core::Error::UnknownModel {
+            name: args.model,
+            known: catalogue.iter().map(|e| e.spec.name.clone()).collect(),
+        }
+        .into());
+    };
+    match &source {
+        Source::Declared(path) => {
+            tracing::info!(
+                "fitting {} declared in {} inside this process: no cargo build",
+                spec.name,
+                path.display()
+            )
+        }
+        Source::Rust => tracing::info!("fitting {} compiled into this binary", spec.name),
+    }
+    let spec = models::params::apply(&spec, &args.params)?;
+    let (fitting, run) = models::fit(
+        &project,
+        &spec,
+        &FitOptions {
+            quiet: quiet || args.json,
+        },
+    )
+    .await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "model": run.model, "fitting_id": run.fitting_id, "path": run.path, "stats": run.stats })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = &fitting.stats;
+    println!("Fitted {} -> fitting {}", fitting.model, fitting.id);
+    println!(
+        "{:<12} {:>8} {:>10} {:>8}",
+        "split", "rows", "log-loss", "AUC"
+    );
+    for (name, split) in [
+        ("train", &s.train),
+        ("validation", &s.validation),
+        ("test", &s.test),
+    ] {
+        println!(
+            "{:<12} {:>8} {:>10.4} {:>8.4}",
+            name, split.rows, split.log_loss, split.auc
+        );
+    }
+    println!(
+        "best iteration {} of {} rounds; {:.2}s extract, {:.2}s fit",
+        s.best_iteration, s.rounds, s.seconds.extract, s.seconds.fit
+    );
+    println!(
+        "report: {}",
+        fitting.dir.join(lore_core::report::REPORT_FILE).display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn predict(args: PredictArgs) -> Result<ExitCode> {
+    let project = current_project()?;
+    let fitting = Fitting::find(&project, &args.model, args.fitting.as_deref())?;
+    let df = files::read(&args.input)?;
+    let p = fitting.predict(df, &args.input.display().to_string())?;
+    let mut out = predictions_frame(&p)?;
+    match &args.output {
+        Some(path) => {
+            files::write(&mut out, path)?;
+            eprintln!(
+                "Wrote {} predictions of {} (fitting {}) to {}",
+                p.probabilities.len(),
+                fitting.model,
+                fitting.id,
+                path.display()
+            );
+        }
+        None => polars_output::csv_to_stdout(&mut out)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn api(args: ApiArgs) -> Result<ExitCode> {
+    let project = current_project()?;
+    let state = serve::ApiState::load(&project)?;
+    if state.models().is_empty() {
+        eprintln!("warning: no fitted models yet; run `lore fit MODEL` and restart the API");
+    }
+    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
+        .parse()
+        .with_context(|| {
+            format!(
+                "--host {} --port {}: not an address to listen on",
+                args.host, args.port
+            )
+        })?;
+    let models = state.models().join(", ");
+    serve::serve(state, addr, |bound| {
+        println!(
+            "Serving {} on http://{bound}",
+            if models.is_empty() {
+                "no models"
+            } else {
+                &models
+            }
+        );
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate_model(name: &str) -> Result<ExitCode> {
+    let project = current_project()?;
+    let written = project::generate_model(&project.root, name)?;
+    for path in written {
+        println!(
+            "wrote {}",
+            path.strip_prefix(&project.root).unwrap_or(&path).display()
+        );
+    }
+    println!("Next: lore fit {name}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_models(args: JsonArgs, host: Host, verbose: bool) -> Result<ExitCode> {
+    let project = current_project()?;
+    if delegates(&host, &project) {
+        return delegate::run_in_project_binary(&project.root, verbose);
+    }
+    let catalogue = models::catalogue(rust_models(&host), &project.model_sources_dir())?;
+    let rows: Vec<serde_json::Value> = catalogue
+        .iter()
+        .map(|e| {
+            let (kind, file) = match &e.source {
+                Source::Rust => ("rust", None),
+                Source::Declared(p) => ("declared", Some(p.display().to_string())),
+            };
+            let fittings = Fitting::ids(&project, &e.spec.name);
+            serde_json::json!({ "name": e.spec.name, "kind": kind, "file": file, "fittings": fittings.len(), "latest": fittings.last() })
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!("{:<24} {:<9} {:>8}  latest", "model", "kind", "fittings");
+        for r in rows {
+            println!(
+                "{:<24} {:<9} {:>8}  {}",
+                r["name"].as_str().unwrap_or(""),
+                r["kind"].as_str().unwrap_or(""),
+                r["fittings"],
+                r["latest"].as_str().unwrap_or("-")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn runs(args: RunsArgs) -> Result<ExitCode> {
+    let project = current_project()?;
+    let runs = tracking::list(&project, args.model.as_deref()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&runs)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<22} {:<22} {:>9} {:>6}  git",
+        "fitting", "model", "test AUC", "best"
+    );
+    for r in runs {
+        let auc = r.stats["test"]["auc"]
+            .as_f64()
+            .map(|a| format!("{a:.4}"))
+            .unwrap_or_else(|| "-".into());
+        let commit = r
+            .git_commit
+            .as_deref()
+            .map(|c| &c[..c.len().min(8)])
+            .unwrap_or("-");
+        println!(
+            "{:<22} {:<22} {:>9} {:>6}  {commit}",
+            r.fitting_id, r.model, auc, r.stats["best_iteration"]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Turning predictions into a table to write or print.
+mod polars_output {
+    use anyhow::Result;
+    use lore_core::models::fitting::Predictions;
+    use polars::prelude::*;
+
+    /// A `prediction`, `probability` table, one row per input row.
+    pub fn predictions_frame(p: &Predictions) -> Result<DataFrame> {
+        let predictions: Vec<Option<bool>> = p.predictions.iter().map(|v| v.as_bool()).collect();
+        let probabilities: Vec<f64> = p.probabilities.iter().map(|v| *v as f64).collect();
+        Ok(DataFrame::new(
+            probabilities.len(),
+            vec![
+                Column::new("prediction".into(), predictions),
+                Column::new("probability".into(), probabilities),
+            ],
+        )?)
+    }
+
+    /// Prints `df` as CSV on stdout.
+    pub fn csv_to_stdout(df: &mut DataFrame) -> Result<()> {
+        let stdout = std::io::stdout();
+        CsvWriter::new(stdout.lock()).finish(df)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,5 @@
+//! The stand-alone `lore` binary.
+
+fn main() -> std::process::ExitCode {
+    lore_cli::main()
+}

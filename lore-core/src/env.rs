@@ -1,0 +1,246 @@
+//! Environments: the project root (marked by `Lore.toml`), `.env`, `LORE_ENV` and `config/*.toml`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The file that marks a project's root folder.
+pub const PROJECT_FILE: &str = "Lore.toml";
+
+/// The environment a process runs in, from `LORE_ENV`: development (default), test or production.
+pub fn current() -> String {
+    std::env::var("LORE_ENV").unwrap_or_else(|_| "development".to_string())
+}
+
+/// A Lore project on disk, found by walking up from a folder to its `Lore.toml`.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The folder holding `Lore.toml`.
+    pub root: PathBuf,
+    /// The application name from `Lore.toml`.
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+struct ProjectFile {
+    app: AppSection,
+}
+
+#[derive(Deserialize)]
+struct AppSection {
+    name: String,
+}
+
+impl Project {
+    /// Finds the project containing `start`, reads its `Lore.toml` and loads its `.env`
+    /// (variables already set in the real environment win).
+    pub fn discover(start: &Path) -> Result<Project> {
+        let mut dir = Some(start);
+        while let Some(d) = dir {
+            let marker = d.join(PROJECT_FILE);
+            if marker.is_file() {
+                return Project::open(d);
+            }
+            dir = d.parent();
+        }
+        Err(Error::NoProject(start.to_path_buf()))
+    }
+
+    /// Opens the project whose root is `root`.
+    pub fn open(root: &Path) -> Result<Project> {
+        let marker = root.join(PROJECT_FILE);
+        let text = std::fs::read_to_string(&marker).map_err(|e| Error::io(&marker, e))?;
+        let file: ProjectFile =
+            toml::from_str(&text).map_err(|e| Error::config(&marker, toml_message(&e, &text)))?;
+        let dotenv = root.join(".env");
+        if dotenv.is_file() {
+            dotenvy::from_path(&dotenv).map_err(|e| {
+                Error::config(&dotenv, format!("{e}; each line must be NAME=value"))
+            })?;
+        }
+        Ok(Project {
+            root: root.to_path_buf(),
+            name: file.app.name,
+        })
+    }
+
+    /// `src/extracts`: the SQL files that models read.
+    pub fn extracts_dir(&self) -> PathBuf {
+        self.root.join("src").join("extracts")
+    }
+
+    /// `src/models`: Rust models and declarative model specs (`*.toml`).
+    pub fn model_sources_dir(&self) -> PathBuf {
+        self.root.join("src").join("models")
+    }
+
+    /// `models`: every fitting, as `models/<Model>/<fitting id>/`.
+    pub fn fittings_dir(&self) -> PathBuf {
+        self.root.join("models")
+    }
+
+    /// `data`: the sample database, the metadata database and caches.
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.join("data")
+    }
+
+    /// The URL of connection `name` from `config/database.toml`, with `${VAR:-default}` expanded
+    /// and a relative SQLite path made absolute against the project root.
+    pub fn database_url(&self, name: &str) -> Result<String> {
+        let path = self.root.join("config").join("database.toml");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let table: BTreeMap<String, BTreeMap<String, toml::Value>> =
+            toml::from_str(&text).map_err(|e| Error::config(&path, toml_message(&e, &text)))?;
+        let section = table.get(name).ok_or_else(|| {
+            Error::config(
+                &path,
+                format!(
+                    "no connection [{name}]; the connections are: {}; add a [{name}] section with a url",
+                    table.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        let raw = section
+            .get("url")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| Error::config(&path, format!("[{name}] has no url = \"...\" string")))?;
+        let url =
+            expand_vars(raw).map_err(|m| Error::config(&path, format!("[{name}] url: {m}")))?;
+        Ok(absolute_sqlite_url(&url, &self.root))
+    }
+}
+
+/// Expands `${VAR}` and `${VAR:-default}` from the process environment.
+pub fn expand_vars(raw: &str) -> std::result::Result<String, String> {
+    let mut out = String::new();
+    let mut rest = raw;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("`${{` at byte {start} has no closing `}}`"))?;
+        let inner = &after[..end];
+        let (var, default) = match inner.split_once(":-") {
+            Some((v, d)) => (v, Some(d)),
+            None => (inner, None),
+        };
+        match (std::env::var(var), default) {
+            (Ok(v), _) if !v.is_empty() => out.push_str(&v),
+            (_, Some(d)) => out.push_str(d),
+            _ => return Err(format!("environment variable {var} is not set and has no default; set it in .env or the environment")),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Makes the path of a `sqlite:` URL absolute against `root`; other URLs are returned unchanged.
+pub fn absolute_sqlite_url(url: &str, root: &Path) -> String {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return url.to_string();
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path == ":memory:" {
+        return url.to_string();
+    }
+    let full = if Path::new(path).is_absolute() {
+        PathBuf::from(path)
+    } else {
+        root.join(path)
+    };
+    match query {
+        Some(q) => format!("sqlite://{}?{q}", full.display()),
+        None => format!("sqlite://{}", full.display()),
+    }
+}
+
+/// A TOML error message with its line and column.
+pub fn toml_message(e: &toml::de::Error, text: &str) -> String {
+    match e.span() {
+        Some(span) => {
+            let (line, col) = line_col(text, span.start);
+            format!("line {line}, column {col}: {}", e.message())
+        }
+        None => e.message().to_string(),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map(|i| offset - i).unwrap_or(offset + 1);
+    (line, col)
+}
+
+/// Removes the password from a database URL so it can be shown or logged.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((auth, host)) = rest.split_once('@') {
+            let user = auth.split(':').next().unwrap_or("");
+            return format!("{scheme}://{user}:***@{host}");
+        }
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_defaults_and_set_variables() {
+        std::env::set_var("LORE_TEST_EXPAND", "postgres://x");
+        assert_eq!(
+            expand_vars("${LORE_TEST_EXPAND:-sqlite:a}").as_deref(),
+            Ok("postgres://x")
+        );
+        assert_eq!(
+            expand_vars("${LORE_TEST_UNSET_VAR:-sqlite:a}").as_deref(),
+            Ok("sqlite:a")
+        );
+        assert!(expand_vars("${LORE_TEST_UNSET_VAR}")
+            .unwrap_err()
+            .contains("LORE_TEST_UNSET_VAR"));
+    }
+
+    #[test]
+    fn relative_sqlite_paths_are_made_absolute() {
+        let root = Path::new("/p");
+        assert_eq!(
+            absolute_sqlite_url("sqlite:data/a.sqlite", root),
+            "sqlite:///p/data/a.sqlite"
+        );
+        assert_eq!(
+            absolute_sqlite_url("sqlite:///abs/a.sqlite", root),
+            "sqlite:///abs/a.sqlite"
+        );
+        assert_eq!(
+            absolute_sqlite_url("postgres://h/db", root),
+            "postgres://h/db"
+        );
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://me:secret@h/db"),
+            "postgres://me:***@h/db"
+        );
+    }
+
+    #[test]
+    fn toml_errors_name_line_and_column() {
+        let text = "a = 1\nb = \n";
+        let e = toml::from_str::<toml::Value>(text).unwrap_err();
+        assert!(toml_message(&e, text).starts_with("line 2"));
+    }
+}

@@ -1,0 +1,153 @@
+//! The one error type of lore-core: each variant says what went wrong, where, and what to do.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong inside lore-core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No `Lore.toml` was found in the working directory or any of its parents.
+    #[error("no Lore project here: no Lore.toml in {0} or any folder above it; run `lore init NAME` to create one, or cd into a project")]
+    NoProject(PathBuf),
+
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder at fault.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+
+    /// A configuration or specification file is malformed.
+    #[error("{path}: {message}")]
+    Config {
+        /// The file at fault.
+        path: PathBuf,
+        /// What is wrong in it, with line and column where known, and what to do.
+        message: String,
+    },
+
+    /// A model name that the project does not define.
+    #[error("no model named `{name}` in this project; the models are: {}", list_or(.known, "(none yet: run `lore generate model NAME`)"))]
+    UnknownModel {
+        /// The name asked for.
+        name: String,
+        /// Every model the project has.
+        known: Vec<String>,
+    },
+
+    /// A `--param` key that the model does not have.
+    #[error("model {model} has no parameter `{key}`; valid parameters: {}", list_or(.valid, "(none)"))]
+    UnknownParam {
+        /// The model whose parameters were searched.
+        model: String,
+        /// The key given.
+        key: String,
+        /// Every valid key.
+        valid: Vec<String>,
+    },
+
+    /// A parameter value of the wrong type or out of range.
+    #[error("parameter `{key}`: {message}")]
+    InvalidParam {
+        /// The parameter at fault.
+        key: String,
+        /// What is wrong and what is expected.
+        message: String,
+    },
+
+    /// A column that a transformer, encoder or input row needs is not there.
+    #[error("missing column `{column}`{}: the {needed_by} needs it; columns present: {}", in_location(.location), list_or(.present, "(none)"))]
+    MissingColumn {
+        /// The column that is missing.
+        column: String,
+        /// What needs it (an encoder, a transformer).
+        needed_by: String,
+        /// Where the data came from (a file, an extract, a request), when known.
+        location: Option<String>,
+        /// The columns that are there.
+        present: Vec<String>,
+    },
+
+    /// A column holds values of a type its consumer cannot use.
+    #[error("column `{column}`: {message}")]
+    ColumnType {
+        /// The column at fault.
+        column: String,
+        /// What was found and what was expected.
+        message: String,
+    },
+
+    /// A database could not be reached or a query failed.
+    #[error("database {url}: {message}")]
+    Database {
+        /// The connection (with any password removed).
+        url: String,
+        /// What the database said, and what to do.
+        message: String,
+    },
+
+    /// A data frame operation failed.
+    #[error("data: {0}")]
+    Data(String),
+
+    /// The estimator failed to fit or predict.
+    #[error("estimator: {0}")]
+    Estimator(String),
+
+    /// A fitting could not be found or loaded.
+    #[error("fitting: {0}")]
+    Fitting(String),
+
+    /// Input to a prediction is malformed.
+    #[error("{0}")]
+    Input(String),
+}
+
+fn list_or(items: &[String], empty: &str) -> String {
+    if items.is_empty() {
+        empty.to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn in_location(location: &Option<String>) -> String {
+    location
+        .as_ref()
+        .map(|l| format!(" in {l}"))
+        .unwrap_or_default()
+}
+
+/// The result type of lore-core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// An [`Error::Config`] for `path`.
+    pub fn config(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Config {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<polars::error::PolarsError> for Error {
+    fn from(e: polars::error::PolarsError) -> Self {
+        Error::Data(e.to_string())
+    }
+}
+
+impl From<xgb::XGBError> for Error {
+    fn from(e: xgb::XGBError) -> Self {
+        Error::Estimator(e.to_string())
+    }
+}

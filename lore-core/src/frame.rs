@@ -1,0 +1,199 @@
+//! Typed access to the columns of a data frame, with errors that name the column.
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// The column `name` of `df`, or an error naming it, what needs it and the columns present.
+pub fn column<'a>(df: &'a DataFrame, name: &str, needed_by: &str) -> Result<&'a Column> {
+    df.column(name).map_err(|_| Error::MissingColumn {
+        column: name.to_string(),
+        needed_by: needed_by.to_string(),
+        location: None,
+        present: df
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    })
+}
+
+/// The values of `name` as numbers (integers, reals and booleans; numeric text is parsed).
+pub fn numbers(df: &DataFrame, name: &str, needed_by: &str) -> Result<Vec<Option<f64>>> {
+    let col = column(df, name, needed_by)?;
+    match col.dtype() {
+        DataType::String => {
+            let ca = col.str()?;
+            ca.iter()
+                .map(|v| match v {
+                    None => Ok(None),
+                    Some(s) if s.trim().is_empty() => Ok(None),
+                    Some(s) => s
+                        .trim()
+                        .parse::<f64>()
+                        .map(Some)
+                        .map_err(|_| Error::ColumnType {
+                            column: name.to_string(),
+                            message: format!("{needed_by} needs numbers but found the text {s:?}"),
+                        }),
+                })
+                .collect()
+        }
+        DataType::Boolean => Ok(col
+            .bool()?
+            .iter()
+            .map(|v| v.map(|b| if b { 1.0 } else { 0.0 }))
+            .collect()),
+        DataType::Null => Ok(vec![None; col.len()]),
+        dt if dt.is_primitive_numeric() => {
+            let cast = col.cast(&DataType::Float64)?;
+            Ok(cast.f64()?.iter().collect())
+        }
+        other => Err(Error::ColumnType {
+            column: name.to_string(),
+            message: format!("{needed_by} needs numbers but the column holds {other}"),
+        }),
+    }
+}
+
+/// The values of `name` as text (numbers and booleans are written out).
+pub fn strings(df: &DataFrame, name: &str, needed_by: &str) -> Result<Vec<Option<String>>> {
+    let col = column(df, name, needed_by)?;
+    match col.dtype() {
+        DataType::String => Ok(col.str()?.iter().map(|v| v.map(str::to_string)).collect()),
+        DataType::Null => Ok(vec![None; col.len()]),
+        _ => {
+            let cast = col.cast(&DataType::String)?;
+            Ok(cast.str()?.iter().map(|v| v.map(str::to_string)).collect())
+        }
+    }
+}
+
+/// Adds (or replaces) a column of optional numbers.
+pub fn put_numbers(df: &mut DataFrame, name: &str, values: Vec<Option<f64>>) -> Result<()> {
+    df.with_column(Column::new(name.into(), values))?;
+    Ok(())
+}
+
+/// Adds (or replaces) a column of optional text.
+pub fn put_strings(df: &mut DataFrame, name: &str, values: Vec<Option<String>>) -> Result<()> {
+    df.with_column(Column::new(name.into(), values))?;
+    Ok(())
+}
+
+/// Builds a data frame from JSON records (objects); a key missing from a record is null there.
+/// A column mixing numbers and text, or holding arrays or objects, is an error naming the field.
+pub fn from_records(records: &[serde_json::Value]) -> Result<DataFrame> {
+    use serde_json::Value;
+    let mut keys: Vec<String> = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let obj = r.as_object().ok_or_else(|| {
+            Error::Input(format!(
+                "record {} is not a JSON object of field: value pairs",
+                i + 1
+            ))
+        })?;
+        for k in obj.keys() {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    let mut columns = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let values: Vec<&Value> = records
+            .iter()
+            .map(|r| r.get(key).unwrap_or(&Value::Null))
+            .collect();
+        let kind = |v: &Value| match v {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Number(_) => 2,
+            Value::String(_) => 3,
+            _ => 4,
+        };
+        let kinds: Vec<u8> = values.iter().map(|v| kind(v)).filter(|k| *k != 0).collect();
+        if let Some(row) = values.iter().position(|v| kind(v) == 4) {
+            return Err(Error::ColumnType {
+                column: key.clone(),
+                message: format!(
+                    "record {} holds an array or object; give a number, text, true/false or null",
+                    row + 1
+                ),
+            });
+        }
+        let first = kinds.first().copied().unwrap_or(3);
+        if let Some(row) = values.iter().position(|v| kind(v) != 0 && kind(v) != first) {
+            return Err(Error::ColumnType {
+                column: key.clone(),
+                message: format!(
+                    "record {} holds {} where earlier records hold {}",
+                    row + 1,
+                    values[row],
+                    if first == 2 {
+                        "numbers"
+                    } else if first == 1 {
+                        "true/false"
+                    } else {
+                        "text"
+                    }
+                ),
+            });
+        }
+        let column = match first {
+            1 => Column::new(
+                key.as_str().into(),
+                values.iter().map(|v| v.as_bool()).collect::<Vec<_>>(),
+            ),
+            2 if values.iter().all(|v| v.is_null() || v.is_i64()) => Column::new(
+                key.as_str().into(),
+                values.iter().map(|v| v.as_i64()).collect::<Vec<_>>(),
+            ),
+            2 => Column::new(
+                key.as_str().into(),
+                values.iter().map(|v| v.as_f64()).collect::<Vec<_>>(),
+            ),
+            _ => Column::new(
+                key.as_str().into(),
+                values
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect::<Vec<_>>(),
+            ),
+        };
+        columns.push(column);
+    }
+    Ok(DataFrame::new(records.len(), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_become_typed_columns() {
+        let df = from_records(&[
+            serde_json::json!({"a": 1, "b": "x"}),
+            serde_json::json!({"a": 2.5}),
+        ])
+        .unwrap();
+        assert_eq!(df.height(), 2);
+        assert_eq!(numbers(&df, "a", "t").unwrap(), vec![Some(1.0), Some(2.5)]);
+        assert_eq!(
+            strings(&df, "b", "t").unwrap(),
+            vec![Some("x".to_string()), None]
+        );
+    }
+
+    #[test]
+    fn mixed_types_name_the_field_and_record() {
+        let e = from_records(&[serde_json::json!({"a": 1}), serde_json::json!({"a": "x"})])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`a`") && e.contains("record 2"), "{e}");
+        let e = numbers(&df!("n" => ["1", "lots"]).unwrap(), "n", "encoder Norm(n)")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`n`") && e.contains("lots"), "{e}");
+    }
+}

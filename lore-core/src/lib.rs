@@ -1,0 +1,36 @@
+//! Lore: from a SQL extract to a fitted, evaluated, recorded model behind an HTTP endpoint.
+//!
+//! Modules follow the data path, each depending only on those before it: `error`, `env`, `io`,
+//! `frame`, `names`, `transformers`, `encoders`, `pipelines`, `metrics`, `estimators`,
+//! `progress`, `report`, `tracking`, `models`, `serve`, `sample`, `project`.
+
+pub mod encoders;
+pub mod env;
+pub mod error;
+pub mod estimators;
+pub mod frame;
+pub mod io;
+pub mod metrics;
+pub mod models;
+pub mod names;
+pub mod pipelines;
+pub mod progress;
+pub mod project;
+pub mod report;
+pub mod sample;
+pub mod serve;
+pub mod tracking;
+pub mod transformers;
+
+pub use error::{Error, Result};
+
+/// What a project's Rust models and pipelines need, in one `use lore_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::encoders::{Encoder, OutputEncoder};
+    pub use crate::estimators::{Estimator, XGBoost};
+    pub use crate::io::ExtractSpec;
+    pub use crate::models::{Model, ModelDefinition, ModelSpec, Pipeline, PipelineDefinition};
+    pub use crate::pipelines::{PipelineSpec, Split};
+    pub use crate::transformers::{DatePartKind, Transformer};
+    pub use lore_macros::{Model, Pipeline};
+}

@@ -1,0 +1,332 @@
+//! Fitting a model and the fittings it leaves: `models/<Model>/<fitting id>/` holds the resolved
+//! spec (`params.json`), the stats (`stats.json`), the fitted pipeline (`pipeline.json`) and the
+//! booster in XGBoost's own format. A fitting is written under a temporary name and renamed, so an
+//! interrupted fit leaves nothing behind.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use super::ModelSpec;
+use crate::env::Project;
+use crate::error::{Error, Result};
+use crate::estimators::{FitHistory, FittedEstimator, Labelled};
+use crate::io::{Connection, Extract};
+use crate::metrics::{self, SplitStats, Stats, Timings};
+use crate::pipelines::FittedPipeline;
+use crate::progress::Progress;
+use crate::report;
+use crate::tracking::{self, Run};
+
+/// The resolved spec of a fitting.
+pub const PARAMS_FILE: &str = "params.json";
+/// The evaluation of a fitting.
+pub const STATS_FILE: &str = "stats.json";
+/// The fitted transformers and encoders of a fitting.
+pub const PIPELINE_FILE: &str = "pipeline.json";
+
+/// How to run a fit.
+#[derive(Debug, Clone, Default)]
+pub struct FitOptions {
+    /// Hide the progress bar.
+    pub quiet: bool,
+}
+
+/// A saved fitting, loaded for predictions.
+#[derive(Debug)]
+pub struct Fitting {
+    /// The model's name.
+    pub model: String,
+    /// The fitting's id (sortable by time).
+    pub id: String,
+    /// Its folder.
+    pub dir: PathBuf,
+    /// The resolved spec it was fitted with.
+    pub spec: ModelSpec,
+    /// The fitted pipeline.
+    pub pipeline: FittedPipeline,
+    /// What it measured.
+    pub stats: Stats,
+    estimator: FittedEstimator,
+}
+
+/// Predictions for a batch of rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Predictions {
+    /// The decoded answer for each row.
+    pub predictions: Vec<serde_json::Value>,
+    /// The probability of the positive class for each row.
+    pub probabilities: Vec<f32>,
+}
+
+fn take(df: &DataFrame, rows: &[IdxSize]) -> Result<DataFrame> {
+    let idx = IdxCa::from_vec("row".into(), rows.to_vec());
+    Ok(df.take(&idx)?)
+}
+
+fn new_fitting_id() -> String {
+    let now = chrono::Utc::now();
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%d-%H%M%S"),
+        now.timestamp_subsec_micros() % 0x10000
+    )
+}
+
+fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> Result<()> {
+    let path = dir.join(name);
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Data(e.to_string()))?;
+    std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<T> {
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::Fitting(format!(
+            "{}: line {}, column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// Extract -> transform -> split -> fit encoders on train -> encode -> fit -> evaluate -> save -> record.
+pub async fn fit(
+    project: &Project,
+    spec: &ModelSpec,
+    options: &FitOptions,
+) -> Result<(Fitting, Run)> {
+    let started_at = chrono::Utc::now();
+    let progress = Progress::new(options.quiet);
+    let mut seconds = Timings::default();
+
+    let t = Instant::now();
+    progress.stage(&format!("extracting {}", spec.pipeline.extract.sql));
+    let extract = Extract::load(&project.extracts_dir(), &spec.pipeline.extract.sql)?;
+    let url = project.database_url(&spec.pipeline.extract.connection)?;
+    let connection = Connection::open(&url, false).await?;
+    let mut df = extract
+        .read(&connection, &spec.pipeline.extract.params)
+        .await?;
+    connection.close().await;
+    if df.height() == 0 {
+        return Err(Error::config(
+            &extract.path,
+            "the extract returned no rows; check its SQL and parameters",
+        ));
+    }
+    seconds.extract = t.elapsed().as_secs_f64();
+    tracing::info!(
+        rows = df.height(),
+        seconds = seconds.extract,
+        "extracted {}",
+        extract.path.display()
+    );
+
+    let t = Instant::now();
+    progress.stage("transforming");
+    spec.pipeline.transform(&mut df)?;
+    let splits = spec.pipeline.split.rows(df.height())?;
+    let (train, validation, test) = (
+        take(&df, &splits.train)?,
+        take(&df, &splits.validation)?,
+        take(&df, &splits.test)?,
+    );
+    drop(df);
+    let pipeline = spec.pipeline.fit(&train)?;
+    seconds.transform = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    progress.stage("encoding");
+    let x = [
+        pipeline.encode(&train)?,
+        pipeline.encode(&validation)?,
+        pipeline.encode(&test)?,
+    ];
+    let y = [
+        pipeline.output.labels(&train)?,
+        pipeline.output.labels(&validation)?,
+        pipeline.output.labels(&test)?,
+    ];
+    seconds.encode = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let (estimator, history) = spec.estimator.fit(
+        Labelled { x: &x[0], y: &y[0] },
+        Labelled { x: &x[1], y: &y[1] },
+        &mut |round, total| progress.rounds(round, total),
+    )?;
+    seconds.fit = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    progress.stage("evaluating");
+    let p = [
+        estimator.predict(&x[0])?,
+        estimator.predict(&x[1])?,
+        estimator.predict(&x[2])?,
+    ];
+    let split_stats = |i: usize| SplitStats {
+        rows: x[i].rows,
+        log_loss: metrics::log_loss(&y[i], &p[i]),
+        auc: metrics::auc(&y[i], &p[i]),
+    };
+    let gains = estimator.importance(pipeline.features.len())?;
+    let mut importance: Vec<(String, f64)> = pipeline.features.iter().cloned().zip(gains).collect();
+    importance.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let FitHistory {
+        best_iteration,
+        rounds,
+        ..
+    } = history;
+    let mut stats = Stats {
+        train: split_stats(0),
+        validation: split_stats(1),
+        test: split_stats(2),
+        best_iteration,
+        rounds,
+        importance,
+        seconds: seconds.clone(),
+    };
+    seconds.evaluate = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    progress.stage("saving");
+    let id = new_fitting_id();
+    let model_dir = project.fittings_dir().join(&spec.name);
+    std::fs::create_dir_all(&model_dir).map_err(|e| Error::io(&model_dir, e))?;
+    let tmp = model_dir.join(format!(".tmp-{id}"));
+    let dir = model_dir.join(&id);
+    let written = (|| {
+        std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        write_json(&tmp, PARAMS_FILE, spec)?;
+        write_json(&tmp, PIPELINE_FILE, &pipeline)?;
+        estimator.save(&tmp)?;
+        report::write(&tmp, &spec.name, &id, &stats, &history, &y[2], &p[2])?;
+        seconds.save = t.elapsed().as_secs_f64();
+        stats.seconds = seconds.clone();
+        write_json(&tmp, STATS_FILE, &stats)?;
+        std::fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, e))
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    progress.finish();
+
+    let run = Run {
+        model: spec.name.clone(),
+        fitting_id: id.clone(),
+        started_at: started_at.to_rfc3339(),
+        finished_at: chrono::Utc::now().to_rfc3339(),
+        params: serde_json::to_value(spec).map_err(|e| Error::Data(e.to_string()))?,
+        stats: serde_json::to_value(&stats).map_err(|e| Error::Data(e.to_string()))?,
+        git_commit: tracking::git_commit(&project.root),
+        path: dir.display().to_string(),
+    };
+    tracking::record(project, &run).await?;
+    let fitting = Fitting {
+        model: spec.name.clone(),
+        id,
+        dir,
+        spec: spec.clone(),
+        pipeline,
+        stats,
+        estimator,
+    };
+    Ok((fitting, run))
+}
+
+impl Fitting {
+    /// Loads the fitting in `dir` (`models/<Model>/<id>`).
+    pub fn load(dir: &Path) -> Result<Fitting> {
+        let spec: ModelSpec = read_json(dir, PARAMS_FILE)?;
+        let pipeline: FittedPipeline = read_json(dir, PIPELINE_FILE)?;
+        let stats: Stats = read_json(dir, STATS_FILE)?;
+        let estimator = FittedEstimator::load(dir)?;
+        let id = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        Ok(Fitting {
+            model: spec.name.clone(),
+            id,
+            dir: dir.to_path_buf(),
+            spec,
+            pipeline,
+            stats,
+            estimator,
+        })
+    }
+
+    /// The ids of every fitting of `model`, oldest first.
+    pub fn ids(project: &Project, model: &str) -> Vec<String> {
+        let mut ids: Vec<String> = std::fs::read_dir(project.fittings_dir().join(model))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().join(PARAMS_FILE).is_file())
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// The names of every model with at least one fitting, sorted.
+    pub fn fitted_models(project: &Project) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(project.fittings_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| !Fitting::ids(project, n).is_empty())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Loads fitting `id` of `model`, or its latest when `id` is `None`.
+    pub fn find(project: &Project, model: &str, id: Option<&str>) -> Result<Fitting> {
+        let ids = Fitting::ids(project, model);
+        let chosen = match id {
+            Some(id) => ids.iter().find(|i| *i == id).cloned().ok_or_else(|| {
+                Error::Fitting(format!(
+                    "model {model} has no fitting `{id}`; its fittings are: {}",
+                    if ids.is_empty() { "(none)".into() } else { ids.join(", ") }
+                ))
+            })?,
+            None => ids.last().cloned().ok_or_else(|| {
+                let fitted = Fitting::fitted_models(project);
+                Error::Fitting(format!(
+                    "model {model} has no fitting yet; run `lore fit {model}` first (fitted models: {})",
+                    if fitted.is_empty() { "none".into() } else { fitted.join(", ") }
+                ))
+            })?,
+        };
+        Fitting::load(&project.fittings_dir().join(model).join(chosen))
+    }
+
+    /// The raw columns each input row must have.
+    pub fn inputs(&self) -> Vec<String> {
+        self.pipeline.inputs()
+    }
+
+    /// Predicts every row of `df` with the saved encoders; `location` names the data in errors.
+    pub fn predict(&self, df: DataFrame, location: &str) -> Result<Predictions> {
+        let x = self.pipeline.prepare(df, location)?;
+        let probabilities = self.estimator.predict(&x)?;
+        let predictions = probabilities
+            .iter()
+            .map(|p| self.pipeline.output.decode(*p))
+            .collect();
+        Ok(Predictions {
+            predictions,
+            probabilities,
+        })
+    }
+}

@@ -1,0 +1,189 @@
+//! Models: a pipeline plus an estimator, described once as a [`ModelSpec`] whether written in Rust
+//! (`#[derive(Model)]`) or declared in TOML (`src/models/<name>.toml`), fitted into fittings.
+
+pub mod fitting;
+pub mod params;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::env::toml_message;
+use crate::error::{Error, Result};
+use crate::estimators::Estimator;
+use crate::pipelines::PipelineSpec;
+
+pub use crate::metrics::Stats;
+pub use fitting::{fit, FitOptions, Fitting};
+
+/// The complete runtime description of a model; saved as `params.json` with every fitting, so any
+/// fitting can be reproduced from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// The model's name, such as `Subscribers`.
+    pub name: String,
+    /// From rows to features.
+    pub pipeline: PipelineSpec,
+    /// What learns from the features.
+    pub estimator: Estimator,
+}
+
+/// A model written in Rust; `#[derive(Model)]` implements it from a [`ModelDefinition`].
+pub trait Model: Send + Sync {
+    /// The model's name (its type name).
+    fn name(&self) -> String;
+    /// Its runtime description.
+    fn spec(&self) -> ModelSpec;
+}
+
+/// What a Rust model's author writes beside `#[model(pipeline = ...)]`: its estimator.
+pub trait ModelDefinition {
+    /// The estimator and its hyper-parameters.
+    fn estimator(&self) -> Estimator;
+}
+
+/// A pipeline written in Rust; `#[derive(Pipeline)]` implements it from a [`PipelineDefinition`]
+/// and the struct's fields, which become the extract's bound parameters.
+pub trait Pipeline {
+    /// Its runtime description.
+    fn spec(&self) -> PipelineSpec;
+}
+
+/// What a Rust pipeline's author writes; the extract and its parameters come from the derive.
+pub trait PipelineDefinition {
+    /// Derived columns, applied in order.
+    fn transformers(&self) -> Vec<crate::transformers::Transformer> {
+        Vec::new()
+    }
+    /// How rows are split.
+    fn split(&self) -> crate::pipelines::Split;
+    /// One feature per encoder.
+    fn encoders(&self) -> Vec<crate::encoders::Encoder>;
+    /// The column to predict.
+    fn output(&self) -> crate::encoders::OutputEncoder;
+}
+
+/// Where a model is described.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// Compiled into this binary from Rust code.
+    Rust,
+    /// Declared in a TOML file, fitted without compilation.
+    Declared(PathBuf),
+}
+
+/// A model the project has, with where it comes from.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Its description.
+    pub spec: ModelSpec,
+    /// Rust or TOML.
+    pub source: Source,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclaredFile {
+    name: Option<String>,
+    pipeline: PipelineSpec,
+    estimator: Estimator,
+}
+
+/// `subscribers_declared` -> `SubscribersDeclared`.
+pub fn camel_case(snake: &str) -> String {
+    snake
+        .split(|c: char| c == '_' || c == '-')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut cs = p.chars();
+            cs.next()
+                .map(|f| f.to_uppercase().collect::<String>() + cs.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// `SubscribersDeclared` -> `subscribers_declared`.
+pub fn snake_case(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Reads one declared model from a TOML file; its name defaults to the file name in CamelCase.
+pub fn read_declared(path: &Path) -> Result<ModelSpec> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let file: DeclaredFile =
+        toml::from_str(&text).map_err(|e| Error::config(path, toml_message(&e, &text)))?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+    Ok(ModelSpec {
+        name: file.name.unwrap_or_else(|| camel_case(stem)),
+        pipeline: file.pipeline,
+        estimator: file.estimator,
+    })
+}
+
+/// Every declared model (`*.toml`) in `dir`, sorted by file name.
+pub fn declared_models(dir: &Path) -> Result<Vec<Entry>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("toml"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            Ok(Entry {
+                spec: read_declared(&p)?,
+                source: Source::Declared(p),
+            })
+        })
+        .collect()
+}
+
+/// Every model of a project: the Rust ones compiled in, then the declared ones.
+pub fn catalogue(rust: &[Box<dyn Model>], models_dir: &Path) -> Result<Vec<Entry>> {
+    let mut entries: Vec<Entry> = rust
+        .iter()
+        .map(|m| Entry {
+            spec: m.spec(),
+            source: Source::Rust,
+        })
+        .collect();
+    entries.extend(declared_models(models_dir)?);
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_convert_both_ways() {
+        assert_eq!(camel_case("subscribers_declared"), "SubscribersDeclared");
+        assert_eq!(snake_case("SubscribersDeclared"), "subscribers_declared");
+        assert_eq!(snake_case("Churn"), "churn");
+    }
+
+    #[test]
+    fn declared_errors_name_file_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "[pipeline]\nsplit = 3\n").unwrap();
+        let e = read_declared(&path).unwrap_err().to_string();
+        assert!(e.contains("bad.toml") && e.contains("line"), "{e}");
+    }
+}

@@ -1,0 +1,222 @@
+//! `--param KEY=VALUE` overrides: every scalar in a model's spec is a parameter, named by its
+//! dotted path (`pipeline.extract.params.limit`) or any unique ending of it (`limit`).
+
+use serde_json::Value;
+
+use super::ModelSpec;
+use crate::error::{Error, Result};
+
+/// Every parameter of `spec`, as (full dotted path, current value).
+pub fn list(spec: &ModelSpec) -> Result<Vec<(String, Value)>> {
+    let value = serde_json::to_value(spec).map_err(|e| Error::Data(e.to_string()))?;
+    let mut out = Vec::new();
+    walk(&value, String::new(), &mut out);
+    Ok(out)
+}
+
+fn walk(value: &Value, path: String, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == "type" || (path.is_empty() && k == "name") {
+                    continue;
+                }
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                walk(v, p, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                walk(v, format!("{path}.{i}"), out);
+            }
+        }
+        scalar => out.push((path, scalar.clone())),
+    }
+}
+
+/// The full path a key names: itself, or the one parameter whose path ends with `.KEY`.
+fn resolve(key: &str, params: &[(String, Value)], model: &str) -> Result<String> {
+    if params.iter().any(|(p, _)| p == key) {
+        return Ok(key.to_string());
+    }
+    let suffix = format!(".{key}");
+    let matches: Vec<&String> = params
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.ends_with(&suffix))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Error::UnknownParam {
+            model: model.to_string(),
+            key: key.to_string(),
+            valid: params.iter().map(|(p, _)| p.clone()).collect(),
+        }),
+        many => Err(Error::InvalidParam {
+            key: key.to_string(),
+            message: format!(
+                "matches several parameters ({}); give the full path",
+                many.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+    }
+}
+
+/// Parses `raw` as the type of `current`.
+fn cast(key: &str, raw: &str, current: &Value) -> Result<Value> {
+    let bad = |expected: &str| Error::InvalidParam {
+        key: key.to_string(),
+        message: format!("`{raw}` is not {expected}"),
+    };
+    Ok(match current {
+        Value::Bool(_) => Value::Bool(raw.parse::<bool>().map_err(|_| bad("true or false"))?),
+        Value::Number(n) if n.is_f64() => {
+            serde_json::Number::from_f64(raw.parse::<f64>().map_err(|_| bad("a number"))?)
+                .map(Value::Number)
+                .ok_or_else(|| bad("a finite number"))?
+        }
+        Value::Number(n) if n.is_u64() => Value::from(
+            raw.parse::<u64>()
+                .map_err(|_| bad("a whole number of 0 or more"))?,
+        ),
+        Value::Number(_) => Value::from(raw.parse::<i64>().map_err(|_| bad("a whole number"))?),
+        _ => Value::String(raw.to_string()),
+    })
+}
+
+/// A copy of `spec` with each `KEY=VALUE` applied, cast to the parameter's type and re-validated.
+pub fn apply(spec: &ModelSpec, overrides: &[String]) -> Result<ModelSpec> {
+    if overrides.is_empty() {
+        return Ok(spec.clone());
+    }
+    let params = list(spec)?;
+    let mut value = serde_json::to_value(spec).map_err(|e| Error::Data(e.to_string()))?;
+    for item in overrides {
+        let (key, raw) = item.split_once('=').ok_or_else(|| Error::InvalidParam {
+            key: item.clone(),
+            message: "expected KEY=VALUE, such as max_depth=4".into(),
+        })?;
+        let path = resolve(key.trim(), &params, &spec.name)?;
+        let current = params
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, v)| v.clone())
+            .unwrap_or(Value::Null);
+        let new = cast(&path, raw.trim(), &current)?;
+        let mut slot = &mut value;
+        for part in path.split('.') {
+            slot = match slot {
+                Value::Object(map) => map.get_mut(part),
+                Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get_mut(i)),
+                _ => None,
+            }
+            .ok_or_else(|| Error::InvalidParam {
+                key: path.clone(),
+                message: "cannot be set".into(),
+            })?;
+        }
+        *slot = new;
+    }
+    serde_json::from_value(value).map_err(|e| Error::InvalidParam {
+        key: overrides.join(" "),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoders::{Encoder, OutputEncoder};
+    use crate::estimators::{Estimator, XGBoost};
+    use crate::io::ExtractSpec;
+    use crate::pipelines::{PipelineSpec, Split};
+
+    fn spec() -> ModelSpec {
+        ModelSpec {
+            name: "M".into(),
+            pipeline: PipelineSpec {
+                extract: ExtractSpec::new("users").param("limit", 100),
+                transformers: vec![],
+                split: Split::Holdout {
+                    validation: 0.1,
+                    test: 0.1,
+                    seed: 1,
+                },
+                encoders: vec![Encoder::Discrete {
+                    column: "x".into(),
+                    bins: 10,
+                }],
+                output: OutputEncoder::Boolean { column: "y".into() },
+            },
+            estimator: Estimator::XGBoost(XGBoost::default()),
+        }
+    }
+
+    #[test]
+    fn short_and_full_keys_are_cast_to_their_type() {
+        let s = apply(
+            &spec(),
+            &[
+                "limit=5".into(),
+                "estimator.max_depth=6".into(),
+                "learning_rate=0.1".into(),
+                "seed=9".into(),
+            ],
+        );
+        let e = s.unwrap_err().to_string();
+        assert!(
+            e.contains("several")
+                && e.contains("pipeline.split.seed")
+                && e.contains("estimator.seed"),
+            "{e}"
+        );
+        let s = apply(
+            &spec(),
+            &[
+                "limit=5".into(),
+                "max_depth=6".into(),
+                "learning_rate=0.1".into(),
+                "split.seed=9".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.pipeline.extract.params["limit"], serde_json::json!(5));
+        let Estimator::XGBoost(x) = &s.estimator;
+        assert_eq!((x.max_depth, x.learning_rate), (6, 0.1));
+        assert_eq!(
+            s.pipeline.split,
+            Split::Holdout {
+                validation: 0.1,
+                test: 0.1,
+                seed: 9
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_keys_list_the_valid_ones_and_bad_values_say_why() {
+        let e = apply(&spec(), &["depth=3".into()]).unwrap_err().to_string();
+        assert!(
+            e.contains("`depth`")
+                && e.contains("estimator.max_depth")
+                && e.contains("pipeline.extract.params.limit"),
+            "{e}"
+        );
+        let e = apply(&spec(), &["max_depth=deep".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("estimator.max_depth") && e.contains("whole number"),
+            "{e}"
+        );
+        let e = apply(&spec(), &["bins=-1".into()]).unwrap_err().to_string();
+        assert!(e.contains("bins"), "{e}");
+    }
+}

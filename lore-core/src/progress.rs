@@ -1,0 +1,58 @@
+//! Progress of long-running work, drawn on stderr with indicatif when it is a terminal.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A progress display for one fit: a spinner per stage, a bar for boosting rounds.
+pub struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    /// A new display; hidden when `quiet` (indicatif also hides it when stderr is not a terminal).
+    pub fn new(quiet: bool) -> Progress {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new_spinner()
+        };
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Progress { bar }
+    }
+
+    /// Shows that a new stage started.
+    pub fn stage(&self, name: &str) {
+        tracing::debug!("stage: {name}");
+        self.bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        self.bar.set_message(name.to_string());
+    }
+
+    /// Shows boosting round `round` of at most `total`.
+    pub fn rounds(&self, round: u32, total: u32) {
+        if round == 1 {
+            self.bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} fitting {bar:30} {pos}/{len} rounds [{elapsed}]",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            self.bar.set_length(total as u64);
+        }
+        self.bar.set_position(round as u64);
+    }
+
+    /// Clears the display.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,185 @@
+//! The fit report: a Markdown page in each fitting with the stats and three drawn charts (ROC curve
+//! on the test split, feature importance and the learning curve), as SVG files beside it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::estimators::FitHistory;
+use crate::metrics;
+use crate::metrics::Stats;
+
+/// The report's file name inside a fitting.
+pub const REPORT_FILE: &str = "report.md";
+
+fn chart_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::io(path, std::io::Error::other(e.to_string()))
+}
+
+/// Writes `report.md`, `roc.svg`, `importance.svg` and `learning_curve.svg` into `dir`.
+pub fn write(
+    dir: &Path,
+    model: &str,
+    id: &str,
+    stats: &Stats,
+    history: &FitHistory,
+    test_labels: &[f32],
+    test_scores: &[f32],
+) -> Result<()> {
+    roc(
+        &dir.join("roc.svg"),
+        &metrics::roc_curve(test_labels, test_scores),
+        stats.test.auc,
+    )?;
+    importance(&dir.join("importance.svg"), &stats.importance)?;
+    learning_curve(&dir.join("learning_curve.svg"), history)?;
+    let mut md = String::new();
+    let _ = writeln!(md, "# {model} — fitting {id}\n");
+    let _ = writeln!(
+        md,
+        "| split | rows | log-loss | AUC |\n|---|---:|---:|---:|"
+    );
+    for (name, s) in [
+        ("train", &stats.train),
+        ("validation", &stats.validation),
+        ("test", &stats.test),
+    ] {
+        let _ = writeln!(
+            md,
+            "| {name} | {} | {:.4} | {:.4} |",
+            s.rows, s.log_loss, s.auc
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nBest iteration {} of {} rounds run.\n",
+        stats.best_iteration, stats.rounds
+    );
+    let _ = writeln!(md, "![ROC curve on the test split](roc.svg)\n\n![Feature importance (gain)](importance.svg)\n\n![Learning curve](learning_curve.svg)");
+    let path = dir.join(REPORT_FILE);
+    std::fs::write(&path, md).map_err(|e| Error::io(&path, e))
+}
+
+fn roc(path: &Path, points: &[(f64, f64)], auc: f64) -> Result<()> {
+    let root = SVGBackend::new(path, (480, 480)).into_drawing_area();
+    let err = |e: &dyn std::fmt::Display| chart_error(path, e);
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("ROC on test (AUC {auc:.3})"), ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("false positive rate")
+        .y_desc("true positive rate")
+        .draw()
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(LineSeries::new(
+            vec![(0.0, 0.0), (1.0, 1.0)],
+            &BLACK.mix(0.3),
+        ))
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(LineSeries::new(points.iter().copied(), &BLUE))
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))
+}
+
+fn importance(path: &Path, importance: &[(String, f64)]) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| chart_error(path, e);
+    let n = importance.len().max(1);
+    let root = SVGBackend::new(path, (800, 60 + 28 * n as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let max = importance
+        .iter()
+        .map(|(_, g)| *g)
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Feature importance (total gain)", ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(300)
+        .build_cartesian_2d(0f64..max * 1.05, 0f64..n as f64)
+        .map_err(|e| err(&e))?;
+    let labels: Vec<String> = importance.iter().map(|(f, _)| f.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n * 2 + 1)
+        .y_label_formatter(&|y| {
+            let slot = (n as f64 - y - 0.5).round();
+            if (n as f64 - y - 0.5 - slot).abs() < 0.01 && slot >= 0.0 {
+                labels.get(slot as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .draw()
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(importance.iter().enumerate().map(|(i, (_, gain))| {
+            let top = (n - i) as f64 - 0.15;
+            Rectangle::new([(0.0, top - 0.7), (*gain, top)], BLUE.mix(0.7).filled())
+        }))
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))
+}
+
+fn learning_curve(path: &Path, history: &FitHistory) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| chart_error(path, e);
+    let root = SVGBackend::new(path, (640, 400)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let all = history
+        .train_log_loss
+        .iter()
+        .chain(&history.validation_log_loss)
+        .copied();
+    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else {
+        (0.0, 1.0)
+    };
+    let rounds = history.rounds.max(1) as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Learning curve (log-loss)", ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(50)
+        .build_cartesian_2d(1f64..rounds.max(2.0), lo * 0.98..hi * 1.02)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("round")
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (series, color, label) in [
+        (&history.train_log_loss, BLUE, "train"),
+        (&history.validation_log_loss, RED, "validation"),
+    ] {
+        chart
+            .draw_series(LineSeries::new(
+                series.iter().enumerate().map(|(i, v)| ((i + 1) as f64, *v)),
+                &color,
+            ))
+            .map_err(|e| err(&e))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))
+}

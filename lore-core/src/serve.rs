@@ -1,0 +1,227 @@
+//! The HTTP API: the latest fitting of every fitted model, served with axum.
+//!
+//! `GET /health`, `GET /models`, `POST /models/{name}/predict` (a JSON list of records) and
+//! `GET /openapi.json`. Bad input gets a 400 with a JSON error naming the field; the server keeps serving.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::env::Project;
+use crate::error::{Error, Result};
+use crate::frame;
+use crate::models::Fitting;
+
+/// What the handlers share: one loaded fitting per model.
+#[derive(Clone, Default)]
+pub struct ApiState {
+    fittings: Arc<BTreeMap<String, Arc<Mutex<Fitting>>>>,
+}
+
+impl ApiState {
+    /// Loads the latest fitting of every model with one in `project`.
+    pub fn load(project: &Project) -> Result<ApiState> {
+        let mut fittings = BTreeMap::new();
+        for model in Fitting::fitted_models(project) {
+            let fitting = Fitting::find(project, &model, None)?;
+            tracing::info!(model, fitting = fitting.id, "loaded");
+            fittings.insert(model, Arc::new(Mutex::new(fitting)));
+        }
+        Ok(ApiState {
+            fittings: Arc::new(fittings),
+        })
+    }
+
+    /// The names of the models served.
+    pub fn models(&self) -> Vec<String> {
+        self.fittings.keys().cloned().collect()
+    }
+}
+
+/// The API's routes over `state`.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/models", get(models))
+        .route("/models/{name}/predict", post(predict))
+        .route("/openapi.json", get(openapi))
+        .with_state(state)
+}
+
+/// Serves `state` on `addr` until Ctrl-C; `on_ready` gets the bound address (port 0 picks one).
+pub async fn serve(
+    state: ApiState,
+    addr: SocketAddr,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        Error::Input(format!(
+            "cannot listen on {addr}: {e}; choose another --port or --host"
+        ))
+    })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| Error::Input(e.to_string()))?;
+    on_ready(bound);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| Error::Input(format!("server on {bound} stopped: {e}")))
+}
+
+struct ApiError {
+    status: StatusCode,
+    message: String,
+    field: Option<String>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.message });
+        if let Some(field) = self.field {
+            body["field"] = json!(field);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let (status, field) = match &e {
+            Error::MissingColumn { column, .. } | Error::ColumnType { column, .. } => {
+                (StatusCode::BAD_REQUEST, Some(column.clone()))
+            }
+            Error::Input(_) | Error::InvalidParam { .. } => (StatusCode::BAD_REQUEST, None),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, None),
+        };
+        if status.is_server_error() {
+            tracing::error!("{e}");
+        }
+        ApiError {
+            status,
+            message: e.to_string(),
+            field,
+        }
+    }
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn models(State(state): State<ApiState>) -> Json<Value> {
+    let list: Vec<Value> = state
+        .fittings
+        .iter()
+        .filter_map(|(name, f)| {
+            let f = f.lock().ok()?;
+            Some(json!({
+                "name": name,
+                "fitting_id": f.id,
+                "inputs": f.inputs(),
+                "output": f.pipeline.output.column(),
+                "test_auc": f.stats.test.auc,
+            }))
+        })
+        .collect();
+    Json(json!({ "models": list }))
+}
+
+async fn predict(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> std::result::Result<Json<Value>, ApiError> {
+    let fitting = state.fittings.get(&name).cloned().ok_or_else(|| ApiError {
+        status: StatusCode::NOT_FOUND,
+        message: format!(
+            "no fitted model `{name}`; served models: {}",
+            state.models().join(", ")
+        ),
+        field: None,
+    })?;
+    let parsed: Value = serde_json::from_slice(&body).map_err(|e| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        message: format!(
+            "malformed JSON at line {}, column {}: {e}; send a JSON list of records",
+            e.line(),
+            e.column()
+        ),
+        field: None,
+    })?;
+    let records = match parsed {
+        Value::Array(items) => items,
+        Value::Object(mut obj) if obj.get("records").is_some_and(Value::is_array) => {
+            match obj.remove("records") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            }
+        }
+        Value::Object(_) => vec![parsed],
+        _ => return Err(ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message:
+                "the body must be a JSON list of records, such as [{\"first_name\": \"Ann\", ...}]"
+                    .into(),
+            field: None,
+        }),
+    };
+    let df = frame::from_records(&records)?;
+    let result = tokio::task::spawn_blocking(move || {
+        let f = fitting.lock().map_err(|_| {
+            Error::Fitting("the model is unavailable after an earlier failure".into())
+        })?;
+        let p = f.predict(df, "the request body")?;
+        Ok::<_, Error>((f.id.clone(), p))
+    })
+    .await
+    .map_err(|e| Error::Fitting(e.to_string()))??;
+    let (fitting_id, p) = result;
+    Ok(Json(json!({
+        "model": name,
+        "fitting_id": fitting_id,
+        "predictions": p.predictions,
+        "probabilities": p.probabilities,
+    })))
+}
+
+async fn openapi(State(state): State<ApiState>) -> Json<Value> {
+    let mut paths = serde_json::Map::new();
+    paths.insert(
+        "/health".into(),
+        json!({"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}}),
+    );
+    paths.insert("/models".into(), json!({"get": {"summary": "The models served, their fitting ids and inputs", "responses": {"200": {"description": "models"}}}}));
+    for (name, f) in state.fittings.iter() {
+        let Ok(f) = f.lock() else { continue };
+        let properties: serde_json::Map<String, Value> =
+            f.inputs().into_iter().map(|c| (c, json!({}))).collect();
+        paths.insert(
+            format!("/models/{name}/predict"),
+            json!({"post": {
+                "summary": format!("Predict {} with {name}", f.pipeline.output.column()),
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "array", "items": {"type": "object", "properties": properties, "required": f.inputs()}}}}},
+                "responses": {
+                    "200": {"description": "predictions, probabilities and the fitting id"},
+                    "400": {"description": "malformed body or a missing or mistyped field, named in `field`"}
+                }
+            }}),
+        );
+    }
+    Json(json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Lore API", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+    }))
+}

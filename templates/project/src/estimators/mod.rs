@@ -1,0 +1,3 @@
+//! Estimators and their hyper-parameters, one function per model.
+
+pub mod subscribers;

@@ -1,0 +1,3 @@
+//! Pipelines: how an extract's rows become features.
+
+pub mod subscribers;

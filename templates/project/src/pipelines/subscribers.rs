@@ -1,0 +1,52 @@
+//! From the `users` extract to features for the `Subscribers` model.
+
+use lore_core::prelude::*;
+
+/// Users with their names, email domains, dates and activity, split and encoded for XGBoost.
+#[derive(Pipeline)]
+#[pipeline(extract = "users")]
+pub struct SubscribersPipeline {
+    /// Most rows to read; bound to `:limit` in `src/extracts/users.sql`.
+    pub limit: i64,
+}
+
+impl Default for SubscribersPipeline {
+    fn default() -> Self {
+        SubscribersPipeline { limit: 1_000_000 }
+    }
+}
+
+impl PipelineDefinition for SubscribersPipeline {
+    fn transformers(&self) -> Vec<Transformer> {
+        vec![
+            Transformer::EmailDomain { column: "email".into() },
+            Transformer::LogPlusOne { column: "orders".into() },
+            Transformer::NameSex { column: "first_name".into() },
+            Transformer::NameAge { column: "first_name".into() },
+            Transformer::DaysBetween { start: "signup_date".into(), end: "last_order_at".into() },
+            Transformer::DatePart { column: "signup_date".into(), part: DatePartKind::Month },
+        ]
+    }
+
+    fn split(&self) -> Split {
+        Split::Holdout { validation: 0.1, test: 0.09, seed: 1 }
+    }
+
+    fn encoders(&self) -> Vec<Encoder> {
+        vec![
+            Encoder::Unique { column: "first_name".into(), minimum_occurrences: 100 },
+            Encoder::Norm { column: "NameAge(first_name)".into() },
+            Encoder::Discrete { column: "NameSex(first_name)".into(), bins: 10 },
+            Encoder::Unique { column: "EmailDomain(email)".into(), minimum_occurrences: 50 },
+            Encoder::Discrete { column: "DatePart(signup_date, month)".into(), bins: 12 },
+            Encoder::Norm { column: "DaysBetween(signup_date, last_order_at)".into() },
+            Encoder::Norm { column: "LogPlusOne(orders)".into() },
+            Encoder::Norm { column: "basket_value".into() },
+            Encoder::Norm { column: "sessions_30d".into() },
+        ]
+    }
+
+    fn output(&self) -> OutputEncoder {
+        OutputEncoder::Boolean { column: "has_subscription".into() }
+    }
+}

@@ -1,0 +1,433 @@
+//! End-to-end: drives the built `lore` binary exactly as a user would: init a project, fit the
+//! declared and the Rust model, predict from a file, serve over real HTTP, generate a model.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+fn lore(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lore"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("lore runs")
+}
+
+fn ok(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "lore failed ({}):\nstdout: {}\nstderr: {stderr}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn failed(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "lore should have failed; stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A fresh folder for this run's projects.
+fn workdir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    dir
+}
+
+struct Demo {
+    root: PathBuf,
+    declared: Value,
+    rust: Value,
+}
+
+/// One project with the default 100,000-row sample, both Subscribers models fitted.
+fn demo() -> &'static Demo {
+    static DEMO: OnceLock<Demo> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let dir = workdir("demo");
+        let out = ok(&lore(&dir, &["init", "demo"]));
+        assert!(out.contains("Created"), "{out}");
+        let root = dir.join("demo");
+        for file in [
+            "Lore.toml",
+            "Cargo.toml",
+            "Cargo.lock",
+            ".env.template",
+            ".gitignore",
+            "README.md",
+            "config/database.toml",
+            "src/main.rs",
+            "src/lib.rs",
+            "src/extracts/users.sql",
+            "src/models/subscribers.rs",
+            "src/models/subscribers_declared.toml",
+            "src/pipelines/subscribers.rs",
+            "tests/subscribers.rs",
+            "data/users.sqlite",
+        ] {
+            assert!(root.join(file).is_file(), "lore init wrote no {file}");
+        }
+        for folder in ["models", "logs", "docs"] {
+            assert!(root.join(folder).is_dir(), "lore init made no {folder}/");
+        }
+        let out = lore(&root, &["-v", "fit", "SubscribersDeclared", "--json"]);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let declared: Value = serde_json::from_str(&ok(&out)).expect("--json prints JSON");
+        assert!(
+            stderr.contains("no cargo build"),
+            "the declared model must fit in-process: {stderr}"
+        );
+        assert!(
+            !stderr.contains("Compiling"),
+            "the declared model must not compile anything: {stderr}"
+        );
+        let rust: Value =
+            serde_json::from_str(&ok(&lore(&root, &["fit", "Subscribers", "--json"])))
+                .expect("--json prints JSON");
+        Demo {
+            root,
+            declared,
+            rust,
+        }
+    })
+}
+
+#[test]
+fn init_then_fit_reaches_the_expected_auc_and_saves_a_fitting() {
+    let d = demo();
+    let auc = d.rust["stats"]["test"]["auc"].as_f64().unwrap();
+    assert!(auc >= 0.70, "test AUC {auc} on the 100,000-row sample");
+    assert_eq!(d.rust["stats"]["test"]["rows"], 9000);
+    let dir = Path::new(d.rust["path"].as_str().unwrap());
+    for file in [
+        "params.json",
+        "stats.json",
+        "pipeline.json",
+        "model.json",
+        "report.md",
+        "roc.svg",
+        "importance.svg",
+        "learning_curve.svg",
+    ] {
+        assert!(dir.join(file).is_file(), "fitting has no {file}");
+    }
+    let booster: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("model.json")).unwrap()).unwrap();
+    assert!(
+        booster["learner"].is_object(),
+        "model.json is XGBoost's own JSON model"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary fitting folders left behind"
+    );
+}
+
+#[test]
+fn declared_and_rust_models_give_the_same_test_auc() {
+    let d = demo();
+    assert_eq!(
+        d.declared["stats"]["test"]["auc"],
+        d.rust["stats"]["test"]["auc"]
+    );
+    assert_eq!(
+        d.declared["stats"]["best_iteration"],
+        d.rust["stats"]["best_iteration"]
+    );
+    let table = ok(&lore(
+        &d.root,
+        &[
+            "fit",
+            "SubscribersDeclared",
+            "--param",
+            "limit=20000",
+            "--param",
+            "max_depth=2",
+        ],
+    ));
+    assert!(
+        table.contains("validation") && table.contains("best iteration"),
+        "{table}"
+    );
+    assert!(
+        table.contains(" 1800 "),
+        "test split of 20,000 rows is 1,800: {table}"
+    );
+}
+
+#[test]
+fn bad_params_list_the_valid_ones() {
+    let d = demo();
+    let err = failed(&lore(
+        &d.root,
+        &["fit", "SubscribersDeclared", "--param", "depth=2"],
+    ));
+    assert!(
+        err.contains("`depth`")
+            && err.contains("estimator.max_depth")
+            && err.contains("pipeline.extract.params.limit"),
+        "{err}"
+    );
+    let err = failed(&lore(
+        &d.root,
+        &["fit", "SubscribersDeclared", "--param", "max_depth=deep"],
+    ));
+    assert!(
+        err.contains("max_depth") && err.contains("whole number"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_model_lists_the_models() {
+    let d = demo();
+    let err = failed(&lore(&d.root, &["fit", "Nope"]));
+    assert!(
+        err.contains("Nope") && err.contains("Subscribers") && err.contains("SubscribersDeclared"),
+        "{err}"
+    );
+}
+
+#[test]
+fn predict_prints_one_row_per_input_and_names_missing_columns() {
+    let d = demo();
+    let csv = d.root.join("some.csv");
+    std::fs::write(
+        &csv,
+        "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
+         John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n\
+         Mary,mary2@aol.com,2017-11-20 08:00:00,2017-12-01 10:00:00,0,,1\n\
+         ,x@instacart.com,2016-03-03 00:00:00,2018-12-01 00:00:00,40,80,9\n",
+    )
+    .unwrap();
+    let out = ok(&lore(
+        &d.root,
+        &["predict", "Subscribers", "--input", "some.csv"],
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "prediction,probability");
+    assert_eq!(lines.len(), 4, "{out}");
+    for line in &lines[1..] {
+        let p: f64 = line.split(',').nth(1).unwrap().parse().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{line}");
+    }
+    let jsonl = d.root.join("predictions.jsonl");
+    ok(&lore(
+        &d.root,
+        &[
+            "predict",
+            "SubscribersDeclared",
+            "--input",
+            "some.csv",
+            "--output",
+            "predictions.jsonl",
+        ],
+    ));
+    assert_eq!(std::fs::read_to_string(jsonl).unwrap().lines().count(), 3);
+
+    std::fs::write(
+        d.root.join("missing.csv"),
+        "first_name,email\nJohn,j@gmail.com\n",
+    )
+    .unwrap();
+    let err = failed(&lore(
+        &d.root,
+        &["predict", "Subscribers", "--input", "missing.csv"],
+    ));
+    assert!(
+        err.contains("missing column") && err.contains("missing.csv"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`signup_date`") || err.contains("`orders`"),
+        "{err}"
+    );
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to lore api");
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status: u16 = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn api_predicts_over_http_and_survives_bad_requests() {
+    let d = demo();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lore"))
+        .args(["api", "--port", "0"])
+        .current_dir(&d.root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("lore api starts");
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let port: u16 = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+
+    assert_eq!(http(port, "GET", "/health", "").0, 200);
+    let (status, models) = http(port, "GET", "/models", "");
+    assert_eq!(status, 200);
+    let names: Vec<&str> = models["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Subscribers") && names.contains(&"SubscribersDeclared"),
+        "{models}"
+    );
+
+    let good = r#"[{"first_name":"John","email":"john1@gmail.com","signup_date":"2015-01-02 10:00:00","last_order_at":"2018-05-01 09:00:00","orders":12,"basket_value":55.5,"sessions_30d":4},
+                   {"first_name":null,"email":"ann@icloud.com","signup_date":"2017-11-20 08:00:00","last_order_at":"2017-12-01 10:00:00","orders":0,"basket_value":null,"sessions_30d":1}]"#;
+    let (status, body) = http(port, "POST", "/models/Subscribers/predict", good);
+    assert_eq!(status, 200, "{body}");
+    let probabilities = body["probabilities"].as_array().unwrap();
+    assert_eq!(probabilities.len(), 2);
+    assert!(
+        probabilities
+            .iter()
+            .all(|p| (0.0..=1.0).contains(&p.as_f64().unwrap())),
+        "{body}"
+    );
+    assert_eq!(body["fitting_id"], d.rust["fitting_id"], "{body}");
+    assert_eq!(body["predictions"].as_array().unwrap().len(), 2);
+
+    let (status, body) = http(
+        port,
+        "POST",
+        "/models/Subscribers/predict",
+        "[{\"first_name\": ",
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("malformed JSON"),
+        "{body}"
+    );
+
+    let (status, body) = http(
+        port,
+        "POST",
+        "/models/Subscribers/predict",
+        r#"[{"first_name":"John"}]"#,
+    );
+    assert_eq!(status, 400);
+    assert!(body["field"].is_string(), "{body}");
+
+    let wrong = good.replace("\"orders\":12", "\"orders\":\"twelve\"");
+    let (status, body) = http(port, "POST", "/models/Subscribers/predict", &wrong);
+    assert_eq!(status, 400);
+    assert_eq!(body["field"], "orders", "{body}");
+
+    let (status, body) = http(port, "POST", "/models/Subscribers/predict", good);
+    assert_eq!(
+        status, 200,
+        "the server keeps serving after bad requests: {body}"
+    );
+    assert_eq!(http(port, "POST", "/models/Nope/predict", good).0, 404);
+    let (status, spec) = http(port, "GET", "/openapi.json", "");
+    assert_eq!(status, 200);
+    assert!(
+        spec["paths"]["/models/Subscribers/predict"].is_object(),
+        "{spec}"
+    );
+    drop(server);
+}
+
+#[test]
+fn runs_lists_every_fitting() {
+    let d = demo();
+    let runs: Value = serde_json::from_str(&ok(&lore(&d.root, &["runs", "--json"]))).unwrap();
+    let ids: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["fitting_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&d.rust["fitting_id"].as_str().unwrap())
+            && ids.contains(&d.declared["fitting_id"].as_str().unwrap()),
+        "{runs}"
+    );
+}
+
+#[test]
+fn generate_model_then_fit_it() {
+    let dir = workdir("generate");
+    ok(&lore(&dir, &["init", "shop", "--sample-rows", "5000"]));
+    let root = dir.join("shop");
+    let out = ok(&lore(&root, &["generate", "model", "Churn"]));
+    for file in [
+        "src/extracts/churn.sql",
+        "src/pipelines/churn.rs",
+        "src/estimators/churn.rs",
+        "src/models/churn.rs",
+        "tests/churn.rs",
+    ] {
+        assert!(
+            out.contains(file) && root.join(file).is_file(),
+            "{file}: {out}"
+        );
+    }
+    let fitted: Value =
+        serde_json::from_str(&ok(&lore(&root, &["fit", "Churn", "--json"]))).unwrap();
+    assert_eq!(fitted["model"], "Churn");
+    let err = failed(&lore(&root, &["generate", "model", "Churn"]));
+    assert!(err.contains("already exists"), "{err}");
+    let err = failed(&lore(&root, &["generate", "model", "churn"]));
+    assert!(err.contains("CamelCase"), "{err}");
+}
+
+#[test]
+fn outside_a_project_commands_say_how_to_start() {
+    let dir = workdir("outside");
+    let err = failed(&lore(&dir, &["fit", "Subscribers"]));
+    assert!(
+        err.contains("Lore.toml") && err.contains("lore init"),
+        "{err}"
+    );
+    let err = failed(&lore(&dir, &["init", "bad name"]));
+    assert!(err.contains("not a valid project name"), "{err}");
+}
