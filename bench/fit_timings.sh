@@ -12,7 +12,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 name="bench$$"
-t() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }; echo "$(date +%s.%N) - $s" | bc; }
+t() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }; printf "%.2f" "$(echo "$(date +%s.%N) - $s" | bc)"; }
 echo "lore init ($rows rows):            $(t "$lore" init "$name" --sample-rows "$rows") s"
 cd "$name"
 echo "first lore fit Subscribers:        $(t "$lore" fit Subscribers) s"

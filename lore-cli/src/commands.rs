@@ -61,7 +61,7 @@ async fn init(args: InitArgs, quiet: bool) -> Result<ExitCode> {
     let options = project::InitOptions {
         name: args.name.clone(),
         parent: std::env::current_dir().context("cannot read the current folder")?,
-        xgboost_lib_dir: lore_path.join(".cargo").join("xgboost-no-prebuilt"),
+        xgboost_lib_dir: env!("XGBOOST_LIB_DIR").to_string(),
         lore_path,
         target_dir: build_info::shared_target_dir(),
         lockfile: Some(include_str!("../../Cargo.lock").to_string()),

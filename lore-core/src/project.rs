@@ -125,8 +125,8 @@ pub struct InitOptions {
     pub lore_path: PathBuf,
     /// The target folder shared by every Lore project on the machine.
     pub target_dir: PathBuf,
-    /// The folder `XGBOOST_LIB_DIR` names when building the project.
-    pub xgboost_lib_dir: PathBuf,
+    /// The `XGBOOST_LIB_DIR` the project is built with: the one Lore was built with.
+    pub xgboost_lib_dir: String,
     /// A `Cargo.lock` to start from, so the project builds the same dependency versions as Lore.
     pub lockfile: Option<String>,
     /// Rows in the sample `users` table.
@@ -204,10 +204,7 @@ async fn write_project(options: &InitOptions, root: &Path) -> Result<()> {
     context.insert("crate_name", &crate_name(&options.name));
     context.insert("lore_path", &options.lore_path.display().to_string());
     context.insert("target_dir", &options.target_dir.display().to_string());
-    context.insert(
-        "xgboost_lib_dir",
-        &options.xgboost_lib_dir.display().to_string(),
-    );
+    context.insert("xgboost_lib_dir", &options.xgboost_lib_dir);
     for (relative, template) in PROJECT_TEMPLATES {
         write_file(root, relative, &render(relative, template, &context)?)?;
     }

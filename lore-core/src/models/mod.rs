@@ -93,7 +93,7 @@ struct DeclaredFile {
 /// `subscribers_declared` -> `SubscribersDeclared`.
 pub fn camel_case(snake: &str) -> String {
     snake
-        .split(|c: char| c == '_' || c == '-')
+        .split(['_', '-'])
         .filter(|p| !p.is_empty())
         .map(|p| {
             let mut cs = p.chars();
