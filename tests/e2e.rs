@@ -431,3 +431,18 @@ fn outside_a_project_commands_say_how_to_start() {
     let err = failed(&lore(&dir, &["init", "bad name"]));
     assert!(err.contains("not a valid project name"), "{err}");
 }
+
+#[test]
+fn lore_runs_without_a_library_path() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lore"))
+        .arg("--version")
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .expect("lore runs");
+    assert!(
+        out.status.success(),
+        "lore needs LD_LIBRARY_PATH: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("lore "));
+}

@@ -30,6 +30,12 @@ pub enum Command {
     /// Create a project with sample data and a working model, written in Rust and in TOML.
     Init(InitArgs),
     /// Fit a model: extract, transform, split, encode, fit, evaluate, save and record it.
+    ///
+    /// Declared models (src/models/*.toml) are fitted inside this process, with no compilation.
+    /// Rust models are fitted by the project's own binary: `lore fit Subscribers` runs `cargo run
+    /// --release -- fit Subscribers`, which rebuilds only what changed, in the target folder
+    /// shared by every Lore project. The fitting goes to models/<MODEL>/<fitting id>/ and is
+    /// recorded in the metadata database (`lore runs`).
     Fit(FitArgs),
     /// Predict with a saved fitting for every row of a CSV, Parquet or JSON lines file.
     Predict(PredictArgs),

@@ -12,25 +12,39 @@ struct UsersPipeline {
 
 impl Default for UsersPipeline {
     fn default() -> Self {
-        UsersPipeline { limit: 500, country: "NL".into() }
+        UsersPipeline {
+            limit: 500,
+            country: "NL".into(),
+        }
     }
 }
 
 impl PipelineDefinition for UsersPipeline {
     fn transformers(&self) -> Vec<Transformer> {
-        vec![Transformer::EmailDomain { column: "email".into() }]
+        vec![Transformer::EmailDomain {
+            column: "email".into(),
+        }]
     }
 
     fn split(&self) -> Split {
-        Split::Holdout { validation: 0.2, test: 0.1, seed: 3 }
+        Split::Holdout {
+            validation: 0.2,
+            test: 0.1,
+            seed: 3,
+        }
     }
 
     fn encoders(&self) -> Vec<Encoder> {
-        vec![Encoder::Unique { column: "EmailDomain(email)".into(), minimum_occurrences: 5 }]
+        vec![Encoder::Unique {
+            column: "EmailDomain(email)".into(),
+            minimum_occurrences: 5,
+        }]
     }
 
     fn output(&self) -> OutputEncoder {
-        OutputEncoder::Boolean { column: "has_subscription".into() }
+        OutputEncoder::Boolean {
+            column: "has_subscription".into(),
+        }
     }
 }
 
@@ -85,5 +99,8 @@ fn derived_and_declared_specs_are_equal() {
     let derived = Buyers.spec();
     assert_eq!(Buyers.name(), "Buyers");
     assert_eq!(derived, declared);
-    assert_eq!(UsersPipeline::default().spec().extract.params["country"], "NL");
+    assert_eq!(
+        UsersPipeline::default().spec().extract.params["country"],
+        "NL"
+    );
 }
