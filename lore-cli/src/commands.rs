@@ -8,7 +8,6 @@ use lore_core::env::Project;
 use lore_core::io::files;
 use lore_core::models::{self, Entry, FitOptions, Fitting, Source};
 use lore_core::{project, serve, tracking};
-use polars_output::predictions_frame;
 
 use crate::args::{
     ApiArgs, Cli, Command, FitArgs, GenerateCommand, InitArgs, JsonArgs, PredictArgs, RunsArgs,
@@ -156,7 +155,7 @@ fn predict(args: PredictArgs) -> Result<ExitCode> {
     let fitting = Fitting::find(&project, &args.model, args.fitting.as_deref())?;
     let df = files::read(&args.input)?;
     let p = fitting.predict(df, &args.input.display().to_string())?;
-    let mut out = predictions_frame(&p)?;
+    let mut out = p.frame()?;
     match &args.output {
         Some(path) => {
             files::write(&mut out, path)?;
@@ -168,7 +167,7 @@ fn predict(args: PredictArgs) -> Result<ExitCode> {
                 path.display()
             );
         }
-        None => polars_output::csv_to_stdout(&mut out)?,
+        None => files::write_csv(&mut out, std::io::stdout().lock())?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -276,31 +275,4 @@ async fn runs(args: RunsArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Turning predictions into a table to write or print.
-mod polars_output {
-    use anyhow::Result;
-    use lore_core::models::fitting::Predictions;
-    use polars::prelude::*;
-
-    /// A `prediction`, `probability` table, one row per input row.
-    pub fn predictions_frame(p: &Predictions) -> Result<DataFrame> {
-        let predictions: Vec<Option<bool>> = p.predictions.iter().map(|v| v.as_bool()).collect();
-        let probabilities: Vec<f64> = p.probabilities.iter().map(|v| *v as f64).collect();
-        Ok(DataFrame::new(
-            probabilities.len(),
-            vec![
-                Column::new("prediction".into(), predictions),
-                Column::new("probability".into(), probabilities),
-            ],
-        )?)
-    }
-
-    /// Prints `df` as CSV on stdout.
-    pub fn csv_to_stdout(df: &mut DataFrame) -> Result<()> {
-        let stdout = std::io::stdout();
-        CsvWriter::new(stdout.lock()).finish(df)?;
-        Ok(())
-    }
 }

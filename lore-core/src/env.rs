@@ -90,28 +90,45 @@ impl Project {
     /// The URL of connection `name` from `config/database.toml`, with `${VAR:-default}` expanded
     /// and a relative SQLite path made absolute against the project root.
     pub fn database_url(&self, name: &str) -> Result<String> {
-        let path = self.root.join("config").join("database.toml");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let table: BTreeMap<String, BTreeMap<String, toml::Value>> =
-            toml::from_str(&text).map_err(|e| Error::config(&path, toml_message(&e, &text)))?;
-        let section = table.get(name).ok_or_else(|| {
-            Error::config(
-                &path,
-                format!(
-                    "no connection [{name}]; the connections are: {}; add a [{name}] section with a url",
-                    table.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?;
+        if let Some(url) = self.connection_url(name)? {
+            return Ok(url);
+        }
+        let (path, table) = self.database_config()?;
+        Err(Error::config(
+            &path,
+            format!(
+                "no connection [{name}]; the connections are: {}; add a [{name}] section with a url",
+                table.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ))
+    }
+
+    /// Like [`Project::database_url`], but `None` when `config/database.toml` has no `[name]`.
+    pub fn connection_url(&self, name: &str) -> Result<Option<String>> {
+        let (path, table) = self.database_config()?;
+        let Some(section) = table.get(name) else {
+            return Ok(None);
+        };
         let raw = section
             .get("url")
             .and_then(|v| v.as_str())
             .ok_or_else(|| Error::config(&path, format!("[{name}] has no url = \"...\" string")))?;
         let url =
             expand_vars(raw).map_err(|m| Error::config(&path, format!("[{name}] url: {m}")))?;
-        Ok(absolute_sqlite_url(&url, &self.root))
+        Ok(Some(absolute_sqlite_url(&url, &self.root)))
+    }
+
+    fn database_config(&self) -> Result<(PathBuf, Connections)> {
+        let path = self.root.join("config").join("database.toml");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let table =
+            toml::from_str(&text).map_err(|e| Error::config(&path, toml_message(&e, &text)))?;
+        Ok((path, table))
     }
 }
+
+/// The sections of `config/database.toml`, by connection name.
+type Connections = BTreeMap<String, BTreeMap<String, toml::Value>>;
 
 /// Expands `${VAR}` and `${VAR:-default}` from the process environment.
 pub fn expand_vars(raw: &str) -> std::result::Result<String, String> {
@@ -227,6 +244,44 @@ mod tests {
             absolute_sqlite_url("postgres://h/db", root),
             "postgres://h/db"
         );
+    }
+
+    fn project_with(database_toml: &str) -> (tempfile::TempDir, Project) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(PROJECT_FILE), "[app]\nname = \"t\"\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(dir.path().join("config/database.toml"), database_toml).unwrap();
+        std::fs::create_dir_all(dir.path().join("src/models")).unwrap();
+        let project = Project::discover(&dir.path().join("src/models")).unwrap();
+        (dir, project)
+    }
+
+    #[test]
+    fn connections_resolve_against_the_root_and_missing_ones_are_listed() {
+        let (dir, project) =
+            project_with("[main]\nurl = \"${LORE_TEST_NO_SUCH_VAR:-sqlite:data/u.sqlite}\"\n");
+        assert_eq!(project.name, "t");
+        let expected = format!("sqlite://{}", dir.path().join("data/u.sqlite").display());
+        assert_eq!(project.database_url("main").unwrap(), expected);
+        assert_eq!(project.connection_url("warehouse").unwrap(), None);
+        let e = project.database_url("warehouse").unwrap_err().to_string();
+        assert!(
+            e.contains("database.toml") && e.contains("[warehouse]") && e.contains("main"),
+            "{e}"
+        );
+        let (_dir, broken) = project_with("[main]\nurl = 3\n");
+        assert!(broken
+            .database_url("main")
+            .unwrap_err()
+            .to_string()
+            .contains("url"));
+    }
+
+    #[test]
+    fn outside_a_project_says_how_to_start_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Project::discover(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("Lore.toml") && e.contains("lore init"), "{e}");
     }
 
     #[test]

@@ -43,20 +43,15 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS fittings (
 );
 CREATE INDEX IF NOT EXISTS fittings_model ON fittings (model, fitting_id);";
 
-/// The metadata database URL: `[metadata]` in `config/database.toml`, else `data/metadata.sqlite`.
+/// The metadata database URL: `[metadata]` in `config/database.toml`, else
+/// `$LORE_METADATA_URL`, else `data/metadata.sqlite`.
 pub fn metadata_url(project: &Project) -> Result<String> {
-    if has_metadata_section(project) {
-        return project.database_url("metadata");
+    if let Some(url) = project.connection_url("metadata")? {
+        return Ok(url);
     }
     let raw =
         expand_vars("${LORE_METADATA_URL:-sqlite:data/metadata.sqlite}").map_err(Error::Data)?;
     Ok(absolute_sqlite_url(&raw, &project.root))
-}
-
-fn has_metadata_section(project: &Project) -> bool {
-    std::fs::read_to_string(project.root.join("config").join("database.toml"))
-        .map(|t| t.lines().any(|l| l.trim() == "[metadata]"))
-        .unwrap_or(false)
 }
 
 async fn open(project: &Project) -> Result<Connection> {
@@ -132,4 +127,50 @@ pub fn git_commit(root: &Path) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
         .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_are_recorded_and_listed_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(crate::env::PROJECT_FILE),
+            "[app]\nname = \"t\"\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(
+            dir.path().join("config/database.toml"),
+            "[main]\nurl = \"sqlite:data/u.sqlite\"\n",
+        )
+        .unwrap();
+        let project = Project::open(dir.path()).unwrap();
+        let run = |model: &str, id: &str| Run {
+            model: model.into(),
+            fitting_id: id.into(),
+            started_at: "s".into(),
+            finished_at: "f".into(),
+            params: serde_json::json!({"name": model}),
+            stats: serde_json::json!({"test": {"auc": 0.7}}),
+            git_commit: None,
+            path: "p".into(),
+        };
+        record(&project, &run("A", "1")).await.unwrap();
+        record(&project, &run("B", "2")).await.unwrap();
+        record(&project, &run("A", "3")).await.unwrap();
+        let all = list(&project, None).await.unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|r| r.fitting_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["3", "2", "1"]
+        );
+        let a = list(&project, Some("A")).await.unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0], run("A", "3"));
+        assert!(dir.path().join("data/metadata.sqlite").is_file());
+    }
 }

@@ -92,6 +92,13 @@ pub fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
+/// Writes `df` as CSV with a header to `out` (standard output, say).
+pub fn write_csv(df: &mut DataFrame, out: impl std::io::Write) -> Result<()> {
+    CsvWriter::new(out)
+        .finish(df)
+        .map_err(|e| Error::Input(format!("writing CSV: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

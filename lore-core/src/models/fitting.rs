@@ -240,6 +240,21 @@ pub async fn fit(
     Ok((fitting, run))
 }
 
+impl Predictions {
+    /// A `prediction`, `probability` table, one row per input row, to write or print.
+    pub fn frame(&self) -> Result<DataFrame> {
+        let predictions: Vec<Option<bool>> = self.predictions.iter().map(|v| v.as_bool()).collect();
+        let probabilities: Vec<f64> = self.probabilities.iter().map(|v| *v as f64).collect();
+        Ok(DataFrame::new(
+            probabilities.len(),
+            vec![
+                Column::new("prediction".into(), predictions),
+                Column::new("probability".into(), probabilities),
+            ],
+        )?)
+    }
+}
+
 impl Fitting {
     /// Loads the fitting in `dir` (`models/<Model>/<id>`).
     pub fn load(dir: &Path) -> Result<Fitting> {
