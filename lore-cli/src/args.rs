@@ -48,6 +48,76 @@ pub enum Command {
     Models(JsonArgs),
     /// List recorded fittings, newest first, with their stats.
     Runs(RunsArgs),
+    /// Run an extract (src/extracts/NAME.sql) and show its first rows, or write them to a file.
+    Extract(ExtractArgs),
+    /// Run one SQL statement on a connection and show its rows.
+    Sql(SqlArgs),
+    /// Work with data files.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Inspect or empty the query cache (data/cache/).
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// Arguments of `lore extract`.
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// The extract's name (src/extracts/NAME.sql or NAME.sql.tera).
+    pub name: String,
+    /// Bind a parameter (KEY=VALUE; numbers, true/false and null are typed, the rest is text). Repeatable.
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// The connection to run it on.
+    #[arg(long, default_value = "main")]
+    pub connection: String,
+    /// Rows to show (the whole result goes to --output).
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Write every row to this file (.csv, .tsv, .parquet, .json, .jsonl).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Read through the query cache.
+    #[arg(long)]
+    pub cache: bool,
+}
+
+/// Arguments of `lore sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The statement; `:name` parameters are bound from --param.
+    pub sql: String,
+    /// Bind a parameter (KEY=VALUE). Repeatable.
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// The connection to run it on.
+    #[arg(long, default_value = "main")]
+    pub connection: String,
+    /// Rows to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// What `lore data` does.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Convert CSV, TSV, JSON, JSON lines or Parquet into another of them (by extension), printing
+    /// the inferred schema.
+    Convert {
+        /// The file to read.
+        input: PathBuf,
+        /// The file to write, such as users.parquet.
+        output: PathBuf,
+    },
+}
+
+/// What `lore cache` does.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// List cached results, least recently used first.
+    Ls,
+    /// Remove every cached result.
+    Clear,
 }
 
 /// Arguments of `lore init`.

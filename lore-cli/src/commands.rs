@@ -5,12 +5,16 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use lore_core::env::Project;
-use lore_core::io::files;
+use std::collections::BTreeMap;
+
+use lore_core::io::{files, Database, Extract, Origin, QueryCache, ReadOptions};
 use lore_core::models::{self, Entry, FitOptions, Fitting, Source};
 use lore_core::{project, serve, tracking};
+use polars::prelude::DataFrame;
 
 use crate::args::{
-    ApiArgs, Cli, Command, FitArgs, GenerateCommand, InitArgs, JsonArgs, PredictArgs, RunsArgs,
+    ApiArgs, CacheCommand, Cli, Command, DataCommand, ExtractArgs, FitArgs, GenerateCommand,
+    InitArgs, JsonArgs, PredictArgs, RunsArgs, SqlArgs,
 };
 use crate::{build_info, delegate, Host};
 
@@ -29,6 +33,10 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
         Command::Generate(GenerateCommand::Model { name }) => generate_model(&name),
         Command::Models(args) => list_models(args, host, verbose),
         Command::Runs(args) => runtime.block_on(runs(args)),
+        Command::Extract(args) => runtime.block_on(extract(args)),
+        Command::Sql(args) => runtime.block_on(sql(args)),
+        Command::Data(DataCommand::Convert { input, output }) => convert(&input, &output),
+        Command::Cache(command) => cache(command),
     }
 }
 
@@ -273,6 +281,127 @@ async fn runs(args: RunsArgs) -> Result<ExitCode> {
             "{:<22} {:<22} {:>9} {:>6}  {commit}",
             r.fitting_id, r.model, auc, r.stats["best_iteration"]
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `KEY=VALUE` pairs as typed JSON values: numbers, true/false and null are typed, the rest is text.
+fn typed_params(pairs: &[String]) -> Result<BTreeMap<String, serde_json::Value>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').with_context(|| {
+                format!("--param {pair}: expected KEY=VALUE, such as limit=100")
+            })?;
+            let value = serde_json::from_str::<serde_json::Value>(v)
+                .ok()
+                .filter(|j| !j.is_object() && !j.is_array())
+                .unwrap_or_else(|| serde_json::Value::String(v.to_string()));
+            Ok((k.trim().to_string(), value))
+        })
+        .collect()
+}
+
+async fn extract(args: ExtractArgs) -> Result<ExitCode> {
+    let project = current_project()?;
+    let db = Database::new(&project)?;
+    let connection = db.connection(&args.connection)?;
+    let options = ReadOptions {
+        cache: Some(args.cache),
+        origin: Origin {
+            model: None,
+            site: format!("lore extract {}", args.name),
+        },
+    };
+    let mut df = connection
+        .read(&args.name, &typed_params(&args.params)?, &options)
+        .await?;
+    match &args.output {
+        Some(path) => {
+            files::write(&mut df, path)?;
+            println!(
+                "Wrote {} rows of {} to {}",
+                df.height(),
+                args.name,
+                path.display()
+            );
+        }
+        None => print_head(&df, args.limit),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn sql(args: SqlArgs) -> Result<ExitCode> {
+    let project = current_project()?;
+    let db = Database::new(&project)?;
+    let connection = db.connection(&args.connection)?;
+    let statement = Extract::inline("lore sql", &args.sql);
+    let options = ReadOptions {
+        cache: Some(false),
+        origin: Origin {
+            model: None,
+            site: "lore sql".into(),
+        },
+    };
+    let df = connection
+        .read_extract(&statement, &typed_params(&args.params)?, &options)
+        .await?;
+    print_head(&df, args.limit);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_head(df: &DataFrame, limit: usize) {
+    std::env::set_var("POLARS_FMT_MAX_ROWS", limit.to_string());
+    std::env::set_var("POLARS_FMT_MAX_COLS", "50");
+    println!("{}", df.head(Some(limit)));
+    if df.height() > limit {
+        println!(
+            "{} rows in all; --limit N shows more, --output FILE writes them all",
+            df.height()
+        );
+    }
+}
+
+fn convert(input: &std::path::Path, output: &std::path::Path) -> Result<ExitCode> {
+    let df = files::convert(input, output)?;
+    println!(
+        "{} -> {}: {} rows",
+        input.display(),
+        output.display(),
+        df.height()
+    );
+    for line in files::schema_lines(&df) {
+        println!("  {line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cache(command: CacheCommand) -> Result<ExitCode> {
+    let project = current_project()?;
+    let cache = QueryCache::for_data_dir(&project.data_dir())?;
+    match command {
+        CacheCommand::Ls => {
+            let entries = cache.entries()?;
+            println!("{:<66} {:>12}  last used", "key", "bytes");
+            for e in &entries {
+                let when: chrono::DateTime<chrono::Utc> = e.last_used.into();
+                println!(
+                    "{:<66} {:>12}  {}",
+                    e.key,
+                    e.bytes,
+                    when.format("%Y-%m-%d %H:%M:%S")
+                );
+            }
+            println!(
+                "{} entries, {} bytes",
+                entries.len(),
+                entries.iter().map(|e| e.bytes).sum::<u64>()
+            );
+        }
+        CacheCommand::Clear => {
+            let (n, bytes) = cache.clear()?;
+            println!("Removed {n} cached results ({bytes} bytes)");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

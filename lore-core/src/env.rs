@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -87,48 +88,131 @@ impl Project {
         self.root.join("data")
     }
 
-    /// The URL of connection `name` from `config/database.toml`, with `${VAR:-default}` expanded
-    /// and a relative SQLite path made absolute against the project root.
-    pub fn database_url(&self, name: &str) -> Result<String> {
-        if let Some(url) = self.connection_url(name)? {
-            return Ok(url);
+    /// The settings of connection `name` from `config/database.toml`, with `${VAR:-default}`
+    /// expanded and relative SQLite paths made absolute against the project root.
+    pub fn connection(&self, name: &str) -> Result<ConnectionConfig> {
+        if let Some(config) = self.connection_opt(name)? {
+            return Ok(config);
         }
-        let (path, table) = self.database_config()?;
+        let (path, sections) = self.database_config()?;
         Err(Error::config(
             &path,
             format!(
                 "no connection [{name}]; the connections are: {}; add a [{name}] section with a url",
-                table.keys().cloned().collect::<Vec<_>>().join(", ")
+                sections.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
         ))
     }
 
-    /// Like [`Project::database_url`], but `None` when `config/database.toml` has no `[name]`.
-    pub fn connection_url(&self, name: &str) -> Result<Option<String>> {
-        let (path, table) = self.database_config()?;
-        let Some(section) = table.get(name) else {
+    /// Like [`Project::connection`], but `None` when `config/database.toml` has no `[name]`.
+    pub fn connection_opt(&self, name: &str) -> Result<Option<ConnectionConfig>> {
+        let (path, mut sections) = self.database_config()?;
+        let Some(section) = sections.remove(name) else {
             return Ok(None);
         };
-        let raw = section
-            .get("url")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| Error::config(&path, format!("[{name}] has no url = \"...\" string")))?;
-        let url =
-            expand_vars(raw).map_err(|m| Error::config(&path, format!("[{name}] url: {m}")))?;
-        Ok(Some(absolute_sqlite_url(&url, &self.root)))
+        let raw: Vec<String> = match (section.url, section.urls) {
+            (Some(UrlOrList::One(u)), None) => vec![u],
+            (Some(UrlOrList::Many(us)), None) | (None, Some(us)) => us,
+            (None, None) => {
+                return Err(Error::config(
+                    &path,
+                    format!("[{name}] has no url = \"...\""),
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    &path,
+                    format!("[{name}] has both url and urls; keep one"),
+                ))
+            }
+        };
+        if raw.is_empty() {
+            return Err(Error::config(&path, format!("[{name}] lists no urls")));
+        }
+        let urls = raw
+            .iter()
+            .map(|u| {
+                expand_vars(u)
+                    .map(|u| absolute_sqlite_url(&u, &self.root))
+                    .map_err(|m| Error::config(&path, format!("[{name}] url: {m}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(ConnectionConfig {
+            name: name.to_string(),
+            urls,
+            sticky: section.sticky.unwrap_or(false),
+            pool_size: section.pool_size.unwrap_or(4).max(1),
+            connect_timeout: Duration::from_secs_f64(
+                section.connect_timeout.unwrap_or(10.0).max(0.1),
+            ),
+            idle_timeout: section
+                .idle_timeout
+                .map(|s| Duration::from_secs_f64(s.max(0.1))),
+            create: false,
+        }))
     }
 
-    fn database_config(&self) -> Result<(PathBuf, Connections)> {
+    fn database_config(&self) -> Result<(PathBuf, BTreeMap<String, Section>)> {
         let path = self.root.join("config").join("database.toml");
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let table =
+        let sections =
             toml::from_str(&text).map_err(|e| Error::config(&path, toml_message(&e, &text)))?;
-        Ok((path, table))
+        Ok((path, sections))
     }
 }
 
-/// The sections of `config/database.toml`, by connection name.
-type Connections = BTreeMap<String, BTreeMap<String, toml::Value>>;
+/// One `[name]` section of `config/database.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Section {
+    url: Option<UrlOrList>,
+    urls: Option<Vec<String>>,
+    sticky: Option<bool>,
+    pool_size: Option<u32>,
+    connect_timeout: Option<f64>,
+    idle_timeout: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum UrlOrList {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The settings of one named connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionConfig {
+    /// Its name in `config/database.toml` (`main`, `warehouse`, ...).
+    pub name: String,
+    /// One URL, or several for read replicas.
+    pub urls: Vec<String>,
+    /// With several URLs: keep to the first one that answers instead of rotating per statement.
+    pub sticky: bool,
+    /// Most open connections per URL.
+    pub pool_size: u32,
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+    /// Close connections idle this long.
+    pub idle_timeout: Option<Duration>,
+    /// Create a missing SQLite file (for Lore's own databases, never for extracts).
+    pub create: bool,
+}
+
+impl ConnectionConfig {
+    /// A single-URL connection with default pool settings.
+    pub fn single(name: &str, url: &str) -> ConnectionConfig {
+        ConnectionConfig {
+            name: name.to_string(),
+            urls: vec![url.to_string()],
+            sticky: false,
+            pool_size: 4,
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: None,
+            create: false,
+        }
+    }
+}
 
 /// Expands `${VAR}` and `${VAR:-default}` from the process environment.
 pub fn expand_vars(raw: &str) -> std::result::Result<String, String> {
@@ -262,19 +346,30 @@ mod tests {
             project_with("[main]\nurl = \"${LORE_TEST_NO_SUCH_VAR:-sqlite:data/u.sqlite}\"\n");
         assert_eq!(project.name, "t");
         let expected = format!("sqlite://{}", dir.path().join("data/u.sqlite").display());
-        assert_eq!(project.database_url("main").unwrap(), expected);
-        assert_eq!(project.connection_url("warehouse").unwrap(), None);
-        let e = project.database_url("warehouse").unwrap_err().to_string();
+        assert_eq!(project.connection("main").unwrap().urls, vec![expected]);
+        assert_eq!(project.connection_opt("warehouse").unwrap(), None);
+        let e = project.connection("warehouse").unwrap_err().to_string();
         assert!(
             e.contains("database.toml") && e.contains("[warehouse]") && e.contains("main"),
             "{e}"
         );
         let (_dir, broken) = project_with("[main]\nurl = 3\n");
         assert!(broken
-            .database_url("main")
+            .connection("main")
             .unwrap_err()
             .to_string()
-            .contains("url"));
+            .contains("line 2"));
+        let (_dir, typo) = project_with("[main]\nurl = \"sqlite:x\"\npoolsize = 3\n");
+        assert!(typo
+            .connection("main")
+            .unwrap_err()
+            .to_string()
+            .contains("poolsize"));
+        let (_dir, replicas) = project_with(
+            "[r]\nurls = [\"postgres://a/db\", \"postgres://b/db\"]\nsticky = true\npool_size = 2\n",
+        );
+        let r = replicas.connection("r").unwrap();
+        assert_eq!((r.urls.len(), r.sticky, r.pool_size), (2, true, 2));
     }
 
     #[test]

@@ -56,3 +56,40 @@ impl Drop for Progress {
         self.bar.finish_and_clear();
     }
 }
+
+/// Progress of a long read: rows so far and rows per second.
+pub struct RowsProgress {
+    bar: ProgressBar,
+}
+
+impl RowsProgress {
+    /// A spinner labelled `label` (drawn only on a terminal).
+    pub fn new(label: &str) -> RowsProgress {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {msg}: {human_pos} rows ({per_sec}) [{elapsed}]",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(label.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        RowsProgress { bar }
+    }
+
+    /// Counts `rows` more rows.
+    pub fn add(&self, rows: usize) {
+        self.bar.inc(rows as u64);
+    }
+
+    /// Clears the display.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for RowsProgress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -3,6 +3,7 @@
 //! domains, dates, orders, baskets and sessions, and a subscription label drawn from a logistic
 //! model of them), so a new project has learnable data with no download.
 
+use polars::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Gamma, LogNormal, Poisson};
 
@@ -203,47 +204,101 @@ pub fn generate(n: usize, seed: u64) -> Vec<User> {
         .collect()
 }
 
+/// The users as a data frame with the columns of the `users` table.
+pub fn frame(users: &[User]) -> Result<DataFrame> {
+    let col = |name: &str, c: Column| c.with_name(name.into());
+    let columns = vec![
+        col(
+            "id",
+            Column::new("".into(), users.iter().map(|u| u.id).collect::<Vec<_>>()),
+        ),
+        col(
+            "first_name",
+            Column::new(
+                "".into(),
+                users
+                    .iter()
+                    .map(|u| u.first_name.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        col(
+            "email",
+            Column::new(
+                "".into(),
+                users.iter().map(|u| u.email.clone()).collect::<Vec<_>>(),
+            ),
+        ),
+        col(
+            "signup_date",
+            Column::new(
+                "".into(),
+                users
+                    .iter()
+                    .map(|u| u.signup_date.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        col(
+            "last_order_at",
+            Column::new(
+                "".into(),
+                users
+                    .iter()
+                    .map(|u| u.last_order_at.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        col(
+            "orders",
+            Column::new(
+                "".into(),
+                users.iter().map(|u| u.orders).collect::<Vec<_>>(),
+            ),
+        ),
+        col(
+            "basket_value",
+            Column::new(
+                "".into(),
+                users.iter().map(|u| u.basket_value).collect::<Vec<_>>(),
+            ),
+        ),
+        col(
+            "sessions_30d",
+            Column::new(
+                "".into(),
+                users.iter().map(|u| u.sessions_30d).collect::<Vec<_>>(),
+            ),
+        ),
+        col(
+            "has_subscription",
+            Column::new(
+                "".into(),
+                users.iter().map(|u| u.has_subscription).collect::<Vec<_>>(),
+            ),
+        ),
+    ];
+    Ok(DataFrame::new(users.len(), columns)?)
+}
+
+/// The `users` table's definition (the same on SQLite and PostgreSQL).
+pub const USERS_TABLE: &str = "CREATE TABLE users (
+    id BIGINT PRIMARY KEY,
+    first_name TEXT,
+    email TEXT,
+    signup_date TEXT,
+    last_order_at TEXT,
+    orders BIGINT,
+    basket_value DOUBLE PRECISION,
+    sessions_30d BIGINT,
+    has_subscription BIGINT NOT NULL)";
+
 /// Writes `users` as the table `users` (replacing it) on `connection`.
 pub async fn write(connection: &Connection, users: &[User]) -> Result<()> {
     connection
-        .execute(
-            "DROP TABLE IF EXISTS users;
-             CREATE TABLE users (
-                id INTEGER PRIMARY KEY,
-                first_name TEXT,
-                email TEXT,
-                signup_date TEXT,
-                last_order_at TEXT,
-                orders INTEGER,
-                basket_value REAL,
-                sessions_30d INTEGER,
-                has_subscription INTEGER NOT NULL)",
-        )
+        .execute(&format!("DROP TABLE IF EXISTS users; {USERS_TABLE};"))
         .await?;
-    let mut tx = connection
-        .pool()
-        .begin()
-        .await
-        .map_err(|e| connection.error(e))?;
-    for chunk in users.chunks(1000) {
-        let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-        let sql = format!("INSERT INTO users VALUES {placeholders}");
-        let mut q = sqlx::query(&sql);
-        for u in chunk {
-            q = q
-                .bind(u.id)
-                .bind(u.first_name.as_deref())
-                .bind(u.email.as_str())
-                .bind(u.signup_date.as_str())
-                .bind(u.last_order_at.as_str())
-                .bind(u.orders)
-                .bind(u.basket_value)
-                .bind(u.sessions_30d)
-                .bind(u.has_subscription);
-        }
-        q.execute(&mut *tx).await.map_err(|e| connection.error(e))?;
-    }
-    tx.commit().await.map_err(|e| connection.error(e))?;
+    connection.insert("users", &frame(users)?).await?;
     Ok(())
 }
 

@@ -3,12 +3,15 @@
 
 use std::path::Path;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use serde_json::json;
 
 use crate::env::{absolute_sqlite_url, expand_vars, Project};
 use crate::error::{Error, Result};
-use crate::io::Connection;
+use crate::frame;
+use crate::io::{Connection, Origin};
 
 /// One recorded fitting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,23 +34,13 @@ pub struct Run {
     pub path: String,
 }
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS fittings (
-    fitting_id TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT NOT NULL,
-    params TEXT NOT NULL,
-    stats TEXT NOT NULL,
-    git_commit TEXT,
-    path TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS fittings_model ON fittings (model, fitting_id);";
-
 /// The metadata database URL: `[metadata]` in `config/database.toml`, else
 /// `$LORE_METADATA_URL`, else `data/metadata.sqlite`.
 pub fn metadata_url(project: &Project) -> Result<String> {
-    if let Some(url) = project.connection_url("metadata")? {
-        return Ok(url);
+    if let Some(config) = project.connection_opt("metadata")? {
+        if let Some(url) = config.urls.into_iter().next() {
+            return Ok(url);
+        }
     }
     let raw =
         expand_vars("${LORE_METADATA_URL:-sqlite:data/metadata.sqlite}").map_err(Error::Data)?;
@@ -57,28 +50,38 @@ pub fn metadata_url(project: &Project) -> Result<String> {
 async fn open(project: &Project) -> Result<Connection> {
     std::fs::create_dir_all(project.data_dir()).map_err(|e| Error::io(project.data_dir(), e))?;
     let connection = Connection::open(&metadata_url(project)?, true).await?;
-    connection.execute(SCHEMA).await?;
+    connection.migrate().await?;
     Ok(connection)
+}
+
+fn origin(site: &str) -> Origin {
+    Origin {
+        model: None,
+        site: format!("lore tracking: {site}"),
+    }
 }
 
 /// Records a run.
 pub async fn record(project: &Project, run: &Run) -> Result<()> {
     let connection = open(project).await?;
-    sqlx::query(
-        "INSERT INTO fittings (fitting_id, model, started_at, finished_at, params, stats, git_commit, path)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&run.fitting_id)
-    .bind(&run.model)
-    .bind(&run.started_at)
-    .bind(&run.finished_at)
-    .bind(run.params.to_string())
-    .bind(run.stats.to_string())
-    .bind(&run.git_commit)
-    .bind(&run.path)
-    .execute(connection.pool())
-    .await
-    .map_err(|e| connection.error(e))?;
+    let params = BTreeMap::from([
+        ("fitting_id".to_string(), json!(run.fitting_id)),
+        ("model".to_string(), json!(run.model)),
+        ("started_at".to_string(), json!(run.started_at)),
+        ("finished_at".to_string(), json!(run.finished_at)),
+        ("params".to_string(), json!(run.params.to_string())),
+        ("stats".to_string(), json!(run.stats.to_string())),
+        ("git_commit".to_string(), json!(run.git_commit)),
+        ("path".to_string(), json!(run.path)),
+    ]);
+    connection
+        .execute_with(
+            "INSERT INTO fittings (fitting_id, model, started_at, finished_at, params, stats, git_commit, path)
+             VALUES (:fitting_id, :model, :started_at, :finished_at, :params, :stats, :git_commit, :path)",
+            &params,
+            &origin("record"),
+        )
+        .await?;
     connection.close().await;
     Ok(())
 }
@@ -86,33 +89,54 @@ pub async fn record(project: &Project, run: &Run) -> Result<()> {
 /// Every recorded run, newest first, of one model or of all.
 pub async fn list(project: &Project, model: Option<&str>) -> Result<Vec<Run>> {
     let connection = open(project).await?;
-    let rows = sqlx::query(
-        "SELECT fitting_id, model, started_at, finished_at, params, stats, git_commit, path FROM fittings
-         WHERE (?1 IS NULL OR model = ?1) ORDER BY fitting_id DESC",
-    )
-    .bind(model)
-    .fetch_all(connection.pool())
-    .await
-    .map_err(|e| connection.error(e))?;
-    let runs = rows
-        .iter()
-        .map(|r| {
-            let json = |s: String| serde_json::from_str(&s).unwrap_or(serde_json::Value::Null);
-            Ok(Run {
-                fitting_id: r.try_get(0)?,
-                model: r.try_get(1)?,
-                started_at: r.try_get(2)?,
-                finished_at: r.try_get(3)?,
-                params: json(r.try_get(4)?),
-                stats: json(r.try_get(5)?),
-                git_commit: r.try_get(6)?,
-                path: r.try_get(7)?,
-            })
-        })
-        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
-        .map_err(|e| connection.error(e));
+    let columns = "fitting_id, model, started_at, finished_at, params, stats, git_commit, path";
+    let (statement, params) = match model {
+        Some(m) => (
+            format!("SELECT {columns} FROM fittings WHERE model = :model ORDER BY fitting_id DESC"),
+            BTreeMap::from([("model".to_string(), json!(m))]),
+        ),
+        None => (
+            format!("SELECT {columns} FROM fittings ORDER BY fitting_id DESC"),
+            BTreeMap::new(),
+        ),
+    };
+    let df = connection
+        .query_frame(&statement, &params, &origin("list"))
+        .await?;
     connection.close().await;
-    runs
+    if df.height() == 0 {
+        return Ok(Vec::new());
+    }
+    let text = |name: &str| frame::strings(&df, name, "lore runs");
+    let (ids, models, started, finished) = (
+        text("fitting_id")?,
+        text("model")?,
+        text("started_at")?,
+        text("finished_at")?,
+    );
+    let (params, stats, commits, paths) = (
+        text("params")?,
+        text("stats")?,
+        text("git_commit")?,
+        text("path")?,
+    );
+    let json_of = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    Ok((0..df.height())
+        .map(|i| Run {
+            fitting_id: ids[i].clone().unwrap_or_default(),
+            model: models[i].clone().unwrap_or_default(),
+            started_at: started[i].clone().unwrap_or_default(),
+            finished_at: finished[i].clone().unwrap_or_default(),
+            params: json_of(&params[i]),
+            stats: json_of(&stats[i]),
+            git_commit: commits[i].clone(),
+            path: paths[i].clone().unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// The commit checked out in `root`, if it is a git work tree with a commit.

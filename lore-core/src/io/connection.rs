@@ -1,78 +1,777 @@
-//! A connection to a database named in `config/database.toml`.
+//! Named connections from `config/database.toml`: SQLite and PostgreSQL through sqlx, opened on
+//! first use, with read replicas (rotated per statement, or sticky), one retry after a dropped
+//! connection, a comment at the head of every statement naming who runs it, and URLs scrubbed of
+//! passwords in every message.
 
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use futures_util::TryStreamExt;
+use polars::prelude::*;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::{Column as _, Decode, Executor, Postgres, Row, Sqlite, TypeInfo, ValueRef};
 
-use crate::env::redact_url;
+use super::rows::{FrameBuilder, Value};
+use super::sql::{self, Placeholders};
+use crate::env::{redact_url, ConnectionConfig};
 use crate::error::{Error, Result};
 
-/// An open connection pool to one database.
+/// The database behind a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite (`sqlite:` URLs).
+    Sqlite,
+    /// PostgreSQL (`postgres://` or `postgresql://` URLs).
+    Postgres,
+}
+
 #[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Who runs a statement; written as a comment at its head so a DBA sees it.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The model being fitted, if any.
+    pub model: Option<String>,
+    /// The file (and line) the statement comes from.
+    pub site: String,
+}
+
+/// A named connection; nothing is opened until the first statement.
+#[derive(Debug)]
 pub struct Connection {
-    url: String,
-    pool: SqlitePool,
+    config: ConnectionConfig,
+    app: String,
+    backend: Backend,
+    pools: tokio::sync::OnceCell<Vec<Pool>>,
+    next: AtomicUsize,
+}
+
+fn backend_of(config: &ConnectionConfig) -> Result<Backend> {
+    let mut backend = None;
+    for url in &config.urls {
+        let this = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            let scheme = url.split(':').next().unwrap_or(url);
+            return Err(Error::Database {
+                url: format!("[{}] {}", config.name, redact_url(url)),
+                message: format!("the `{scheme}:` scheme is not supported; use sqlite: or postgres:// in config/database.toml"),
+            });
+        };
+        if backend.is_some_and(|b| b != this) {
+            return Err(Error::Database {
+                url: format!("[{}]", config.name),
+                message:
+                    "mixes SQLite and PostgreSQL URLs; replicas must be the same kind of database"
+                        .into(),
+            });
+        }
+        backend = Some(this);
+    }
+    backend.ok_or_else(|| Error::Database {
+        url: format!("[{}]", config.name),
+        message: "has no URL".into(),
+    })
+}
+
+/// Errors while streaming rows: from the database, from decoding, or from the consumer.
+enum ReadError {
+    Sql(sqlx::Error),
+    Decode(String),
+    Consumer(Error),
+}
+
+impl From<sqlx::Error> for ReadError {
+    fn from(e: sqlx::Error) -> Self {
+        ReadError::Sql(e)
+    }
 }
 
 impl Connection {
-    /// Opens `url`; `create` makes a missing SQLite file instead of failing.
-    pub async fn open(url: &str, create: bool) -> Result<Connection> {
-        if !url.starts_with("sqlite:") {
-            let scheme = url.split(':').next().unwrap_or(url);
-            return Err(Error::Database {
-                url: redact_url(url),
-                message: format!(
-                    "the `{scheme}` scheme is not supported yet; use a sqlite: URL in config/database.toml or $DATABASE_URL"
-                ),
-            });
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| database_error(url, e))?
-            .create_if_missing(create);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|e| database_error(url, e))?;
+    /// A connection for `config`, run on behalf of application `app`; opened on first use.
+    pub fn new(config: ConnectionConfig, app: &str) -> Result<Connection> {
         Ok(Connection {
-            url: url.to_string(),
-            pool,
+            backend: backend_of(&config)?,
+            config,
+            app: app.to_string(),
+            pools: Default::default(),
+            next: AtomicUsize::new(0),
         })
     }
 
-    /// The URL with any password removed, for messages and logs.
+    /// A single-URL connection; `create` makes a missing SQLite file (for Lore's own databases).
+    pub async fn open(url: &str, create: bool) -> Result<Connection> {
+        let mut config = ConnectionConfig::single("lore", url);
+        config.create = create;
+        Connection::new(config, "lore")
+    }
+
+    /// Its name in `config/database.toml`.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// SQLite or PostgreSQL.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection's name and URL with any password removed, for messages and logs.
     pub fn display_url(&self) -> String {
-        redact_url(&self.url)
+        let first = self
+            .config
+            .urls
+            .first()
+            .map(|u| redact_url(u))
+            .unwrap_or_default();
+        match self.config.urls.len() {
+            0 | 1 => format!("[{}] {first}", self.config.name),
+            n => format!("[{}] {first} (+{} replicas)", self.config.name, n - 1),
+        }
     }
 
-    /// The underlying pool.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// Runs statements that return no rows (schema changes, inserts).
-    pub async fn execute(&self, sql: &str) -> Result<()> {
-        sqlx::raw_sql(sql)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.error(e))?;
-        Ok(())
+    /// An identity for caches: the name and the URLs without credentials.
+    pub fn identity(&self) -> String {
+        let urls: Vec<String> = self.config.urls.iter().map(|u| redact_url(u)).collect();
+        format!("{}|{}", self.config.name, urls.join(","))
     }
 
     /// A database error from this connection.
     pub fn error(&self, e: impl std::fmt::Display) -> Error {
-        database_error(&self.url, e)
+        let message = self
+            .config
+            .urls
+            .iter()
+            .fold(e.to_string(), |m, u| m.replace(u.as_str(), &redact_url(u)));
+        Error::Database {
+            url: self.display_url(),
+            message,
+        }
     }
 
-    /// Closes the pool, flushing pending writes.
+    async fn pools(&self) -> Result<&[Pool]> {
+        let pools = self
+            .pools
+            .get_or_try_init(|| async {
+                self.config
+                    .urls
+                    .iter()
+                    .map(|url| match self.backend {
+                        Backend::Sqlite => {
+                            let options = SqliteConnectOptions::from_str(url)
+                                .map_err(|e| self.error(format!("bad URL: {e}")))?
+                                .create_if_missing(self.config.create);
+                            Ok(Pool::Sqlite(
+                                SqlitePoolOptions::new()
+                                    .max_connections(self.config.pool_size)
+                                    .acquire_timeout(self.config.connect_timeout)
+                                    .idle_timeout(self.config.idle_timeout)
+                                    .connect_lazy_with(options),
+                            ))
+                        }
+                        Backend::Postgres => {
+                            let options = PgConnectOptions::from_str(url)
+                                .map_err(|e| self.error(format!("bad URL: {e}")))?;
+                            Ok(Pool::Postgres(
+                                PgPoolOptions::new()
+                                    .max_connections(self.config.pool_size)
+                                    .acquire_timeout(self.config.connect_timeout)
+                                    .idle_timeout(self.config.idle_timeout)
+                                    .connect_lazy_with(options),
+                            ))
+                        }
+                    })
+                    .collect::<Result<Vec<Pool>>>()
+            })
+            .await?;
+        Ok(pools)
+    }
+
+    async fn pool(&self) -> Result<Pool> {
+        let pools = self.pools().await?;
+        let index = if self.config.sticky {
+            0
+        } else {
+            self.next.fetch_add(1, Ordering::Relaxed) % pools.len().max(1)
+        };
+        pools
+            .get(index)
+            .cloned()
+            .ok_or_else(|| self.error("has no URL"))
+    }
+
+    /// How this connection's SQL writes bound parameters.
+    pub fn placeholders(&self) -> Placeholders {
+        match self.backend {
+            Backend::Sqlite => Placeholders::Question,
+            Backend::Postgres => Placeholders::Dollar,
+        }
+    }
+
+    fn comment(&self, origin: &Origin) -> String {
+        let clean = |s: &str| s.replace("*/", "* /");
+        let mut parts = vec![clean(&self.app)];
+        if let Some(model) = &origin.model {
+            parts.push(format!("model={}", clean(model)));
+        }
+        if !origin.site.is_empty() {
+            parts.push(clean(&origin.site));
+        }
+        format!("/* {} */\n", parts.join(" | "))
+    }
+
+    /// Runs statements that return no rows (schema changes), with no parameters.
+    pub async fn execute(&self, statements: &str) -> Result<()> {
+        match self.pool().await? {
+            Pool::Sqlite(p) => sqlx::raw_sql(statements).execute(&p).await.map(|_| ()),
+            Pool::Postgres(p) => sqlx::raw_sql(statements).execute(&p).await.map(|_| ()),
+        }
+        .map_err(|e| self.error(e))
+    }
+
+    /// Runs one statement with `:name` parameters bound from `params`; returns rows affected.
+    pub async fn execute_with(
+        &self,
+        statement: &str,
+        params: &BTreeMap<String, serde_json::Value>,
+        origin: &Origin,
+    ) -> Result<u64> {
+        let parsed = sql::parse(statement, self.placeholders());
+        let binds = sql::binds(&parsed, params, &origin.site)?;
+        let text = format!("{}{}", self.comment(origin), parsed.sql);
+        match self.pool().await? {
+            Pool::Sqlite(p) => sqlite_query(&text, &binds)
+                .execute(&p)
+                .await
+                .map(|r| r.rows_affected()),
+            Pool::Postgres(p) => pg_query(&text, &binds)
+                .execute(&p)
+                .await
+                .map(|r| r.rows_affected()),
+        }
+        .map_err(|e| self.error(e))
+    }
+
+    /// Runs a query with `:name` parameters bound and returns all its rows as one data frame.
+    pub async fn query_frame(
+        &self,
+        statement: &str,
+        params: &BTreeMap<String, serde_json::Value>,
+        origin: &Origin,
+    ) -> Result<DataFrame> {
+        let mut frames = Vec::new();
+        self.query_batches(statement, params, origin, usize::MAX, |df| {
+            frames.push(df);
+            async { Ok(()) }
+        })
+        .await?;
+        concat(frames)
+    }
+
+    /// Runs a query and hands its rows to `consume` in data frames of at most `batch_rows` rows
+    /// (at least one frame, empty when there are no rows); returns the number of rows.
+    pub async fn query_batches<F, Fut>(
+        &self,
+        statement: &str,
+        params: &BTreeMap<String, serde_json::Value>,
+        origin: &Origin,
+        batch_rows: usize,
+        consume: F,
+    ) -> Result<usize>
+    where
+        F: FnMut(DataFrame) -> Fut,
+        Fut: Future<Output = Result<()>>,
+    {
+        let parsed = sql::parse(statement, self.placeholders());
+        let binds = sql::binds(&parsed, params, &origin.site)?;
+        self.query_positional(&parsed.sql, &binds, origin, batch_rows, consume)
+            .await
+    }
+
+    /// Like [`Connection::query_batches`] for SQL already in this driver's placeholder style,
+    /// with its values in order.
+    pub async fn query_positional<F, Fut>(
+        &self,
+        sql: &str,
+        binds: &[serde_json::Value],
+        origin: &Origin,
+        batch_rows: usize,
+        mut consume: F,
+    ) -> Result<usize>
+    where
+        F: FnMut(DataFrame) -> Fut,
+        Fut: Future<Output = Result<()>>,
+    {
+        let text = format!("{}{sql}", self.comment(origin));
+        let batch_rows = batch_rows.max(1);
+        let mut retried = false;
+        loop {
+            let mut delivered = 0usize;
+            let result = match self.pool().await? {
+                Pool::Sqlite(p) => {
+                    read_sqlite(&p, &text, binds, batch_rows, &mut consume, &mut delivered).await
+                }
+                Pool::Postgres(p) => {
+                    read_postgres(&p, &text, binds, batch_rows, &mut consume, &mut delivered).await
+                }
+            };
+            match result {
+                Ok(rows) => return Ok(rows),
+                Err(ReadError::Sql(e)) if !retried && delivered == 0 && is_disconnect(&e) => {
+                    tracing::warn!(
+                        "{}: connection dropped ({e}); retrying once",
+                        self.display_url()
+                    );
+                    retried = true;
+                }
+                Err(ReadError::Sql(e)) => return Err(self.error(e)),
+                Err(ReadError::Decode(m)) => return Err(self.error(m)),
+                Err(ReadError::Consumer(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// Appends `df` to `table`: batched inserts in one transaction on SQLite, `COPY ... FROM
+    /// STDIN` on PostgreSQL. The table must exist.
+    pub async fn insert(&self, table: &str, df: &DataFrame) -> Result<u64> {
+        let table = sql::identifier(table)?;
+        match self.pool().await? {
+            Pool::Sqlite(p) => insert_sqlite(&p, &table, df)
+                .await
+                .map_err(|e| self.error(e)),
+            Pool::Postgres(p) => copy_postgres(&p, &table, df)
+                .await
+                .map_err(|e| self.error(e)),
+        }
+    }
+
+    /// Replaces `table` with `df` atomically: loads a new table, then in one transaction keeps the
+    /// old one as `<table>_backup` (dropping an older backup) and renames the new one into place.
+    pub async fn replace(&self, table: &str, df: &DataFrame) -> Result<u64> {
+        let name = sql::identifier(table)?;
+        let fresh = sql::identifier(&format!("{table}_lore_new"))?;
+        let backup = sql::identifier(&format!("{table}_backup"))?;
+        let columns = sql::column_definitions(df, self.backend)?;
+        self.execute(&format!(
+            "DROP TABLE IF EXISTS {fresh}; CREATE TABLE {fresh} ({columns});"
+        ))
+        .await?;
+        let rows = self.insert(&format!("{table}_lore_new"), df).await?;
+        let exists = self.table_exists(table).await?;
+        let swap = if exists {
+            format!("DROP TABLE IF EXISTS {backup}; ALTER TABLE {name} RENAME TO {backup}; ALTER TABLE {fresh} RENAME TO {name};")
+        } else {
+            format!("ALTER TABLE {fresh} RENAME TO {name};")
+        };
+        match self.pool().await? {
+            Pool::Sqlite(p) => transaction_sqlite(&p, &swap).await,
+            Pool::Postgres(p) => transaction_postgres(&p, &swap).await,
+        }
+        .map_err(|e| self.error(e))?;
+        Ok(rows)
+    }
+
+    /// Whether `table` exists.
+    pub async fn table_exists(&self, table: &str) -> Result<bool> {
+        let statement = match self.backend {
+            Backend::Sqlite => {
+                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = :table"
+            }
+            Backend::Postgres => {
+                "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = :table"
+            }
+        };
+        let params = BTreeMap::from([("table".to_string(), serde_json::json!(table))]);
+        let df = self
+            .query_frame(statement, &params, &Origin::default())
+            .await?;
+        Ok(df
+            .column("n")
+            .ok()
+            .and_then(|c| c.cast(&DataType::Int64).ok())
+            .and_then(|c| c.i64().ok().and_then(|c| c.get(0)))
+            .unwrap_or(0)
+            > 0)
+    }
+
+    /// Applies Lore's migrations (the metadata tables) to this database.
+    pub async fn migrate(&self) -> Result<()> {
+        static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+        match self.pool().await? {
+            Pool::Sqlite(p) => MIGRATOR.run(&p).await,
+            Pool::Postgres(p) => MIGRATOR.run(&p).await,
+        }
+        .map_err(|e| self.error(format!("migrating: {e}")))
+    }
+
+    /// Closes every pool, flushing pending writes.
     pub async fn close(self) {
-        self.pool.close().await;
+        if let Some(pools) = self.pools.get() {
+            for pool in pools {
+                match pool {
+                    Pool::Sqlite(p) => p.close().await,
+                    Pool::Postgres(p) => p.close().await,
+                }
+            }
+        }
     }
 }
 
-fn database_error(url: &str, e: impl std::fmt::Display) -> Error {
-    Error::Database {
-        url: redact_url(url),
-        message: e.to_string(),
+/// Stacks frames read in batches into one.
+pub(crate) fn concat(frames: Vec<DataFrame>) -> Result<DataFrame> {
+    let mut iter = frames.into_iter();
+    let mut first = iter.next().unwrap_or_default();
+    for df in iter {
+        first.vstack_mut(&df)?;
     }
+    first.rechunk_mut();
+    Ok(first)
+}
+
+fn is_disconnect(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_)
+    )
+}
+
+fn sqlite_query<'q>(
+    text: &'q str,
+    binds: &[serde_json::Value],
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    let mut q = sqlx::query(text);
+    for value in binds {
+        q = match value {
+            serde_json::Value::Null => q.bind(None::<String>),
+            serde_json::Value::Bool(b) => q.bind(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => q.bind(i),
+                None => q.bind(n.as_f64()),
+            },
+            serde_json::Value::String(s) => q.bind(s.clone()),
+            other => q.bind(other.to_string()),
+        };
+    }
+    q
+}
+
+fn pg_query<'q>(
+    text: &'q str,
+    binds: &[serde_json::Value],
+) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    let mut q = sqlx::query(text);
+    for value in binds {
+        q = match value {
+            serde_json::Value::Null => q.bind(None::<String>),
+            serde_json::Value::Bool(b) => q.bind(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => q.bind(i),
+                None => q.bind(n.as_f64()),
+            },
+            serde_json::Value::String(s) => q.bind(s.clone()),
+            other => q.bind(other.to_string()),
+        };
+    }
+    q
+}
+
+fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok()
+}
+
+fn parse_timestamp(s: &str) -> Option<chrono::NaiveDateTime> {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
+        .ok()
+        .or_else(|| parse_date(s).and_then(|d| d.and_hms_opt(0, 0, 0)))
+}
+
+fn sqlite_value(
+    row: &SqliteRow,
+    i: usize,
+    declared: &str,
+) -> std::result::Result<Value, ReadError> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let kind = raw.type_info().name().to_string();
+    let err = |e: sqlx::error::BoxDynError| {
+        ReadError::Decode(format!("column {}: {e}", row.columns()[i].name()))
+    };
+    Ok(match kind.as_str() {
+        "INTEGER" | "BOOLEAN" | "INT8" => {
+            let v = <i64 as Decode<Sqlite>>::decode(raw).map_err(err)?;
+            if declared == "BOOLEAN" {
+                Value::Bool(v != 0)
+            } else {
+                Value::Int(v)
+            }
+        }
+        "REAL" | "NUMERIC" => Value::Float(<f64 as Decode<Sqlite>>::decode(raw).map_err(err)?),
+        "BLOB" => {
+            return Err(ReadError::Decode(format!(
+                "column {}: BLOB values cannot be read into a data frame; select them as hex()",
+                row.columns()[i].name()
+            )))
+        }
+        _ => {
+            let text = <String as Decode<Sqlite>>::decode(raw).map_err(err)?;
+            match declared {
+                "DATE" => parse_date(&text)
+                    .map(Value::Date)
+                    .unwrap_or(Value::Text(text)),
+                "DATETIME" => parse_timestamp(&text)
+                    .map(Value::Timestamp)
+                    .unwrap_or(Value::Text(text)),
+                _ => Value::Text(text),
+            }
+        }
+    })
+}
+
+async fn read_sqlite<F, Fut>(
+    pool: &SqlitePool,
+    text: &str,
+    binds: &[serde_json::Value],
+    batch_rows: usize,
+    consume: &mut F,
+    delivered: &mut usize,
+) -> std::result::Result<usize, ReadError>
+where
+    F: FnMut(DataFrame) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let mut rows = sqlite_query(text, binds).fetch(pool);
+    let mut builder: Option<(FrameBuilder, Vec<String>)> = None;
+    let mut total = 0;
+    while let Some(row) = rows.try_next().await? {
+        let (b, declared) = builder.get_or_insert_with(|| {
+            let names = row.columns().iter().map(|c| c.name().to_string()).collect();
+            let declared = row
+                .columns()
+                .iter()
+                .map(|c| c.type_info().name().to_uppercase())
+                .collect();
+            (FrameBuilder::new(names), declared)
+        });
+        for (i, d) in declared.iter().enumerate() {
+            b.push(i, sqlite_value(&row, i, d)?);
+        }
+        total += 1;
+        if b.rows() >= batch_rows {
+            let df = b.take().map_err(|e| ReadError::Consumer(e.into()))?;
+            consume(df).await.map_err(ReadError::Consumer)?;
+            *delivered += 1;
+        }
+    }
+    drop(rows);
+    let mut builder = match builder {
+        Some((b, _)) => b,
+        None => FrameBuilder::new(
+            pool.describe(text)
+                .await?
+                .columns()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
+        ),
+    };
+    if builder.rows() > 0 || *delivered == 0 {
+        let df = builder.take().map_err(|e| ReadError::Consumer(e.into()))?;
+        consume(df).await.map_err(ReadError::Consumer)?;
+        *delivered += 1;
+    }
+    Ok(total)
+}
+
+fn pg_value(row: &PgRow, i: usize, kind: &str) -> std::result::Result<Value, ReadError> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let name = row.columns()[i].name().to_string();
+    let err = |e: sqlx::error::BoxDynError| ReadError::Decode(format!("column {name}: {e}"));
+    Ok(match kind {
+        "BOOL" => Value::Bool(<bool as Decode<Postgres>>::decode(raw).map_err(err)?),
+        "INT2" => Value::Int(<i16 as Decode<Postgres>>::decode(raw).map_err(err)? as i64),
+        "INT4" => Value::Int(<i32 as Decode<Postgres>>::decode(raw).map_err(err)? as i64),
+        "INT8" => Value::Int(<i64 as Decode<Postgres>>::decode(raw).map_err(err)?),
+        "FLOAT4" => Value::Float(<f32 as Decode<Postgres>>::decode(raw).map_err(err)? as f64),
+        "FLOAT8" => Value::Float(<f64 as Decode<Postgres>>::decode(raw).map_err(err)?),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "CITEXT" => Value::Text(<String as Decode<Postgres>>::decode(raw).map_err(err)?),
+        "DATE" => Value::Date(<chrono::NaiveDate as Decode<Postgres>>::decode(raw).map_err(err)?),
+        "TIMESTAMP" => Value::Timestamp(<chrono::NaiveDateTime as Decode<Postgres>>::decode(raw).map_err(err)?),
+        "TIMESTAMPTZ" => Value::Timestamp(<chrono::DateTime<chrono::Utc> as Decode<Postgres>>::decode(raw).map_err(err)?.naive_utc()),
+        other => {
+            return Err(ReadError::Decode(format!(
+                "column {name} has type {other}, which Lore does not read yet; cast it in the SQL (::float8, ::text, ::timestamp)"
+            )))
+        }
+    })
+}
+
+async fn read_postgres<F, Fut>(
+    pool: &PgPool,
+    text: &str,
+    binds: &[serde_json::Value],
+    batch_rows: usize,
+    consume: &mut F,
+    delivered: &mut usize,
+) -> std::result::Result<usize, ReadError>
+where
+    F: FnMut(DataFrame) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let mut rows = pg_query(text, binds).fetch(pool);
+    let mut builder: Option<(FrameBuilder, Vec<String>)> = None;
+    let mut total = 0;
+    while let Some(row) = rows.try_next().await? {
+        let (b, kinds) = builder.get_or_insert_with(|| {
+            let names = row.columns().iter().map(|c| c.name().to_string()).collect();
+            let kinds = row
+                .columns()
+                .iter()
+                .map(|c| c.type_info().name().to_uppercase())
+                .collect();
+            (FrameBuilder::new(names), kinds)
+        });
+        for (i, k) in kinds.iter().enumerate() {
+            b.push(i, pg_value(&row, i, k)?);
+        }
+        total += 1;
+        if b.rows() >= batch_rows {
+            let df = b.take().map_err(|e| ReadError::Consumer(e.into()))?;
+            consume(df).await.map_err(ReadError::Consumer)?;
+            *delivered += 1;
+        }
+    }
+    drop(rows);
+    let mut builder = match builder {
+        Some((b, _)) => b,
+        None => FrameBuilder::new(
+            pool.describe(text)
+                .await?
+                .columns()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
+        ),
+    };
+    if builder.rows() > 0 || *delivered == 0 {
+        let df = builder.take().map_err(|e| ReadError::Consumer(e.into()))?;
+        consume(df).await.map_err(ReadError::Consumer)?;
+        *delivered += 1;
+    }
+    Ok(total)
+}
+
+async fn transaction_sqlite(
+    pool: &SqlitePool,
+    statements: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::raw_sql(statements).execute(&mut *tx).await?;
+    tx.commit().await
+}
+
+async fn transaction_postgres(
+    pool: &PgPool,
+    statements: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::raw_sql(statements).execute(&mut *tx).await?;
+    tx.commit().await
+}
+
+/// The cell at (`column`, `row`) as a bindable JSON value.
+fn cell(column: &Column, row: usize) -> serde_json::Value {
+    match column.get(row) {
+        Ok(AnyValue::Null) | Err(_) => serde_json::Value::Null,
+        Ok(AnyValue::Boolean(b)) => serde_json::Value::Bool(b),
+        Ok(AnyValue::String(s)) => serde_json::Value::String(s.to_string()),
+        Ok(AnyValue::Float64(f)) => serde_json::json!(f),
+        Ok(AnyValue::Float32(f)) => serde_json::json!(f),
+        Ok(v) if v.is_integer() => v
+            .extract::<i64>()
+            .map(serde_json::Value::from)
+            .unwrap_or(serde_json::Value::Null),
+        Ok(v) => serde_json::Value::String(v.to_string().trim_matches('"').to_string()),
+    }
+}
+
+async fn insert_sqlite(
+    pool: &SqlitePool,
+    table: &str,
+    df: &DataFrame,
+) -> std::result::Result<u64, sqlx::Error> {
+    let columns = df.columns();
+    if columns.is_empty() || df.height() == 0 {
+        return Ok(0);
+    }
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| format!("\"{}\"", n.replace('"', "\"\"")))
+        .collect();
+    let row_placeholder = format!("({})", vec!["?"; columns.len()].join(", "));
+    let per_batch = (30_000 / columns.len()).max(1);
+    let mut tx = pool.begin().await?;
+    let mut start = 0;
+    while start < df.height() {
+        let end = (start + per_batch).min(df.height());
+        let statement = format!(
+            "INSERT INTO {table} ({}) VALUES {}",
+            names.join(", "),
+            vec![row_placeholder.as_str(); end - start].join(", ")
+        );
+        let binds: Vec<serde_json::Value> = (start..end)
+            .flat_map(|r| columns.iter().map(move |c| cell(c, r)))
+            .collect();
+        sqlite_query(&statement, &binds).execute(&mut *tx).await?;
+        start = end;
+    }
+    tx.commit().await?;
+    Ok(df.height() as u64)
+}
+
+async fn copy_postgres(
+    pool: &PgPool,
+    table: &str,
+    df: &DataFrame,
+) -> std::result::Result<u64, sqlx::Error> {
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| format!("\"{}\"", n.replace('"', "\"\"")))
+        .collect();
+    let mut csv = Vec::new();
+    let mut copy = df.clone();
+    CsvWriter::new(&mut csv)
+        .include_header(false)
+        .with_null_value("".into())
+        .with_quote_style(QuoteStyle::NonNumeric)
+        .finish(&mut copy)
+        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let mut conn = pool.acquire().await?;
+    let mut sink = conn
+        .copy_in_raw(&format!(
+            "COPY {table} ({}) FROM STDIN WITH (FORMAT csv)",
+            names.join(", ")
+        ))
+        .await?;
+    sink.send(csv).await?;
+    sink.finish().await
 }

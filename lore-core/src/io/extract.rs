@@ -1,29 +1,32 @@
-//! SQL extracts: a `.sql` file under `src/extracts/` whose `:name` parameters are always bound,
-//! never pasted into the SQL, read into a data frame.
+//! SQL extracts: `src/extracts/NAME.sql`, or `NAME.sql.tera` rendered with the parameters first
+//! (for optional clauses). Parameters are written `:name` or `{name}` and always bound by the
+//! driver. A missing parameter, an unused one, or a value that cannot bind is an error naming the
+//! extract, the line and the parameter.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::*;
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Decode, Row, Sqlite, TypeInfo, ValueRef};
 
-use super::Connection;
+use super::sql::{self, Placeholders};
 use crate::error::{Error, Result};
 
-/// What a model reads: an extract file, the connection it runs on and its bound parameters.
+/// What a model reads: an extract file, the connection it runs on, its bound parameters, and
+/// whether its result is cached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtractSpec {
-    /// The extract's file name without `.sql`, under `src/extracts/`.
+    /// The extract's name: `src/extracts/<sql>.sql` or `<sql>.sql.tera`.
     pub sql: String,
     /// The connection in `config/database.toml` to run it on.
     #[serde(default = "default_connection")]
     pub connection: String,
-    /// Values bound to the `:name` placeholders of the SQL.
+    /// Values bound to the `:name` / `{name}` placeholders of the SQL.
     #[serde(default)]
     pub params: BTreeMap<String, serde_json::Value>,
+    /// Keep the result in the query cache (memory and `data/cache/`).
+    #[serde(default)]
+    pub cache: bool,
 }
 
 fn default_connection() -> String {
@@ -37,6 +40,7 @@ impl ExtractSpec {
             sql: sql.into(),
             connection: default_connection(),
             params: BTreeMap::new(),
+            cache: false,
         }
     }
 
@@ -48,276 +52,200 @@ impl ExtractSpec {
     }
 }
 
-/// A parsed extract: its SQL with positional placeholders and the parameter names in order.
+/// An extract file, read but not yet rendered.
 #[derive(Debug, Clone)]
 pub struct Extract {
+    /// Its name (the file name without `.sql` / `.sql.tera`).
+    pub name: String,
     /// The file it came from.
     pub path: PathBuf,
-    /// The SQL with every `:name` replaced by `?`.
-    pub sql: String,
-    /// The parameter name of each `?`, in order.
-    pub params: Vec<String>,
+    text: String,
+    template: bool,
 }
 
 impl Extract {
-    /// Reads and parses `<dir>/<name>.sql`.
+    /// Reads `<dir>/<name>.sql` or `<dir>/<name>.sql.tera`.
     pub fn load(dir: &Path, name: &str) -> Result<Extract> {
-        let path = dir.join(format!("{name}.sql"));
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            let known = list_extracts(dir);
-            Error::config(
-                &path,
-                format!(
-                    "cannot read extract `{name}` ({e}); the extracts are: {}",
-                    known.join(", ")
+        let plain = dir.join(format!("{name}.sql"));
+        let template = dir.join(format!("{name}.sql.tera"));
+        let (path, is_template) =
+            if plain.is_file() {
+                (plain, false)
+            } else if template.is_file() {
+                (template, true)
+            } else {
+                let known = list_extracts(dir);
+                return Err(Error::config(
+                    &plain,
+                    format!(
+                    "no extract `{name}` (no {name}.sql or {name}.sql.tera); the extracts are: {}",
+                    if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
                 ),
-            )
-        })?;
-        let (sql, params) = parse_placeholders(&text);
-        Ok(Extract { path, sql, params })
+                ));
+            };
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(Extract {
+            name: name.to_string(),
+            path,
+            text,
+            template: is_template,
+        })
     }
 
-    /// Runs the extract on `connection` with `values` bound, and returns its rows as a data frame.
-    pub async fn read(
-        &self,
-        connection: &Connection,
-        values: &BTreeMap<String, serde_json::Value>,
-    ) -> Result<DataFrame> {
-        let mut query = sqlx::query(&self.sql);
-        for name in &self.params {
-            let value = values.get(name).ok_or_else(|| {
-                Error::config(
-                    &self.path,
-                    format!(
-                        "the SQL uses :{name} but the model binds no `{name}`; add it to the extract's params (bound: {})",
-                        values.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                )
-            })?;
-            query = match value {
-                serde_json::Value::Null => query.bind(None::<String>),
-                serde_json::Value::Bool(b) => query.bind(*b),
-                serde_json::Value::Number(n) => match n.as_i64() {
-                    Some(i) => query.bind(i),
-                    None => query.bind(n.as_f64().unwrap_or(f64::NAN)),
-                },
-                serde_json::Value::String(s) => query.bind(s.clone()),
-                other => query.bind(other.to_string()),
-            };
+    /// An extract from SQL text (`lore sql`); `label` stands for the file in messages.
+    pub fn inline(label: &str, text: &str) -> Extract {
+        Extract {
+            name: label.to_string(),
+            path: PathBuf::from(label),
+            text: text.to_string(),
+            template: false,
         }
-        let rows = query.fetch_all(connection.pool()).await.map_err(|e| {
-            Error::config(
-                &self.path,
-                format!("query failed on {}: {e}", connection.display_url()),
-            )
-        })?;
-        rows_to_frame(&rows).map_err(|m| Error::config(&self.path, m))
+    }
+
+    /// The SQL to run with `values`: the template rendered (if it is one), every parameter used
+    /// and bound. Returns the SQL in the driver's placeholder style and the values in order.
+    pub fn render(
+        &self,
+        values: &BTreeMap<String, serde_json::Value>,
+        style: Placeholders,
+    ) -> Result<(String, Vec<serde_json::Value>)> {
+        let text = if self.template {
+            let context = tera::Context::from_serialize(values)
+                .map_err(|e| Error::config(&self.path, e.to_string()))?;
+            tera::Tera::one_off(&self.text, &context, false).map_err(|e| {
+                let mut message = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    message = format!("{message}: {s}");
+                    source = s.source();
+                }
+                Error::config(&self.path, message)
+            })?
+        } else {
+            self.text.clone()
+        };
+        let parsed = sql::parse(&text, style);
+        let site = self.path.display().to_string();
+        let binds = sql::binds(&parsed, values, &site)?;
+        for key in values.keys() {
+            let used = parsed.params.iter().any(|p| &p.name == key)
+                || (self.template && mentions(&self.text, key));
+            if !used {
+                return Err(Error::InvalidParam {
+                    key: key.clone(),
+                    message: format!("{site}: `{key}` is given but the SQL never uses it; remove it or write :{key} where it belongs"),
+                });
+            }
+        }
+        Ok((parsed.sql, binds))
     }
 }
 
-/// The extract names (file stems) in `dir`, sorted.
+/// Whether `word` appears in `text` as a whole identifier.
+fn mentions(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+/// The extract names in `dir`, sorted.
 pub fn list_extracts(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| {
-            let p = e.path();
-            (p.extension().and_then(|x| x.to_str()) == Some("sql"))
-                .then(|| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
-                .flatten()
+            let name = e.file_name().to_str()?.to_string();
+            name.strip_suffix(".sql.tera")
+                .or_else(|| name.strip_suffix(".sql"))
+                .map(str::to_string)
         })
         .collect();
     names.sort();
+    names.dedup();
     names
-}
-
-/// Replaces `:name` placeholders outside strings, quoted identifiers and comments with `?`,
-/// and returns the names in order. `::` (a PostgreSQL cast) is left alone.
-pub fn parse_placeholders(text: &str) -> (String, Vec<String>) {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut names = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '\'' | '"' => {
-                let end = chars[i + 1..]
-                    .iter()
-                    .position(|&x| x == c)
-                    .map(|p| i + 1 + p)
-                    .unwrap_or(chars.len() - 1);
-                out.extend(&chars[i..=end]);
-                i = end + 1;
-            }
-            '-' if chars.get(i + 1) == Some(&'-') => {
-                let end = chars[i..]
-                    .iter()
-                    .position(|&x| x == '\n')
-                    .map(|p| i + p)
-                    .unwrap_or(chars.len());
-                out.extend(&chars[i..end]);
-                i = end;
-            }
-            '/' if chars.get(i + 1) == Some(&'*') => {
-                let end = (i + 2..chars.len().saturating_sub(1))
-                    .find(|&j| chars[j] == '*' && chars[j + 1] == '/')
-                    .map(|j| j + 2)
-                    .unwrap_or(chars.len());
-                out.extend(&chars[i..end]);
-                i = end;
-            }
-            ':' if chars.get(i + 1) == Some(&':') => {
-                out.push_str("::");
-                i += 2;
-            }
-            ':' if chars
-                .get(i + 1)
-                .is_some_and(|x| x.is_ascii_alphabetic() || *x == '_') =>
-            {
-                let end = chars[i + 1..]
-                    .iter()
-                    .position(|x| !(x.is_ascii_alphanumeric() || *x == '_'))
-                    .map(|p| i + 1 + p)
-                    .unwrap_or(chars.len());
-                names.push(chars[i + 1..end].iter().collect());
-                out.push('?');
-                i = end;
-            }
-            _ => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    (out, names)
-}
-
-enum Cell {
-    Null,
-    Int(i64),
-    Real(f64),
-    Text(String),
-}
-
-/// Turns SQLite rows into typed columns: integers stay integers, a mix with reals becomes reals,
-/// anything with text becomes text.
-fn rows_to_frame(rows: &[SqliteRow]) -> std::result::Result<DataFrame, String> {
-    let Some(first) = rows.first() else {
-        return Ok(DataFrame::empty());
-    };
-    let names: Vec<String> = first
-        .columns()
-        .iter()
-        .map(|c| sqlx::Column::name(c).to_string())
-        .collect();
-    let mut cells: Vec<Vec<Cell>> = names
-        .iter()
-        .map(|_| Vec::with_capacity(rows.len()))
-        .collect();
-    for row in rows {
-        for (i, column) in cells.iter_mut().enumerate() {
-            let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
-            let cell = if raw.is_null() {
-                Cell::Null
-            } else {
-                let kind = raw.type_info().name().to_string();
-                let decode_err = |e: sqlx::error::BoxDynError| format!("column {}: {e}", names[i]);
-                match kind.as_str() {
-                    "INTEGER" | "BOOLEAN" | "INT8" => {
-                        Cell::Int(<i64 as Decode<Sqlite>>::decode(raw).map_err(decode_err)?)
-                    }
-                    "REAL" | "NUMERIC" => {
-                        Cell::Real(<f64 as Decode<Sqlite>>::decode(raw).map_err(decode_err)?)
-                    }
-                    _ => Cell::Text(<String as Decode<Sqlite>>::decode(raw).map_err(decode_err)?),
-                }
-            };
-            column.push(cell);
-        }
-    }
-    let columns = names
-        .iter()
-        .zip(cells)
-        .map(|(name, values)| to_column(name, values))
-        .collect::<Vec<_>>();
-    DataFrame::new(rows.len(), columns).map_err(|e| e.to_string())
-}
-
-fn to_column(name: &str, values: Vec<Cell>) -> Column {
-    let has_text = values.iter().any(|c| matches!(c, Cell::Text(_)));
-    let has_real = values.iter().any(|c| matches!(c, Cell::Real(_)));
-    if has_text {
-        let v: Vec<Option<String>> = values
-            .into_iter()
-            .map(|c| match c {
-                Cell::Null => None,
-                Cell::Int(i) => Some(i.to_string()),
-                Cell::Real(r) => Some(r.to_string()),
-                Cell::Text(s) => Some(s),
-            })
-            .collect();
-        Column::new(name.into(), v)
-    } else if has_real {
-        let v: Vec<Option<f64>> = values
-            .into_iter()
-            .map(|c| match c {
-                Cell::Int(i) => Some(i as f64),
-                Cell::Real(r) => Some(r),
-                _ => None,
-            })
-            .collect();
-        Column::new(name.into(), v)
-    } else {
-        let v: Vec<Option<i64>> = values
-            .into_iter()
-            .map(|c| if let Cell::Int(i) = c { Some(i) } else { None })
-            .collect();
-        Column::new(name.into(), v)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn placeholders_are_bound_not_pasted() {
-        let (sql, names) = parse_placeholders(
-            "SELECT ':no', x::int FROM t -- :nor\nWHERE a < :limit AND b = :b_2 /* :nope */",
-        );
-        assert_eq!(names, vec!["limit", "b_2"]);
-        assert_eq!(
-            sql,
-            "SELECT ':no', x::int FROM t -- :nor\nWHERE a < ? AND b = ? /* :nope */"
-        );
+    fn values(pairs: &[(&str, serde_json::Value)]) -> BTreeMap<String, serde_json::Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
-    #[tokio::test]
-    async fn reads_typed_columns_with_bound_parameters() {
+    #[test]
+    fn templates_render_optional_clauses_and_still_bind() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.sqlite").display());
-        let conn = Connection::open(&url, true).await.unwrap();
-        conn.execute("CREATE TABLE t (i INTEGER, r REAL, s TEXT); INSERT INTO t VALUES (1, 1.5, 'a'), (2, NULL, NULL), (3, 2, 'c');")
-            .await
+        std::fs::write(dir.path().join("u.sql.tera"), "SELECT * FROM users\nWHERE 1 = 1\n{% if country %}AND country = :country{% endif %}\nLIMIT {limit}").unwrap();
+        let e = Extract::load(dir.path(), "u").unwrap();
+        let (sql, binds) = e
+            .render(
+                &values(&[
+                    ("limit", serde_json::json!(5)),
+                    ("country", serde_json::json!("NL")),
+                ]),
+                Placeholders::Dollar,
+            )
             .unwrap();
-        std::fs::write(dir.path().join("t.sql"), "SELECT * FROM t WHERE i <= :top").unwrap();
-        let extract = Extract::load(dir.path(), "t").unwrap();
-        let params = BTreeMap::from([("top".to_string(), serde_json::json!(2))]);
-        let df = extract.read(&conn, &params).await.unwrap();
-        assert_eq!(df.height(), 2);
-        assert_eq!(df.column("i").unwrap().dtype(), &DataType::Int64);
-        assert_eq!(df.column("r").unwrap().dtype(), &DataType::Float64);
-        assert_eq!(df.column("s").unwrap().dtype(), &DataType::String);
-        let missing = extract
-            .read(&conn, &BTreeMap::new())
-            .await
+        assert!(
+            sql.contains("AND country = $1") && sql.ends_with("LIMIT $2"),
+            "{sql}"
+        );
+        assert_eq!(binds, vec![serde_json::json!("NL"), serde_json::json!(5)]);
+        let (sql, _) = e
+            .render(
+                &values(&[
+                    ("limit", serde_json::json!(5)),
+                    ("country", serde_json::Value::Null),
+                ]),
+                Placeholders::Question,
+            )
+            .unwrap();
+        assert!(!sql.contains("country"), "{sql}");
+    }
+
+    #[test]
+    fn unused_and_missing_parameters_are_errors_naming_the_extract() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("u.sql"),
+            "SELECT *\nFROM users LIMIT :limit",
+        )
+        .unwrap();
+        let e = Extract::load(dir.path(), "u").unwrap();
+        let err = e
+            .render(
+                &values(&[
+                    ("limit", serde_json::json!(1)),
+                    ("extra", serde_json::json!(1)),
+                ]),
+                Placeholders::Question,
+            )
             .unwrap_err()
             .to_string();
         assert!(
-            missing.contains(":top") && missing.contains("t.sql"),
-            "{missing}"
+            err.contains("u.sql") && err.contains("`extra`") && err.contains("never uses"),
+            "{err}"
+        );
+        let err = e
+            .render(&BTreeMap::new(), Placeholders::Question)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("u.sql, line 2") && err.contains(":limit"),
+            "{err}"
+        );
+        let err = Extract::load(dir.path(), "nope").unwrap_err().to_string();
+        assert!(
+            err.contains("no extract `nope`") && err.contains("u"),
+            "{err}"
         );
     }
 }

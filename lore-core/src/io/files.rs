@@ -12,6 +12,10 @@ use crate::error::{Error, Result};
 pub enum Format {
     /// Comma-separated values with a header row.
     Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// A JSON array of objects.
+    Json,
     /// Apache Parquet.
     Parquet,
     /// One JSON object per line.
@@ -19,7 +23,7 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format of `path`, from its extension (.csv, .parquet, .jsonl, .ndjson, .json).
+    /// The format of `path`, from its extension (.csv, .tsv, .parquet, .json, .jsonl, .ndjson).
     pub fn of(path: &Path) -> Result<Format> {
         let ext = path
             .extension()
@@ -28,10 +32,12 @@ impl Format {
             .to_ascii_lowercase();
         match ext.as_str() {
             "csv" => Ok(Format::Csv),
+            "tsv" | "tab" => Ok(Format::Tsv),
             "parquet" | "pq" => Ok(Format::Parquet),
-            "jsonl" | "ndjson" | "json" => Ok(Format::JsonLines),
+            "json" => Ok(Format::Json),
+            "jsonl" | "ndjson" => Ok(Format::JsonLines),
             _ => Err(Error::Input(format!(
-                "{}: unknown file type `.{ext}`; use .csv, .parquet or .jsonl (JSON lines)",
+                "{}: unknown file type `.{ext}`; use .csv, .tsv, .parquet, .json or .jsonl (JSON lines)",
                 path.display()
             ))),
         }
@@ -49,9 +55,13 @@ pub fn read(path: &Path) -> Result<DataFrame> {
         ));
     }
     match format {
-        Format::Csv => CsvReadOptions::default()
+        Format::Csv | Format::Tsv => CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(Some(10_000))
+            .map_parse_options(|o| {
+                o.with_separator(if format == Format::Tsv { b'\t' } else { b',' })
+                    .with_try_parse_dates(true)
+            })
             .try_into_reader_with_file_path(Some(path.to_path_buf()))
             .map_err(wrap)?
             .finish()
@@ -60,10 +70,15 @@ pub fn read(path: &Path) -> Result<DataFrame> {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
             ParquetReader::new(file).finish().map_err(wrap)
         }
-        Format::JsonLines => {
+        Format::Json | Format::JsonLines => {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            let json = if format == Format::Json {
+                JsonFormat::Json
+            } else {
+                JsonFormat::JsonLines
+            };
             JsonReader::new(file)
-                .with_json_format(JsonFormat::JsonLines)
+                .with_json_format(json)
                 .finish()
                 .map_err(wrap)
         }
@@ -81,9 +96,17 @@ pub fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
     let wrap = |e: PolarsError| Error::Input(format!("{}: {e}", path.display()));
     match format {
         Format::Csv => CsvWriter::new(file).finish(df).map_err(wrap)?,
+        Format::Tsv => CsvWriter::new(file)
+            .with_separator(b'\t')
+            .finish(df)
+            .map_err(wrap)?,
         Format::Parquet => {
             ParquetWriter::new(file).finish(df).map_err(wrap)?;
         }
+        Format::Json => JsonWriter::new(file)
+            .with_json_format(JsonFormat::Json)
+            .finish(df)
+            .map_err(wrap)?,
         Format::JsonLines => JsonWriter::new(file)
             .with_json_format(JsonFormat::JsonLines)
             .finish(df)
@@ -99,14 +122,55 @@ pub fn write_csv(df: &mut DataFrame, out: impl std::io::Write) -> Result<()> {
         .map_err(|e| Error::Input(format!("writing CSV: {e}")))
 }
 
+/// `name: type` for every column of `df`, one per line.
+pub fn schema_lines(df: &DataFrame) -> Vec<String> {
+    df.columns()
+        .iter()
+        .map(|c| format!("{}: {}", c.name(), c.dtype()))
+        .collect()
+}
+
+/// Reads `input` (any supported format) and writes it to `output` (format from its extension).
+pub fn convert(input: &Path, output: &Path) -> Result<DataFrame> {
+    let mut df = read(input)?;
+    write(&mut df, output)?;
+    Ok(df)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn csv_with_nulls_dates_and_quoted_commas_round_trips_through_parquet() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("in.csv");
+        std::fs::write(
+            &csv,
+            "name,joined,amount\n\"Smith, Ann\",2018-06-01,1.5\n,2019-01-31,\nBob,,3\n",
+        )
+        .unwrap();
+        let parquet = dir.path().join("out.parquet");
+        let df = convert(&csv, &parquet).unwrap();
+        assert_eq!(
+            schema_lines(&df),
+            vec!["name: str", "joined: date", "amount: f64"]
+        );
+        let back = read(&parquet).unwrap();
+        assert_eq!(back, df);
+        assert_eq!(
+            back.column("name").unwrap().str().unwrap().get(0),
+            Some("Smith, Ann")
+        );
+        assert_eq!(back.column("name").unwrap().null_count(), 1);
+        assert_eq!(back.column("joined").unwrap().null_count(), 1);
+        assert_eq!(back.column("amount").unwrap().null_count(), 1);
+    }
+
+    #[test]
     fn round_trips_every_format() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["t.csv", "t.parquet", "t.jsonl"] {
+        for name in ["t.csv", "t.tsv", "t.parquet", "t.json", "t.jsonl"] {
             let mut df = df!("a" => [1i64, 2], "b" => ["x", "y"]).unwrap();
             let path = dir.path().join(name);
             write(&mut df, &path).unwrap();

@@ -13,7 +13,7 @@ use super::ModelSpec;
 use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::estimators::{FitHistory, FittedEstimator, Labelled};
-use crate::io::{Connection, Extract};
+use crate::io::{Database, Extract, Origin, ReadOptions};
 use crate::metrics::{self, SplitStats, Stats, Timings};
 use crate::pipelines::FittedPipeline;
 use crate::progress::Progress;
@@ -106,13 +106,25 @@ pub async fn fit(
 
     let t = Instant::now();
     progress.stage(&format!("extracting {}", spec.pipeline.extract.sql));
+    let db = Database::new(project)?;
+    let connection = db.connection(&spec.pipeline.extract.connection)?;
     let extract = Extract::load(&project.extracts_dir(), &spec.pipeline.extract.sql)?;
-    let url = project.database_url(&spec.pipeline.extract.connection)?;
-    let connection = Connection::open(&url, false).await?;
-    let mut df = extract
-        .read(&connection, &spec.pipeline.extract.params)
+    let site = extract
+        .path
+        .strip_prefix(&project.root)
+        .unwrap_or(&extract.path)
+        .display()
+        .to_string();
+    let options = ReadOptions {
+        cache: Some(spec.pipeline.extract.cache),
+        origin: Origin {
+            model: Some(spec.name.clone()),
+            site,
+        },
+    };
+    let mut df = connection
+        .read_extract(&extract, &spec.pipeline.extract.params, &options)
         .await?;
-    connection.close().await;
     if df.height() == 0 {
         return Err(Error::config(
             &extract.path,

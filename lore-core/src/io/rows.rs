@@ -1,0 +1,241 @@
+//! Database rows into typed polars columns: integers, floats, booleans, text, dates and
+//! timestamps, with NULLs kept as nulls. A column whose values disagree widens (integers to
+//! floats, anything to text) rather than failing.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use polars::prelude::*;
+
+/// One value read from a database.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A floating-point number.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Text.
+    Text(String),
+    /// A calendar date.
+    Date(NaiveDate),
+    /// A timestamp without time zone (UTC for zoned ones).
+    Timestamp(NaiveDateTime),
+}
+
+impl Value {
+    fn text(self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Text(s) => Some(s),
+            Value::Date(d) => Some(d.to_string()),
+            Value::Timestamp(t) => Some(t.format("%Y-%m-%d %H:%M:%S%.f").to_string()),
+        }
+    }
+}
+
+/// The values of one column, typed by the first non-null value and widened when needed.
+#[derive(Debug)]
+enum Builder {
+    Nulls(usize),
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    Bool(Vec<Option<bool>>),
+    Text(Vec<Option<String>>),
+    Date(Vec<Option<NaiveDate>>),
+    Timestamp(Vec<Option<NaiveDateTime>>),
+}
+
+impl Builder {
+    fn len(&self) -> usize {
+        match self {
+            Builder::Nulls(n) => *n,
+            Builder::Int(v) => v.len(),
+            Builder::Float(v) => v.len(),
+            Builder::Bool(v) => v.len(),
+            Builder::Text(v) => v.len(),
+            Builder::Date(v) => v.len(),
+            Builder::Timestamp(v) => v.len(),
+        }
+    }
+
+    fn widen_to_text(&mut self) {
+        let texts: Vec<Option<String>> = match std::mem::replace(self, Builder::Nulls(0)) {
+            Builder::Nulls(n) => vec![None; n],
+            Builder::Int(v) => v.into_iter().map(|x| x.map(|x| x.to_string())).collect(),
+            Builder::Float(v) => v.into_iter().map(|x| x.map(|x| x.to_string())).collect(),
+            Builder::Bool(v) => v.into_iter().map(|x| x.map(|x| x.to_string())).collect(),
+            Builder::Text(v) => v,
+            Builder::Date(v) => v.into_iter().map(|x| x.map(|x| x.to_string())).collect(),
+            Builder::Timestamp(v) => v
+                .into_iter()
+                .map(|x| x.and_then(|x| Value::Timestamp(x).text()))
+                .collect(),
+        };
+        *self = Builder::Text(texts);
+    }
+
+    fn push(&mut self, value: Value) {
+        match (&mut *self, value) {
+            (Builder::Nulls(n), Value::Null) => *n += 1,
+            (Builder::Nulls(n), v) => {
+                let n = *n;
+                *self = match v {
+                    Value::Int(_) => Builder::Int(vec![None; n]),
+                    Value::Float(_) => Builder::Float(vec![None; n]),
+                    Value::Bool(_) => Builder::Bool(vec![None; n]),
+                    Value::Date(_) => Builder::Date(vec![None; n]),
+                    Value::Timestamp(_) => Builder::Timestamp(vec![None; n]),
+                    Value::Text(_) | Value::Null => Builder::Text(vec![None; n]),
+                };
+                self.push(v);
+            }
+            (Builder::Int(c), Value::Null) => c.push(None),
+            (Builder::Int(c), Value::Int(i)) => c.push(Some(i)),
+            (Builder::Int(c), Value::Float(f)) => {
+                let mut floats: Vec<Option<f64>> = c.iter().map(|x| x.map(|x| x as f64)).collect();
+                floats.push(Some(f));
+                *self = Builder::Float(floats);
+            }
+            (Builder::Float(c), Value::Null) => c.push(None),
+            (Builder::Float(c), Value::Float(f)) => c.push(Some(f)),
+            (Builder::Float(c), Value::Int(i)) => c.push(Some(i as f64)),
+            (Builder::Bool(c), Value::Null) => c.push(None),
+            (Builder::Bool(c), Value::Bool(b)) => c.push(Some(b)),
+            (Builder::Text(c), v) => c.push(v.text()),
+            (Builder::Date(c), Value::Null) => c.push(None),
+            (Builder::Date(c), Value::Date(d)) => c.push(Some(d)),
+            (Builder::Timestamp(c), Value::Null) => c.push(None),
+            (Builder::Timestamp(c), Value::Timestamp(t)) => c.push(Some(t)),
+            (_, v) => {
+                self.widen_to_text();
+                self.push(v);
+            }
+        }
+    }
+
+    fn finish(self, name: &str) -> PolarsResult<Column> {
+        let name: PlSmallStr = name.into();
+        Ok(match self {
+            Builder::Nulls(n) => Column::full_null(name, n, &DataType::String),
+            Builder::Int(v) => Column::new(name, v),
+            Builder::Float(v) => Column::new(name, v),
+            Builder::Bool(v) => Column::new(name, v),
+            Builder::Text(v) => Column::new(name, v),
+            Builder::Date(v) => {
+                let days: Vec<Option<i32>> =
+                    v.into_iter().map(|d| d.map(days_since_epoch)).collect();
+                Column::new(name, days).cast(&DataType::Date)?
+            }
+            Builder::Timestamp(v) => {
+                let micros: Vec<Option<i64>> = v
+                    .into_iter()
+                    .map(|t| t.map(|t| t.and_utc().timestamp_micros()))
+                    .collect();
+                Column::new(name, micros).cast(&DataType::Datetime(TimeUnit::Microseconds, None))?
+            }
+        })
+    }
+}
+
+fn days_since_epoch(d: NaiveDate) -> i32 {
+    (d - chrono::DateTime::UNIX_EPOCH.date_naive()).num_days() as i32
+}
+
+/// Collects rows column by column and turns them into a data frame.
+#[derive(Debug)]
+pub struct FrameBuilder {
+    names: Vec<String>,
+    columns: Vec<Builder>,
+}
+
+impl FrameBuilder {
+    /// A builder for columns `names`.
+    pub fn new(names: Vec<String>) -> FrameBuilder {
+        let columns = names.iter().map(|_| Builder::Nulls(0)).collect();
+        FrameBuilder { names, columns }
+    }
+
+    /// The column names.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Rows collected so far.
+    pub fn rows(&self) -> usize {
+        self.columns.first().map(Builder::len).unwrap_or(0)
+    }
+
+    /// Appends the value of column `index` of the current row.
+    pub fn push(&mut self, index: usize, value: Value) {
+        if let Some(c) = self.columns.get_mut(index) {
+            c.push(value);
+        }
+    }
+
+    /// The rows collected so far as a data frame; the builder starts empty again.
+    pub fn take(&mut self) -> PolarsResult<DataFrame> {
+        let rows = self.rows();
+        let columns = std::mem::replace(
+            &mut self.columns,
+            self.names.iter().map(|_| Builder::Nulls(0)).collect(),
+        );
+        let columns = self
+            .names
+            .iter()
+            .zip(columns)
+            .map(|(n, b)| b.finish(n))
+            .collect::<PolarsResult<Vec<_>>>()?;
+        DataFrame::new(rows, columns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_typed_and_widen_on_disagreement() {
+        let mut b = FrameBuilder::new(vec![
+            "i".into(),
+            "f".into(),
+            "t".into(),
+            "d".into(),
+            "n".into(),
+            "b".into(),
+        ]);
+        let date = NaiveDate::from_ymd_opt(2018, 6, 1).unwrap();
+        for (i, f, t) in [
+            (Value::Null, Value::Int(1), Value::Int(3)),
+            (Value::Int(2), Value::Float(1.5), Value::Text("x".into())),
+        ] {
+            b.push(0, i);
+            b.push(1, f);
+            b.push(2, t);
+            b.push(3, Value::Date(date));
+            b.push(4, Value::Null);
+            b.push(5, Value::Bool(true));
+        }
+        let df = b.take().unwrap();
+        assert_eq!(df.height(), 2);
+        let types: Vec<DataType> = df.dtypes();
+        assert_eq!(
+            types,
+            vec![
+                DataType::Int64,
+                DataType::Float64,
+                DataType::String,
+                DataType::Date,
+                DataType::String,
+                DataType::Boolean
+            ]
+        );
+        assert_eq!(df.column("i").unwrap().null_count(), 1);
+        assert_eq!(df.column("t").unwrap().str().unwrap().get(0), Some("3"));
+        assert_eq!(b.rows(), 0);
+    }
+}

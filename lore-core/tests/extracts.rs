@@ -1,0 +1,365 @@
+//! The same extract tests against SQLite and a real PostgreSQL (`LORE_TEST_POSTGRES_URL`, started
+//! by scripts/postgres; with `LORE_REQUIRE_POSTGRES=1`, as in scripts/test and CI, its absence fails).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use lore_core::env::Project;
+use lore_core::io::{Database, Origin, ReadOptions};
+use lore_core::sample;
+use polars::prelude::*;
+use serde_json::json;
+
+fn postgres_url() -> Option<String> {
+    match std::env::var("LORE_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("LORE_REQUIRE_POSTGRES").is_err(),
+                "LORE_REQUIRE_POSTGRES is set but LORE_TEST_POSTGRES_URL is not"
+            );
+            eprintln!("LORE_TEST_POSTGRES_URL is not set: PostgreSQL cases skipped (scripts/test starts one)");
+            None
+        }
+    }
+}
+
+/// A project whose `main` is SQLite and whose `pg` is the test PostgreSQL (when there is one).
+fn project(dir: &Path, table: &str) -> Project {
+    std::fs::write(dir.join("Lore.toml"), "[app]\nname = \"extracts_test\"\n").unwrap();
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    std::fs::create_dir_all(dir.join("src/extracts")).unwrap();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::File::create(dir.join("data/t.sqlite")).unwrap();
+    std::fs::write(
+        dir.join("config/database.toml"),
+        "[main]\nurl = \"sqlite:data/t.sqlite\"\n\n[pg]\nurl = \"${LORE_TEST_POSTGRES_URL:-postgres://nobody@127.0.0.1:1/none}\"\npool_size = 2\n\n\
+         [bad]\nurl = \"postgres://lore:hunter2@127.0.0.1:1/nothing\"\nconnect_timeout = 2\n\n[garbled]\nurl = \"postgres://lore:hunter2@:::/x\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(format!("src/extracts/{table}.sql")),
+        format!("-- users with at least {{min_orders}} orders\nSELECT id, first_name, email, orders, basket_value\nFROM {table}\nWHERE orders >= {{min_orders}}\nORDER BY id\nLIMIT :limit\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(format!("src/extracts/{table}_by_name.sql")),
+        format!("SELECT count(*) AS n FROM {table} WHERE first_name = :name\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(format!("src/extracts/{table}_broken.sql")),
+        format!("SELECT id\nFROM {table}\nWHERE WHERE id = 1\n"),
+    )
+    .unwrap();
+    Project::open(dir).unwrap()
+}
+
+async fn load_users(db: &Database, connection: &str, table: &str, rows: usize) {
+    let c = db.connection(connection).unwrap();
+    let mut df = sample::frame(&sample::generate(rows, 7)).unwrap();
+    df = df
+        .select(["id", "first_name", "email", "orders", "basket_value"])
+        .unwrap();
+    c.replace(table, &df).await.unwrap();
+}
+
+fn params(limit: i64, min_orders: i64) -> BTreeMap<String, serde_json::Value> {
+    BTreeMap::from([
+        ("limit".to_string(), json!(limit)),
+        ("min_orders".to_string(), json!(min_orders)),
+    ])
+}
+
+fn backends() -> Vec<&'static str> {
+    let mut b = vec!["main"];
+    if postgres_url().is_some() {
+        b.push("pg");
+    }
+    b
+}
+
+#[tokio::test]
+async fn one_extract_gives_equal_frames_on_sqlite_and_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path(), "users_equal");
+    let db = Database::new(&project).unwrap();
+    let mut frames = Vec::new();
+    for backend in backends() {
+        load_users(&db, backend, "users_equal", 3000).await;
+        let df = db
+            .connection(backend)
+            .unwrap()
+            .dataframe("users_equal", &params(500, 5))
+            .await
+            .unwrap();
+        assert_eq!(df.height(), 500, "{backend}");
+        assert_eq!(
+            df.dtypes(),
+            vec![
+                DataType::Int64,
+                DataType::String,
+                DataType::String,
+                DataType::Int64,
+                DataType::Float64
+            ],
+            "{backend}"
+        );
+        assert!(
+            df.column("basket_value").unwrap().null_count() > 0,
+            "{backend}: NULLs stay null"
+        );
+        frames.push(df);
+    }
+    if frames.len() == 2 {
+        assert_eq!(frames[0], frames[1]);
+    }
+}
+
+#[tokio::test]
+async fn parameter_values_are_data_never_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path(), "users_inject");
+    let db = Database::new(&project).unwrap();
+    for backend in backends() {
+        load_users(&db, backend, "users_inject", 100).await;
+        let c = db.connection(backend).unwrap();
+        let evil = BTreeMap::from([("name".to_string(), json!("'; DROP TABLE users_inject; --"))]);
+        let df = c.dataframe("users_inject_by_name", &evil).await.unwrap();
+        assert_eq!(
+            df.column("n")
+                .unwrap()
+                .cast(&DataType::Int64)
+                .unwrap()
+                .i64()
+                .unwrap()
+                .get(0),
+            Some(0),
+            "{backend}"
+        );
+        assert!(
+            c.connection().table_exists("users_inject").await.unwrap(),
+            "{backend}: the table is still there"
+        );
+        let all = c.dataframe("users_inject", &params(1000, 0)).await.unwrap();
+        assert_eq!(all.height(), 100, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn errors_name_the_connection_and_extract_and_hide_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path(), "users_errors");
+    let db = Database::new(&project).unwrap();
+    let unreachable = db
+        .connection("bad")
+        .unwrap()
+        .dataframe("users_errors", &params(1, 0))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unreachable.contains("[bad]")
+            && !unreachable.contains("hunter2")
+            && !unreachable.contains('\n'),
+        "{unreachable}"
+    );
+    let garbled = db
+        .connection("garbled")
+        .unwrap()
+        .dataframe("users_errors", &params(1, 0))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        garbled.contains("[garbled]") && !garbled.contains("hunter2"),
+        "{garbled}"
+    );
+    let missing = db.connection("nowhere").unwrap_err().to_string();
+    assert!(
+        missing.contains("[nowhere]") && missing.contains("main"),
+        "{missing}"
+    );
+    for backend in backends() {
+        load_users(&db, backend, "users_errors", 10).await;
+        let c = db.connection(backend).unwrap();
+        let no_file = c
+            .dataframe("nope", &BTreeMap::new())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            no_file.contains("no extract `nope`") && no_file.contains("users_errors"),
+            "{no_file}"
+        );
+        let syntax = c
+            .dataframe("users_errors_broken", &BTreeMap::new())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            syntax.contains("users_errors_broken.sql") && syntax.contains(&format!("[{backend}]")),
+            "{syntax}"
+        );
+        let unused = c
+            .dataframe(
+                "users_errors",
+                &BTreeMap::from([
+                    ("limit".to_string(), json!(1)),
+                    ("min_orders".to_string(), json!(1)),
+                    ("typo".to_string(), json!(1)),
+                ]),
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unused.contains("`typo`") && unused.contains("users_errors.sql"),
+            "{unused}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cached_reads_come_back_without_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path(), "users_cached");
+    for backend in backends() {
+        let db = Database::new(&project).unwrap();
+        load_users(&db, backend, "users_cached", 200).await;
+        let c = db.connection(backend).unwrap();
+        let cached = ReadOptions {
+            cache: Some(true),
+            origin: Origin::default(),
+        };
+        let first = c
+            .read("users_cached", &params(150, 0), &cached)
+            .await
+            .unwrap();
+        c.connection()
+            .execute("DROP TABLE users_cached")
+            .await
+            .unwrap();
+        let again = Database::new(&project).unwrap();
+        let second = again
+            .connection(backend)
+            .unwrap()
+            .read("users_cached", &params(150, 0), &cached)
+            .await
+            .unwrap();
+        assert_eq!(
+            first, second,
+            "{backend}: the disk cache survives a new process"
+        );
+        assert!(
+            c.read("users_cached", &params(150, 0), &ReadOptions::default())
+                .await
+                .is_err(),
+            "{backend}: uncached reads hit the database"
+        );
+        assert!(
+            c.read("users_cached", &params(149, 0), &cached)
+                .await
+                .is_err(),
+            "{backend}: other values are another key"
+        );
+    }
+    assert!(!Database::new(&project)
+        .unwrap()
+        .cache()
+        .entries()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn batches_stream_every_row_and_writes_insert_and_replace() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path(), "users_stream");
+    let db = Database::new(&project).unwrap();
+    for backend in backends() {
+        load_users(&db, backend, "users_stream", 1000).await;
+        let c = db.connection(backend).unwrap();
+        let mut batches = c
+            .batches("users_stream", &params(10_000, 0), 300, Origin::default())
+            .await
+            .unwrap();
+        let mut sizes = Vec::new();
+        while let Some(batch) = batches.next().await {
+            sizes.push(batch.unwrap().height());
+        }
+        assert_eq!(sizes, vec![300, 300, 300, 100], "{backend}");
+
+        let all = c
+            .dataframe("users_stream", &params(10_000, 0))
+            .await
+            .unwrap();
+        c.insert(
+            "users_stream",
+            &all.head(Some(10))
+                .with_column(Column::new(
+                    "id".into(),
+                    (5000i64..5010).collect::<Vec<_>>(),
+                ))
+                .unwrap()
+                .clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            c.dataframe("users_stream", &params(10_000, 0))
+                .await
+                .unwrap()
+                .height(),
+            1010,
+            "{backend}"
+        );
+        c.replace("users_stream", &all.head(Some(5))).await.unwrap();
+        assert_eq!(
+            c.dataframe("users_stream", &params(10_000, 0))
+                .await
+                .unwrap()
+                .height(),
+            5,
+            "{backend}"
+        );
+        assert!(
+            c.connection()
+                .table_exists("users_stream_backup")
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn statements_carry_a_comment_naming_app_and_call_site() {
+    let Some(_) = postgres_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path(), "users_comment");
+    std::fs::write(
+        dir.path().join("src/extracts/me.sql"),
+        "SELECT query AS q FROM pg_stat_activity WHERE pid = pg_backend_pid()\n",
+    )
+    .unwrap();
+    let db = Database::new(&project).unwrap();
+    let df = db
+        .connection("pg")
+        .unwrap()
+        .dataframe("me", &BTreeMap::new())
+        .await
+        .unwrap();
+    let q = df
+        .column("q")
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .to_string();
+    assert!(
+        q.starts_with("/* extracts_test | ") && q.contains("tests/extracts.rs:"),
+        "{q}"
+    );
+}
