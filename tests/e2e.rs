@@ -446,3 +446,115 @@ fn lore_runs_without_a_library_path() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("lore "));
 }
+
+fn lore_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lore"));
+    command.args(args).current_dir(dir);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("lore runs")
+}
+
+#[test]
+fn extract_and_sql_show_rows_and_refuse_bad_input() {
+    let d = demo();
+    let out = ok(&lore(&d.root, &["extract", "users", "--param", "limit=5"]));
+    assert!(
+        out.contains("shape: (5, 8)") && out.contains("first_name"),
+        "{out}"
+    );
+    ok(&lore(
+        &d.root,
+        &[
+            "extract",
+            "users",
+            "--param",
+            "limit=7",
+            "--output",
+            "seven.parquet",
+        ],
+    ));
+    let back = ok(&lore(
+        &d.root,
+        &["data", "convert", "seven.parquet", "seven.csv"],
+    ));
+    assert!(
+        back.contains("7 rows") && back.contains("orders: i64"),
+        "{back}"
+    );
+    let err = failed(&lore(
+        &d.root,
+        &[
+            "extract", "users", "--param", "limit=5", "--param", "nope=1",
+        ],
+    ));
+    assert!(err.contains("`nope`") && err.contains("users.sql"), "{err}");
+    let err = failed(&lore(&d.root, &["extract", "missing"]));
+    assert!(
+        err.contains("no extract `missing`") && err.contains("users"),
+        "{err}"
+    );
+
+    let out = ok(&lore(
+        &d.root,
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM users WHERE orders > :k",
+            "--param",
+            "k=1000",
+        ],
+    ));
+    assert!(out.contains("shape: (1, 1)"), "{out}");
+    let err = failed(&lore(
+        &d.root,
+        &["sql", "SELECT id\nFROM users\nWHERE WHERE"],
+    ));
+    assert!(
+        err.contains("[main]") && err.contains("line 3") && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
+
+    let err = failed(&lore_env(
+        &d.root,
+        &["extract", "users", "--param", "limit=1"],
+        &[("DATABASE_URL", "postgres://lore:hunter2@127.0.0.1:1/none")],
+    ));
+    assert!(
+        err.contains("[main]") && !err.contains("hunter2") && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
+    let err = failed(&lore_env(
+        &d.root,
+        &["extract", "users"],
+        &[("DATABASE_URL", "mysql://x/y")],
+    ));
+    assert!(err.contains("mysql") && err.contains("[main]"), "{err}");
+}
+
+#[test]
+fn the_query_cache_serves_repeat_reads_and_can_be_cleared() {
+    let dir = workdir("cache");
+    ok(&lore(&dir, &["init", "cached", "--sample-rows", "2000"]));
+    let root = dir.join("cached");
+    let first = ok(&lore(
+        &root,
+        &["extract", "users", "--param", "limit=1500", "--cache"],
+    ));
+    std::fs::remove_file(root.join("data/users.sqlite")).unwrap();
+    let second = ok(&lore(
+        &root,
+        &["extract", "users", "--param", "limit=1500", "--cache"],
+    ));
+    assert_eq!(
+        first, second,
+        "the disk cache answers after a restart, without the database"
+    );
+    let ls = ok(&lore(&root, &["cache", "ls"]));
+    assert!(ls.contains("1 entries"), "{ls}");
+    assert!(ok(&lore(&root, &["cache", "clear"])).contains("Removed 1"));
+    failed(&lore(
+        &root,
+        &["extract", "users", "--param", "limit=1500", "--cache"],
+    ));
+}

@@ -158,39 +158,69 @@ impl Connection {
         }
     }
 
+    /// Opens every URL's pool on first use; each opens one connection at once, so an unreachable
+    /// database fails here with the driver's own reason rather than a pool time-out.
     async fn pools(&self) -> Result<&[Pool]> {
         let pools = self
             .pools
             .get_or_try_init(|| async {
-                self.config
-                    .urls
-                    .iter()
-                    .map(|url| match self.backend {
+                let mut pools = Vec::with_capacity(self.config.urls.len());
+                for url in &self.config.urls {
+                    let pool = match self.backend {
                         Backend::Sqlite => {
                             let options = SqliteConnectOptions::from_str(url)
                                 .map_err(|e| self.error(format!("bad URL: {e}")))?
                                 .create_if_missing(self.config.create);
-                            Ok(Pool::Sqlite(
-                                SqlitePoolOptions::new()
-                                    .max_connections(self.config.pool_size)
-                                    .acquire_timeout(self.config.connect_timeout)
-                                    .idle_timeout(self.config.idle_timeout)
-                                    .connect_lazy_with(options),
-                            ))
+                            SqlitePoolOptions::new()
+                                .max_connections(self.config.pool_size)
+                                .acquire_timeout(self.config.connect_timeout)
+                                .idle_timeout(self.config.idle_timeout)
+                                .connect_with(options)
+                                .await
+                                .map(Pool::Sqlite)
                         }
                         Backend::Postgres => {
                             let options = PgConnectOptions::from_str(url)
                                 .map_err(|e| self.error(format!("bad URL: {e}")))?;
-                            Ok(Pool::Postgres(
-                                PgPoolOptions::new()
-                                    .max_connections(self.config.pool_size)
-                                    .acquire_timeout(self.config.connect_timeout)
-                                    .idle_timeout(self.config.idle_timeout)
-                                    .connect_lazy_with(options),
-                            ))
+                            // The pool reports any failure to connect as a time-out; one direct
+                            // connection first gives the real reason (refused, bad password, ...).
+                            let probe = tokio::time::timeout(
+                                self.config.connect_timeout,
+                                <sqlx::PgConnection as sqlx::Connection>::connect_with(&options),
+                            )
+                            .await;
+                            match probe {
+                                Err(_) => {
+                                    return Err(self.error(format!(
+                                        "cannot connect to {}: no answer within {:?}",
+                                        redact_url(url),
+                                        self.config.connect_timeout
+                                    )))
+                                }
+                                Ok(Err(e)) => {
+                                    return Err(self.error(format!(
+                                        "cannot connect to {}: {e}",
+                                        redact_url(url)
+                                    )))
+                                }
+                                Ok(Ok(c)) => {
+                                    let _ = sqlx::Connection::close(c).await;
+                                }
+                            }
+                            PgPoolOptions::new()
+                                .max_connections(self.config.pool_size)
+                                .acquire_timeout(self.config.connect_timeout)
+                                .idle_timeout(self.config.idle_timeout)
+                                .connect_with(options)
+                                .await
+                                .map(Pool::Postgres)
                         }
-                    })
-                    .collect::<Result<Vec<Pool>>>()
+                    };
+                    pools.push(pool.map_err(|e| {
+                        self.error(format!("cannot connect to {}: {e}", redact_url(url)))
+                    })?);
+                }
+                Ok::<_, Error>(pools)
             })
             .await?;
         Ok(pools)
@@ -333,7 +363,12 @@ impl Connection {
                     );
                     retried = true;
                 }
-                Err(ReadError::Sql(e)) => return Err(self.error(e)),
+                Err(ReadError::Sql(e)) => {
+                    return Err(match error_line(&e, &text, sql) {
+                        Some(line) => self.error(format!("line {line}: {e}")),
+                        None => self.error(e),
+                    })
+                }
                 Err(ReadError::Decode(m)) => return Err(self.error(m)),
                 Err(ReadError::Consumer(e)) => return Err(e),
             }
@@ -437,6 +472,23 @@ pub(crate) fn concat(frames: Vec<DataFrame>) -> Result<DataFrame> {
     Ok(first)
 }
 
+/// The line of `sql` (without Lore's comment) that a database error points at: PostgreSQL gives a
+/// position; SQLite names the token it stopped near.
+fn error_line(e: &sqlx::Error, sent: &str, sql: &str) -> Option<usize> {
+    let db = e.as_database_error()?;
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        if let Some(sqlx::postgres::PgErrorPosition::Original(position)) = pg.position() {
+            // `sent` is Lore's one-line comment, then `sql`: its line 2 is the SQL's line 1.
+            let before: String = sent.chars().take(position.saturating_sub(1)).collect();
+            return Some(before.matches('\n').count().max(1));
+        }
+        return None;
+    }
+    let message = db.message();
+    let token = message.strip_prefix("near \"")?.split("\": ").next()?;
+    sql.lines().position(|l| l.contains(token)).map(|i| i + 1)
+}
+
 fn is_disconnect(e: &sqlx::Error) -> bool {
     matches!(
         e,
@@ -507,11 +559,11 @@ fn sqlite_value(
     if raw.is_null() {
         return Ok(Value::Null);
     }
-    let kind = raw.type_info().name().to_string();
+    let info = raw.type_info();
     let err = |e: sqlx::error::BoxDynError| {
         ReadError::Decode(format!("column {}: {e}", row.columns()[i].name()))
     };
-    Ok(match kind.as_str() {
+    Ok(match info.name() {
         "INTEGER" | "BOOLEAN" | "INT8" => {
             let v = <i64 as Decode<Sqlite>>::decode(raw).map_err(err)?;
             if declared == "BOOLEAN" {
