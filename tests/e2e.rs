@@ -558,3 +558,44 @@ fn the_query_cache_serves_repeat_reads_and_can_be_cleared() {
         &["extract", "users", "--param", "limit=1500", "--cache"],
     ));
 }
+
+#[test]
+fn a_streamed_fit_reads_in_batches_and_leaves_no_spill_behind() {
+    let d = demo();
+    let out: Value = serde_json::from_str(&ok(&lore(
+        &d.root,
+        &[
+            "fit",
+            "SubscribersDeclared",
+            "--param",
+            "batch_rows=15000",
+            "--json",
+        ],
+    )))
+    .unwrap();
+    let stats = &out["stats"];
+    let rows: Vec<u64> = ["train", "validation", "test"]
+        .iter()
+        .map(|s| stats[*s]["rows"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows.iter().sum::<u64>(), 100_000, "{stats}");
+    assert!(
+        (8_000..10_000).contains(&rows[2]),
+        "test share about 9%: {rows:?}"
+    );
+    assert!(stats["test"]["auc"].as_f64().unwrap() >= 0.70, "{stats}");
+    let params: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(out["path"].as_str().unwrap()).join("params.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(params["pipeline"]["extract"]["batch_rows"], 15000);
+    let spill: Vec<_> = std::fs::read_dir(d.root.join("data/cache"))
+        .map(|r| {
+            r.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(".spill"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(spill.is_empty(), "spill folders left behind");
+}

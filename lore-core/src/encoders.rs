@@ -75,38 +75,28 @@ impl Encoder {
 
     /// Learns what this encoder needs from the training rows in `df`.
     pub fn fit(&self, df: &DataFrame) -> Result<FittedEncoder> {
-        let by = format!("encoder {}", self.feature());
+        let mut state = self.start()?;
+        state.update(df)?;
+        Ok(state.finish())
+    }
+
+    /// An empty accumulator, for fitting on training rows that arrive in batches.
+    pub fn start(&self) -> Result<EncoderState> {
         let column = self.column().to_string();
-        match self {
+        let by = format!("encoder {}", self.feature());
+        let kind = match self {
             Encoder::Unique {
                 minimum_occurrences,
                 ..
-            } => {
-                let mut counts: HashMap<String, usize> = HashMap::new();
-                for v in frame::strings(df, &column, &by)?.into_iter().flatten() {
-                    *counts.entry(v).or_default() += 1;
-                }
-                let mut kept: Vec<(String, usize)> = counts
-                    .into_iter()
-                    .filter(|(_, n)| *n >= (*minimum_occurrences).max(1))
-                    .collect();
-                kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                Ok(FittedEncoder::Unique {
-                    column,
-                    categories: kept.into_iter().map(|(c, _)| c).collect(),
-                })
-            }
-            Encoder::Norm { .. } => {
-                let values: Vec<f64> = frame::numbers(df, &column, &by)?
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                let n = values.len().max(1) as f64;
-                let mean = values.iter().sum::<f64>() / n;
-                let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
-                let std = if var > 0.0 { var.sqrt() } else { 1.0 };
-                Ok(FittedEncoder::Norm { column, mean, std })
-            }
+            } => StateKind::Unique {
+                minimum: (*minimum_occurrences).max(1),
+                counts: HashMap::new(),
+            },
+            Encoder::Norm { .. } => StateKind::Norm {
+                n: 0.0,
+                mean: 0.0,
+                m2: 0.0,
+            },
             Encoder::Discrete { bins, .. } => {
                 if *bins == 0 {
                     return Err(Error::InvalidParam {
@@ -114,28 +104,112 @@ impl Encoder {
                         message: "must be at least 1".into(),
                     });
                 }
-                let values: Vec<f64> = frame::numbers(df, &column, &by)?
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-                let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                StateKind::Discrete {
+                    bins: *bins,
+                    min: f64::INFINITY,
+                    max: f64::NEG_INFINITY,
+                }
+            }
+            Encoder::Pass { .. } => StateKind::Pass,
+        };
+        Ok(EncoderState { column, by, kind })
+    }
+}
+
+/// What an encoder has learned so far from training rows; [`EncoderState::finish`] fits it.
+#[derive(Debug, Clone)]
+pub struct EncoderState {
+    column: String,
+    by: String,
+    kind: StateKind,
+}
+
+#[derive(Debug, Clone)]
+enum StateKind {
+    Unique {
+        minimum: usize,
+        counts: HashMap<String, usize>,
+    },
+    Norm {
+        n: f64,
+        mean: f64,
+        m2: f64,
+    },
+    Discrete {
+        bins: usize,
+        min: f64,
+        max: f64,
+    },
+    Pass,
+}
+
+impl EncoderState {
+    /// Learns from more training rows.
+    pub fn update(&mut self, df: &DataFrame) -> Result<()> {
+        let (column, by) = (&self.column, &self.by);
+        match &mut self.kind {
+            StateKind::Unique { counts, .. } => {
+                for v in frame::strings(df, column, by)?.into_iter().flatten() {
+                    *counts.entry(v).or_default() += 1;
+                }
+            }
+            StateKind::Norm { n, mean, m2 } => {
+                // Welford's update: stable, and the same whether rows come at once or in batches.
+                for x in frame::numbers(df, column, by)?.into_iter().flatten() {
+                    *n += 1.0;
+                    let delta = x - *mean;
+                    *mean += delta / *n;
+                    *m2 += delta * (x - *mean);
+                }
+            }
+            StateKind::Discrete { min, max, .. } => {
+                for x in frame::numbers(df, column, by)?.into_iter().flatten() {
+                    *min = min.min(x);
+                    *max = max.max(x);
+                }
+            }
+            StateKind::Pass => {
+                frame::numbers(df, column, by)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The fitted encoder.
+    pub fn finish(self) -> FittedEncoder {
+        let column = self.column;
+        match self.kind {
+            StateKind::Unique { minimum, counts } => {
+                let mut kept: Vec<(String, usize)> =
+                    counts.into_iter().filter(|(_, n)| *n >= minimum).collect();
+                kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                FittedEncoder::Unique {
+                    column,
+                    categories: kept.into_iter().map(|(c, _)| c).collect(),
+                }
+            }
+            StateKind::Norm { n, mean, m2 } => {
+                let var = if n > 0.0 { m2 / n } else { 0.0 };
+                FittedEncoder::Norm {
+                    column,
+                    mean,
+                    std: if var > 0.0 { var.sqrt() } else { 1.0 },
+                }
+            }
+            StateKind::Discrete { bins, min, max } => {
                 let (min, max) = if min.is_finite() {
                     (min, max)
                 } else {
                     (0.0, 0.0)
                 };
-                Ok(FittedEncoder::Discrete {
+                FittedEncoder::Discrete {
                     column,
                     min,
                     max,
-                    bins: *bins,
-                })
+                    bins,
+                }
             }
-            Encoder::Pass { .. } => {
-                frame::numbers(df, &column, &by)?;
-                Ok(FittedEncoder::Pass { column })
-            }
+            StateKind::Pass => FittedEncoder::Pass { column },
         }
     }
 }
@@ -339,6 +413,41 @@ mod tests {
         .unwrap();
         let test = df!("x" => [0.0, 1.9, 2.1, 99.0]).unwrap();
         assert_eq!(disc.encode(&test).unwrap(), vec![0.0, 0.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn fitting_in_batches_learns_what_fitting_at_once_does() {
+        let all = df!("x" => [Some(1.0), Some(4.0), None, Some(10.0), Some(-2.0)], "c" => ["a", "b", "a", "c", "a"]).unwrap();
+        for encoder in [
+            Encoder::Norm { column: "x".into() },
+            Encoder::Discrete {
+                column: "x".into(),
+                bins: 3,
+            },
+            Encoder::Unique {
+                column: "c".into(),
+                minimum_occurrences: 2,
+            },
+        ] {
+            let mut state = encoder.start().unwrap();
+            state.update(&all.slice(0, 2)).unwrap();
+            state.update(&all.slice(2, 3)).unwrap();
+            let batched = state.finish();
+            let at_once = encoder.fit(&all).unwrap();
+            match (&batched, &at_once) {
+                (
+                    FittedEncoder::Norm {
+                        mean: a, std: s, ..
+                    },
+                    FittedEncoder::Norm {
+                        mean: b, std: t, ..
+                    },
+                ) => {
+                    assert!((a - b).abs() < 1e-12 && (s - t).abs() < 1e-12)
+                }
+                _ => assert_eq!(batched, at_once),
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Lore: from a SQL extract to a fitted, evaluated, recorded model behind an HTTP endpoint.
 //!
-//! Modules follow the data path, each depending only on those before it: `error`, `env`, `io`,
-//! `frame`, `names`, `transformers`, `encoders`, `pipelines`, `metrics`, `estimators`,
-//! `progress`, `report`, `tracking`, `models`, `serve`, `sample`, `project`.
+//! Modules follow the data path, each depending only on those before it: `error`, `progress`,
+//! `env`, `io`, `frame`, `names`, `transformers`, `encoders`, `pipelines`, `metrics`,
+//! `estimators`, `report`, `tracking`, `models`, `serve`, `sample`, `project`.
 
 pub mod encoders;
 pub mod env;

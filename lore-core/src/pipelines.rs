@@ -95,6 +95,31 @@ impl Split {
     }
 }
 
+impl Split {
+    /// The split of row `row` when rows stream by and their count is unknown: a seeded hash of the
+    /// row number against the shares, so the same rows land in the same split every time.
+    /// 0 is train, 1 validation, 2 test.
+    pub fn assign(&self, row: u64) -> u8 {
+        let Split::Holdout {
+            validation,
+            test,
+            seed,
+        } = self;
+        let mut z = seed.wrapping_add(row.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+        if u < *test {
+            2
+        } else if u < test + validation {
+            1
+        } else {
+            0
+        }
+    }
+}
+
 /// A dense, row-major matrix of features; NaN marks a missing value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matrix {
@@ -106,7 +131,44 @@ pub struct Matrix {
     pub columns: usize,
 }
 
+impl Matrix {
+    /// An empty matrix of `columns` columns.
+    pub fn empty(columns: usize) -> Matrix {
+        Matrix {
+            values: Vec::new(),
+            rows: 0,
+            columns,
+        }
+    }
+
+    /// Appends the rows of `other` (same columns).
+    pub fn append(&mut self, other: Matrix) {
+        if self.values.is_empty() {
+            self.values = other.values;
+        } else {
+            self.values.extend_from_slice(&other.values);
+        }
+        self.rows += other.rows;
+    }
+}
+
 impl PipelineSpec {
+    /// The columns that encoders and the output read, after the transformers ran.
+    pub fn encoded_columns(&self) -> Vec<String> {
+        let mut columns: Vec<String> = Vec::new();
+        let wanted = self
+            .encoders
+            .iter()
+            .map(|e| e.column())
+            .chain([self.output.column()]);
+        for column in wanted {
+            if !columns.iter().any(|c| c == column) {
+                columns.push(column.to_string());
+            }
+        }
+        columns
+    }
+
     /// Adds every transformer's column to `df`, in order.
     pub fn transform(&self, df: &mut DataFrame) -> Result<()> {
         self.transformers.iter().try_for_each(|t| t.apply(df))
@@ -234,6 +296,30 @@ mod tests {
         .rows(1000)
         .unwrap();
         assert_ne!(a.test, other.test);
+    }
+
+    #[test]
+    fn streamed_rows_are_assigned_by_seed_in_their_shares() {
+        let split = Split::Holdout {
+            validation: 0.1,
+            test: 0.2,
+            seed: 7,
+        };
+        let counts = (0..100_000u64).fold([0usize; 3], |mut c, r| {
+            c[split.assign(r) as usize] += 1;
+            c
+        });
+        assert!(
+            (69_000..71_000).contains(&counts[0]) && (9_500..10_500).contains(&counts[1]),
+            "{counts:?}"
+        );
+        assert_eq!(split.assign(12345), split.assign(12345));
+        let other = Split::Holdout {
+            validation: 0.1,
+            test: 0.2,
+            seed: 8,
+        };
+        assert!((0..1000u64).any(|r| split.assign(r) != other.assign(r)));
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub struct ExtractSpec {
     /// Keep the result in the query cache (memory and `data/cache/`).
     #[serde(default)]
     pub cache: bool,
+    /// Stream the extract in batches of this many rows instead of reading it whole, for extracts
+    /// larger than memory (`lore fit` then fits encoders batch by batch and spills to Parquet).
+    #[serde(default)]
+    pub batch_rows: Option<usize>,
 }
 
 fn default_connection() -> String {
@@ -41,6 +45,7 @@ impl ExtractSpec {
             connection: default_connection(),
             params: BTreeMap::new(),
             cache: false,
+            batch_rows: None,
         }
     }
 

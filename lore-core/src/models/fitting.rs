@@ -13,9 +13,9 @@ use super::ModelSpec;
 use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::estimators::{FitHistory, FittedEstimator, Labelled};
-use crate::io::{Database, Extract, Origin, ReadOptions};
+use crate::io::{Database, Extract, Origin, ProjectConnection, ReadOptions};
 use crate::metrics::{self, SplitStats, Stats, Timings};
-use crate::pipelines::FittedPipeline;
+use crate::pipelines::{FittedPipeline, Matrix};
 use crate::progress::Progress;
 use crate::report;
 use crate::tracking::{self, Run};
@@ -61,6 +61,210 @@ pub struct Predictions {
     pub probabilities: Vec<f32>,
 }
 
+/// The fitted pipeline and the encoded train, validation and test splits with their labels.
+struct Prepared {
+    pipeline: FittedPipeline,
+    x: [Matrix; 3],
+    y: [Vec<f32>; 3],
+}
+
+/// Reads the extract whole, splits it exactly by its shares, fits encoders on train, encodes.
+async fn prepare_whole(
+    spec: &ModelSpec,
+    connection: &ProjectConnection,
+    extract: &Extract,
+    origin: Origin,
+    progress: &Progress,
+    seconds: &mut Timings,
+) -> Result<Prepared> {
+    let t = Instant::now();
+    let options = ReadOptions {
+        cache: Some(spec.pipeline.extract.cache),
+        origin,
+    };
+    let mut df = connection
+        .read_extract(extract, &spec.pipeline.extract.params, &options)
+        .await?;
+    if df.height() == 0 {
+        return Err(Error::config(
+            &extract.path,
+            "the extract returned no rows; check its SQL and parameters",
+        ));
+    }
+    seconds.extract = t.elapsed().as_secs_f64();
+    tracing::info!(
+        rows = df.height(),
+        seconds = seconds.extract,
+        "extracted {}",
+        extract.path.display()
+    );
+
+    let t = Instant::now();
+    progress.stage("transforming");
+    spec.pipeline.transform(&mut df)?;
+    let splits = spec.pipeline.split.rows(df.height())?;
+    let parts = [
+        take(&df, &splits.train)?,
+        take(&df, &splits.validation)?,
+        take(&df, &splits.test)?,
+    ];
+    drop(df);
+    let pipeline = spec.pipeline.fit(&parts[0])?;
+    seconds.transform = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    progress.stage("encoding");
+    let x = [
+        pipeline.encode(&parts[0])?,
+        pipeline.encode(&parts[1])?,
+        pipeline.encode(&parts[2])?,
+    ];
+    let y = [
+        pipeline.output.labels(&parts[0])?,
+        pipeline.output.labels(&parts[1])?,
+        pipeline.output.labels(&parts[2])?,
+    ];
+    seconds.encode = t.elapsed().as_secs_f64();
+    Ok(Prepared { pipeline, x, y })
+}
+
+/// The column that carries each streamed row's split through the spill files.
+const SPLIT_COLUMN: &str = "__lore_split";
+
+/// Streams the extract in batches: each batch is transformed, its rows assigned to a split by a
+/// seeded hash, the training rows fed to the encoders, and the columns the encoders need spilled
+/// to Parquet; a second pass over the spill encodes every split. Only one batch of raw rows is in
+/// memory at a time.
+async fn prepare_streamed(
+    project: &Project,
+    spec: &ModelSpec,
+    connection: &ProjectConnection,
+    batch_rows: usize,
+    origin: Origin,
+    progress: &Progress,
+    seconds: &mut Timings,
+) -> Result<Prepared> {
+    let t = Instant::now();
+    progress.stage(&format!(
+        "streaming {} in batches of {batch_rows} rows",
+        spec.pipeline.extract.sql
+    ));
+    let spill = project
+        .data_dir()
+        .join("cache")
+        .join(format!(".spill-{}", new_fitting_id()));
+    std::fs::create_dir_all(&spill).map_err(|e| Error::io(&spill, e))?;
+    let result = stream_to_spill(spec, connection, batch_rows, origin, &spill).await;
+    let encoded = match result {
+        Ok((states, files, rows)) => {
+            seconds.extract = t.elapsed().as_secs_f64();
+            tracing::info!(
+                rows,
+                batches = files.len(),
+                seconds = seconds.extract,
+                "streamed and spilled"
+            );
+            let t = Instant::now();
+            progress.stage("encoding the spilled batches");
+            let encoded = encode_spill(spec, states, &files);
+            seconds.encode = t.elapsed().as_secs_f64();
+            encoded
+        }
+        Err(e) => Err(e),
+    };
+    let _ = std::fs::remove_dir_all(&spill);
+    encoded
+}
+
+async fn stream_to_spill(
+    spec: &ModelSpec,
+    connection: &ProjectConnection,
+    batch_rows: usize,
+    origin: Origin,
+    spill: &std::path::Path,
+) -> Result<(
+    Vec<crate::encoders::EncoderState>,
+    Vec<std::path::PathBuf>,
+    u64,
+)> {
+    let mut states = spec
+        .pipeline
+        .encoders
+        .iter()
+        .map(|e| e.start())
+        .collect::<Result<Vec<_>>>()?;
+    let keep = spec.pipeline.encoded_columns();
+    let mut batches = connection
+        .batches(
+            &spec.pipeline.extract.sql,
+            &spec.pipeline.extract.params,
+            batch_rows,
+            origin,
+        )
+        .await?;
+    let (mut row, mut files) = (0u64, Vec::new());
+    while let Some(batch) = batches.next().await {
+        let mut df = batch?;
+        spec.pipeline.transform(&mut df)?;
+        let split: Vec<u8> = (row..row + df.height() as u64)
+            .map(|r| spec.pipeline.split.assign(r))
+            .collect();
+        row += df.height() as u64;
+        let mut slim = df.select(keep.iter().map(|c| c.as_str()))?;
+        drop(df);
+        let is_train =
+            BooleanChunked::from_iter_values("train".into(), split.iter().map(|s| *s == 0));
+        let train = slim.filter(&is_train)?;
+        for state in &mut states {
+            state.update(&train)?;
+        }
+        let split: Vec<i32> = split.into_iter().map(i32::from).collect();
+        slim.with_column(Column::new(SPLIT_COLUMN.into(), split))?;
+        let path = spill.join(format!("{:06}.parquet", files.len()));
+        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        ParquetWriter::new(file).finish(&mut slim)?;
+        files.push(path);
+    }
+    if row == 0 {
+        return Err(Error::Data(format!(
+            "extract {} returned no rows; check its SQL and parameters",
+            spec.pipeline.extract.sql
+        )));
+    }
+    Ok((states, files, row))
+}
+
+fn encode_spill(
+    spec: &ModelSpec,
+    states: Vec<crate::encoders::EncoderState>,
+    files: &[std::path::PathBuf],
+) -> Result<Prepared> {
+    let pipeline = FittedPipeline {
+        transformers: spec.pipeline.transformers.clone(),
+        features: spec.pipeline.encoders.iter().map(|e| e.feature()).collect(),
+        encoders: states.into_iter().map(|s| s.finish()).collect(),
+        output: spec.pipeline.output.clone(),
+    };
+    let columns = pipeline.encoders.len();
+    let mut x = [
+        Matrix::empty(columns),
+        Matrix::empty(columns),
+        Matrix::empty(columns),
+    ];
+    let mut y: [Vec<f32>; 3] = Default::default();
+    for path in files {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let df = ParquetReader::new(file).finish()?;
+        let split = df.column(SPLIT_COLUMN)?.i32()?.clone();
+        for (k, (xk, yk)) in x.iter_mut().zip(y.iter_mut()).enumerate() {
+            let part = df.filter(&split.equal(k as i32))?;
+            xk.append(pipeline.encode(&part)?);
+            yk.extend(pipeline.output.labels(&part)?);
+        }
+    }
+    Ok(Prepared { pipeline, x, y })
+}
+
 fn take(df: &DataFrame, rows: &[IdxSize]) -> Result<DataFrame> {
     let idx = IdxCa::from_vec("row".into(), rows.to_vec());
     Ok(df.take(&idx)?)
@@ -104,7 +308,6 @@ pub async fn fit(
     let progress = Progress::new(options.quiet);
     let mut seconds = Timings::default();
 
-    let t = Instant::now();
     progress.stage(&format!("extracting {}", spec.pipeline.extract.sql));
     let db = Database::new(project)?;
     let connection = db.connection(&spec.pipeline.extract.connection)?;
@@ -115,56 +318,31 @@ pub async fn fit(
         .unwrap_or(&extract.path)
         .display()
         .to_string();
-    let options = ReadOptions {
-        cache: Some(spec.pipeline.extract.cache),
-        origin: Origin {
-            model: Some(spec.name.clone()),
-            site,
-        },
+    let origin = Origin {
+        model: Some(spec.name.clone()),
+        site,
     };
-    let mut df = connection
-        .read_extract(&extract, &spec.pipeline.extract.params, &options)
-        .await?;
-    if df.height() == 0 {
+    let Prepared { pipeline, x, y } = match spec.pipeline.extract.batch_rows {
+        None => prepare_whole(spec, &connection, &extract, origin, &progress, &mut seconds).await?,
+        Some(rows) => {
+            prepare_streamed(
+                project,
+                spec,
+                &connection,
+                rows,
+                origin,
+                &progress,
+                &mut seconds,
+            )
+            .await?
+        }
+    };
+    if x[0].rows == 0 {
         return Err(Error::config(
             &extract.path,
-            "the extract returned no rows; check its SQL and parameters",
+            "the extract gave no training rows; check its SQL, parameters and split",
         ));
     }
-    seconds.extract = t.elapsed().as_secs_f64();
-    tracing::info!(
-        rows = df.height(),
-        seconds = seconds.extract,
-        "extracted {}",
-        extract.path.display()
-    );
-
-    let t = Instant::now();
-    progress.stage("transforming");
-    spec.pipeline.transform(&mut df)?;
-    let splits = spec.pipeline.split.rows(df.height())?;
-    let (train, validation, test) = (
-        take(&df, &splits.train)?,
-        take(&df, &splits.validation)?,
-        take(&df, &splits.test)?,
-    );
-    drop(df);
-    let pipeline = spec.pipeline.fit(&train)?;
-    seconds.transform = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    progress.stage("encoding");
-    let x = [
-        pipeline.encode(&train)?,
-        pipeline.encode(&validation)?,
-        pipeline.encode(&test)?,
-    ];
-    let y = [
-        pipeline.output.labels(&train)?,
-        pipeline.output.labels(&validation)?,
-        pipeline.output.labels(&test)?,
-    ];
-    seconds.encode = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
     let (estimator, history) = spec.estimator.fit(

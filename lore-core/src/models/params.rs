@@ -87,6 +87,11 @@ fn cast(key: &str, raw: &str, current: &Value) -> Result<Value> {
                 .map_err(|_| bad("a whole number of 0 or more"))?,
         ),
         Value::Number(_) => Value::from(raw.parse::<i64>().map_err(|_| bad("a whole number"))?),
+        // An unset optional parameter takes whatever JSON the value spells (a number, true/false).
+        Value::Null => serde_json::from_str::<Value>(raw)
+            .ok()
+            .filter(|v| !v.is_object() && !v.is_array())
+            .unwrap_or_else(|| Value::String(raw.to_string())),
         _ => Value::String(raw.to_string()),
     })
 }
