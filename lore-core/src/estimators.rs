@@ -149,8 +149,8 @@ impl XGBoost {
 
 /// Labelled rows for fitting or evaluating.
 pub struct Labelled<'a> {
-    /// The features.
-    pub x: &'a Matrix,
+    /// The features; dropped as soon as XGBoost has its own copy, to keep memory down.
+    pub x: Matrix,
     /// One label per row.
     pub y: &'a [f32],
 }
@@ -192,18 +192,22 @@ fn dmatrix(x: &Matrix) -> Result<DMatrix> {
 
 impl Estimator {
     /// Fits on `train`, stopping early on `validation`; `on_round` is told each finished round.
+    /// Also returns the kept model's predictions for the train and validation rows.
     pub fn fit(
         &self,
         train: Labelled,
         validation: Labelled,
         on_round: &mut dyn FnMut(u32, u32),
-    ) -> Result<(FittedEstimator, FitHistory)> {
+    ) -> Result<(FittedEstimator, FitHistory, [Vec<f32>; 2])> {
         let Estimator::XGBoost(spec) = self;
         spec.validate()?;
-        let mut dtrain = dmatrix(train.x)?;
+        let mut dtrain = dmatrix(&train.x)?;
         dtrain.set_labels(train.y)?;
-        let mut dvalid = dmatrix(validation.x)?;
+        drop(train.x);
+        let has_validation = validation.x.rows > 0;
+        let mut dvalid = dmatrix(&validation.x)?;
         dvalid.set_labels(validation.y)?;
+        drop(validation.x);
         let mut booster =
             Booster::new_with_cached_dmats(&BoosterParameters::default(), &[&dtrain, &dvalid])?;
         for (k, v) in spec.params() {
@@ -219,7 +223,7 @@ impl Estimator {
         for round in 0..spec.n_estimators {
             booster.update(&dtrain, round as i32)?;
             let train_loss = metrics::log_loss(train.y, &booster.predict(&dtrain)?);
-            let valid_loss = if validation.x.rows > 0 {
+            let valid_loss = if has_validation {
                 metrics::log_loss(validation.y, &booster.predict(&dvalid)?)
             } else {
                 train_loss
@@ -237,12 +241,22 @@ impl Estimator {
                 break;
             }
         }
-        let booster = if history.best_iteration + 1 < history.rounds {
+        let kept = if history.best_iteration + 1 < history.rounds {
             booster.slice(0, history.best_iteration as i32 + 1)?
         } else {
             booster
         };
-        Ok((FittedEstimator { booster }, history))
+        // A booster holds on to the matrices it trained on; a copy through its own format does not.
+        let kept = Booster::load_buffer(&kept.save_buffer(true)?)?;
+        let predictions = [
+            kept.predict(&dtrain)?,
+            if has_validation {
+                kept.predict(&dvalid)?
+            } else {
+                Vec::new()
+            },
+        ];
+        Ok((FittedEstimator { booster: kept }, history, predictions))
     }
 }
 
@@ -324,16 +338,26 @@ mod tests {
     fn learns_a_threshold_and_round_trips_through_its_own_format() {
         let (x, y) = data(500);
         let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(20));
-        let (fitted, history) = est
+        let (fitted, history, [p_train, _]) = est
             .fit(
-                Labelled { x: &x, y: &y },
-                Labelled { x: &x, y: &y },
+                Labelled {
+                    x: x.clone(),
+                    y: &y,
+                },
+                Labelled {
+                    x: x.clone(),
+                    y: &y,
+                },
                 &mut |_, _| {},
             )
             .unwrap();
         assert!(history.rounds >= 1);
         let p = fitted.predict(&x).unwrap();
         assert!(metrics::auc(&y, &p) > 0.99);
+        assert_eq!(
+            p_train, p,
+            "the predictions returned by fit are the kept model's"
+        );
         let dir = tempfile::tempdir().unwrap();
         fitted.save(dir.path()).unwrap();
         let back = FittedEstimator::load(dir.path()).unwrap();
@@ -347,8 +371,11 @@ mod tests {
         let est = Estimator::XGBoost(XGBoost::classifier().learning_rate(0.0));
         let e = est
             .fit(
-                Labelled { x: &x, y: &y },
-                Labelled { x: &x, y: &y },
+                Labelled {
+                    x: x.clone(),
+                    y: &y,
+                },
+                Labelled { x, y: &y },
                 &mut |_, _| {},
             )
             .unwrap_err()

@@ -345,22 +345,27 @@ pub async fn fit(
     }
 
     let t = Instant::now();
-    let (estimator, history) = spec.estimator.fit(
-        Labelled { x: &x[0], y: &y[0] },
-        Labelled { x: &x[1], y: &y[1] },
+    let [x_train, x_validation, x_test] = x;
+    let rows = [x_train.rows, x_validation.rows, x_test.rows];
+    let (estimator, history, [p_train, p_validation]) = spec.estimator.fit(
+        Labelled {
+            x: x_train,
+            y: &y[0],
+        },
+        Labelled {
+            x: x_validation,
+            y: &y[1],
+        },
         &mut |round, total| progress.rounds(round, total),
     )?;
     seconds.fit = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
     progress.stage("evaluating");
-    let p = [
-        estimator.predict(&x[0])?,
-        estimator.predict(&x[1])?,
-        estimator.predict(&x[2])?,
-    ];
+    let p = [p_train, p_validation, estimator.predict(&x_test)?];
+    drop(x_test);
     let split_stats = |i: usize| SplitStats {
-        rows: x[i].rows,
+        rows: rows[i],
         log_loss: metrics::log_loss(&y[i], &p[i]),
         auc: metrics::auc(&y[i], &p[i]),
     };
