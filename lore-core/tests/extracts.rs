@@ -363,3 +363,94 @@ async fn statements_carry_a_comment_naming_app_and_call_site() {
         "{q}"
     );
 }
+
+#[tokio::test]
+async fn replicas_rotate_per_statement_unless_sticky() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path(), "users_replicas");
+    for (file, value) in [("a", 1), ("b", 2)] {
+        let c = lore_core::io::Connection::open(
+            &format!(
+                "sqlite://{}",
+                dir.path().join(format!("data/{file}.sqlite")).display()
+            ),
+            true,
+        )
+        .await
+        .unwrap();
+        c.execute(&format!(
+            "CREATE TABLE t (v INTEGER); INSERT INTO t VALUES ({value});"
+        ))
+        .await
+        .unwrap();
+        c.close().await;
+    }
+    let mut config = std::fs::read_to_string(dir.path().join("config/database.toml")).unwrap();
+    config.push_str("\n[rotating]\nurls = [\"sqlite:data/a.sqlite\", \"sqlite:data/b.sqlite\"]\n\n[sticky]\nurls = [\"sqlite:data/a.sqlite\", \"sqlite:data/b.sqlite\"]\nsticky = true\n");
+    std::fs::write(dir.path().join("config/database.toml"), config).unwrap();
+    std::fs::write(dir.path().join("src/extracts/v.sql"), "SELECT v FROM t\n").unwrap();
+    let db = Database::new(&project).unwrap();
+    for (name, expected) in [("rotating", vec![1, 2, 1, 2]), ("sticky", vec![1, 1, 1, 1])] {
+        let c = db.connection(name).unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let df = c.dataframe("v", &BTreeMap::new()).await.unwrap();
+            seen.push(df.column("v").unwrap().i64().unwrap().get(0).unwrap());
+        }
+        assert_eq!(seen, expected, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn postgres_types_become_polars_types_and_the_metadata_database_can_live_there() {
+    let Some(url) = postgres_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path(), "users_types");
+    std::fs::write(
+        dir.path().join("src/extracts/types.sql"),
+        "SELECT DATE '2018-06-01' AS d, TIMESTAMP '2018-06-01 10:30:00' AS t, true AS b, 2::int4 AS i, 1.5::float4 AS f, NULL::text AS n\n",
+    )
+    .unwrap();
+    let db = Database::new(&project).unwrap();
+    let df = db
+        .connection("pg")
+        .unwrap()
+        .dataframe("types", &BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        df.dtypes(),
+        vec![
+            DataType::Date,
+            DataType::Datetime(TimeUnit::Microseconds, None),
+            DataType::Boolean,
+            DataType::Int64,
+            DataType::Float64,
+            DataType::String
+        ]
+    );
+    assert_eq!(df.column("n").unwrap().null_count(), 1);
+
+    let mut config = std::fs::read_to_string(dir.path().join("config/database.toml")).unwrap();
+    config.push_str(&format!("\n[metadata]\nurl = \"{url}\"\n"));
+    std::fs::write(dir.path().join("config/database.toml"), config).unwrap();
+    let run = lore_core::tracking::Run {
+        model: "PgModel".into(),
+        fitting_id: format!("pg-{}", std::process::id()),
+        started_at: "s".into(),
+        finished_at: "f".into(),
+        params: json!({}),
+        stats: json!({"test": {"auc": 0.5}}),
+        git_commit: None,
+        path: "p".into(),
+    };
+    lore_core::tracking::record(&project, &run).await.unwrap();
+    let runs = lore_core::tracking::list(&project, Some("PgModel"))
+        .await
+        .unwrap();
+    assert!(runs.contains(&run), "{runs:?}");
+    assert!(
+        !dir.path().join("data/metadata.sqlite").exists(),
+        "the metadata went to PostgreSQL"
+    );
+}
