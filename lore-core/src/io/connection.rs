@@ -594,6 +594,69 @@ fn sqlite_value(
     })
 }
 
+/// Decodes rows as they stream in and hands full batches to `consume`; returns the builder
+/// holding the last, partial batch (`None` when no row arrived) and counts rows in `total`.
+async fn stream_rows<R, S, F, Fut>(
+    mut rows: S,
+    decode: fn(&R, usize, &str) -> std::result::Result<Value, ReadError>,
+    batch_rows: usize,
+    consume: &mut F,
+    delivered: &mut usize,
+    total: &mut usize,
+) -> std::result::Result<Option<FrameBuilder>, ReadError>
+where
+    R: Row,
+    S: futures_util::Stream<Item = std::result::Result<R, sqlx::Error>> + Unpin,
+    F: FnMut(DataFrame) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let mut builder: Option<(FrameBuilder, Vec<String>)> = None;
+    while let Some(row) = rows.try_next().await? {
+        let (b, kinds) = builder.get_or_insert_with(|| {
+            let names = row.columns().iter().map(|c| c.name().to_string()).collect();
+            let kinds = row
+                .columns()
+                .iter()
+                .map(|c| c.type_info().name().to_uppercase())
+                .collect();
+            (FrameBuilder::new(names), kinds)
+        });
+        for (i, kind) in kinds.iter().enumerate() {
+            b.push(i, decode(&row, i, kind)?);
+        }
+        *total += 1;
+        if b.rows() >= batch_rows {
+            let df = b.take().map_err(|e| ReadError::Consumer(e.into()))?;
+            consume(df).await.map_err(ReadError::Consumer)?;
+            *delivered += 1;
+        }
+    }
+    Ok(builder.map(|(b, _)| b))
+}
+
+/// Hands the last batch to `consume`: the partial one, or an empty frame with the query's
+/// columns when nothing was delivered.
+async fn flush<F, Fut>(
+    mut builder: FrameBuilder,
+    consume: &mut F,
+    delivered: &mut usize,
+) -> std::result::Result<(), ReadError>
+where
+    F: FnMut(DataFrame) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    if builder.rows() > 0 || *delivered == 0 {
+        let df = builder.take().map_err(|e| ReadError::Consumer(e.into()))?;
+        consume(df).await.map_err(ReadError::Consumer)?;
+        *delivered += 1;
+    }
+    Ok(())
+}
+
+fn column_names<C: sqlx::Column>(columns: &[C]) -> Vec<String> {
+    columns.iter().map(|c| c.name().to_string()).collect()
+}
+
 async fn read_sqlite<F, Fut>(
     pool: &SqlitePool,
     text: &str,
@@ -606,46 +669,22 @@ where
     F: FnMut(DataFrame) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
-    let mut rows = sqlite_query(text, binds).fetch(pool);
-    let mut builder: Option<(FrameBuilder, Vec<String>)> = None;
     let mut total = 0;
-    while let Some(row) = rows.try_next().await? {
-        let (b, declared) = builder.get_or_insert_with(|| {
-            let names = row.columns().iter().map(|c| c.name().to_string()).collect();
-            let declared = row
-                .columns()
-                .iter()
-                .map(|c| c.type_info().name().to_uppercase())
-                .collect();
-            (FrameBuilder::new(names), declared)
-        });
-        for (i, d) in declared.iter().enumerate() {
-            b.push(i, sqlite_value(&row, i, d)?);
-        }
-        total += 1;
-        if b.rows() >= batch_rows {
-            let df = b.take().map_err(|e| ReadError::Consumer(e.into()))?;
-            consume(df).await.map_err(ReadError::Consumer)?;
-            *delivered += 1;
-        }
-    }
-    drop(rows);
-    let mut builder = match builder {
-        Some((b, _)) => b,
-        None => FrameBuilder::new(
-            pool.describe(text)
-                .await?
-                .columns()
-                .iter()
-                .map(|c| c.name().to_string())
-                .collect(),
-        ),
+    let rows = sqlite_query(text, binds).fetch(pool);
+    let builder = match stream_rows(
+        rows,
+        sqlite_value,
+        batch_rows,
+        consume,
+        delivered,
+        &mut total,
+    )
+    .await?
+    {
+        Some(b) => b,
+        None => FrameBuilder::new(column_names(pool.describe(text).await?.columns())),
     };
-    if builder.rows() > 0 || *delivered == 0 {
-        let df = builder.take().map_err(|e| ReadError::Consumer(e.into()))?;
-        consume(df).await.map_err(ReadError::Consumer)?;
-        *delivered += 1;
-    }
+    flush(builder, consume, delivered).await?;
     Ok(total)
 }
 
@@ -687,46 +726,14 @@ where
     F: FnMut(DataFrame) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
-    let mut rows = pg_query(text, binds).fetch(pool);
-    let mut builder: Option<(FrameBuilder, Vec<String>)> = None;
     let mut total = 0;
-    while let Some(row) = rows.try_next().await? {
-        let (b, kinds) = builder.get_or_insert_with(|| {
-            let names = row.columns().iter().map(|c| c.name().to_string()).collect();
-            let kinds = row
-                .columns()
-                .iter()
-                .map(|c| c.type_info().name().to_uppercase())
-                .collect();
-            (FrameBuilder::new(names), kinds)
-        });
-        for (i, k) in kinds.iter().enumerate() {
-            b.push(i, pg_value(&row, i, k)?);
-        }
-        total += 1;
-        if b.rows() >= batch_rows {
-            let df = b.take().map_err(|e| ReadError::Consumer(e.into()))?;
-            consume(df).await.map_err(ReadError::Consumer)?;
-            *delivered += 1;
-        }
-    }
-    drop(rows);
-    let mut builder = match builder {
-        Some((b, _)) => b,
-        None => FrameBuilder::new(
-            pool.describe(text)
-                .await?
-                .columns()
-                .iter()
-                .map(|c| c.name().to_string())
-                .collect(),
-        ),
-    };
-    if builder.rows() > 0 || *delivered == 0 {
-        let df = builder.take().map_err(|e| ReadError::Consumer(e.into()))?;
-        consume(df).await.map_err(ReadError::Consumer)?;
-        *delivered += 1;
-    }
+    let rows = pg_query(text, binds).fetch(pool);
+    let builder =
+        match stream_rows(rows, pg_value, batch_rows, consume, delivered, &mut total).await? {
+            Some(b) => b,
+            None => FrameBuilder::new(column_names(pool.describe(text).await?.columns())),
+        };
+    flush(builder, consume, delivered).await?;
     Ok(total)
 }
 
