@@ -2,11 +2,11 @@
 # Fits SubscribersDeclared on the 10M-row `users` table of shared/bench/gen_data.py, streamed
 # (batch_rows) and read whole, and prints wall seconds and peak RSS of each, with the size of the
 # data. Usage: bench/stream_10m.sh [USERS_SQLITE] [BATCH_ROWS]
-# (default /tmp/users_10M.sqlite, generated if missing, which needs Python 3 with numpy; 500000).
+# (default /tmp/users_10M.sqlite, generated if missing, which needs Python 3 with numpy; 100000).
 set -euo pipefail
 checkout="$(cd "$(dirname "$0")/.." && pwd)"
 data="${1:-/tmp/users_10M.sqlite}"
-batch="${2:-500000}"
+batch="${2:-100000}"
 lore="${CARGO_TARGET_DIR:-$HOME/.cache/lore/target}/release/lore"
 if [ ! -f "$data" ]; then
   python3 "$checkout/../shared/bench/gen_data.py" --rows 10000000 --sqlite "$data"

@@ -1,5 +1,5 @@
 //! Lets the `lore` binary find XGBoost's shared library without `LD_LIBRARY_PATH`: the library
-//! built by the `xgb` crate is copied beside the binary and the binary's rpath points there.
+//! built by `xgboost_lib-sys` is copied beside the binary and the binary's rpath points there.
 
 use std::path::{Path, PathBuf};
 

@@ -145,9 +145,3 @@ impl From<polars::error::PolarsError> for Error {
         Error::Data(e.to_string())
     }
 }
-
-impl From<xgb::XGBError> for Error {
-    fn from(e: xgb::XGBError) -> Self {
-        Error::Estimator(e.to_string())
-    }
-}

@@ -140,16 +140,6 @@ impl Matrix {
             columns,
         }
     }
-
-    /// Appends the rows of `other` (same columns).
-    pub fn append(&mut self, other: Matrix) {
-        if self.values.is_empty() {
-            self.values = other.values;
-        } else {
-            self.values.extend_from_slice(&other.values);
-        }
-        self.rows += other.rows;
-    }
 }
 
 impl PipelineSpec {

@@ -4,6 +4,7 @@
 //! interrupted fit leaves nothing behind.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use polars::prelude::*;
@@ -12,7 +13,7 @@ use serde::Serialize;
 use super::ModelSpec;
 use crate::env::Project;
 use crate::error::{Error, Result};
-use crate::estimators::{FitHistory, FittedEstimator, Labelled};
+use crate::estimators::{FitHistory, FittedEstimator, InMemory, LabelledBatches, Scored};
 use crate::io::{Database, Extract, Origin, ProjectConnection, ReadOptions};
 use crate::metrics::{self, SplitStats, Stats, Timings};
 use crate::pipelines::{FittedPipeline, Matrix};
@@ -61,11 +62,12 @@ pub struct Predictions {
     pub probabilities: Vec<f32>,
 }
 
-/// The fitted pipeline and the encoded train, validation and test splits with their labels.
+/// The fitted pipeline and the train, validation and test splits, encoded, to read in batches.
 struct Prepared {
     pipeline: FittedPipeline,
-    x: [Matrix; 3],
-    y: [Vec<f32>; 3],
+    splits: [Box<dyn LabelledBatches + Send>; 3],
+    /// The folder of the spilled batches, removed when the fit is done with them.
+    spill: Option<Spill>,
 }
 
 /// Reads the extract whole, splits it exactly by its shares, fits encoders on train, encodes.
@@ -125,16 +127,37 @@ async fn prepare_whole(
         pipeline.output.labels(&parts[2])?,
     ];
     seconds.encode = t.elapsed().as_secs_f64();
-    Ok(Prepared { pipeline, x, y })
+    let [x0, x1, x2] = x;
+    let [y0, y1, y2] = y;
+    Ok(Prepared {
+        pipeline,
+        splits: [
+            Box::new(InMemory::new(x0, y0)),
+            Box::new(InMemory::new(x1, y1)),
+            Box::new(InMemory::new(x2, y2)),
+        ],
+        spill: None,
+    })
 }
 
-/// The column that carries each streamed row's split through the spill files.
-const SPLIT_COLUMN: &str = "__lore_split";
+/// A folder of spilled batches under `data/cache/`, removed when dropped.
+struct Spill {
+    dir: PathBuf,
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The names of the splits, as spill files are named.
+const SPLITS: [&str; 3] = ["train", "validation", "test"];
 
 /// Streams the extract in batches: each batch is transformed, its rows assigned to a split by a
 /// seeded hash, the training rows fed to the encoders, and the columns the encoders need spilled
-/// to Parquet; a second pass over the spill encodes every split. Only one batch of raw rows is in
-/// memory at a time.
+/// to one Parquet file per split. Only one batch of raw rows is in memory at a time; the estimator
+/// then reads the spilled splits back a batch at a time, encoding as it goes.
 async fn prepare_streamed(
     project: &Project,
     spec: &ModelSpec,
@@ -149,44 +172,64 @@ async fn prepare_streamed(
         "streaming {} in batches of {batch_rows} rows",
         spec.pipeline.extract.sql
     ));
-    let spill = project
-        .data_dir()
-        .join("cache")
-        .join(format!(".spill-{}", new_fitting_id()));
-    std::fs::create_dir_all(&spill).map_err(|e| Error::io(&spill, e))?;
-    let result = stream_to_spill(spec, connection, batch_rows, origin, &spill).await;
-    let encoded = match result {
-        Ok((states, files, rows)) => {
-            seconds.extract = t.elapsed().as_secs_f64();
-            tracing::info!(
-                rows,
-                batches = files.len(),
-                seconds = seconds.extract,
-                "streamed and spilled"
-            );
-            let t = Instant::now();
-            progress.stage("encoding the spilled batches");
-            let encoded = encode_spill(spec, states, &files);
-            seconds.encode = t.elapsed().as_secs_f64();
-            encoded
-        }
-        Err(e) => Err(e),
+    let spill = Spill {
+        dir: project
+            .data_dir()
+            .join("cache")
+            .join(format!(".spill-{}", new_fitting_id())),
     };
-    let _ = std::fs::remove_dir_all(&spill);
-    encoded
+    std::fs::create_dir_all(&spill.dir).map_err(|e| Error::io(&spill.dir, e))?;
+    let (states, files) = stream_to_spill(spec, connection, batch_rows, origin, &spill.dir).await?;
+    seconds.extract = t.elapsed().as_secs_f64();
+    let rows: Vec<usize> = files
+        .iter()
+        .map(|f| f.iter().map(|(_, n)| n).sum())
+        .collect();
+    tracing::info!(
+        train = rows[0],
+        validation = rows[1],
+        test = rows[2],
+        seconds = seconds.extract,
+        "streamed and spilled"
+    );
+    let pipeline = Arc::new(FittedPipeline {
+        transformers: spec.pipeline.transformers.clone(),
+        features: spec.pipeline.encoders.iter().map(|e| e.feature()).collect(),
+        encoders: states.into_iter().map(|s| s.finish()).collect(),
+        output: spec.pipeline.output.clone(),
+    });
+    let [f0, f1, f2] = files;
+    let batches = |files, split: &str| -> Box<dyn LabelledBatches + Send> {
+        Box::new(SpilledBatches {
+            files,
+            pipeline: Arc::clone(&pipeline),
+            pages: spill.dir.join(format!("xgboost-{split}")),
+            at: 0,
+            current: None,
+        })
+    };
+    let splits = [
+        batches(f0, SPLITS[0]),
+        batches(f1, SPLITS[1]),
+        batches(f2, SPLITS[2]),
+    ];
+    Ok(Prepared {
+        pipeline: pipeline.as_ref().clone(),
+        splits,
+        spill: Some(spill),
+    })
 }
+
+/// Spilled files of one split, with their row counts.
+type SpilledFiles = Vec<(PathBuf, usize)>;
 
 async fn stream_to_spill(
     spec: &ModelSpec,
     connection: &ProjectConnection,
     batch_rows: usize,
     origin: Origin,
-    spill: &std::path::Path,
-) -> Result<(
-    Vec<crate::encoders::EncoderState>,
-    Vec<std::path::PathBuf>,
-    u64,
-)> {
+    spill: &Path,
+) -> Result<(Vec<crate::encoders::EncoderState>, [SpilledFiles; 3])> {
     let mut states = spec
         .pipeline
         .encoders
@@ -202,7 +245,8 @@ async fn stream_to_spill(
             origin,
         )
         .await?;
-    let (mut row, mut files) = (0u64, Vec::new());
+    let (mut row, mut batch_no) = (0u64, 0usize);
+    let mut files: [SpilledFiles; 3] = Default::default();
     while let Some(batch) = batches.next().await {
         let mut df = batch?;
         spec.pipeline.transform(&mut df)?;
@@ -210,20 +254,28 @@ async fn stream_to_spill(
             .map(|r| spec.pipeline.split.assign(r))
             .collect();
         row += df.height() as u64;
-        let mut slim = df.select(keep.iter().map(|c| c.as_str()))?;
+        let slim = df.select(keep.iter().map(|c| c.as_str()))?;
         drop(df);
-        let is_train =
-            BooleanChunked::from_iter_values("train".into(), split.iter().map(|s| *s == 0));
-        let train = slim.filter(&is_train)?;
-        for state in &mut states {
-            state.update(&train)?;
+        for (k, name) in SPLITS.iter().enumerate() {
+            let mask = BooleanChunked::from_iter_values(
+                "split".into(),
+                split.iter().map(|s| usize::from(*s) == k),
+            );
+            let mut part = slim.filter(&mask)?;
+            if part.height() == 0 {
+                continue;
+            }
+            if k == 0 {
+                for state in &mut states {
+                    state.update(&part)?;
+                }
+            }
+            let path = spill.join(format!("{name}-{batch_no:06}.parquet"));
+            let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+            ParquetWriter::new(file).finish(&mut part)?;
+            files[k].push((path, part.height()));
         }
-        let split: Vec<i32> = split.into_iter().map(i32::from).collect();
-        slim.with_column(Column::new(SPLIT_COLUMN.into(), split))?;
-        let path = spill.join(format!("{:06}.parquet", files.len()));
-        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        ParquetWriter::new(file).finish(&mut slim)?;
-        files.push(path);
+        batch_no += 1;
     }
     if row == 0 {
         return Err(Error::Data(format!(
@@ -231,38 +283,49 @@ async fn stream_to_spill(
             spec.pipeline.extract.sql
         )));
     }
-    Ok((states, files, row))
+    Ok((states, files))
 }
 
-fn encode_spill(
-    spec: &ModelSpec,
-    states: Vec<crate::encoders::EncoderState>,
-    files: &[std::path::PathBuf],
-) -> Result<Prepared> {
-    let pipeline = FittedPipeline {
-        transformers: spec.pipeline.transformers.clone(),
-        features: spec.pipeline.encoders.iter().map(|e| e.feature()).collect(),
-        encoders: states.into_iter().map(|s| s.finish()).collect(),
-        output: spec.pipeline.output.clone(),
-    };
-    let columns = pipeline.encoders.len();
-    let mut x = [
-        Matrix::empty(columns),
-        Matrix::empty(columns),
-        Matrix::empty(columns),
-    ];
-    let mut y: [Vec<f32>; 3] = Default::default();
-    for path in files {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let df = ParquetReader::new(file).finish()?;
-        let split = df.column(SPLIT_COLUMN)?.i32()?.clone();
-        for (k, (xk, yk)) in x.iter_mut().zip(y.iter_mut()).enumerate() {
-            let part = df.filter(&split.equal(k as i32))?;
-            xk.append(pipeline.encode(&part)?);
-            yk.extend(pipeline.output.labels(&part)?);
-        }
+/// One split's spilled files, read back and encoded a file at a time.
+struct SpilledBatches {
+    files: SpilledFiles,
+    pipeline: Arc<FittedPipeline>,
+    /// Where the estimator may page its copy of the split out to.
+    pages: PathBuf,
+    at: usize,
+    current: Option<(Matrix, Vec<f32>)>,
+}
+
+impl LabelledBatches for SpilledBatches {
+    fn rows(&self) -> usize {
+        self.files.iter().map(|(_, n)| n).sum()
     }
-    Ok(Prepared { pipeline, x, y })
+
+    fn reset(&mut self) -> Result<()> {
+        self.at = 0;
+        self.current = None;
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> Result<Option<(&Matrix, &[f32])>> {
+        self.current = None;
+        let Some((path, _)) = self.files.get(self.at) else {
+            return Ok(None);
+        };
+        self.at += 1;
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let df = ParquetReader::new(file)
+            .finish()
+            .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+        let x = self.pipeline.encode(&df)?;
+        let y = self.pipeline.output.labels(&df)?;
+        let (x, y) = self.current.insert((x, y));
+        Ok(Some((x, y.as_slice())))
+    }
+
+    fn page_to(&self) -> Option<&Path> {
+        Some(&self.pages)
+    }
 }
 
 fn take(df: &DataFrame, rows: &[IdxSize]) -> Result<DataFrame> {
@@ -322,7 +385,11 @@ pub async fn fit(
         model: Some(spec.name.clone()),
         site,
     };
-    let Prepared { pipeline, x, y } = match spec.pipeline.extract.batch_rows {
+    let Prepared {
+        pipeline,
+        splits,
+        spill,
+    } = match spec.pipeline.extract.batch_rows {
         None => prepare_whole(spec, &connection, &extract, origin, &progress, &mut seconds).await?,
         Some(rows) => {
             prepare_streamed(
@@ -337,7 +404,7 @@ pub async fn fit(
             .await?
         }
     };
-    if x[0].rows == 0 {
+    if splits[0].rows() == 0 {
         return Err(Error::config(
             &extract.path,
             "the extract gave no training rows; check its SQL, parameters and split",
@@ -345,29 +412,35 @@ pub async fn fit(
     }
 
     let t = Instant::now();
-    let [x_train, x_validation, x_test] = x;
-    let rows = [x_train.rows, x_validation.rows, x_test.rows];
-    let (estimator, history, [p_train, p_validation]) = spec.estimator.fit(
-        Labelled {
-            x: x_train,
-            y: &y[0],
-        },
-        Labelled {
-            x: x_validation,
-            y: &y[1],
-        },
-        &mut |round, total| progress.rounds(round, total),
-    )?;
+    let [mut train, mut validation, mut test] = splits;
+    let (estimator, history, [scored_train, scored_validation]) =
+        spec.estimator
+            .fit(train.as_mut(), validation.as_mut(), &mut |round, total| {
+                progress.rounds(round, total)
+            })?;
+    drop((train, validation));
     seconds.fit = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
     progress.stage("evaluating");
-    let p = [p_train, p_validation, estimator.predict(&x_test)?];
-    drop(x_test);
-    let split_stats = |i: usize| SplitStats {
-        rows: rows[i],
-        log_loss: metrics::log_loss(&y[i], &p[i]),
-        auc: metrics::auc(&y[i], &p[i]),
+    let mut scored_test = Scored::default();
+    test.reset()?;
+    while let Some((x, y)) = test.next_batch()? {
+        scored_test.predictions.extend(estimator.predict(x)?);
+        scored_test.labels.extend_from_slice(y);
+    }
+    drop((test, spill));
+    let scored = [scored_train, scored_validation, scored_test];
+    let split_stats = |i: usize| {
+        let Scored {
+            labels,
+            predictions,
+        } = &scored[i];
+        SplitStats {
+            rows: labels.len(),
+            log_loss: metrics::log_loss(labels, predictions),
+            auc: metrics::auc(labels, predictions),
+        }
     };
     let gains = estimator.importance(pipeline.features.len())?;
     let mut importance: Vec<(String, f64)> = pipeline.features.iter().cloned().zip(gains).collect();
@@ -400,7 +473,16 @@ pub async fn fit(
         write_json(&tmp, PARAMS_FILE, spec)?;
         write_json(&tmp, PIPELINE_FILE, &pipeline)?;
         estimator.save(&tmp)?;
-        report::write(&tmp, &spec.name, &id, &stats, &history, &y[2], &p[2])?;
+        let test = &scored[2];
+        report::write(
+            &tmp,
+            &spec.name,
+            &id,
+            &stats,
+            &history,
+            &test.labels,
+            &test.predictions,
+        )?;
         seconds.save = t.elapsed().as_secs_f64();
         stats.seconds = seconds.clone();
         write_json(&tmp, STATS_FILE, &stats)?;

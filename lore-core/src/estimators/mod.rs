@@ -3,13 +3,14 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-use xgb::parameters::BoosterParameters;
-use xgb::{Booster, DMatrix};
-
 use crate::error::{Error, Result};
-use crate::metrics;
 use crate::pipelines::Matrix;
+use serde::{Deserialize, Serialize};
+
+mod booster;
+
+use booster::{Booster, DMatrix};
+pub use booster::{InMemory, LabelledBatches};
 
 /// Which estimator a model uses, named in specs by its `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +115,7 @@ impl XGBoost {
             ("tree_method", self.tree_method.clone()),
             ("seed", self.seed.to_string()),
             ("eval_metric", "logloss".into()),
+            ("max_bin", booster::MAX_BIN.to_string()),
             ("verbosity", "0".into()),
         ];
         if self.n_jobs > 0 {
@@ -147,14 +149,6 @@ impl XGBoost {
     }
 }
 
-/// Labelled rows for fitting or evaluating.
-pub struct Labelled<'a> {
-    /// The features; dropped as soon as XGBoost has its own copy, to keep memory down.
-    pub x: Matrix,
-    /// One label per row.
-    pub y: &'a [f32],
-}
-
 /// How the fit went, round by round.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FitHistory {
@@ -166,6 +160,15 @@ pub struct FitHistory {
     pub train_log_loss: Vec<f64>,
     /// Validation log-loss after each round.
     pub validation_log_loss: Vec<f64>,
+}
+
+/// The labels of a split and the fitted model's predictions for them, row by row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scored {
+    /// One label per row.
+    pub labels: Vec<f32>,
+    /// The kept model's prediction for each row.
+    pub predictions: Vec<f32>,
 }
 
 /// A fitted estimator that predicts probabilities.
@@ -182,37 +185,36 @@ impl std::fmt::Debug for FittedEstimator {
 /// The file name of a saved booster inside a fitting (XGBoost's own JSON model format).
 pub const BOOSTER_FILE: &str = "model.json";
 
-fn dmatrix(x: &Matrix) -> Result<DMatrix> {
-    Ok(DMatrix::from_dense_with_missing(
-        &x.values,
-        x.rows,
-        f32::NAN,
-    )?)
-}
-
 impl Estimator {
-    /// Fits on `train`, stopping early on `validation`; `on_round` is told each finished round.
-    /// Also returns the kept model's predictions for the train and validation rows.
+    /// Fits on `train`, stopping early on `validation` (which may have no rows); `on_round` is
+    /// told each finished round. Both are read batch by batch into XGBoost's quantised matrices,
+    /// so neither has to be in memory whole. Also returns both splits scored by the kept model.
     pub fn fit(
         &self,
-        train: Labelled,
-        validation: Labelled,
+        train: &mut dyn LabelledBatches,
+        validation: &mut dyn LabelledBatches,
         on_round: &mut dyn FnMut(u32, u32),
-    ) -> Result<(FittedEstimator, FitHistory, [Vec<f32>; 2])> {
+    ) -> Result<(FittedEstimator, FitHistory, [Scored; 2])> {
         let Estimator::XGBoost(spec) = self;
         spec.validate()?;
-        let mut dtrain = dmatrix(&train.x)?;
-        dtrain.set_labels(train.y)?;
-        drop(train.x);
-        let has_validation = validation.x.rows > 0;
-        let mut dvalid = dmatrix(&validation.x)?;
-        dvalid.set_labels(validation.y)?;
-        drop(validation.x);
-        let mut booster =
-            Booster::new_with_cached_dmats(&BoosterParameters::default(), &[&dtrain, &dvalid])?;
-        for (k, v) in spec.params() {
-            booster.set_param(k, &v)?;
-        }
+        let pages = train.page_to().map(Path::to_path_buf);
+        let dtrain = DMatrix::quantised(train, None, spec.n_jobs, pages.as_deref())?;
+
+        let dvalid = if validation.rows() > 0 {
+            let pages = validation.page_to().map(Path::to_path_buf);
+            Some(DMatrix::quantised(
+                validation,
+                Some(&dtrain),
+                spec.n_jobs,
+                pages.as_deref(),
+            )?)
+        } else {
+            None
+        };
+        let mut watched = vec![("train", &dtrain)];
+        watched.extend(dvalid.as_ref().map(|d| ("validation", d)));
+        let matrices: Vec<&DMatrix> = watched.iter().map(|(_, m)| *m).collect();
+        let mut booster = Booster::new(&matrices, &spec.params())?;
         let mut history = FitHistory {
             best_iteration: 0,
             rounds: 0,
@@ -221,13 +223,10 @@ impl Estimator {
         };
         let mut best = f64::INFINITY;
         for round in 0..spec.n_estimators {
-            booster.update(&dtrain, round as i32)?;
-            let train_loss = metrics::log_loss(train.y, &booster.predict(&dtrain)?);
-            let valid_loss = if has_validation {
-                metrics::log_loss(validation.y, &booster.predict(&dvalid)?)
-            } else {
-                train_loss
-            };
+            booster.update(&dtrain, round)?;
+            let losses = booster.evaluate(round, &watched)?;
+            let train_loss = losses[0];
+            let valid_loss = losses.get(1).copied().unwrap_or(train_loss);
             history.train_log_loss.push(train_loss);
             history.validation_log_loss.push(valid_loss);
             history.rounds = round + 1;
@@ -241,37 +240,31 @@ impl Estimator {
                 break;
             }
         }
-        let kept = if history.best_iteration + 1 < history.rounds {
-            booster.slice(0, history.best_iteration as i32 + 1)?
-        } else {
-            booster
+        let kept = booster.first_rounds(history.best_iteration + 1)?;
+        drop(booster);
+        let score = |matrix: Option<&DMatrix>| -> Result<Scored> {
+            Ok(match matrix {
+                Some(m) => Scored {
+                    labels: m.labels()?,
+                    predictions: kept.predict(m)?,
+                },
+                None => Scored::default(),
+            })
         };
-        // A booster holds on to the matrices it trained on; a copy through its own format does not.
-        let kept = Booster::load_buffer(&kept.save_buffer(true)?)?;
-        let predictions = [
-            kept.predict(&dtrain)?,
-            if has_validation {
-                kept.predict(&dvalid)?
-            } else {
-                Vec::new()
-            },
-        ];
-        Ok((FittedEstimator { booster: kept }, history, predictions))
+        let scored = [score(Some(&dtrain))?, score(dvalid.as_ref())?];
+        Ok((FittedEstimator { booster: kept }, history, scored))
     }
 }
 
 impl FittedEstimator {
     /// The probability of the positive class for every row of `x`.
     pub fn predict(&self, x: &Matrix) -> Result<Vec<f32>> {
-        if x.rows == 0 {
-            return Ok(vec![]);
-        }
-        Ok(self.booster.predict(&dmatrix(x)?)?)
+        self.booster.predict_dense(x)
     }
 
     /// Saves the booster in XGBoost's own JSON format into `dir`.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let bytes = self.booster.save_buffer(false)?;
+        let bytes = self.booster.save("json")?;
         let path = dir.join(BOOSTER_FILE);
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
     }
@@ -280,43 +273,21 @@ impl FittedEstimator {
     pub fn load(dir: &Path) -> Result<FittedEstimator> {
         let path = dir.join(BOOSTER_FILE);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        let booster = Booster::load_buffer(&bytes)
+        let booster = Booster::load(&bytes)
             .map_err(|e| Error::Fitting(format!("{}: {e}", path.display())))?;
         Ok(FittedEstimator { booster })
     }
 
     /// Gain-based importance of each feature, by feature index.
     pub fn importance(&self, features: usize) -> Result<Vec<f64>> {
-        let mut gains = vec![0.0; features];
-        for tree in self.booster.dump_model_vec(true)? {
-            for line in tree.lines() {
-                let Some(split) = line.split('[').nth(1).and_then(|s| s.split('<').next()) else {
-                    continue;
-                };
-                let Some(index) = split
-                    .strip_prefix('f')
-                    .and_then(|i| i.parse::<usize>().ok())
-                else {
-                    continue;
-                };
-                let gain = line
-                    .split("gain=")
-                    .nth(1)
-                    .and_then(|g| g.split(',').next())
-                    .and_then(|g| g.parse::<f64>().ok())
-                    .unwrap_or(0.0);
-                if let Some(slot) = gains.get_mut(index) {
-                    *slot += gain;
-                }
-            }
-        }
-        Ok(gains)
+        self.booster.total_gain(features)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics;
 
     fn data(n: usize) -> (Matrix, Vec<f32>) {
         let values: Vec<f32> = (0..n).map(|i| (i % 10) as f32).collect();
@@ -338,26 +309,23 @@ mod tests {
     fn learns_a_threshold_and_round_trips_through_its_own_format() {
         let (x, y) = data(500);
         let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(20));
-        let (fitted, history, [p_train, _]) = est
+        let (fitted, history, [train, validation]) = est
             .fit(
-                Labelled {
-                    x: x.clone(),
-                    y: &y,
-                },
-                Labelled {
-                    x: x.clone(),
-                    y: &y,
-                },
+                &mut InMemory::new(x.clone(), y.clone()),
+                &mut InMemory::new(x.clone(), y.clone()),
                 &mut |_, _| {},
             )
             .unwrap();
         assert!(history.rounds >= 1);
+        assert_eq!(history.validation_log_loss.len(), history.rounds as usize);
         let p = fitted.predict(&x).unwrap();
         assert!(metrics::auc(&y, &p) > 0.99);
+        assert_eq!(train.labels, y);
         assert_eq!(
-            p_train, p,
+            train.predictions, p,
             "the predictions returned by fit are the kept model's"
         );
+        assert_eq!(validation.predictions, p);
         let dir = tempfile::tempdir().unwrap();
         fitted.save(dir.path()).unwrap();
         let back = FittedEstimator::load(dir.path()).unwrap();
@@ -366,16 +334,28 @@ mod tests {
     }
 
     #[test]
+    fn fits_without_validation_rows() {
+        let (x, y) = data(200);
+        let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(5));
+        let (_, history, [_, validation]) = est
+            .fit(
+                &mut InMemory::new(x, y),
+                &mut InMemory::new(Matrix::empty(1), vec![]),
+                &mut |_, _| {},
+            )
+            .unwrap();
+        assert_eq!(history.train_log_loss, history.validation_log_loss);
+        assert!(validation.labels.is_empty());
+    }
+
+    #[test]
     fn bad_hyper_parameters_are_named() {
         let (x, y) = data(10);
         let est = Estimator::XGBoost(XGBoost::classifier().learning_rate(0.0));
         let e = est
             .fit(
-                Labelled {
-                    x: x.clone(),
-                    y: &y,
-                },
-                Labelled { x, y: &y },
+                &mut InMemory::new(x.clone(), y.clone()),
+                &mut InMemory::new(x, y),
                 &mut |_, _| {},
             )
             .unwrap_err()
