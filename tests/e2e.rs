@@ -139,6 +139,16 @@ fn init_then_fit_reaches_the_expected_auc_and_saves_a_fitting() {
         leftovers.is_empty(),
         "temporary fitting folders left behind"
     );
+    let logs: String = std::fs::read_dir(d.root.join("logs"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(
+        logs.contains("extracted") && logs.contains("users.sql"),
+        "the fit is logged under logs/: {logs}"
+    );
 }
 
 #[test]
@@ -530,6 +540,59 @@ fn extract_and_sql_show_rows_and_refuse_bad_input() {
         &[("DATABASE_URL", "mysql://x/y")],
     ));
     assert!(err.contains("mysql") && err.contains("[main]"), "{err}");
+}
+
+#[test]
+fn data_convert_reads_a_workbook_sheet() {
+    let dir = workdir("workbook");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    book.add_worksheet().set_name("Notes").unwrap();
+    let sheet = book.add_worksheet().set_name("Orders").unwrap();
+    sheet.write_string(0, 0, "customer").unwrap();
+    sheet.write_string(0, 1, "total").unwrap();
+    for (row, (customer, total)) in [("Acme, Inc.", 12.5), ("Bolt", 7.0)].iter().enumerate() {
+        sheet.write_string(row as u32 + 1, 0, *customer).unwrap();
+        sheet.write_number(row as u32 + 1, 1, *total).unwrap();
+    }
+    book.save(dir.join("orders.xlsx")).unwrap();
+
+    let out = ok(&lore(
+        &dir,
+        &[
+            "data",
+            "convert",
+            "orders.xlsx",
+            "orders.parquet",
+            "--sheet",
+            "Orders",
+        ],
+    ));
+    assert!(
+        out.contains("2 rows") && out.contains("customer: str") && out.contains("total: f64"),
+        "{out}"
+    );
+    let csv = ok(&lore(
+        &dir,
+        &["data", "convert", "orders.parquet", "orders.csv"],
+    ));
+    assert!(csv.contains("2 rows"), "{csv}");
+    let text = std::fs::read_to_string(dir.join("orders.csv")).unwrap();
+    assert!(text.contains("\"Acme, Inc.\",12.5"), "{text}");
+    let err = failed(&lore(
+        &dir,
+        &[
+            "data",
+            "convert",
+            "orders.xlsx",
+            "o.parquet",
+            "--sheet",
+            "Sales",
+        ],
+    ));
+    assert!(
+        err.contains("no sheet `Sales`") && err.contains("Notes, Orders"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -101,13 +101,17 @@ pub struct SqlArgs {
 /// What `lore data` does.
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
-    /// Convert CSV, TSV, JSON, JSON lines or Parquet into another of them (by extension), printing
-    /// the inferred schema.
+    /// Convert CSV, TSV, JSON, JSON lines, Parquet or a sheet of an Excel / OpenDocument workbook
+    /// (.xlsx, .xlsm, .xlsb, .xls, .ods) into CSV, TSV, JSON, JSON lines or Parquet (by
+    /// extension), printing the inferred schema.
     Convert {
         /// The file to read.
         input: PathBuf,
         /// The file to write, such as users.parquet.
         output: PathBuf,
+        /// The sheet of a workbook to read (default: the first); its first row names the columns.
+        #[arg(long)]
+        sheet: Option<String>,
     },
 }
 

@@ -35,7 +35,11 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
         Command::Runs(args) => runtime.block_on(runs(args)),
         Command::Extract(args) => runtime.block_on(extract(args)),
         Command::Sql(args) => runtime.block_on(sql(args)),
-        Command::Data(DataCommand::Convert { input, output }) => convert(&input, &output),
+        Command::Data(DataCommand::Convert {
+            input,
+            output,
+            sheet,
+        }) => convert(&input, sheet.as_deref(), &output),
         Command::Cache(command) => cache(command),
     }
 }
@@ -362,8 +366,12 @@ fn print_head(df: &DataFrame, limit: usize) {
     }
 }
 
-fn convert(input: &std::path::Path, output: &std::path::Path) -> Result<ExitCode> {
-    let df = files::convert(input, output)?;
+fn convert(
+    input: &std::path::Path,
+    sheet: Option<&str>,
+    output: &std::path::Path,
+) -> Result<ExitCode> {
+    let df = files::convert(input, sheet, output)?;
     println!(
         "{} -> {}: {} rows",
         input.display(),

@@ -49,17 +49,60 @@ fn run(host: Host) -> ExitCode {
     }
 }
 
+/// Logs go to standard error (warnings, or everything at `--verbose` / `LORE_LOG`) and, inside a
+/// project, to `logs/<LORE_ENV>.log` at info level: plain text, or JSON lines in production.
 fn init_logging(verbose: bool) {
-    use tracing_subscriber::EnvFilter;
-    let default = if verbose { "info,sqlx=warn" } else { "warn" };
-    let filter = EnvFilter::try_from_env("LORE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    if lore_core::env::current() == "production" {
-        builder.json().init();
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{fmt, EnvFilter, Layer, Registry};
+    type Boxed = Box<dyn Layer<Registry> + Send + Sync>;
+    let production = lore_core::env::current() == "production";
+    // Slow-statement warnings are expected of big extracts: kept in the log file and with -v.
+    let default = if verbose {
+        "info,sqlx=warn"
     } else {
-        builder.without_time().init();
+        "warn,sqlx::query=error"
+    };
+    let filter = EnvFilter::try_from_env("LORE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let stderr: Boxed = if production {
+        stderr.json().with_filter(filter).boxed()
+    } else {
+        stderr.without_time().with_filter(filter).boxed()
+    };
+    let mut layers = vec![stderr];
+    layers.extend(log_file().map(|file| -> Boxed {
+        let layer = fmt::layer()
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .with_target(false);
+        let filter = EnvFilter::new("info,sqlx=warn");
+        if production {
+            layer.json().with_filter(filter).boxed()
+        } else {
+            layer.with_filter(filter).boxed()
+        }
+    }));
+    tracing_subscriber::registry().with(layers).init();
+}
+
+/// `logs/<LORE_ENV>.log` of the project around the working folder, opened for appending; none
+/// outside a project, and none (with a note on standard error) when it cannot be opened.
+fn log_file() -> Option<std::fs::File> {
+    let cwd = std::env::current_dir().ok()?;
+    let project = lore_core::env::Project::discover(&cwd).ok()?;
+    let dir = project.root.join("logs");
+    let path = dir.join(format!("{}.log", lore_core::env::current()));
+    let opened = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+    });
+    match opened {
+        Ok(file) => Some(file),
+        Err(e) => {
+            eprintln!("note: not logging to {}: {e}", path.display());
+            None
+        }
     }
 }

@@ -454,3 +454,32 @@ async fn postgres_types_become_polars_types_and_the_metadata_database_can_live_t
         "the metadata went to PostgreSQL"
     );
 }
+
+#[tokio::test]
+async fn a_connection_the_server_dropped_is_replaced_and_the_statement_still_runs() {
+    let Some(url) = postgres_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path(), "users_dropped");
+    let mut config = std::fs::read_to_string(dir.path().join("config/database.toml")).unwrap();
+    config.push_str("\n[single]\nurl = \"${LORE_TEST_POSTGRES_URL}\"\npool_size = 1\n");
+    std::fs::write(dir.path().join("config/database.toml"), config).unwrap();
+    std::fs::write(
+        dir.path().join("src/extracts/backend.sql"),
+        "SELECT pg_backend_pid() AS pid\n",
+    )
+    .unwrap();
+    let db = Database::new(&project).unwrap();
+    let single = db.connection("single").unwrap();
+    let pid = |df: DataFrame| df.column("pid").unwrap().i64().unwrap().get(0).unwrap();
+    let first = pid(single.dataframe("backend", &BTreeMap::new()).await.unwrap());
+
+    let admin = lore_core::io::Connection::open(&url, false).await.unwrap();
+    admin
+        .execute(&format!("SELECT pg_terminate_backend({first})"))
+        .await
+        .unwrap();
+    admin.close().await;
+
+    let second = pid(single.dataframe("backend", &BTreeMap::new()).await.unwrap());
+    assert_ne!(first, second, "a new server connection runs the statement");
+}

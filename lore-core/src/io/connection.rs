@@ -489,14 +489,20 @@ fn error_line(e: &sqlx::Error, sent: &str, sql: &str) -> Option<usize> {
     sql.lines().position(|l| l.contains(token)).map(|i| i + 1)
 }
 
+/// Whether `e` means the connection went away rather than the statement failing: I/O and
+/// protocol errors, or PostgreSQL's connection-exception (08) and shutdown (57P01-57P03) codes,
+/// which a server sends when an administrator or a restart ends the session.
 fn is_disconnect(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
+    match e {
         sqlx::Error::Io(_)
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Protocol(_)
-    )
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
 }
 
 fn sqlite_query<'q>(
@@ -833,4 +839,55 @@ async fn copy_postgres(
         .await?;
     sink.send(csv).await?;
     sink.finish().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server error with only a SQLSTATE, as PostgreSQL sends when it ends a session.
+    #[derive(Debug)]
+    struct ServerSaid(&'static str);
+
+    impl std::fmt::Display for ServerSaid {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl std::error::Error for ServerSaid {}
+
+    impl sqlx::error::DatabaseError for ServerSaid {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    #[test]
+    fn an_ended_session_is_a_disconnect_and_a_bad_statement_is_not() {
+        let said = |code| sqlx::Error::Database(Box::new(ServerSaid(code)));
+        for code in ["57P01", "57P02", "57P03", "08006", "08003"] {
+            assert!(is_disconnect(&said(code)), "{code}");
+        }
+        for code in ["42601", "42P01", "23505"] {
+            assert!(!is_disconnect(&said(code)), "{code}");
+        }
+        assert!(is_disconnect(&sqlx::Error::PoolClosed));
+        assert!(!is_disconnect(&sqlx::Error::RowNotFound));
+    }
 }

@@ -1,8 +1,8 @@
 //! Database rows into typed polars columns: integers, floats, booleans, text, dates and
 //! timestamps, with NULLs kept as nulls. A column whose values disagree widens (integers to
-//! floats, anything to text) rather than failing.
+//! floats, dates to timestamps, anything to text) rather than failing.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use polars::prelude::*;
 
 /// One value read from a database.
@@ -111,6 +111,15 @@ impl Builder {
             (Builder::Date(c), Value::Date(d)) => c.push(Some(d)),
             (Builder::Timestamp(c), Value::Null) => c.push(None),
             (Builder::Timestamp(c), Value::Timestamp(t)) => c.push(Some(t)),
+            (Builder::Timestamp(c), Value::Date(d)) => c.push(Some(d.and_time(NaiveTime::MIN))),
+            (Builder::Date(c), Value::Timestamp(t)) => {
+                let mut times: Vec<Option<NaiveDateTime>> = c
+                    .iter()
+                    .map(|d| d.map(|d| d.and_time(NaiveTime::MIN)))
+                    .collect();
+                times.push(Some(t));
+                *self = Builder::Timestamp(times);
+            }
             (_, v) => {
                 self.widen_to_text();
                 self.push(v);
@@ -207,6 +216,7 @@ mod tests {
             "d".into(),
             "n".into(),
             "b".into(),
+            "dt".into(),
         ]);
         let date = NaiveDate::from_ymd_opt(2018, 6, 1).unwrap();
         for (i, f, t) in [
@@ -220,6 +230,8 @@ mod tests {
             b.push(4, Value::Null);
             b.push(5, Value::Bool(true));
         }
+        b.push(6, Value::Date(date));
+        b.push(6, Value::Timestamp(date.and_hms_opt(12, 30, 0).unwrap()));
         let df = b.take().unwrap();
         assert_eq!(df.height(), 2);
         let types: Vec<DataType> = df.dtypes();
@@ -231,7 +243,8 @@ mod tests {
                 DataType::String,
                 DataType::Date,
                 DataType::String,
-                DataType::Boolean
+                DataType::Boolean,
+                DataType::Datetime(TimeUnit::Microseconds, None),
             ]
         );
         assert_eq!(df.column("i").unwrap().null_count(), 1);
