@@ -266,13 +266,41 @@ pub fn absolute_sqlite_url(url: &str, root: &Path) -> String {
 
 /// A TOML error message with its line and column.
 pub fn toml_message(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim_end();
+    let message = match suggestion(message) {
+        Some(close) => format!("{message}; did you mean `{close}`?"),
+        None => message.to_string(),
+    };
     match e.span() {
         Some(span) => {
             let (line, col) = line_col(text, span.start);
-            format!("line {line}, column {col}: {}", e.message())
+            format!("line {line}, column {col}: {message}")
         }
-        None => e.message().to_string(),
+        None => message,
     }
+}
+
+/// For serde's "unknown variant `Uniqe`, expected one of `Unique`, ..." (or field), the expected
+/// name closest to the one given, when it is close enough to be a slip of the keyboard.
+fn suggestion(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown variant `")
+        .or_else(|| message.strip_prefix("unknown field `"))?;
+    let (given, expected) = rest.split_once('`')?;
+    let given = given.to_lowercase();
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|candidate| {
+            (
+                strsim::levenshtein(&given, &candidate.to_lowercase()),
+                candidate,
+            )
+        })
+        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 3))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.to_string())
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {

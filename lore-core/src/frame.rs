@@ -69,6 +69,81 @@ pub fn strings(df: &DataFrame, name: &str, needed_by: &str) -> Result<Vec<Option
     }
 }
 
+/// The values of `name` as timestamps: date and datetime columns as they are, text parsed from
+/// `YYYY-MM-DD HH:MM:SS`, RFC 3339 or `YYYY-MM-DD`.
+pub fn timestamps(
+    df: &DataFrame,
+    name: &str,
+    needed_by: &str,
+) -> Result<Vec<Option<chrono::NaiveDateTime>>> {
+    let col = column(df, name, needed_by)?;
+    match col.dtype() {
+        DataType::Datetime(unit, _) => {
+            let per_micro = |v: i64| match unit {
+                TimeUnit::Nanoseconds => v / 1_000,
+                TimeUnit::Microseconds => v,
+                TimeUnit::Milliseconds => v.saturating_mul(1_000),
+            };
+            let raw = col.cast(&DataType::Int64)?;
+            Ok(raw
+                .i64()?
+                .iter()
+                .map(|v| {
+                    chrono::DateTime::from_timestamp_micros(per_micro(v?)).map(|t| t.naive_utc())
+                })
+                .collect())
+        }
+        DataType::Date => {
+            let days = col.cast(&DataType::Int32)?;
+            let epoch = chrono::DateTime::UNIX_EPOCH.naive_utc();
+            Ok(days
+                .i32()?
+                .iter()
+                .map(|d| epoch.checked_add_signed(chrono::Duration::days(i64::from(d?))))
+                .collect())
+        }
+        DataType::Null => Ok(vec![None; col.len()]),
+        DataType::String => col
+            .str()?
+            .iter()
+            .map(|v| match v {
+                None => Ok(None),
+                Some(s) if s.trim().is_empty() => Ok(None),
+                Some(s) => parse_timestamp(s)
+                    .map(Some)
+                    .ok_or_else(|| Error::ColumnType {
+                        column: name.to_string(),
+                        message: format!(
+                            "{needed_by} needs timestamps like 2018-06-01 12:00:00 but found {s:?}"
+                        ),
+                    }),
+            })
+            .collect(),
+        other => Err(Error::ColumnType {
+            column: name.to_string(),
+            message: format!("{needed_by} needs dates or timestamps but the column holds {other}"),
+        }),
+    }
+}
+
+fn parse_timestamp(s: &str) -> Option<chrono::NaiveDateTime> {
+    use chrono::{NaiveDate, NaiveDateTime};
+    let s = s.trim();
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
+        .ok()
+        .or_else(|| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.naive_utc())
+        })
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+}
+
 /// Adds (or replaces) a column of optional numbers.
 pub fn put_numbers(df: &mut DataFrame, name: &str, values: Vec<Option<f64>>) -> Result<()> {
     df.with_column(Column::new(name.into(), values))?;

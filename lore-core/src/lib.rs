@@ -31,6 +31,6 @@ pub mod prelude {
     pub use crate::io::ExtractSpec;
     pub use crate::models::{Model, ModelDefinition, ModelSpec, Pipeline, PipelineDefinition};
     pub use crate::pipelines::{PipelineSpec, Split};
-    pub use crate::transformers::{DatePartKind, Transformer};
+    pub use crate::transformers::{AgeUnit, DatePart, Reference, StringOp, Transformer};
     pub use lore_macros::{Model, Pipeline};
 }

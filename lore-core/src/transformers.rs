@@ -1,5 +1,11 @@
-//! Transformers: each reads one or two columns and adds one derived column, row by row, with no
-//! state learned from data (that is what encoders are for).
+//! Transformers: each reads one or more columns and adds one derived column, row by row, with no
+//! state learned from data (that is what encoders are for). A transformer's output is named after
+//! it, such as `Log(NameAge(first_name))`, so transformers chain by naming an earlier one's output
+//! as their column. Nulls stay null; a value a transformer cannot take (the log of a negative
+//! number, an unknown first name) becomes null rather than an error, so one odd row never stops a
+//! fit or a prediction. A column of the wrong type is an error naming the column.
+
+use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use polars::prelude::*;
@@ -13,19 +19,72 @@ use crate::names;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", deny_unknown_fields)]
 pub enum Transformer {
-    /// The domain of an email address, lower-cased (`Ann@Gmail.com` -> `gmail.com`).
-    EmailDomain {
-        /// The email column.
+    /// `ln(x)`; null where `x <= 0`.
+    Log {
+        /// The numeric column.
         column: String,
     },
-    /// `ln(1 + x)`, for counts and amounts with a long tail.
+    /// `ln(1 + max(x, 0))`, for counts and amounts with a long tail.
     LogPlusOne {
         /// The numeric column.
         column: String,
     },
-    /// Share of people with this first name who are male (null for unknown names).
-    NameSex {
-        /// The first-name column.
+    /// `sqrt(x)`; null where `x < 0`.
+    Sqrt {
+        /// The numeric column.
+        column: String,
+    },
+    /// 1 where the value is null (or NaN), 0 otherwise; never null itself.
+    IsNull {
+        /// Any column.
+        column: String,
+    },
+    /// Looks each value (as text) up in a table; values not in it get `default` (null if unset).
+    Map {
+        /// Any column; numbers and booleans are looked up by their text (`1`, `true`).
+        column: String,
+        /// The table: all numbers (a numeric output) or all text (a text output).
+        values: BTreeMap<String, serde_json::Value>,
+        /// The answer for values not in the table.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        default: Option<serde_json::Value>,
+    },
+    /// A calendar part of a date or timestamp.
+    DateTime {
+        /// The date or timestamp column.
+        column: String,
+        /// Which part.
+        part: DatePart,
+    },
+    /// The time from `column` to `reference`, in `unit` (negative when `column` is later).
+    Age {
+        /// The date or timestamp column.
+        column: String,
+        /// What to measure to: `now` (when the transformer runs), a fixed date or another column.
+        #[serde(default)]
+        reference: Reference,
+        /// The unit of the answer.
+        #[serde(default)]
+        unit: AgeUnit,
+    },
+    /// A text operation: `lower`, `upper`, `trim`, `length`, `extract` or `contains`.
+    String {
+        /// The text column.
+        column: String,
+        /// The operation.
+        op: StringOp,
+        /// The regular expression of `extract` (its first group, or the whole match) and `contains`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<String>,
+    },
+    /// The three-digit area code of a North American phone number, whatever its punctuation.
+    AreaCode {
+        /// The phone-number column.
+        column: String,
+    },
+    /// The domain of an email address, lower-cased (`Ann@Gmail.com` -> `gmail.com`).
+    EmailDomain {
+        /// The email column.
         column: String,
     },
     /// Mean age of people with this first name (null for unknown names).
@@ -33,26 +92,38 @@ pub enum Transformer {
         /// The first-name column.
         column: String,
     },
-    /// Days from one timestamp column to another (`end - start`).
-    DaysBetween {
-        /// The earlier timestamp.
-        start: String,
-        /// The later timestamp.
-        end: String,
-    },
-    /// A calendar part of a timestamp: year, month, day, weekday (0 = Monday) or hour.
-    DatePart {
-        /// The timestamp column.
+    /// Share of people with this first name who are male (null for unknown names).
+    NameSex {
+        /// The first-name column.
         column: String,
-        /// Which part.
-        part: DatePartKind,
+    },
+    /// How many people carry this first name (null for unknown names).
+    NamePopulation {
+        /// The first-name column.
+        column: String,
+    },
+    /// 1 where the "first name" is a family word (mom, dad, bro, sis, ...), as in address books.
+    NameFamilial {
+        /// The first-name column.
+        column: String,
+    },
+    /// The great-circle distance in kilometres between two points given in degrees.
+    Distance {
+        /// Latitude of the first point.
+        lat_a: String,
+        /// Longitude of the first point.
+        lon_a: String,
+        /// Latitude of the second point.
+        lat_b: String,
+        /// Longitude of the second point.
+        lon_b: String,
     },
 }
 
-/// The calendar parts [`Transformer::DatePart`] can take.
+/// The calendar parts [`Transformer::DateTime`] can take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum DatePartKind {
+pub enum DatePart {
     /// The year.
     Year,
     /// The month, 1..12.
@@ -63,40 +134,353 @@ pub enum DatePartKind {
     Weekday,
     /// The hour, 0..23.
     Hour,
+    /// The day of the year, 1..366.
+    DayOfYear,
+    /// Seconds since 1970-01-01 00:00:00 UTC.
+    Epoch,
 }
+
+/// What [`Transformer::Age`] measures to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reference {
+    /// The moment the transformer runs (so a fitting's ages grow as it ages).
+    #[default]
+    Now,
+    /// A fixed date, `YYYY-MM-DD`.
+    Date(String),
+    /// Another date or timestamp column of the same row.
+    Column(String),
+}
+
+/// The unit of [`Transformer::Age`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgeUnit {
+    /// Seconds.
+    Seconds,
+    /// Minutes.
+    Minutes,
+    /// Hours.
+    Hours,
+    /// Days.
+    #[default]
+    Days,
+    /// Weeks.
+    Weeks,
+    /// Years of 365.2425 days.
+    Years,
+}
+
+/// The operations of [`Transformer::String`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StringOp {
+    /// Lower case.
+    Lower,
+    /// Upper case.
+    Upper,
+    /// Without leading and trailing white space.
+    Trim,
+    /// The number of characters.
+    Length,
+    /// The first group of `pattern` (or its whole match); null where it does not match.
+    Extract,
+    /// 1 where `pattern` matches, 0 where it does not.
+    Contains,
+}
+
+/// The words people file family members under in address books.
+const FAMILIAL: &[&str] = &[
+    "mom", "mommy", "mother", "mum", "mama", "momma", "dad", "daddy", "father", "papa", "pops",
+    "bro", "brother", "sis", "sister", "grandma", "grandpa", "granny", "nana", "aunt", "auntie",
+    "uncle", "son", "daughter", "wife", "husband", "hubby", "babe", "baby", "honey", "cousin",
+];
+
+/// The mean radius of the Earth in kilometres (IUGG).
+const EARTH_RADIUS_KM: f64 = 6371.0088;
 
 impl Transformer {
     /// The name of the column this transformer adds, such as `EmailDomain(email)`.
     pub fn output(&self) -> String {
         match self {
-            Transformer::EmailDomain { column } => format!("EmailDomain({column})"),
+            Transformer::Log { column } => format!("Log({column})"),
             Transformer::LogPlusOne { column } => format!("LogPlusOne({column})"),
-            Transformer::NameSex { column } => format!("NameSex({column})"),
-            Transformer::NameAge { column } => format!("NameAge({column})"),
-            Transformer::DaysBetween { start, end } => format!("DaysBetween({start}, {end})"),
-            Transformer::DatePart { column, part } => {
-                format!("DatePart({column}, {})", part_name(*part))
+            Transformer::Sqrt { column } => format!("Sqrt({column})"),
+            Transformer::IsNull { column } => format!("IsNull({column})"),
+            Transformer::Map { column, .. } => format!("Map({column})"),
+            Transformer::DateTime { column, part } => {
+                format!("DateTime({column}, {})", part.name())
             }
+            Transformer::Age {
+                column,
+                reference,
+                unit,
+            } => {
+                let to = match reference {
+                    Reference::Now => "now",
+                    Reference::Date(d) | Reference::Column(d) => d,
+                };
+                format!("Age({column}, {to}, {})", unit.name())
+            }
+            Transformer::String {
+                column,
+                op,
+                pattern,
+            } => match pattern {
+                Some(p) if matches!(op, StringOp::Extract | StringOp::Contains) => {
+                    format!("String({column}, {} {p})", op.name())
+                }
+                _ => format!("String({column}, {})", op.name()),
+            },
+            Transformer::AreaCode { column } => format!("AreaCode({column})"),
+            Transformer::EmailDomain { column } => format!("EmailDomain({column})"),
+            Transformer::NameAge { column } => format!("NameAge({column})"),
+            Transformer::NameSex { column } => format!("NameSex({column})"),
+            Transformer::NamePopulation { column } => format!("NamePopulation({column})"),
+            Transformer::NameFamilial { column } => format!("NameFamilial({column})"),
+            Transformer::Distance {
+                lat_a,
+                lon_a,
+                lat_b,
+                lon_b,
+            } => format!("Distance({lat_a}, {lon_a}, {lat_b}, {lon_b})"),
         }
     }
 
     /// The columns this transformer reads.
     pub fn inputs(&self) -> Vec<&str> {
         match self {
-            Transformer::EmailDomain { column }
+            Transformer::Log { column }
             | Transformer::LogPlusOne { column }
-            | Transformer::NameSex { column }
+            | Transformer::Sqrt { column }
+            | Transformer::IsNull { column }
+            | Transformer::Map { column, .. }
+            | Transformer::DateTime { column, .. }
+            | Transformer::String { column, .. }
+            | Transformer::AreaCode { column }
+            | Transformer::EmailDomain { column }
             | Transformer::NameAge { column }
-            | Transformer::DatePart { column, .. } => vec![column],
-            Transformer::DaysBetween { start, end } => vec![start, end],
+            | Transformer::NameSex { column }
+            | Transformer::NamePopulation { column }
+            | Transformer::NameFamilial { column } => vec![column],
+            Transformer::Age {
+                column, reference, ..
+            } => match reference {
+                Reference::Column(other) => vec![column, other],
+                _ => vec![column],
+            },
+            Transformer::Distance {
+                lat_a,
+                lon_a,
+                lat_b,
+                lon_b,
+            } => vec![lat_a, lon_a, lat_b, lon_b],
         }
+    }
+
+    /// Checks the parameters that do not depend on data (a pattern, a date, a table), so a bad
+    /// one fails before any data is read.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &str, message: String| Error::InvalidParam {
+            key: format!("transformer {}.{field}", self.output()),
+            message,
+        };
+        match self {
+            Transformer::Map {
+                values, default, ..
+            } => {
+                let numeric = values.values().chain(default).all(|v| v.is_number());
+                let text = values.values().chain(default).all(|v| v.is_string());
+                if !numeric && !text {
+                    return Err(bad(
+                        "values",
+                        "must be all numbers or all text (the default too)".into(),
+                    ));
+                }
+            }
+            Transformer::Age {
+                reference: Reference::Date(d),
+                ..
+            } => {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|e| {
+                    bad("reference", format!("`{d}` is not a YYYY-MM-DD date: {e}"))
+                })?;
+            }
+            Transformer::String { op, pattern, .. } => {
+                match (op, pattern) {
+                    (StringOp::Extract | StringOp::Contains, None) => {
+                        return Err(bad(
+                            "pattern",
+                            format!("`{}` needs a regular expression", op.name()),
+                        ))
+                    }
+                    (StringOp::Extract | StringOp::Contains, Some(p)) => {
+                        regex::Regex::new(p).map_err(|e| bad("pattern", e.to_string()))?;
+                    }
+                    _ => {}
+                };
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Adds this transformer's output column to `df`.
     pub fn apply(&self, df: &mut DataFrame) -> Result<()> {
+        self.validate()?;
         let by = format!("transformer {}", self.output());
         let out = self.output();
+        let numbers_of = |column: &str, f: &dyn Fn(f64) -> Option<f64>| -> Result<Vec<_>> {
+            Ok(frame::numbers(df, column, &by)?
+                .into_iter()
+                .map(|v| v.filter(|x| !x.is_nan()).and_then(f))
+                .collect())
+        };
         match self {
+            Transformer::Log { column } => {
+                let values = numbers_of(column, &|x| (x > 0.0).then(|| x.ln()))?;
+                frame::put_numbers(df, &out, values)
+            }
+            Transformer::LogPlusOne { column } => {
+                let values = numbers_of(column, &|x| Some(x.max(0.0).ln_1p()))?;
+                frame::put_numbers(df, &out, values)
+            }
+            Transformer::Sqrt { column } => {
+                let values = numbers_of(column, &|x| (x >= 0.0).then(|| x.sqrt()))?;
+                frame::put_numbers(df, &out, values)
+            }
+            Transformer::IsNull { column } => {
+                let col = frame::column(df, column, &by)?;
+                let mut missing: Vec<bool> =
+                    col.is_null().iter().map(|v| v == Some(true)).collect();
+                if col.dtype().is_float() {
+                    let values = col.cast(&DataType::Float64)?;
+                    for (m, v) in missing.iter_mut().zip(values.f64()?.iter()) {
+                        *m |= v.is_some_and(f64::is_nan);
+                    }
+                }
+                let values = missing
+                    .into_iter()
+                    .map(|m| Some(f64::from(u8::from(m))))
+                    .collect();
+                frame::put_numbers(df, &out, values)
+            }
+            Transformer::Map {
+                column,
+                values,
+                default,
+            } => {
+                let keys = frame::strings(df, column, &by)?;
+                let look = |k: Option<String>| k.and_then(|k| values.get(&k)).or(default.as_ref());
+                if values.values().chain(default).all(|v| v.is_number()) {
+                    let mapped = keys
+                        .into_iter()
+                        .map(|k| look(k).and_then(|v| v.as_f64()))
+                        .collect();
+                    frame::put_numbers(df, &out, mapped)
+                } else {
+                    let mapped = keys
+                        .into_iter()
+                        .map(|k| look(k).and_then(|v| v.as_str()).map(str::to_string))
+                        .collect();
+                    frame::put_strings(df, &out, mapped)
+                }
+            }
+            Transformer::DateTime { column, part } => {
+                let values = frame::timestamps(df, column, &by)?
+                    .into_iter()
+                    .map(|t| t.map(|t| part.of(t)))
+                    .collect();
+                frame::put_numbers(df, &out, values)
+            }
+            Transformer::Age {
+                column,
+                reference,
+                unit,
+            } => {
+                let from = frame::timestamps(df, column, &by)?;
+                let to: Vec<Option<NaiveDateTime>> = match reference {
+                    Reference::Now => vec![Some(chrono::Utc::now().naive_utc()); from.len()],
+                    Reference::Date(d) => {
+                        let d = NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                            .map_err(|e| Error::Data(e.to_string()))?;
+                        vec![Some(d.and_time(chrono::NaiveTime::MIN)); from.len()]
+                    }
+                    Reference::Column(other) => frame::timestamps(df, other, &by)?,
+                };
+                let seconds = unit.seconds();
+                let values = from
+                    .into_iter()
+                    .zip(to)
+                    .map(|(a, b)| {
+                        let span = b? - a?;
+                        let secs = span.num_seconds() as f64
+                            + f64::from(span.subsec_nanos()) / 1_000_000_000.0;
+                        Some(secs / seconds)
+                    })
+                    .collect();
+                frame::put_numbers(df, &out, values)
+            }
+            Transformer::String {
+                column,
+                op,
+                pattern,
+            } => {
+                let texts = frame::strings(df, column, &by)?;
+                let regex = match pattern {
+                    Some(p) => Some(regex::Regex::new(p).map_err(|e| Error::Data(e.to_string()))?),
+                    None => None,
+                };
+                match (op, &regex) {
+                    (StringOp::Length, _) => {
+                        let values = texts
+                            .into_iter()
+                            .map(|t| t.map(|t| t.chars().count() as f64))
+                            .collect();
+                        frame::put_numbers(df, &out, values)
+                    }
+                    (StringOp::Contains, Some(re)) => {
+                        let values = texts
+                            .into_iter()
+                            .map(|t| t.map(|t| f64::from(u8::from(re.is_match(&t)))))
+                            .collect();
+                        frame::put_numbers(df, &out, values)
+                    }
+                    (StringOp::Extract, Some(re)) => {
+                        let values = texts
+                            .into_iter()
+                            .map(|t| {
+                                let caps = re.captures(t.as_deref()?)?;
+                                caps.get(1)
+                                    .or_else(|| caps.get(0))
+                                    .map(|m| m.as_str().to_string())
+                            })
+                            .collect();
+                        frame::put_strings(df, &out, values)
+                    }
+                    _ => {
+                        let values = texts
+                            .into_iter()
+                            .map(|t| {
+                                t.map(|t| match op {
+                                    StringOp::Upper => t.to_uppercase(),
+                                    StringOp::Trim => t.trim().to_string(),
+                                    _ => t.to_lowercase(),
+                                })
+                            })
+                            .collect();
+                        frame::put_strings(df, &out, values)
+                    }
+                }
+            }
+            Transformer::AreaCode { column } => {
+                let values = frame::strings(df, column, &by)?
+                    .into_iter()
+                    .map(|v| v.and_then(|phone| area_code(&phone)))
+                    .collect();
+                frame::put_strings(df, &out, values)
+            }
             Transformer::EmailDomain { column } => {
                 let values = frame::strings(df, column, &by)?
                     .into_iter()
@@ -107,50 +491,48 @@ impl Transformer {
                     .collect();
                 frame::put_strings(df, &out, values)
             }
-            Transformer::LogPlusOne { column } => {
-                let values = frame::numbers(df, column, &by)?
-                    .into_iter()
-                    .map(|v| v.filter(|x| *x > -1.0).map(f64::ln_1p))
-                    .collect();
-                frame::put_numbers(df, &out, values)
-            }
-            Transformer::NameSex { column } | Transformer::NameAge { column } => {
-                let sex = matches!(self, Transformer::NameSex { .. });
+            Transformer::NameAge { column }
+            | Transformer::NameSex { column }
+            | Transformer::NamePopulation { column } => {
                 let values = frame::strings(df, column, &by)?
                     .into_iter()
                     .map(|v| {
-                        v.and_then(|n| names::lookup(&n)).map(|s| {
-                            if sex {
-                                s.share_male
-                            } else {
-                                s.mean_age
-                            }
+                        let stats = names::lookup(v?.trim())?;
+                        Some(match self {
+                            Transformer::NameAge { .. } => stats.mean_age,
+                            Transformer::NameSex { .. } => stats.share_male,
+                            _ => stats.population,
                         })
                     })
                     .collect();
                 frame::put_numbers(df, &out, values)
             }
-            Transformer::DaysBetween { start, end } => {
-                let a = timestamps(df, start, &by)?;
-                let b = timestamps(df, end, &by)?;
-                let values = a
+            Transformer::NameFamilial { column } => {
+                let values = frame::strings(df, column, &by)?
                     .into_iter()
-                    .zip(b)
-                    .map(|(a, b)| Some((b? - a?).num_seconds() as f64 / 86_400.0))
+                    .map(|v| {
+                        v.map(|n| {
+                            let n = n.trim().to_lowercase();
+                            f64::from(u8::from(FAMILIAL.contains(&n.as_str())))
+                        })
+                    })
                     .collect();
                 frame::put_numbers(df, &out, values)
             }
-            Transformer::DatePart { column, part } => {
-                let values = timestamps(df, column, &by)?
-                    .into_iter()
-                    .map(|t| {
-                        t.map(|t| match part {
-                            DatePartKind::Year => t.year() as f64,
-                            DatePartKind::Month => t.month() as f64,
-                            DatePartKind::Day => t.day() as f64,
-                            DatePartKind::Weekday => t.weekday().num_days_from_monday() as f64,
-                            DatePartKind::Hour => t.hour() as f64,
-                        })
+            Transformer::Distance {
+                lat_a,
+                lon_a,
+                lat_b,
+                lon_b,
+            } => {
+                let columns = [lat_a, lon_a, lat_b, lon_b]
+                    .iter()
+                    .map(|c| frame::numbers(df, c, &by))
+                    .collect::<Result<Vec<_>>>()?;
+                let values = (0..df.height())
+                    .map(|r| {
+                        let p: Vec<f64> = columns.iter().map(|c| c[r]).collect::<Option<_>>()?;
+                        haversine_km(p[0], p[1], p[2], p[3])
                     })
                     .collect();
                 frame::put_numbers(df, &out, values)
@@ -159,118 +541,438 @@ impl Transformer {
     }
 }
 
-fn part_name(part: DatePartKind) -> &'static str {
-    match part {
-        DatePartKind::Year => "year",
-        DatePartKind::Month => "month",
-        DatePartKind::Day => "day",
-        DatePartKind::Weekday => "weekday",
-        DatePartKind::Hour => "hour",
+impl DatePart {
+    fn name(self) -> &'static str {
+        match self {
+            DatePart::Year => "year",
+            DatePart::Month => "month",
+            DatePart::Day => "day",
+            DatePart::Weekday => "weekday",
+            DatePart::Hour => "hour",
+            DatePart::DayOfYear => "dayofyear",
+            DatePart::Epoch => "epoch",
+        }
+    }
+
+    fn of(self, t: NaiveDateTime) -> f64 {
+        match self {
+            DatePart::Year => f64::from(t.year()),
+            DatePart::Month => f64::from(t.month()),
+            DatePart::Day => f64::from(t.day()),
+            DatePart::Weekday => f64::from(t.weekday().num_days_from_monday()),
+            DatePart::Hour => f64::from(t.hour()),
+            DatePart::DayOfYear => f64::from(t.ordinal()),
+            DatePart::Epoch => t.and_utc().timestamp() as f64,
+        }
     }
 }
 
-/// Parses a text column of `YYYY-MM-DD HH:MM:SS`, RFC 3339 or `YYYY-MM-DD` values.
-fn timestamps(df: &DataFrame, name: &str, by: &str) -> Result<Vec<Option<NaiveDateTime>>> {
-    frame::strings(df, name, by)?
-        .into_iter()
-        .map(|v| match v {
-            None => Ok(None),
-            Some(s) => parse_timestamp(&s)
-                .map(Some)
-                .ok_or_else(|| Error::ColumnType {
-                    column: name.to_string(),
-                    message: format!(
-                        "{by} needs timestamps like 2018-06-01 12:00:00 but found {s:?}"
-                    ),
-                }),
-        })
-        .collect()
+impl AgeUnit {
+    fn name(self) -> &'static str {
+        match self {
+            AgeUnit::Seconds => "seconds",
+            AgeUnit::Minutes => "minutes",
+            AgeUnit::Hours => "hours",
+            AgeUnit::Days => "days",
+            AgeUnit::Weeks => "weeks",
+            AgeUnit::Years => "years",
+        }
+    }
+
+    fn seconds(self) -> f64 {
+        match self {
+            AgeUnit::Seconds => 1.0,
+            AgeUnit::Minutes => 60.0,
+            AgeUnit::Hours => 3_600.0,
+            AgeUnit::Days => 86_400.0,
+            AgeUnit::Weeks => 604_800.0,
+            AgeUnit::Years => 365.2425 * 86_400.0,
+        }
+    }
 }
 
-fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
-    let s = s.trim();
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
-        .ok()
-        .or_else(|| {
-            chrono::DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|t| t.naive_utc())
-        })
-        .or_else(|| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })
+impl StringOp {
+    fn name(self) -> &'static str {
+        match self {
+            StringOp::Lower => "lower",
+            StringOp::Upper => "upper",
+            StringOp::Trim => "trim",
+            StringOp::Length => "length",
+            StringOp::Extract => "extract",
+            StringOp::Contains => "contains",
+        }
+    }
+}
+
+/// The area code of a 10-digit number, or of an 11-digit one that starts with the country code 1.
+fn area_code(phone: &str) -> Option<String> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let national = match digits.len() {
+        10 => digits.as_str(),
+        11 if digits.starts_with('1') => &digits[1..],
+        _ => return None,
+    };
+    Some(national[..3].to_string())
+}
+
+fn haversine_km(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> Option<f64> {
+    let valid = |lat: f64, lon: f64| lat.abs() <= 90.0 && lon.abs() <= 180.0;
+    if !valid(lat_a, lon_a) || !valid(lat_b, lon_b) {
+        return None;
+    }
+    let (p1, p2) = (lat_a.to_radians(), lat_b.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon_b - lon_a).to_radians();
+    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    Some(2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Five rows with the awkward cases: a typical value, an edge value, a null, and junk.
     fn frame() -> DataFrame {
         df!(
-            "email" => [Some("Ann@Gmail.COM"), Some("nobody"), None],
-            "orders" => [Some(0i64), Some(9), None],
-            "first_name" => [Some("John"), Some("Zorblax"), None],
-            "a" => [Some("2018-01-01 00:00:00"), Some("2018-01-01"), None],
-            "b" => [Some("2018-01-03 12:00:00"), Some("2018-03-01T00:00:00"), Some("2018-01-01")],
+            "x" => [Some(std::f64::consts::E), Some(0.0), None, Some(-4.0), Some(f64::NAN)],
+            "email" => [Some("Ann@Gmail.COM"), Some("nobody"), None, Some("x@"), Some(" b@Yahoo.com ")],
+            "first_name" => [Some("John"), Some("Zorblax"), None, Some("MOM"), Some(" mary ")],
+            "a" => [Some("2018-01-01 00:00:00"), Some("2018-01-01"), None, Some("2020-02-29T12:00:00"), Some("2018-06-01")],
+            "b" => [Some("2018-01-03 12:00:00"), Some("2018-03-01T00:00:00"), Some("2018-01-01"), Some("2020-02-29T00:00:00"), None],
+            "phone" => [Some("(415) 555-0134"), Some("+1 212 555 0199"), None, Some("555-0134"), Some("0044 20 7946 0018")],
+            "tier" => [Some("gold"), Some("silver"), None, Some("tin"), Some("gold")],
+            "lat_a" => [Some(51.5007), Some(0.0), None, Some(91.0), Some(40.7128)],
+            "lon_a" => [Some(-0.1246), Some(0.0), Some(1.0), Some(0.0), Some(-74.0060)],
+            "lat_b" => [Some(40.6892), Some(0.0), Some(1.0), Some(0.0), Some(40.7128)],
+            "lon_b" => [Some(-74.0445), Some(0.0), Some(1.0), Some(0.0), Some(-74.0060)],
         )
         .unwrap()
     }
 
-    fn run(t: Transformer) -> Column {
+    fn run(t: &Transformer) -> Column {
         let mut df = frame();
         t.apply(&mut df).unwrap();
         df.column(&t.output()).unwrap().clone()
     }
 
+    fn numbers(t: Transformer) -> Vec<Option<f64>> {
+        run(&t).f64().unwrap().iter().collect()
+    }
+
+    fn texts(t: Transformer) -> Vec<Option<String>> {
+        run(&t)
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect()
+    }
+
+    fn round(values: Vec<Option<f64>>, places: i32) -> Vec<Option<f64>> {
+        let k = 10f64.powi(places);
+        values
+            .into_iter()
+            .map(|v| v.map(|v| (v * k).round() / k))
+            .collect()
+    }
+
+    fn col(name: &str) -> String {
+        name.to_string()
+    }
+
+    #[test]
+    fn log_is_null_for_zero_negative_null_and_nan() {
+        let v = round(numbers(Transformer::Log { column: col("x") }), 9);
+        assert_eq!(v, vec![Some(1.0), None, None, None, None]);
+    }
+
+    #[test]
+    fn log_plus_one_clips_negatives_to_zero() {
+        let v = numbers(Transformer::LogPlusOne { column: col("x") });
+        assert!((v[0].unwrap() - std::f64::consts::E.ln_1p()).abs() < 1e-12);
+        assert_eq!(&v[1..], &[Some(0.0), None, Some(0.0), None]);
+    }
+
+    #[test]
+    fn sqrt_is_null_for_negatives() {
+        let v = numbers(Transformer::Sqrt { column: col("x") });
+        assert_eq!(&v[1..], &[Some(0.0), None, None, None]);
+    }
+
+    #[test]
+    fn is_null_counts_nan_and_is_never_null() {
+        let v = numbers(Transformer::IsNull { column: col("x") });
+        assert_eq!(
+            v,
+            vec![Some(0.0), Some(0.0), Some(1.0), Some(0.0), Some(1.0)]
+        );
+        let v = numbers(Transformer::IsNull {
+            column: col("email"),
+        });
+        assert_eq!(
+            v,
+            vec![Some(0.0), Some(0.0), Some(1.0), Some(0.0), Some(0.0)]
+        );
+    }
+
+    #[test]
+    fn map_gives_numbers_or_text_and_the_default_for_unlisted_values() {
+        let table = |pairs: &[(&str, serde_json::Value)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let v = numbers(Transformer::Map {
+            column: col("tier"),
+            values: table(&[("gold", 3.into()), ("silver", 2.into())]),
+            default: Some(0.into()),
+        });
+        assert_eq!(
+            v,
+            vec![Some(3.0), Some(2.0), Some(0.0), Some(0.0), Some(3.0)]
+        );
+        let v = texts(Transformer::Map {
+            column: col("tier"),
+            values: table(&[("gold", "top".into())]),
+            default: None,
+        });
+        assert_eq!(
+            v,
+            vec![Some("top".into()), None, None, None, Some("top".into())]
+        );
+        let e = Transformer::Map {
+            column: col("tier"),
+            values: table(&[("gold", 1.into()), ("silver", "two".into())]),
+            default: None,
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("Map(tier).values") && e.contains("all numbers"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn date_time_parts() {
+        let part = |part| {
+            numbers(Transformer::DateTime {
+                column: col("a"),
+                part,
+            })
+        };
+        assert_eq!(
+            part(DatePart::Month),
+            vec![Some(1.0), Some(1.0), None, Some(2.0), Some(6.0)]
+        );
+        assert_eq!(part(DatePart::DayOfYear)[3], Some(60.0));
+        assert_eq!(
+            part(DatePart::Weekday)[0],
+            Some(0.0),
+            "2018-01-01 was a Monday"
+        );
+        assert_eq!(part(DatePart::Hour)[3], Some(12.0));
+        assert_eq!(part(DatePart::Epoch)[0], Some(1_514_764_800.0));
+        assert_eq!(part(DatePart::Year)[4], Some(2018.0));
+        assert_eq!(part(DatePart::Day)[4], Some(1.0));
+    }
+
+    #[test]
+    fn age_to_another_column_a_date_or_now() {
+        let v = numbers(Transformer::Age {
+            column: col("a"),
+            reference: Reference::Column(col("b")),
+            unit: AgeUnit::Days,
+        });
+        assert_eq!(v, vec![Some(2.5), Some(59.0), None, Some(-0.5), None]);
+        let v = numbers(Transformer::Age {
+            column: col("a"),
+            reference: Reference::Date("2019-01-01".into()),
+            unit: AgeUnit::Weeks,
+        });
+        assert_eq!(round(v, 4)[0], Some(52.1429));
+        let v = numbers(Transformer::Age {
+            column: col("a"),
+            reference: Reference::Now,
+            unit: AgeUnit::Years,
+        });
+        assert!(v[0].unwrap() > 8.0, "{v:?}");
+        let e = Transformer::Age {
+            column: col("a"),
+            reference: Reference::Date("01/02/2019".into()),
+            unit: AgeUnit::Days,
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("reference") && e.contains("01/02/2019"), "{e}");
+    }
+
+    #[test]
+    fn age_reads_date_and_datetime_columns() {
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        let mut df = df!("signed" => [Some(day("2018-01-01")), None]).unwrap();
+        let ten_days = NaiveDate::parse_from_str("2018-01-11", "%Y-%m-%d")
+            .unwrap()
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp_micros();
+        let until = Column::new("until".into(), vec![ten_days, ten_days])
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+            .unwrap();
+        df.with_column(until).unwrap();
+        let t = Transformer::Age {
+            column: col("signed"),
+            reference: Reference::Column(col("until")),
+            unit: AgeUnit::Hours,
+        };
+        t.apply(&mut df).unwrap();
+        let v: Vec<Option<f64>> = df
+            .column(&t.output())
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(v, vec![Some(240.0), None]);
+    }
+
+    #[test]
+    fn string_operations() {
+        let op = |op, pattern: Option<&str>| Transformer::String {
+            column: col("email"),
+            op,
+            pattern: pattern.map(str::to_string),
+        };
+        assert_eq!(
+            texts(op(StringOp::Lower, None))[0],
+            Some("ann@gmail.com".into())
+        );
+        assert_eq!(texts(op(StringOp::Upper, None))[1], Some("NOBODY".into()));
+        assert_eq!(
+            texts(op(StringOp::Trim, None))[4],
+            Some("b@Yahoo.com".into())
+        );
+        assert_eq!(
+            numbers(op(StringOp::Length, None)),
+            vec![Some(13.0), Some(6.0), None, Some(2.0), Some(13.0)]
+        );
+        assert_eq!(
+            texts(op(StringOp::Extract, Some(r"@(\w+)\."))),
+            vec![Some("Gmail".into()), None, None, None, Some("Yahoo".into())]
+        );
+        assert_eq!(
+            numbers(op(StringOp::Contains, Some("(?i)yahoo"))),
+            vec![Some(0.0), Some(0.0), None, Some(0.0), Some(1.0)]
+        );
+        let e = op(StringOp::Extract, None)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pattern") && e.contains("extract"), "{e}");
+        let e = op(StringOp::Contains, Some("(unclosed"))
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pattern") && e.contains("unclosed"), "{e}");
+    }
+
+    #[test]
+    fn area_codes_of_north_american_numbers_only() {
+        let v = texts(Transformer::AreaCode {
+            column: col("phone"),
+        });
+        assert_eq!(
+            v,
+            vec![Some("415".into()), Some("212".into()), None, None, None]
+        );
+    }
+
     #[test]
     fn email_domain_lowercases_and_nulls_bad_addresses() {
-        let c = run(Transformer::EmailDomain {
-            column: "email".into(),
+        let v = texts(Transformer::EmailDomain {
+            column: col("email"),
         });
-        let v: Vec<Option<&str>> = c.str().unwrap().iter().collect();
-        assert_eq!(v, vec![Some("gmail.com"), None, None]);
+        assert_eq!(
+            v,
+            vec![
+                Some("gmail.com".into()),
+                None,
+                None,
+                None,
+                Some("yahoo.com".into())
+            ]
+        );
     }
 
     #[test]
-    fn log_plus_one_and_names() {
-        let c = run(Transformer::LogPlusOne {
-            column: "orders".into(),
+    fn name_statistics_are_null_for_unknown_names() {
+        for t in [
+            Transformer::NameAge {
+                column: col("first_name"),
+            },
+            Transformer::NameSex {
+                column: col("first_name"),
+            },
+            Transformer::NamePopulation {
+                column: col("first_name"),
+            },
+        ] {
+            let v = numbers(t.clone());
+            assert!(v[0].is_some() && v[4].is_some(), "{t:?}: {v:?}");
+            assert!(v[1].is_none() && v[2].is_none(), "{t:?}: {v:?}");
+        }
+        let sex = numbers(Transformer::NameSex {
+            column: col("first_name"),
         });
-        let v: Vec<Option<f64>> = c.f64().unwrap().iter().collect();
-        assert_eq!(v[0], Some(0.0));
-        assert!((v[1].unwrap() - 10f64.ln()).abs() < 1e-12);
-        assert_eq!(v[2], None);
-        let age = run(Transformer::NameAge {
-            column: "first_name".into(),
-        });
-        let v: Vec<Option<f64>> = age.f64().unwrap().iter().collect();
-        assert!(v[0].is_some() && v[1].is_none() && v[2].is_none());
+        assert!(sex[0].unwrap() > 0.9 && sex[4].unwrap() < 0.1, "{sex:?}");
     }
 
     #[test]
-    fn dates() {
-        let c = run(Transformer::DaysBetween {
-            start: "a".into(),
-            end: "b".into(),
+    fn familial_names() {
+        let v = numbers(Transformer::NameFamilial {
+            column: col("first_name"),
         });
-        let v: Vec<Option<f64>> = c.f64().unwrap().iter().collect();
-        assert_eq!(v, vec![Some(2.5), Some(59.0), None]);
-        let m = run(Transformer::DatePart {
-            column: "b".into(),
-            part: DatePartKind::Month,
-        });
-        let v: Vec<Option<f64>> = m.f64().unwrap().iter().collect();
-        assert_eq!(v, vec![Some(1.0), Some(3.0), Some(1.0)]);
+        assert_eq!(v, vec![Some(0.0), Some(0.0), None, Some(1.0), Some(0.0)]);
     }
 
     #[test]
-    fn missing_column_is_named() {
+    fn distance_in_kilometres_null_for_impossible_coordinates() {
+        let v = round(
+            numbers(Transformer::Distance {
+                lat_a: col("lat_a"),
+                lon_a: col("lon_a"),
+                lat_b: col("lat_b"),
+                lon_b: col("lon_b"),
+            }),
+            0,
+        );
+        assert_eq!(v, vec![Some(5575.0), Some(0.0), None, None, Some(0.0)]);
+    }
+
+    #[test]
+    fn transformers_chain_by_output_name() {
+        let mut df = frame();
+        let age = Transformer::NameAge {
+            column: col("first_name"),
+        };
+        let log = Transformer::Log {
+            column: age.output(),
+        };
+        age.apply(&mut df).unwrap();
+        log.apply(&mut df).unwrap();
+        assert_eq!(log.output(), "Log(NameAge(first_name))");
+        let v = df.column(&log.output()).unwrap().f64().unwrap().get(0);
+        assert!(v.unwrap() > 3.0, "{v:?}");
+    }
+
+    #[test]
+    fn wrong_column_and_wrong_type_are_named() {
         let mut df = frame();
         let e = Transformer::NameSex {
-            column: "name".into(),
+            column: col("name"),
         }
         .apply(&mut df)
         .unwrap_err()
@@ -279,5 +981,68 @@ mod tests {
             e.contains("`name`") && e.contains("NameSex(name)") && e.contains("first_name"),
             "{e}"
         );
+        let e = Transformer::Log {
+            column: col("email"),
+        }
+        .apply(&mut df)
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`email`") && e.contains("Log(email)"), "{e}");
+        let e = Transformer::DateTime {
+            column: col("x"),
+            part: DatePart::Year,
+        }
+        .apply(&mut df)
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`x`") && e.contains("timestamps"), "{e}");
+    }
+
+    #[test]
+    fn specs_read_from_toml() {
+        #[derive(Deserialize)]
+        struct Spec {
+            transformers: Vec<Transformer>,
+        }
+        let spec: Spec = toml::from_str(
+            r#"
+            [[transformers]]
+            type = "Age"
+            column = "signup_date"
+            reference = { column = "last_order_at" }
+
+            [[transformers]]
+            type = "Age"
+            column = "signup_date"
+            reference = { date = "2020-01-01" }
+            unit = "years"
+
+            [[transformers]]
+            type = "String"
+            column = "email"
+            op = "extract"
+            pattern = "@(.+)$"
+
+            [[transformers]]
+            type = "Map"
+            column = "tier"
+            values = { gold = 3, silver = 2 }
+            default = 0
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            spec.transformers[0].output(),
+            "Age(signup_date, last_order_at, days)"
+        );
+        assert_eq!(
+            spec.transformers[1].output(),
+            "Age(signup_date, 2020-01-01, years)"
+        );
+        assert_eq!(
+            spec.transformers[2].output(),
+            "String(email, extract @(.+)$)"
+        );
+        assert_eq!(spec.transformers[3].output(), "Map(tier)");
     }
 }

@@ -186,4 +186,31 @@ mod tests {
         let e = read_declared(&path).unwrap_err().to_string();
         assert!(e.contains("bad.toml") && e.contains("line"), "{e}");
     }
+
+    #[test]
+    fn a_misspelled_encoder_or_field_gets_a_suggestion() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("churn.toml");
+        let spec = |encoder: &str| {
+            format!(
+                "[pipeline.extract]\nsql = \"users\"\n\n[[pipeline.encoders]]\n{encoder}\n\n\
+                 [pipeline.output]\ntype = \"Boolean\"\ncolumn = \"y\"\n\n[estimator]\ntype = \"XGBoost\"\n"
+            )
+        };
+        std::fs::write(&path, spec("type = \"Uniqe\"\ncolumn = \"first_name\"")).unwrap();
+        let e = read_declared(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("churn.toml")
+                && e.contains("line 5")
+                && e.contains("`Uniqe`")
+                && e.contains("did you mean `Unique`?"),
+            "{e}"
+        );
+        std::fs::write(&path, spec("type = \"Norm\"\ncolumm = \"orders\"")).unwrap();
+        let e = read_declared(&path).unwrap_err().to_string();
+        assert!(e.contains("did you mean `column`?"), "{e}");
+        std::fs::write(&path, spec("type = \"Zebra\"\ncolumn = \"orders\"")).unwrap();
+        let e = read_declared(&path).unwrap_err().to_string();
+        assert!(e.contains("`Zebra`") && !e.contains("did you mean"), "{e}");
+    }
 }

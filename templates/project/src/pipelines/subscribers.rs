@@ -23,8 +23,12 @@ impl PipelineDefinition for SubscribersPipeline {
             Transformer::LogPlusOne { column: "orders".into() },
             Transformer::NameSex { column: "first_name".into() },
             Transformer::NameAge { column: "first_name".into() },
-            Transformer::DaysBetween { start: "signup_date".into(), end: "last_order_at".into() },
-            Transformer::DatePart { column: "signup_date".into(), part: DatePartKind::Month },
+            Transformer::Age {
+                column: "signup_date".into(),
+                reference: Reference::Column("last_order_at".into()),
+                unit: AgeUnit::Days,
+            },
+            Transformer::DateTime { column: "signup_date".into(), part: DatePart::Month },
         ]
     }
 
@@ -38,8 +42,8 @@ impl PipelineDefinition for SubscribersPipeline {
             Encoder::Norm { column: "NameAge(first_name)".into() },
             Encoder::Discrete { column: "NameSex(first_name)".into(), bins: 10 },
             Encoder::Unique { column: "EmailDomain(email)".into(), minimum_occurrences: 50 },
-            Encoder::Discrete { column: "DatePart(signup_date, month)".into(), bins: 12 },
-            Encoder::Norm { column: "DaysBetween(signup_date, last_order_at)".into() },
+            Encoder::Discrete { column: "DateTime(signup_date, month)".into(), bins: 12 },
+            Encoder::Norm { column: "Age(signup_date, last_order_at, days)".into() },
             Encoder::Norm { column: "LogPlusOne(orders)".into() },
             Encoder::Norm { column: "basket_value".into() },
             Encoder::Norm { column: "sessions_30d".into() },
