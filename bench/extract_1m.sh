@@ -5,18 +5,9 @@
 # Usage: bench/extract_1m.sh [USERS_SQLITE]   (default /tmp/users_1M.sqlite, generated if missing;
 # generating needs Python 3 with numpy).
 set -euo pipefail
-checkout="$(cd "$(dirname "$0")/.." && pwd)"
+source "$(dirname "$0")/project.sh"
 data="${1:-/tmp/users_1M.sqlite}"
-lore="${CARGO_TARGET_DIR:-$HOME/.cache/lore/target}/release/lore"
-if [ ! -f "$data" ]; then
-  python3 "$checkout/../shared/bench/gen_data.py" --rows 1000000 --sqlite "$data"
-fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-"$lore" -q init bench --sample-rows 10 >/dev/null
-cd bench
-export DATABASE_URL="sqlite://$data"
+bench_project "$data" 1000000
 run() {
   /usr/bin/time -f "%e s wall, %M KB peak RSS" "$lore" -q extract users --param limit=1000000 --limit 1 "$@" 2>&1 >/dev/null | tail -n 1
 }

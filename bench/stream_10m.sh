@@ -4,19 +4,10 @@
 # data. Usage: bench/stream_10m.sh [USERS_SQLITE] [BATCH_ROWS]
 # (default /tmp/users_10M.sqlite, generated if missing, which needs Python 3 with numpy; 100000).
 set -euo pipefail
-checkout="$(cd "$(dirname "$0")/.." && pwd)"
+source "$(dirname "$0")/project.sh"
 data="${1:-/tmp/users_10M.sqlite}"
 batch="${2:-100000}"
-lore="${CARGO_TARGET_DIR:-$HOME/.cache/lore/target}/release/lore"
-if [ ! -f "$data" ]; then
-  python3 "$checkout/../shared/bench/gen_data.py" --rows 10000000 --sqlite "$data"
-fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-"$lore" -q init bench --sample-rows 10 >/dev/null
-cd bench
-export DATABASE_URL="sqlite://$data"
+bench_project "$data" 10000000
 echo "data: $(du -m "$data" | cut -f1) MB of SQLite"
 fit() {
   /usr/bin/time -f "%e s wall, %M KB peak RSS" "$lore" -q fit SubscribersDeclared --param limit=20000000 "$@" --json 2>"$work/time" \

@@ -543,6 +543,41 @@ fn extract_and_sql_show_rows_and_refuse_bad_input() {
 }
 
 #[test]
+fn a_fitting_whose_encoders_coded_differently_is_refused_with_what_to_do() {
+    let dir = workdir("old-fitting");
+    ok(&lore(&dir, &["init", "old", "--sample-rows", "3000"]));
+    let root = dir.join("old");
+    let out: Value = serde_json::from_str(&ok(&lore(
+        &root,
+        &["-q", "fit", "SubscribersDeclared", "--json"],
+    )))
+    .unwrap();
+    let pipeline = Path::new(out["path"].as_str().unwrap()).join("pipeline.json");
+    let mut saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&pipeline).unwrap()).unwrap();
+    assert_eq!(saved["encoding"], 2);
+    saved.as_object_mut().unwrap().remove("encoding");
+    std::fs::write(&pipeline, saved.to_string()).unwrap();
+    std::fs::write(
+        root.join("one.csv"),
+        "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d
+         John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4
+",
+    )
+    .unwrap();
+    let err = failed(&lore(
+        &root,
+        &["predict", "SubscribersDeclared", "--input", "one.csv"],
+    ));
+    assert!(
+        err.contains("pipeline.json")
+            && err.contains("version 1")
+            && err.contains("lore fit SubscribersDeclared"),
+        "{err}"
+    );
+}
+
+#[test]
 fn data_convert_reads_a_workbook_sheet() {
     let dir = workdir("workbook");
     let mut book = rust_xlsxwriter::Workbook::new();

@@ -1,34 +1,41 @@
 //! Encoders turn a column into numbers an estimator can use. Each is a spec that is `fit` on the
 //! training split only, giving a fitted encoder that is saved with the fitting and used unchanged
-//! at prediction time.
-
-use std::collections::HashMap;
+//! at prediction time. An encoder gives either floats (NaN where a value is missing) or integer
+//! codes with a fixed cardinality, where null, unseen and out-of-range values get codes of their
+//! own, so an embedding can learn what they mean.
 
 use polars::prelude::*;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::frame;
 
+/// How many training values a `Quantile` encoder keeps to place its boundaries: all of them up
+/// to this many, a seeded uniform sample beyond (so batches and whole reads agree in expectation).
+const QUANTILE_SAMPLE: usize = 100_000;
+
 /// How one input column becomes one feature, named in specs by its `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", deny_unknown_fields)]
 pub enum Encoder {
-    /// Categories as codes, most frequent first; categories seen fewer than `minimum_occurrences`
-    /// times in training, and unseen ones, share one "other" code.
-    Unique {
+    /// Numbers passed through unchanged (NaN for null).
+    Pass {
         /// The column.
         column: String,
-        /// Fewest training rows a category needs to get a code of its own.
-        #[serde(default = "one")]
-        minimum_occurrences: usize,
     },
-    /// Standardised numbers: `(x - mean) / std` with the training mean and standard deviation.
+    /// Numbers scaled to [0, 1] by the training minimum and maximum, clipped outside them.
+    Uniform {
+        /// The column.
+        column: String,
+    },
+    /// Numbers clipped to the training range, then standardised with the training mean and
+    /// standard deviation.
     Norm {
         /// The column.
         column: String,
     },
-    /// Numbers cut into `bins` equal-width bins between the training minimum and maximum.
+    /// Numbers, dates or timestamps cut into `bins` equal-width bins over the training range.
     Discrete {
         /// The column.
         column: String,
@@ -36,10 +43,39 @@ pub enum Encoder {
         #[serde(default = "ten")]
         bins: usize,
     },
-    /// Numbers passed through unchanged.
-    Pass {
+    /// Numbers cut into `quantiles` bins holding equal shares of the training rows.
+    Quantile {
         /// The column.
         column: String,
+        /// How many bins.
+        #[serde(default = "ten")]
+        quantiles: usize,
+    },
+    /// Yes/no values (true/false, 1/0, yes/no, t/f, y/n) as 1 and 0.
+    Boolean {
+        /// The column.
+        column: String,
+    },
+    /// 1 where two columns hold the same value, 0 where they differ.
+    Equals {
+        /// The first column.
+        column: String,
+        /// The column to compare it with.
+        other: String,
+    },
+    /// Non-negative integer codes already in the data, kept as they are.
+    Enum {
+        /// The column.
+        column: String,
+    },
+    /// Categories as codes, most frequent first; categories seen fewer than `minimum_occurrences`
+    /// times in training share a long-tail code, and unseen and null values have codes of their own.
+    Unique {
+        /// The column.
+        column: String,
+        /// Fewest training rows a category needs to get a code of its own.
+        #[serde(default = "one")]
+        minimum_occurrences: usize,
     },
 }
 
@@ -52,25 +88,40 @@ fn ten() -> usize {
 }
 
 impl Encoder {
-    /// The column this encoder reads.
+    /// The column this encoder reads (the first, for encoders of two).
     pub fn column(&self) -> &str {
+        self.columns()[0]
+    }
+
+    /// Every column this encoder reads.
+    pub fn columns(&self) -> Vec<&str> {
         match self {
-            Encoder::Unique { column, .. }
+            Encoder::Pass { column }
+            | Encoder::Uniform { column }
             | Encoder::Norm { column }
             | Encoder::Discrete { column, .. }
-            | Encoder::Pass { column } => column,
+            | Encoder::Quantile { column, .. }
+            | Encoder::Boolean { column }
+            | Encoder::Enum { column }
+            | Encoder::Unique { column, .. } => vec![column],
+            Encoder::Equals { column, other } => vec![column, other],
         }
     }
 
     /// The name of the feature it makes, such as `Unique(first_name)`.
     pub fn feature(&self) -> String {
         let kind = match self {
-            Encoder::Unique { .. } => "Unique",
+            Encoder::Pass { .. } => "Pass",
+            Encoder::Uniform { .. } => "Uniform",
             Encoder::Norm { .. } => "Norm",
             Encoder::Discrete { .. } => "Discrete",
-            Encoder::Pass { .. } => "Pass",
+            Encoder::Quantile { .. } => "Quantile",
+            Encoder::Boolean { .. } => "Boolean",
+            Encoder::Equals { .. } => "Equals",
+            Encoder::Enum { .. } => "Enum",
+            Encoder::Unique { .. } => "Unique",
         };
-        format!("{kind}({})", self.column())
+        format!("{kind}({})", self.columns().join(", "))
     }
 
     /// Learns what this encoder needs from the training rows in `df`.
@@ -82,94 +133,230 @@ impl Encoder {
 
     /// An empty accumulator, for fitting on training rows that arrive in batches.
     pub fn start(&self) -> Result<EncoderState> {
-        let column = self.column().to_string();
         let by = format!("encoder {}", self.feature());
+        let at_least_one = |key: &str, n: usize| {
+            if n == 0 {
+                Err(Error::InvalidParam {
+                    key: format!("{by}.{key}"),
+                    message: "must be at least 1".into(),
+                })
+            } else {
+                Ok(n)
+            }
+        };
         let kind = match self {
+            Encoder::Pass { .. } | Encoder::Boolean { .. } | Encoder::Equals { .. } => {
+                StateKind::Stateless
+            }
+            Encoder::Uniform { .. } | Encoder::Norm { .. } => StateKind::Moments {
+                n: 0.0,
+                mean: 0.0,
+                m2: 0.0,
+                range: Range::new(),
+            },
+            Encoder::Discrete { bins, .. } => StateKind::Discrete {
+                bins: at_least_one("bins", *bins)?,
+                range: Range::new(),
+                dates: None,
+            },
+            Encoder::Quantile { quantiles, .. } => StateKind::Quantile {
+                quantiles: at_least_one("quantiles", *quantiles)?,
+                sample: Vec::new(),
+                seen: 0,
+                range: Range::new(),
+                rng: rand_pcg::Pcg64::seed_from_u64(0),
+            },
+            Encoder::Enum { .. } => StateKind::Enum { max: None },
             Encoder::Unique {
                 minimum_occurrences,
                 ..
             } => StateKind::Unique {
                 minimum: (*minimum_occurrences).max(1),
-                counts: HashMap::new(),
+                counts: PlHashMap::new(),
             },
-            Encoder::Norm { .. } => StateKind::Norm {
-                n: 0.0,
-                mean: 0.0,
-                m2: 0.0,
-            },
-            Encoder::Discrete { bins, .. } => {
-                if *bins == 0 {
-                    return Err(Error::InvalidParam {
-                        key: format!("{by}: bins"),
-                        message: "must be at least 1".into(),
-                    });
-                }
-                StateKind::Discrete {
-                    bins: *bins,
-                    min: f64::INFINITY,
-                    max: f64::NEG_INFINITY,
-                }
-            }
-            Encoder::Pass { .. } => StateKind::Pass,
         };
-        Ok(EncoderState { column, by, kind })
+        Ok(EncoderState {
+            spec: self.clone(),
+            by,
+            kind,
+        })
     }
 }
+
+/// The smallest and largest value seen.
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    min: f64,
+    max: f64,
+}
+
+impl Range {
+    fn new() -> Range {
+        Range {
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+
+    fn add(&mut self, x: f64) {
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+    }
+
+    /// `(min, max)`, or `(0, 0)` when nothing was seen.
+    fn bounds(self) -> (f64, f64) {
+        if self.min.is_finite() {
+            (self.min, self.max)
+        } else {
+            (0.0, 0.0)
+        }
+    }
+}
+
+/// Categories with their training counts.
+type Counted = Vec<(String, usize)>;
 
 /// What an encoder has learned so far from training rows; [`EncoderState::finish`] fits it.
 #[derive(Debug, Clone)]
 pub struct EncoderState {
-    column: String,
+    spec: Encoder,
     by: String,
     kind: StateKind,
 }
 
 #[derive(Debug, Clone)]
 enum StateKind {
-    Unique {
-        minimum: usize,
-        counts: HashMap<String, usize>,
-    },
-    Norm {
+    Stateless,
+    Moments {
         n: f64,
         mean: f64,
         m2: f64,
+        range: Range,
     },
     Discrete {
         bins: usize,
-        min: f64,
-        max: f64,
+        range: Range,
+        /// Whether the column holds dates or timestamps (binned as seconds since 1970).
+        dates: Option<bool>,
     },
-    Pass,
+    Quantile {
+        quantiles: usize,
+        sample: Vec<f64>,
+        seen: u64,
+        range: Range,
+        rng: rand_pcg::Pcg64,
+    },
+    Enum {
+        max: Option<i64>,
+    },
+    Unique {
+        minimum: usize,
+        counts: PlHashMap<String, usize>,
+    },
+}
+
+/// Whether `name` holds dates or timestamps (as date columns or as text that parses as one).
+fn holds_dates(df: &DataFrame, name: &str, by: &str) -> Result<bool> {
+    let col = frame::column(df, name, by)?;
+    Ok(match col.dtype() {
+        DataType::Date | DataType::Datetime(..) => true,
+        DataType::String => frame::numbers(df, name, by).is_err(),
+        _ => false,
+    })
+}
+
+/// Numbers, or dates and timestamps as seconds since 1970.
+fn values(df: &DataFrame, name: &str, by: &str, dates: bool) -> Result<Vec<Option<f64>>> {
+    if dates {
+        Ok(frame::timestamps(df, name, by)?
+            .into_iter()
+            .map(|t| t.map(|t| t.and_utc().timestamp() as f64))
+            .collect())
+    } else {
+        Ok(frame::numbers(df, name, by)?
+            .into_iter()
+            .map(|v| v.filter(|x| !x.is_nan()))
+            .collect())
+    }
 }
 
 impl EncoderState {
     /// Learns from more training rows.
     pub fn update(&mut self, df: &DataFrame) -> Result<()> {
-        let (column, by) = (&self.column, &self.by);
+        let by = &self.by;
+        let columns = self.spec.columns();
+        let column = columns[0];
         match &mut self.kind {
-            StateKind::Unique { counts, .. } => {
-                for v in frame::strings(df, column, by)?.into_iter().flatten() {
-                    *counts.entry(v).or_default() += 1;
+            StateKind::Stateless => {
+                for c in &columns {
+                    frame::column(df, c, by)?;
+                }
+                if matches!(self.spec, Encoder::Pass { .. }) {
+                    frame::numbers(df, column, by)?;
                 }
             }
-            StateKind::Norm { n, mean, m2 } => {
+            StateKind::Moments { n, mean, m2, range } => {
                 // Welford's update: stable, and the same whether rows come at once or in batches.
-                for x in frame::numbers(df, column, by)?.into_iter().flatten() {
+                for x in values(df, column, by, false)?.into_iter().flatten() {
                     *n += 1.0;
                     let delta = x - *mean;
                     *mean += delta / *n;
                     *m2 += delta * (x - *mean);
+                    range.add(x);
                 }
             }
-            StateKind::Discrete { min, max, .. } => {
-                for x in frame::numbers(df, column, by)?.into_iter().flatten() {
-                    *min = min.min(x);
-                    *max = max.max(x);
+            StateKind::Discrete { range, dates, .. } => {
+                let is_dates = match *dates {
+                    Some(d) => d,
+                    None => *dates.insert(holds_dates(df, column, by)?),
+                };
+                for x in values(df, column, by, is_dates)?.into_iter().flatten() {
+                    range.add(x);
                 }
             }
-            StateKind::Pass => {
-                frame::numbers(df, column, by)?;
+            StateKind::Quantile {
+                sample,
+                seen,
+                range,
+                rng,
+                ..
+            } => {
+                // Reservoir sampling: every training value has the same chance to be kept.
+                for x in values(df, column, by, false)?.into_iter().flatten() {
+                    range.add(x);
+                    *seen += 1;
+                    if sample.len() < QUANTILE_SAMPLE {
+                        sample.push(x);
+                    } else {
+                        let slot = rng.random_range(0..*seen);
+                        if let Some(kept) = sample.get_mut(slot as usize) {
+                            *kept = x;
+                        }
+                    }
+                }
+            }
+            StateKind::Enum { max } => {
+                for x in values(df, column, by, false)?.into_iter().flatten() {
+                    if x < 0.0 || x.fract() != 0.0 {
+                        return Err(Error::ColumnType {
+                            column: column.to_string(),
+                            message: format!(
+                                "{by} needs non-negative whole numbers but found {x}; use Unique for other categories"
+                            ),
+                        });
+                    }
+                    *max = Some(max.map_or(x as i64, |m| m.max(x as i64)));
+                }
+            }
+            StateKind::Unique { counts, .. } => {
+                for v in frame::text(df, column, by)?.iter().flatten() {
+                    match counts.get_mut(v) {
+                        Some(n) => *n += 1,
+                        None => {
+                            counts.insert(v.to_string(), 1);
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -177,39 +364,78 @@ impl EncoderState {
 
     /// The fitted encoder.
     pub fn finish(self) -> FittedEncoder {
-        let column = self.column;
-        match self.kind {
-            StateKind::Unique { minimum, counts } => {
-                let mut kept: Vec<(String, usize)> =
-                    counts.into_iter().filter(|(_, n)| *n >= minimum).collect();
-                kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                FittedEncoder::Unique {
-                    column,
-                    categories: kept.into_iter().map(|(c, _)| c).collect(),
-                }
+        let columns: Vec<String> = self.spec.columns().iter().map(|c| c.to_string()).collect();
+        let column = columns[0].clone();
+        match (self.spec, self.kind) {
+            (Encoder::Boolean { .. }, _) => FittedEncoder::Boolean { column },
+            (Encoder::Equals { other, .. }, _) => FittedEncoder::Equals { column, other },
+            (Encoder::Uniform { .. }, StateKind::Moments { range, .. }) => {
+                let (min, max) = range.bounds();
+                FittedEncoder::Uniform { column, min, max }
             }
-            StateKind::Norm { n, mean, m2 } => {
+            (_, StateKind::Moments { n, mean, m2, range }) => {
                 let var = if n > 0.0 { m2 / n } else { 0.0 };
+                let (min, max) = range.bounds();
                 FittedEncoder::Norm {
                     column,
                     mean,
                     std: if var > 0.0 { var.sqrt() } else { 1.0 },
+                    min: Some(min),
+                    max: Some(max),
                 }
             }
-            StateKind::Discrete { bins, min, max } => {
-                let (min, max) = if min.is_finite() {
-                    (min, max)
-                } else {
-                    (0.0, 0.0)
-                };
+            (_, StateKind::Discrete { bins, range, dates }) => {
+                let (min, max) = range.bounds();
                 FittedEncoder::Discrete {
                     column,
                     min,
                     max,
                     bins,
+                    dates: dates.unwrap_or(false),
                 }
             }
-            StateKind::Pass => FittedEncoder::Pass { column },
+            (
+                _,
+                StateKind::Quantile {
+                    quantiles,
+                    mut sample,
+                    range,
+                    ..
+                },
+            ) => {
+                sample.sort_by(f64::total_cmp);
+                let boundaries = (1..quantiles)
+                    .filter_map(|i| {
+                        let at = (i * sample.len()) / quantiles;
+                        sample.get(at).copied()
+                    })
+                    .collect();
+                let (min, max) = range.bounds();
+                FittedEncoder::Quantile {
+                    column,
+                    boundaries,
+                    quantiles,
+                    min,
+                    max,
+                }
+            }
+            (_, StateKind::Enum { max }) => FittedEncoder::Enum {
+                column,
+                cardinality: max.map_or(0, |m| m as usize + 1),
+            },
+            (_, StateKind::Unique { minimum, counts }) => {
+                let (mut kept, tail): (Counted, Counted) =
+                    counts.into_iter().partition(|(_, n)| *n >= minimum);
+                kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                let mut long_tail: Vec<String> = tail.into_iter().map(|(c, _)| c).collect();
+                long_tail.sort();
+                FittedEncoder::Unique {
+                    column,
+                    categories: kept.into_iter().map(|(c, _)| c).collect(),
+                    long_tail,
+                }
+            }
+            (_, StateKind::Stateless) => FittedEncoder::Pass { column },
         }
     }
 }
@@ -218,14 +444,21 @@ impl EncoderState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum FittedEncoder {
-    /// Codes for the kept categories, in order; others get `categories.len()`, nulls are missing.
-    Unique {
+    /// Numbers passed through.
+    Pass {
         /// The column.
         column: String,
-        /// The kept categories; a category's code is its index.
-        categories: Vec<String>,
     },
-    /// The training mean and standard deviation.
+    /// The training range; values map to [0, 1].
+    Uniform {
+        /// The column.
+        column: String,
+        /// Training minimum.
+        min: f64,
+        /// Training maximum.
+        max: f64,
+    },
+    /// The training mean, standard deviation and range.
     Norm {
         /// The column.
         column: String,
@@ -233,81 +466,298 @@ pub enum FittedEncoder {
         mean: f64,
         /// Training standard deviation (1 when constant).
         std: f64,
+        /// Training minimum: smaller values are clipped to it (none in fittings made before
+        /// clipping existed).
+        #[serde(default)]
+        min: Option<f64>,
+        /// Training maximum: larger values are clipped to it.
+        #[serde(default)]
+        max: Option<f64>,
     },
-    /// The training range and the number of bins.
+    /// The training range and the number of bins; code `bins` is null.
     Discrete {
         /// The column.
         column: String,
-        /// Training minimum.
+        /// Training minimum (seconds since 1970 for dates).
         min: f64,
         /// Training maximum.
         max: f64,
         /// How many bins.
         bins: usize,
+        /// Whether the column holds dates or timestamps.
+        #[serde(default)]
+        dates: bool,
     },
-    /// Numbers passed through.
-    Pass {
+    /// Boundaries between equal-share bins: codes `0..quantiles` inside the training range,
+    /// `quantiles` below it, `quantiles + 1` above it, `quantiles + 2` null.
+    Quantile {
+        /// The column.
+        column: String,
+        /// The `quantiles - 1` inner boundaries, ascending.
+        boundaries: Vec<f64>,
+        /// How many bins.
+        quantiles: usize,
+        /// Training minimum.
+        min: f64,
+        /// Training maximum.
+        max: f64,
+    },
+    /// 1 for yes, 0 for no, NaN for null or anything else.
+    Boolean {
         /// The column.
         column: String,
     },
+    /// 1 where the columns agree, 0 where they differ, NaN where either is null.
+    Equals {
+        /// The first column.
+        column: String,
+        /// The second column.
+        other: String,
+    },
+    /// Codes `0..cardinality` as they are; `cardinality` for larger (unseen) codes, `cardinality
+    /// + 1` for null.
+    Enum {
+        /// The column.
+        column: String,
+        /// One more than the largest training code.
+        cardinality: usize,
+    },
+    /// Codes for the kept categories in order, then one for the long tail, one for unseen values
+    /// and one for null.
+    Unique {
+        /// The column.
+        column: String,
+        /// The kept categories; a category's code is its index.
+        categories: Vec<String>,
+        /// Training categories too rare for a code of their own.
+        #[serde(default)]
+        long_tail: Vec<String>,
+    },
+}
+
+/// Recognises yes/no text: `Some(true)` for 1, true, t, yes, y; `Some(false)` for 0, false, f,
+/// no, n; `None` for anything else.
+pub fn yes_no(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "1.0" | "true" | "t" | "yes" | "y" => Some(true),
+        "0" | "0.0" | "false" | "f" | "no" | "n" => Some(false),
+        _ => None,
+    }
 }
 
 impl FittedEncoder {
-    /// The column it reads.
+    /// The column it reads (the first, for encoders of two).
     pub fn column(&self) -> &str {
+        self.columns()[0]
+    }
+
+    /// Every column it reads.
+    pub fn columns(&self) -> Vec<&str> {
         match self {
-            FittedEncoder::Unique { column, .. }
+            FittedEncoder::Pass { column }
+            | FittedEncoder::Uniform { column, .. }
             | FittedEncoder::Norm { column, .. }
             | FittedEncoder::Discrete { column, .. }
-            | FittedEncoder::Pass { column } => column,
+            | FittedEncoder::Quantile { column, .. }
+            | FittedEncoder::Boolean { column }
+            | FittedEncoder::Enum { column, .. }
+            | FittedEncoder::Unique { column, .. } => vec![column],
+            FittedEncoder::Equals { column, other } => vec![column, other],
         }
     }
 
-    /// Encodes every row of `df`; a missing value becomes NaN, which estimators treat as missing.
+    /// How many integer codes it gives, or `None` for an encoder of floats.
+    pub fn cardinality(&self) -> Option<usize> {
+        match self {
+            FittedEncoder::Pass { .. }
+            | FittedEncoder::Uniform { .. }
+            | FittedEncoder::Norm { .. } => None,
+            FittedEncoder::Discrete { bins, .. } => Some(bins + 1),
+            FittedEncoder::Quantile { quantiles, .. } => Some(quantiles + 3),
+            FittedEncoder::Boolean { .. } | FittedEncoder::Equals { .. } => Some(2),
+            FittedEncoder::Enum { cardinality, .. } => Some(cardinality + 2),
+            FittedEncoder::Unique { categories, .. } => Some(categories.len() + 3),
+        }
+    }
+
+    /// The readable value behind a code or a float, where the encoder can tell: a category, a
+    /// bin's range, yes/no, or the original number.
+    pub fn decode(&self, value: f32) -> Option<String> {
+        if value.is_nan() {
+            return None;
+        }
+        let code = value as usize;
+        match self {
+            FittedEncoder::Pass { .. } => Some(value.to_string()),
+            FittedEncoder::Uniform { min, max, .. } => {
+                Some((min + f64::from(value) * (max - min)).to_string())
+            }
+            FittedEncoder::Norm { mean, std, .. } => {
+                Some((mean + f64::from(value) * std).to_string())
+            }
+            FittedEncoder::Discrete { min, max, bins, .. } => {
+                let width = (max - min) / *bins as f64;
+                (code < *bins).then(|| {
+                    let lo = min + width * code as f64;
+                    format!("[{lo}, {})", lo + width)
+                })
+            }
+            FittedEncoder::Quantile {
+                boundaries,
+                quantiles,
+                min,
+                max,
+                ..
+            } => match code {
+                c if c < *quantiles => {
+                    let lo = if c == 0 { *min } else { boundaries[c - 1] };
+                    let hi = boundaries.get(c).copied().unwrap_or(*max);
+                    Some(format!("[{lo}, {hi}]"))
+                }
+                c if c == *quantiles => Some(format!("< {min}")),
+                c if c == quantiles + 1 => Some(format!("> {max}")),
+                _ => None,
+            },
+            FittedEncoder::Boolean { .. } | FittedEncoder::Equals { .. } => {
+                Some((code == 1).to_string())
+            }
+            FittedEncoder::Enum { cardinality, .. } => {
+                (code < *cardinality).then(|| code.to_string())
+            }
+            FittedEncoder::Unique { categories, .. } => match code.checked_sub(categories.len()) {
+                None => categories.get(code).cloned(),
+                Some(0) => Some("(long tail)".into()),
+                Some(1) => Some("(unseen)".into()),
+                Some(_) => None,
+            },
+        }
+    }
+
+    /// Encodes every row of `df`; floats are NaN where a value is missing, codes follow
+    /// [`FittedEncoder::cardinality`].
     pub fn encode(&self, df: &DataFrame) -> Result<Vec<f32>> {
-        let by = format!("fitted encoder of {}", self.column());
+        let by = format!("fitted encoder of {}", self.columns().join(", "));
         Ok(match self {
-            FittedEncoder::Unique { column, categories } => {
-                let index: HashMap<&str, usize> = categories
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (c.as_str(), i))
-                    .collect();
-                let other = categories.len() as f32;
-                frame::strings(df, column, &by)?
-                    .iter()
+            FittedEncoder::Pass { column } => values(df, column, &by, false)?
+                .into_iter()
+                .map(|v| v.map_or(f32::NAN, |x| x as f32))
+                .collect(),
+            FittedEncoder::Uniform { column, min, max } => {
+                let span = max - min;
+                values(df, column, &by, false)?
+                    .into_iter()
                     .map(|v| match v {
                         None => f32::NAN,
-                        Some(s) => index.get(s.as_str()).map(|i| *i as f32).unwrap_or(other),
+                        Some(_) if span <= 0.0 => 0.0,
+                        Some(x) => ((x.clamp(*min, *max) - min) / span) as f32,
                     })
                     .collect()
             }
-            FittedEncoder::Norm { column, mean, std } => frame::numbers(df, column, &by)?
-                .into_iter()
-                .map(|v| v.map(|x| ((x - mean) / std) as f32).unwrap_or(f32::NAN))
-                .collect(),
+            FittedEncoder::Norm {
+                column,
+                mean,
+                std,
+                min,
+                max,
+            } => {
+                let (lo, hi) = (
+                    min.unwrap_or(f64::NEG_INFINITY),
+                    max.unwrap_or(f64::INFINITY),
+                );
+                values(df, column, &by, false)?
+                    .into_iter()
+                    .map(|v| v.map_or(f32::NAN, |x| ((x.clamp(lo, hi) - mean) / std) as f32))
+                    .collect()
+            }
             FittedEncoder::Discrete {
                 column,
                 min,
                 max,
                 bins,
+                dates,
             } => {
                 let width = (max - min) / *bins as f64;
-                frame::numbers(df, column, &by)?
+                let last = (*bins - 1) as f64;
+                values(df, column, &by, *dates)?
                     .into_iter()
                     .map(|v| match v {
-                        None => f32::NAN,
+                        None => *bins as f32,
                         Some(_) if width <= 0.0 => 0.0,
-                        Some(x) => {
-                            ((x - min) / width).floor().clamp(0.0, (*bins - 1) as f64) as f32
-                        }
+                        Some(x) => ((x - min) / width).floor().clamp(0.0, last) as f32,
                     })
                     .collect()
             }
-            FittedEncoder::Pass { column } => frame::numbers(df, column, &by)?
+            FittedEncoder::Quantile {
+                column,
+                boundaries,
+                quantiles,
+                min,
+                max,
+            } => values(df, column, &by, false)?
                 .into_iter()
-                .map(|v| v.map(|x| x as f32).unwrap_or(f32::NAN))
+                .map(|v| match v {
+                    None => (quantiles + 2) as f32,
+                    Some(x) if x < *min => *quantiles as f32,
+                    Some(x) if x > *max => (quantiles + 1) as f32,
+                    Some(x) => boundaries.partition_point(|b| *b <= x).min(quantiles - 1) as f32,
+                })
                 .collect(),
+            FittedEncoder::Boolean { column } => frame::text(df, column, &by)?
+                .iter()
+                .map(|v| match v.and_then(yes_no) {
+                    Some(true) => 1.0,
+                    Some(false) => 0.0,
+                    None => f32::NAN,
+                })
+                .collect(),
+            FittedEncoder::Equals { column, other } => {
+                let a = frame::text(df, column, &by)?;
+                let b = frame::text(df, other, &by)?;
+                a.iter()
+                    .zip(b.iter())
+                    .map(|(a, b)| match (a, b) {
+                        (Some(a), Some(b)) => f32::from(u8::from(a.trim() == b.trim())),
+                        _ => f32::NAN,
+                    })
+                    .collect()
+            }
+            FittedEncoder::Enum {
+                column,
+                cardinality,
+            } => values(df, column, &by, false)?
+                .into_iter()
+                .map(|v| match v {
+                    None => (cardinality + 1) as f32,
+                    Some(x) if x >= 0.0 && x.fract() == 0.0 && (x as usize) < *cardinality => {
+                        x as f32
+                    }
+                    Some(_) => *cardinality as f32,
+                })
+                .collect(),
+            FittedEncoder::Unique {
+                column,
+                categories,
+                long_tail,
+            } => {
+                let index: PlHashMap<&str, usize> = categories
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.as_str(), i))
+                    .collect();
+                let tail: PlHashSet<&str> = long_tail.iter().map(String::as_str).collect();
+                let n = categories.len();
+                frame::text(df, column, &by)?
+                    .iter()
+                    .map(|v| match v {
+                        None => (n + 2) as f32,
+                        Some(s) => match index.get(s) {
+                            Some(i) => *i as f32,
+                            None if tail.contains(s) => n as f32,
+                            None => (n + 1) as f32,
+                        },
+                    })
+                    .collect()
+            }
         })
     }
 }
@@ -335,19 +785,19 @@ impl OutputEncoder {
     pub fn labels(&self, df: &DataFrame) -> Result<Vec<f32>> {
         let OutputEncoder::Boolean { column } = self;
         let by = format!("output encoder Boolean({column})");
-        frame::strings(df, column, &by)?
-            .into_iter()
+        frame::text(df, column, &by)?
+            .iter()
             .enumerate()
             .map(|(row, v)| {
                 let v = v.unwrap_or_default();
-                match v.trim().to_ascii_lowercase().as_str() {
-                    "1" | "1.0" | "true" | "t" | "yes" | "y" => Ok(1.0),
-                    "0" | "0.0" | "false" | "f" | "no" | "n" => Ok(0.0),
-                    other => Err(Error::ColumnType {
+                match yes_no(v) {
+                    Some(yes) => Ok(f32::from(u8::from(yes))),
+                    None => Err(Error::ColumnType {
                         column: column.clone(),
                         message: format!(
-                            "row {}: {by} needs 0/1 or true/false but found {other:?}",
-                            row + 1
+                            "row {}: {by} needs 0/1 or true/false but found {:?}",
+                            row + 1,
+                            v.trim()
                         ),
                     }),
                 }
@@ -365,54 +815,228 @@ impl OutputEncoder {
 mod tests {
     use super::*;
 
-    #[test]
-    fn unique_keeps_frequent_categories_and_pools_the_rest() {
-        let train =
-            df!("c" => [Some("a"), Some("a"), Some("b"), Some("a"), Some("c"), Some("c"), None])
-                .unwrap();
-        let fitted = Encoder::Unique {
-            column: "c".into(),
-            minimum_occurrences: 2,
-        }
-        .fit(&train)
-        .unwrap();
-        assert_eq!(
-            fitted,
-            FittedEncoder::Unique {
-                column: "c".into(),
-                categories: vec!["a".into(), "c".into()]
-            }
-        );
-        let test = df!("c" => [Some("c"), Some("b"), Some("zzz"), None]).unwrap();
-        let codes = fitted.encode(&test).unwrap();
-        assert_eq!(&codes[..3], &[1.0, 2.0, 2.0]);
-        assert!(codes[3].is_nan());
+    fn fit(encoder: Encoder, train: &DataFrame) -> FittedEncoder {
+        encoder.fit(train).unwrap()
+    }
+
+    fn codes(fitted: &FittedEncoder, df: &DataFrame) -> Vec<f32> {
+        fitted.encode(df).unwrap()
+    }
+
+    fn x(values: &[Option<f64>]) -> DataFrame {
+        df!("x" => values).unwrap()
+    }
+
+    fn same(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(a, b)| (a.is_nan() && b.is_nan()) || (a - b).abs() < 1e-6)
     }
 
     #[test]
-    fn norm_and_discrete_use_training_statistics_only() {
-        let train = df!("x" => [Some(1.0), Some(3.0), None]).unwrap();
-        let norm = Encoder::Norm { column: "x".into() }.fit(&train).unwrap();
+    fn pass_keeps_numbers_and_nulls_as_nan() {
+        let f = fit(Encoder::Pass { column: "x".into() }, &x(&[Some(1.0)]));
+        let v = codes(&f, &x(&[Some(-2.5), None, Some(f64::NAN)]));
+        assert!(same(&v, &[-2.5, f32::NAN, f32::NAN]), "{v:?}");
+        assert_eq!(f.cardinality(), None);
+    }
+
+    #[test]
+    fn uniform_scales_to_the_training_range_and_clips() {
+        let f = fit(
+            Encoder::Uniform { column: "x".into() },
+            &x(&[Some(10.0), Some(20.0), None]),
+        );
+        let v = codes(&f, &x(&[Some(15.0), Some(0.0), Some(99.0), None]));
+        assert!(same(&v, &[0.5, 0.0, 1.0, f32::NAN]), "{v:?}");
+        assert_eq!(f.decode(0.5), Some("15".into()));
+    }
+
+    #[test]
+    fn norm_clips_to_the_training_range_then_standardises() {
+        let f = fit(
+            Encoder::Norm { column: "x".into() },
+            &x(&[Some(1.0), Some(3.0), None]),
+        );
         assert_eq!(
-            norm,
+            f,
             FittedEncoder::Norm {
                 column: "x".into(),
                 mean: 2.0,
-                std: 1.0
+                std: 1.0,
+                min: Some(1.0),
+                max: Some(3.0),
             }
         );
-        let test = df!("x" => [Some(5.0), None]).unwrap();
-        let v = norm.encode(&test).unwrap();
-        assert_eq!(v[0], 3.0);
-        assert!(v[1].is_nan());
-        let disc = Encoder::Discrete {
-            column: "x".into(),
-            bins: 2,
-        }
-        .fit(&train)
+        let v = codes(&f, &x(&[Some(2.0), Some(50.0), Some(-50.0), None]));
+        assert!(same(&v, &[0.0, 1.0, -1.0, f32::NAN]), "{v:?}");
+    }
+
+    #[test]
+    fn discrete_bins_numbers_and_dates_with_a_code_for_null() {
+        let f = fit(
+            Encoder::Discrete {
+                column: "x".into(),
+                bins: 2,
+            },
+            &x(&[Some(1.0), Some(3.0), None]),
+        );
+        let v = codes(&f, &x(&[Some(0.0), Some(1.9), Some(2.1), Some(99.0), None]));
+        assert_eq!(v, vec![0.0, 0.0, 1.0, 1.0, 2.0]);
+        assert_eq!(f.cardinality(), Some(3));
+        assert_eq!(f.decode(1.0), Some("[2, 3)".into()));
+
+        let dates = df!("d" => ["2018-01-01", "2018-12-31"]).unwrap();
+        let f = fit(
+            Encoder::Discrete {
+                column: "d".into(),
+                bins: 4,
+            },
+            &dates,
+        );
+        let later =
+            df!("d" => [Some("2018-02-01"), Some("2018-11-30"), Some("2031-01-01"), None]).unwrap();
+        assert_eq!(codes(&f, &later), vec![0.0, 3.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn quantile_has_codes_below_above_and_null() {
+        let train = x(&(1..=100).map(|i| Some(f64::from(i))).collect::<Vec<_>>());
+        let f = fit(
+            Encoder::Quantile {
+                column: "x".into(),
+                quantiles: 4,
+            },
+            &train,
+        );
+        let FittedEncoder::Quantile { boundaries, .. } = &f else {
+            panic!("{f:?}")
+        };
+        assert_eq!(boundaries, &vec![26.0, 51.0, 76.0]);
+        let v = codes(
+            &f,
+            &x(&[
+                Some(1.0),
+                Some(30.0),
+                Some(100.0),
+                Some(0.5),
+                Some(101.0),
+                None,
+            ]),
+        );
+        assert_eq!(v, vec![0.0, 1.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(f.cardinality(), Some(7));
+        assert_eq!(f.decode(4.0), Some("< 1".into()));
+    }
+
+    #[test]
+    fn boolean_reads_yes_no_in_its_many_spellings() {
+        let df = df!("b" => [Some("Yes"), Some("0"), Some("true"), Some("maybe"), None]).unwrap();
+        let f = fit(Encoder::Boolean { column: "b".into() }, &df);
+        let v = codes(&f, &df);
+        assert!(same(&v, &[1.0, 0.0, 1.0, f32::NAN, f32::NAN]), "{v:?}");
+        let bools = df!("b" => [Some(true), Some(false), None]).unwrap();
+        assert!(same(&codes(&f, &bools), &[1.0, 0.0, f32::NAN]));
+    }
+
+    #[test]
+    fn equals_compares_two_columns() {
+        let df = df!(
+            "city" => [Some("Oslo"), Some("Rome"), None],
+            "home" => [Some("Oslo"), Some("Paris"), Some("Rome")]
+        )
         .unwrap();
-        let test = df!("x" => [0.0, 1.9, 2.1, 99.0]).unwrap();
-        assert_eq!(disc.encode(&test).unwrap(), vec![0.0, 0.0, 1.0, 1.0]);
+        let e = Encoder::Equals {
+            column: "city".into(),
+            other: "home".into(),
+        };
+        assert_eq!(e.feature(), "Equals(city, home)");
+        let f = fit(e, &df);
+        assert!(same(&codes(&f, &df), &[1.0, 0.0, f32::NAN]));
+        let missing = df!("city" => ["Oslo"]).unwrap();
+        let err = f.encode(&missing).unwrap_err().to_string();
+        assert!(err.contains("`home`"), "{err}");
+    }
+
+    #[test]
+    fn enum_keeps_codes_and_marks_unseen_and_null() {
+        let f = fit(
+            Encoder::Enum { column: "x".into() },
+            &x(&[Some(0.0), Some(2.0)]),
+        );
+        assert_eq!(f.cardinality(), Some(5));
+        let v = codes(&f, &x(&[Some(1.0), Some(7.0), Some(-1.0), None]));
+        assert_eq!(v, vec![1.0, 3.0, 3.0, 4.0]);
+        let err = Encoder::Enum { column: "x".into() }
+            .fit(&x(&[Some(1.5)]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`x`") && err.contains("whole numbers"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unique_gives_long_tail_unseen_and_null_codes_of_their_own() {
+        let train =
+            df!("c" => [Some("a"), Some("a"), Some("b"), Some("a"), Some("c"), Some("c"), None])
+                .unwrap();
+        let f = fit(
+            Encoder::Unique {
+                column: "c".into(),
+                minimum_occurrences: 2,
+            },
+            &train,
+        );
+        assert_eq!(
+            f,
+            FittedEncoder::Unique {
+                column: "c".into(),
+                categories: vec!["a".into(), "c".into()],
+                long_tail: vec!["b".into()],
+            }
+        );
+        let test = df!("c" => [Some("c"), Some("b"), Some("zzz"), None]).unwrap();
+        assert_eq!(codes(&f, &test), vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(f.cardinality(), Some(5));
+        assert_eq!(f.decode(0.0), Some("a".into()));
+        assert_eq!(f.decode(3.0), Some("(unseen)".into()));
+    }
+
+    #[test]
+    fn encoders_see_only_what_they_are_fitted_on() {
+        let train = df!("c" => ["a", "a"], "x" => [1.0, 2.0]).unwrap();
+        let test = df!("c" => ["only-in-test"], "x" => [1000.0]).unwrap();
+        let unique = fit(
+            Encoder::Unique {
+                column: "c".into(),
+                minimum_occurrences: 1,
+            },
+            &train,
+        );
+        assert_eq!(
+            unique.decode(codes(&unique, &test)[0]),
+            Some("(unseen)".into())
+        );
+        let uniform = fit(Encoder::Uniform { column: "x".into() }, &train);
+        assert_eq!(codes(&uniform, &test), vec![1.0]);
+    }
+
+    #[test]
+    fn zero_bins_are_refused_naming_the_parameter() {
+        let err = Encoder::Quantile {
+            column: "x".into(),
+            quantiles: 0,
+        }
+        .start()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("Quantile(x).quantiles") && err.contains("at least 1"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -420,9 +1044,14 @@ mod tests {
         let all = df!("x" => [Some(1.0), Some(4.0), None, Some(10.0), Some(-2.0)], "c" => ["a", "b", "a", "c", "a"]).unwrap();
         for encoder in [
             Encoder::Norm { column: "x".into() },
+            Encoder::Uniform { column: "x".into() },
             Encoder::Discrete {
                 column: "x".into(),
                 bins: 3,
+            },
+            Encoder::Quantile {
+                column: "x".into(),
+                quantiles: 3,
             },
             Encoder::Unique {
                 column: "c".into(),
@@ -434,19 +1063,38 @@ mod tests {
             state.update(&all.slice(2, 3)).unwrap();
             let batched = state.finish();
             let at_once = encoder.fit(&all).unwrap();
-            match (&batched, &at_once) {
-                (
-                    FittedEncoder::Norm {
-                        mean: a, std: s, ..
-                    },
-                    FittedEncoder::Norm {
-                        mean: b, std: t, ..
-                    },
-                ) => {
-                    assert!((a - b).abs() < 1e-12 && (s - t).abs() < 1e-12)
-                }
-                _ => assert_eq!(batched, at_once),
-            }
+            assert!(
+                same(
+                    &batched.encode(&all).unwrap(),
+                    &at_once.encode(&all).unwrap()
+                ),
+                "{encoder:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fitted_encoders_round_trip_through_json() {
+        let df = df!("x" => [Some(1.0), Some(5.0), None], "c" => ["a", "b", "a"]).unwrap();
+        for encoder in [
+            Encoder::Quantile {
+                column: "x".into(),
+                quantiles: 2,
+            },
+            Encoder::Unique {
+                column: "c".into(),
+                minimum_occurrences: 2,
+            },
+            Encoder::Norm { column: "x".into() },
+        ] {
+            let fitted = encoder.fit(&df).unwrap();
+            let back: FittedEncoder =
+                serde_json::from_str(&serde_json::to_string(&fitted).unwrap()).unwrap();
+            assert_eq!(back, fitted);
+            assert!(same(
+                &back.encode(&df).unwrap(),
+                &fitted.encode(&df).unwrap()
+            ));
         }
     }
 

@@ -56,17 +56,22 @@ pub fn numbers(df: &DataFrame, name: &str, needed_by: &str) -> Result<Vec<Option
     }
 }
 
-/// The values of `name` as text (numbers and booleans are written out).
-pub fn strings(df: &DataFrame, name: &str, needed_by: &str) -> Result<Vec<Option<String>>> {
+/// The values of `name` as a text column to iterate without copying (numbers, booleans and dates
+/// are written out).
+pub fn text(df: &DataFrame, name: &str, needed_by: &str) -> Result<StringChunked> {
     let col = column(df, name, needed_by)?;
     match col.dtype() {
-        DataType::String => Ok(col.str()?.iter().map(|v| v.map(str::to_string)).collect()),
-        DataType::Null => Ok(vec![None; col.len()]),
-        _ => {
-            let cast = col.cast(&DataType::String)?;
-            Ok(cast.str()?.iter().map(|v| v.map(str::to_string)).collect())
-        }
+        DataType::String => Ok(col.str()?.clone()),
+        _ => Ok(col.cast(&DataType::String)?.str()?.clone()),
     }
+}
+
+/// The values of `name` as owned text (numbers and booleans are written out).
+pub fn strings(df: &DataFrame, name: &str, needed_by: &str) -> Result<Vec<Option<String>>> {
+    Ok(text(df, name, needed_by)?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
 }
 
 /// The values of `name` as timestamps: date and datetime columns as they are, text parsed from
@@ -126,9 +131,35 @@ pub fn timestamps(
     }
 }
 
+/// `YYYY-MM-DD` and `YYYY-MM-DD HH:MM:SS` (or with `T`) read digit by digit: the layouts
+/// databases write, parsed about ten times faster than through a format string.
+fn parse_common_timestamp(s: &str) -> Option<chrono::NaiveDateTime> {
+    let b = s.as_bytes();
+    let number = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let date =
+        chrono::NaiveDate::from_ymd_opt(number(0, 4)? as i32, number(5, 7)?, number(8, 10)?)?;
+    match b.len() {
+        10 => date.and_hms_opt(0, 0, 0),
+        19 if matches!(b[10], b' ' | b'T') && b[13] == b':' && b[16] == b':' => {
+            date.and_hms_opt(number(11, 13)?, number(14, 16)?, number(17, 19)?)
+        }
+        _ => None,
+    }
+}
+
 fn parse_timestamp(s: &str) -> Option<chrono::NaiveDateTime> {
     use chrono::{NaiveDate, NaiveDateTime};
     let s = s.trim();
+    if let Some(t) = parse_common_timestamp(s) {
+        return Some(t);
+    }
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
         .ok()
@@ -144,16 +175,16 @@ fn parse_timestamp(s: &str) -> Option<chrono::NaiveDateTime> {
         })
 }
 
-/// Adds (or replaces) a column of optional numbers.
-pub fn put_numbers(df: &mut DataFrame, name: &str, values: Vec<Option<f64>>) -> Result<()> {
-    df.with_column(Column::new(name.into(), values))?;
-    Ok(())
+/// A column of optional numbers named `name`.
+pub fn number_column(name: &str, values: Vec<Option<f64>>) -> Column {
+    Column::new(name.into(), values)
 }
 
-/// Adds (or replaces) a column of optional text.
-pub fn put_strings(df: &mut DataFrame, name: &str, values: Vec<Option<String>>) -> Result<()> {
-    df.with_column(Column::new(name.into(), values))?;
-    Ok(())
+/// A column of optional text named `name`, from owned or borrowed strings.
+pub fn text_column<S: AsRef<str>>(name: &str, values: impl Iterator<Item = Option<S>>) -> Column {
+    let mut ca: StringChunked = values.collect();
+    ca.rename(name.into());
+    ca.into_column()
 }
 
 /// Builds a data frame from JSON records (objects); a key missing from a record is null there.

@@ -1,7 +1,7 @@
 //! The first-names table: for each US first name, the share of people with it who are male and
 //! their mean age (from public US Social Security baby-name statistics, as in Python Lore).
 
-use std::collections::HashMap;
+use polars::prelude::PlHashMap;
 use std::sync::OnceLock;
 
 /// The shipped table: name, share male, mean age, population; no header.
@@ -45,11 +45,20 @@ pub fn all() -> &'static [(String, NameStats)] {
 
 /// The statistics of `name` (any case), or `None` for a name the table does not know.
 pub fn lookup(name: &str) -> Option<NameStats> {
-    static INDEX: OnceLock<HashMap<String, NameStats>> = OnceLock::new();
-    INDEX
-        .get_or_init(|| all().iter().cloned().collect())
-        .get(name.trim().to_lowercase().as_str())
-        .copied()
+    static INDEX: OnceLock<PlHashMap<String, NameStats>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| all().iter().cloned().collect());
+    let name = name.trim();
+    // Lower-casing a short ASCII name on the stack saves an allocation per row.
+    let mut buffer = [0u8; 48];
+    if let Some(lower) = buffer.get_mut(..name.len()).filter(|_| name.is_ascii()) {
+        lower.copy_from_slice(name.as_bytes());
+        lower.make_ascii_lowercase();
+        return std::str::from_utf8(lower)
+            .ok()
+            .and_then(|key| index.get(key))
+            .copied();
+    }
+    index.get(name.to_lowercase().as_str()).copied()
 }
 
 #[cfg(test)]

@@ -5,12 +5,13 @@
 use polars::prelude::*;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::encoders::{Encoder, FittedEncoder, OutputEncoder};
 use crate::error::{Error, Result};
 use crate::io::ExtractSpec;
-use crate::transformers::Transformer;
+use crate::transformers::{self, Transformer};
 
 /// Everything a pipeline does, as data: what a Rust `#[derive(Pipeline)]` and a `[pipeline]`
 /// table in a model's TOML both produce.
@@ -149,7 +150,7 @@ impl PipelineSpec {
         let wanted = self
             .encoders
             .iter()
-            .map(|e| e.column())
+            .flat_map(|e| e.columns())
             .chain([self.output.column()]);
         for column in wanted {
             if !columns.iter().any(|c| c == column) {
@@ -161,17 +162,27 @@ impl PipelineSpec {
 
     /// Adds every transformer's column to `df`, in order.
     pub fn transform(&self, df: &mut DataFrame) -> Result<()> {
-        self.transformers.iter().try_for_each(|t| t.apply(df))
+        transformers::apply_all(&self.transformers, df)
     }
 
     /// Fits every encoder on the (already transformed) training rows.
     pub fn fit(&self, train: &DataFrame) -> Result<FittedPipeline> {
         let encoders = self
             .encoders
-            .iter()
-            .map(|e| e.fit(train))
+            .par_iter()
+            .map(|e| {
+                let started = std::time::Instant::now();
+                let fitted = e.fit(train);
+                tracing::debug!(
+                    seconds = started.elapsed().as_secs_f64(),
+                    "fit {}",
+                    e.feature()
+                );
+                fitted
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(FittedPipeline {
+            encoding: ENCODING_VERSION,
             transformers: self.transformers.clone(),
             features: self.encoders.iter().map(Encoder::feature).collect(),
             encoders,
@@ -180,9 +191,16 @@ impl PipelineSpec {
     }
 }
 
+/// The version of how fitted encoders code their values, saved in every `pipeline.json`; a
+/// fitting saved with another version would be fed codes its estimator never saw.
+pub const ENCODING_VERSION: u32 = 2;
+
 /// A pipeline with fitted encoders: everything needed to turn new rows into features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedPipeline {
+    /// [`ENCODING_VERSION`] when it was fitted (1 for fittings saved before versions were kept).
+    #[serde(default = "first_version")]
+    pub encoding: u32,
     /// The transformers, applied before encoding.
     pub transformers: Vec<Transformer>,
     /// The fitted encoders, one per feature.
@@ -191,6 +209,10 @@ pub struct FittedPipeline {
     pub features: Vec<String>,
     /// The output encoder.
     pub output: OutputEncoder,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 impl FittedPipeline {
@@ -202,7 +224,11 @@ impl FittedPipeline {
             .transformers
             .iter()
             .flat_map(|t| t.inputs().into_iter().map(str::to_string))
-            .chain(self.encoders.iter().map(|e| e.column().to_string()));
+            .chain(
+                self.encoders
+                    .iter()
+                    .flat_map(|e| e.columns().into_iter().map(str::to_string)),
+            );
         for column in wanted {
             if !derived.contains(&column) && !inputs.contains(&column) {
                 inputs.push(column);
@@ -215,7 +241,7 @@ impl FittedPipeline {
     pub fn encode(&self, df: &DataFrame) -> Result<Matrix> {
         let columns = self
             .encoders
-            .iter()
+            .par_iter()
             .map(|e| e.encode(df))
             .collect::<Result<Vec<_>>>()?;
         let rows = df.height();
@@ -245,9 +271,7 @@ impl FittedPipeline {
                 present,
             });
         }
-        for t in &self.transformers {
-            t.apply(&mut df)?;
-        }
+        transformers::apply_all(&self.transformers, &mut df)?;
         self.encode(&df)
     }
 }

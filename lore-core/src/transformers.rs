@@ -5,10 +5,12 @@
 //! number, an unknown first name) becomes null rather than an error, so one odd row never stops a
 //! fit or a prediction. A column of the wrong type is an error naming the column.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -328,6 +330,13 @@ impl Transformer {
 
     /// Adds this transformer's output column to `df`.
     pub fn apply(&self, df: &mut DataFrame) -> Result<()> {
+        let column = self.compute(df)?;
+        df.with_column(column)?;
+        Ok(())
+    }
+
+    /// This transformer's output column for the rows of `df`, which it only reads.
+    pub fn compute(&self, df: &DataFrame) -> Result<Column> {
         self.validate()?;
         let by = format!("transformer {}", self.output());
         let out = self.output();
@@ -340,15 +349,15 @@ impl Transformer {
         match self {
             Transformer::Log { column } => {
                 let values = numbers_of(column, &|x| (x > 0.0).then(|| x.ln()))?;
-                frame::put_numbers(df, &out, values)
+                Ok(frame::number_column(&out, values))
             }
             Transformer::LogPlusOne { column } => {
                 let values = numbers_of(column, &|x| Some(x.max(0.0).ln_1p()))?;
-                frame::put_numbers(df, &out, values)
+                Ok(frame::number_column(&out, values))
             }
             Transformer::Sqrt { column } => {
                 let values = numbers_of(column, &|x| (x >= 0.0).then(|| x.sqrt()))?;
-                frame::put_numbers(df, &out, values)
+                Ok(frame::number_column(&out, values))
             }
             Transformer::IsNull { column } => {
                 let col = frame::column(df, column, &by)?;
@@ -364,7 +373,7 @@ impl Transformer {
                     .into_iter()
                     .map(|m| Some(f64::from(u8::from(m))))
                     .collect();
-                frame::put_numbers(df, &out, values)
+                Ok(frame::number_column(&out, values))
             }
             Transformer::Map {
                 column,
@@ -378,13 +387,12 @@ impl Transformer {
                         .into_iter()
                         .map(|k| look(k).and_then(|v| v.as_f64()))
                         .collect();
-                    frame::put_numbers(df, &out, mapped)
+                    Ok(frame::number_column(&out, mapped))
                 } else {
                     let mapped = keys
                         .into_iter()
-                        .map(|k| look(k).and_then(|v| v.as_str()).map(str::to_string))
-                        .collect();
-                    frame::put_strings(df, &out, mapped)
+                        .map(|k| look(k).and_then(|v| v.as_str()).map(str::to_string));
+                    Ok(frame::text_column(&out, mapped))
                 }
             }
             Transformer::DateTime { column, part } => {
@@ -392,7 +400,7 @@ impl Transformer {
                     .into_iter()
                     .map(|t| t.map(|t| part.of(t)))
                     .collect();
-                frame::put_numbers(df, &out, values)
+                Ok(frame::number_column(&out, values))
             }
             Transformer::Age {
                 column,
@@ -420,14 +428,14 @@ impl Transformer {
                         Some(secs / seconds)
                     })
                     .collect();
-                frame::put_numbers(df, &out, values)
+                Ok(frame::number_column(&out, values))
             }
             Transformer::String {
                 column,
                 op,
                 pattern,
             } => {
-                let texts = frame::strings(df, column, &by)?;
+                let texts = frame::text(df, column, &by)?;
                 let regex = match pattern {
                     Some(p) => Some(regex::Regex::new(p).map_err(|e| Error::Data(e.to_string()))?),
                     None => None,
@@ -435,69 +443,66 @@ impl Transformer {
                 match (op, &regex) {
                     (StringOp::Length, _) => {
                         let values = texts
-                            .into_iter()
+                            .iter()
                             .map(|t| t.map(|t| t.chars().count() as f64))
                             .collect();
-                        frame::put_numbers(df, &out, values)
+                        Ok(frame::number_column(&out, values))
                     }
                     (StringOp::Contains, Some(re)) => {
                         let values = texts
-                            .into_iter()
-                            .map(|t| t.map(|t| f64::from(u8::from(re.is_match(&t)))))
+                            .iter()
+                            .map(|t| t.map(|t| f64::from(u8::from(re.is_match(t)))))
                             .collect();
-                        frame::put_numbers(df, &out, values)
+                        Ok(frame::number_column(&out, values))
                     }
                     (StringOp::Extract, Some(re)) => {
-                        let values = texts
-                            .into_iter()
-                            .map(|t| {
-                                let caps = re.captures(t.as_deref()?)?;
-                                caps.get(1)
-                                    .or_else(|| caps.get(0))
-                                    .map(|m| m.as_str().to_string())
-                            })
-                            .collect();
-                        frame::put_strings(df, &out, values)
+                        let values = texts.iter().map(|t| {
+                            let caps = re.captures(t?)?;
+                            caps.get(1)
+                                .or_else(|| caps.get(0))
+                                .map(|m| m.as_str().to_string())
+                        });
+                        Ok(frame::text_column(&out, values))
                     }
                     _ => {
-                        let values = texts
-                            .into_iter()
-                            .map(|t| {
-                                t.map(|t| match op {
-                                    StringOp::Upper => t.to_uppercase(),
-                                    StringOp::Trim => t.trim().to_string(),
-                                    _ => t.to_lowercase(),
-                                })
+                        let values = texts.iter().map(|t| {
+                            t.map(|t| match op {
+                                StringOp::Upper => t.to_uppercase(),
+                                StringOp::Trim => t.trim().to_string(),
+                                _ => t.to_lowercase(),
                             })
-                            .collect();
-                        frame::put_strings(df, &out, values)
+                        });
+                        Ok(frame::text_column(&out, values))
                     }
                 }
             }
             Transformer::AreaCode { column } => {
-                let values = frame::strings(df, column, &by)?
-                    .into_iter()
-                    .map(|v| v.and_then(|phone| area_code(&phone)))
-                    .collect();
-                frame::put_strings(df, &out, values)
+                let phones = frame::text(df, column, &by)?;
+                let values = phones.iter().map(|v| v.and_then(area_code));
+                Ok(frame::text_column(&out, values))
             }
             Transformer::EmailDomain { column } => {
-                let values = frame::strings(df, column, &by)?
-                    .into_iter()
-                    .map(|v| {
-                        v.and_then(|s| s.rsplit_once('@').map(|(_, d)| d.trim().to_lowercase()))
-                            .filter(|d| !d.is_empty())
-                    })
-                    .collect();
-                frame::put_strings(df, &out, values)
+                let emails = frame::text(df, column, &by)?;
+                let values = emails.iter().map(|v| {
+                    let (_, domain) = v?.rsplit_once('@')?;
+                    let domain = domain.trim();
+                    if domain.is_empty() {
+                        None
+                    } else if domain.bytes().any(|b| b.is_ascii_uppercase()) || !domain.is_ascii() {
+                        Some(Cow::Owned(domain.to_lowercase()))
+                    } else {
+                        Some(Cow::Borrowed(domain))
+                    }
+                });
+                Ok(frame::text_column(&out, values))
             }
             Transformer::NameAge { column }
             | Transformer::NameSex { column }
             | Transformer::NamePopulation { column } => {
-                let values = frame::strings(df, column, &by)?
-                    .into_iter()
+                let values = frame::text(df, column, &by)?
+                    .iter()
                     .map(|v| {
-                        let stats = names::lookup(v?.trim())?;
+                        let stats = names::lookup(v?)?;
                         Some(match self {
                             Transformer::NameAge { .. } => stats.mean_age,
                             Transformer::NameSex { .. } => stats.share_male,
@@ -505,11 +510,11 @@ impl Transformer {
                         })
                     })
                     .collect();
-                frame::put_numbers(df, &out, values)
+                Ok(frame::number_column(&out, values))
             }
             Transformer::NameFamilial { column } => {
-                let values = frame::strings(df, column, &by)?
-                    .into_iter()
+                let values = frame::text(df, column, &by)?
+                    .iter()
                     .map(|v| {
                         v.map(|n| {
                             let n = n.trim().to_lowercase();
@@ -517,7 +522,7 @@ impl Transformer {
                         })
                     })
                     .collect();
-                frame::put_numbers(df, &out, values)
+                Ok(frame::number_column(&out, values))
             }
             Transformer::Distance {
                 lat_a,
@@ -535,10 +540,41 @@ impl Transformer {
                         haversine_km(p[0], p[1], p[2], p[3])
                     })
                     .collect();
-                frame::put_numbers(df, &out, values)
+                Ok(frame::number_column(&out, values))
             }
         }
     }
+}
+
+/// Applies `transformers` in order, as [`Transformer::apply`] one after another would, but
+/// computes each run of transformers that read none of each other's outputs side by side.
+pub fn apply_all(transformers: &[Transformer], df: &mut DataFrame) -> Result<()> {
+    let mut rest = transformers;
+    while !rest.is_empty() {
+        let mut wave = 1;
+        while let Some(next) = rest.get(wave) {
+            let earlier: Vec<String> = rest[..wave].iter().map(Transformer::output).collect();
+            if next.inputs().iter().any(|i| earlier.iter().any(|o| o == i)) {
+                break;
+            }
+            wave += 1;
+        }
+        let frame: &DataFrame = df;
+        let columns = rest[..wave]
+            .par_iter()
+            .map(|t| {
+                let started = std::time::Instant::now();
+                let column = t.compute(frame);
+                tracing::debug!(seconds = started.elapsed().as_secs_f64(), "{}", t.output());
+                column
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for column in columns {
+            df.with_column(column)?;
+        }
+        rest = &rest[wave..];
+    }
+    Ok(())
 }
 
 impl DatePart {
@@ -966,6 +1002,45 @@ mod tests {
         assert_eq!(log.output(), "Log(NameAge(first_name))");
         let v = df.column(&log.output()).unwrap().f64().unwrap().get(0);
         assert!(v.unwrap() > 3.0, "{v:?}");
+    }
+
+    #[test]
+    fn applying_all_at_once_equals_applying_one_after_another() {
+        let chain = vec![
+            Transformer::NameAge {
+                column: col("first_name"),
+            },
+            Transformer::EmailDomain {
+                column: col("email"),
+            },
+            Transformer::Log {
+                column: col("NameAge(first_name)"),
+            },
+            Transformer::Map {
+                column: col("tier"),
+                values: [("gold".to_string(), serde_json::json!("x@GOLD.com"))].into(),
+                default: None,
+            },
+            Transformer::EmailDomain {
+                column: col("Map(tier)"),
+            },
+        ];
+        let mut one_by_one = frame();
+        for t in &chain {
+            t.apply(&mut one_by_one).unwrap();
+        }
+        let mut together = frame();
+        apply_all(&chain, &mut together).unwrap();
+        assert_eq!(together, one_by_one);
+        assert_eq!(
+            together
+                .column("EmailDomain(Map(tier))")
+                .unwrap()
+                .str()
+                .unwrap()
+                .get(0),
+            Some("gold.com")
+        );
     }
 
     #[test]

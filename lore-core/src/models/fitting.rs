@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::estimators::{FitHistory, FittedEstimator, InMemory, LabelledBatches, Scored};
 use crate::io::{Database, Extract, Origin, ProjectConnection, ReadOptions};
 use crate::metrics::{self, SplitStats, Stats, Timings};
-use crate::pipelines::{FittedPipeline, Matrix};
+use crate::pipelines::{FittedPipeline, Matrix, ENCODING_VERSION};
 use crate::progress::Progress;
 use crate::report;
 use crate::tracking::{self, Run};
@@ -104,6 +104,8 @@ async fn prepare_whole(
     let t = Instant::now();
     progress.stage("transforming");
     spec.pipeline.transform(&mut df)?;
+    // Only the columns the encoders and the output read are split and kept.
+    let df = df.select(spec.pipeline.encoded_columns())?;
     let splits = spec.pipeline.split.rows(df.height())?;
     let parts = [
         take(&df, &splits.train)?,
@@ -193,6 +195,7 @@ async fn prepare_streamed(
         "streamed and spilled"
     );
     let pipeline = Arc::new(FittedPipeline {
+        encoding: ENCODING_VERSION,
         transformers: spec.pipeline.transformers.clone(),
         features: spec.pipeline.encoders.iter().map(|e| e.feature()).collect(),
         encoders: states.into_iter().map(|s| s.finish()).collect(),
@@ -537,6 +540,15 @@ impl Fitting {
     pub fn load(dir: &Path) -> Result<Fitting> {
         let spec: ModelSpec = read_json(dir, PARAMS_FILE)?;
         let pipeline: FittedPipeline = read_json(dir, PIPELINE_FILE)?;
+        if pipeline.encoding != ENCODING_VERSION {
+            return Err(Error::Fitting(format!(
+                "{}: this fitting's encoders code values the way version {} of Lore's encoders did, \
+                 and this Lore codes them as version {ENCODING_VERSION}; fit the model again (`lore fit {}`)",
+                dir.join(PIPELINE_FILE).display(),
+                pipeline.encoding,
+                spec.name
+            )));
+        }
         let stats: Stats = read_json(dir, STATS_FILE)?;
         let estimator = FittedEstimator::load(dir)?;
         let id = dir
