@@ -281,7 +281,9 @@ fn values(df: &DataFrame, name: &str, by: &str, dates: bool) -> Result<Vec<Optio
 }
 
 impl EncoderState {
-    /// Learns from more training rows.
+    /// Learns from more training rows. Infinities are left out of what is learned, like nulls, so
+    /// the fitted statistics stay finite (and savable); at encoding they are clipped or binned as
+    /// out-of-range values.
     pub fn update(&mut self, df: &DataFrame) -> Result<()> {
         let by = &self.by;
         let columns = self.spec.columns();
@@ -297,7 +299,11 @@ impl EncoderState {
             }
             StateKind::Moments { n, mean, m2, range } => {
                 // Welford's update: stable, and the same whether rows come at once or in batches.
-                for x in values(df, column, by, false)?.into_iter().flatten() {
+                for x in values(df, column, by, false)?
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x.is_finite())
+                {
                     *n += 1.0;
                     let delta = x - *mean;
                     *mean += delta / *n;
@@ -310,7 +316,11 @@ impl EncoderState {
                     Some(d) => d,
                     None => *dates.insert(holds_dates(df, column, by)?),
                 };
-                for x in values(df, column, by, is_dates)?.into_iter().flatten() {
+                for x in values(df, column, by, is_dates)?
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x.is_finite())
+                {
                     range.add(x);
                 }
             }
@@ -322,7 +332,11 @@ impl EncoderState {
                 ..
             } => {
                 // Reservoir sampling: every training value has the same chance to be kept.
-                for x in values(df, column, by, false)?.into_iter().flatten() {
+                for x in values(df, column, by, false)?
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x.is_finite())
+                {
                     range.add(x);
                     *seen += 1;
                     if sample.len() < QUANTILE_SAMPLE {
@@ -336,7 +350,11 @@ impl EncoderState {
                 }
             }
             StateKind::Enum { max } => {
-                for x in values(df, column, by, false)?.into_iter().flatten() {
+                for x in values(df, column, by, false)?
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x.is_finite())
+                {
                     if x < 0.0 || x.fract() != 0.0 {
                         return Err(Error::ColumnType {
                             column: column.to_string(),
@@ -376,10 +394,16 @@ impl EncoderState {
             (_, StateKind::Moments { n, mean, m2, range }) => {
                 let var = if n > 0.0 { m2 / n } else { 0.0 };
                 let (min, max) = range.bounds();
+                // Values near f64::MAX can overflow the variance; the largest finite spread stands in.
+                let std = match var {
+                    v if v.is_infinite() => f64::MAX,
+                    v if v > 0.0 => v.sqrt(),
+                    _ => 1.0,
+                };
                 FittedEncoder::Norm {
                     column,
-                    mean,
-                    std: if var > 0.0 { var.sqrt() } else { 1.0 },
+                    mean: if mean.is_finite() { mean } else { 0.0 },
+                    std,
                     min: Some(min),
                     max: Some(max),
                 }
