@@ -38,12 +38,51 @@ pub enum Split {
     /// A seeded random holdout: shares of rows for validation and for test, the rest trains.
     Holdout {
         /// Share of rows for validation (early stopping), 0..1.
+        #[serde(default = "tenth")]
         validation: f64,
-        /// Share of rows for the final test, 0..1.
+        /// Share of rows for the final test, 0..1 (0.09: a tenth of what validation leaves).
+        #[serde(default = "test_share")]
         test: f64,
         /// Seed of the shuffle, so a split can be repeated exactly.
+        #[serde(default = "first_seed")]
         seed: u64,
+        /// A column whose rows stay together: all rows of one value (a user id, say) land in the
+        /// same split, so the test rows come from people the model never trained on.
+        #[serde(default)]
+        stratify: Option<String>,
+        /// Split each output class by the shares on its own, so every split has the same class
+        /// balance (exact when the extract is read whole, in expectation when it streams).
+        #[serde(default)]
+        stratify_labels: bool,
+        /// Use only this many rows (or values of `stratify`), drawn with the seed: for fast
+        /// iteration on a large extract. Needs the whole extract.
+        #[serde(default)]
+        subsample: Option<usize>,
     },
+    /// Oldest rows train, the next validate, the newest test, by a date, time or number column.
+    /// Needs the whole extract.
+    TimeSeries {
+        /// The column to order rows by.
+        column: String,
+        /// Share of rows for validation, 0..1.
+        #[serde(default = "tenth")]
+        validation: f64,
+        /// Share of the newest rows for the final test, 0..1.
+        #[serde(default = "tenth")]
+        test: f64,
+    },
+}
+
+fn tenth() -> f64 {
+    0.1
+}
+
+fn test_share() -> f64 {
+    0.09
+}
+
+fn first_seed() -> u64 {
+    1
 }
 
 /// Row numbers of each split.
@@ -57,16 +96,54 @@ pub struct Splits {
     pub test: Vec<IdxSize>,
 }
 
+/// A seeded hash of `value` to [0, 1): the same value and seed always give the same number.
+fn unit_hash(seed: u64, value: u64) -> f64 {
+    let mut z = seed.wrapping_add(value.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A stable 64-bit hash of text (FNV-1a), the same in every process and version.
+fn text_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 impl Split {
-    /// Divides `rows` row numbers.
-    pub fn rows(&self, rows: usize) -> Result<Splits> {
-        let Split::Holdout {
+    /// The holdout of 10% validation and 9% test (81/10/9, like Python Lore), seeded with `seed`.
+    pub fn holdout(validation: f64, test: f64, seed: u64) -> Split {
+        Split::Holdout {
             validation,
             test,
             seed,
-        } = self;
+            stratify: None,
+            stratify_labels: false,
+            subsample: None,
+        }
+    }
+
+    /// The columns the split reads, besides the output.
+    pub fn columns(&self) -> Vec<&str> {
+        match self {
+            Split::Holdout { stratify, .. } => stratify.iter().map(String::as_str).collect(),
+            Split::TimeSeries { column, .. } => vec![column],
+        }
+    }
+
+    fn shares(&self) -> Result<(f64, f64)> {
+        let (validation, test) = match self {
+            Split::Holdout {
+                validation, test, ..
+            }
+            | Split::TimeSeries {
+                validation, test, ..
+            } => (*validation, *test),
+        };
         for (key, share) in [("split.validation", validation), ("split.test", test)] {
-            if !(0.0..1.0).contains(share) {
+            if !(0.0..1.0).contains(&share) {
                 return Err(Error::InvalidParam {
                     key: key.into(),
                     message: format!("{share} is not a share between 0 and 1"),
@@ -79,45 +156,167 @@ impl Split {
                 message: format!("validation {validation} + test {test} leave no rows to train on"),
             });
         }
-        let mut order: Vec<IdxSize> = (0..rows as IdxSize).collect();
-        let mut rng = rand_pcg::Pcg64::seed_from_u64(*seed);
-        order.shuffle(&mut rng);
-        let n_test = (rows as f64 * test).round() as usize;
-        let n_validation = (rows as f64 * validation).round() as usize;
-        let test_rows = order[..n_test].to_vec();
-        let validation_rows = order[n_test..n_test + n_validation].to_vec();
-        let mut train_rows = order[n_test + n_validation..].to_vec();
-        train_rows.sort_unstable();
-        Ok(Splits {
-            train: train_rows,
-            validation: validation_rows,
-            test: test_rows,
+        Ok((validation, test))
+    }
+
+    /// Divides the rows of `df` (transformed, with the output column `output` reads).
+    pub fn rows(&self, df: &DataFrame, output: &OutputEncoder) -> Result<Splits> {
+        let (validation, test) = self.shares()?;
+        let by = "the split";
+        let (seed, stratify, stratify_labels, subsample) = match self {
+            Split::TimeSeries { column, .. } => {
+                let keys = crate::frame::timestamps(df, column, by)
+                    .map(|t| {
+                        t.into_iter()
+                            .map(|t| t.map(|t| t.and_utc().timestamp_micros() as f64))
+                            .collect::<Vec<_>>()
+                    })
+                    .or_else(|_| crate::frame::numbers(df, column, by))?;
+                let mut order: Vec<IdxSize> = (0..df.height() as IdxSize).collect();
+                // Rows without a time sort first: they train, never test.
+                order.sort_by(|a, b| {
+                    let key = |i: &IdxSize| keys[*i as usize].unwrap_or(f64::NEG_INFINITY);
+                    key(a).total_cmp(&key(b))
+                });
+                return Ok(cut(order, validation, test));
+            }
+            Split::Holdout {
+                seed,
+                stratify,
+                stratify_labels,
+                subsample,
+                ..
+            } => (*seed, stratify, *stratify_labels, *subsample),
+        };
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+        // What is shuffled and dealt out: single rows, or the groups of rows sharing a value of
+        // `stratify`, as ranges of `members`.
+        let (members, mut units): (Vec<IdxSize>, Vec<(usize, usize)>) = match stratify {
+            None => (
+                (0..df.height() as IdxSize).collect(),
+                (0..df.height()).map(|r| (r, 1)).collect(),
+            ),
+            Some(column) => {
+                let mut groups: std::collections::BTreeMap<Option<&str>, Vec<IdxSize>> =
+                    std::collections::BTreeMap::new();
+                let values = crate::frame::text(df, column, by)?;
+                for (row, value) in values.iter().enumerate() {
+                    groups.entry(value).or_default().push(row as IdxSize);
+                }
+                let mut members = Vec::with_capacity(df.height());
+                let mut units = Vec::with_capacity(groups.len());
+                for rows in groups.into_values() {
+                    units.push((members.len(), rows.len()));
+                    members.extend(rows);
+                }
+                (members, units)
+            }
+        };
+        units.shuffle(&mut rng);
+        if let Some(n) = subsample {
+            units.truncate(n);
+        }
+        let classes: Vec<Vec<(usize, usize)>> = if stratify_labels {
+            let labels = output.labels(df)?;
+            let mut by_class: std::collections::BTreeMap<u32, Vec<(usize, usize)>> =
+                std::collections::BTreeMap::new();
+            for unit in units {
+                let first = members[unit.0] as usize;
+                by_class
+                    .entry(labels[first].to_bits())
+                    .or_default()
+                    .push(unit);
+            }
+            by_class.into_values().collect()
+        } else {
+            vec![units]
+        };
+        let mut splits = Splits {
+            train: vec![],
+            validation: vec![],
+            test: vec![],
+        };
+        for class in classes {
+            let total: usize = class.iter().map(|(_, len)| len).sum();
+            let n_test = (total as f64 * test).round() as usize;
+            let n_validation = (total as f64 * validation).round() as usize;
+            let mut dealt = 0usize;
+            for (start, len) in class {
+                let target = if dealt < n_test {
+                    &mut splits.test
+                } else if dealt < n_test + n_validation {
+                    &mut splits.validation
+                } else {
+                    &mut splits.train
+                };
+                dealt += len;
+                target.extend_from_slice(&members[start..start + len]);
+            }
+        }
+        splits.train.sort_unstable();
+        Ok(splits)
+    }
+
+    /// The split of each row of a streamed batch whose first row is number `first_row`: 0 train,
+    /// 1 validation, 2 test, by a seeded hash of the row number (or of its `stratify` value), so
+    /// the same rows land in the same split every time; labels balance in expectation.
+    pub fn assign_batch(&self, df: &DataFrame, first_row: u64) -> Result<Vec<u8>> {
+        let (validation, test) = self.shares()?;
+        let (seed, stratify, subsample) = match self {
+            Split::TimeSeries { .. } => {
+                return Err(Error::InvalidParam {
+                    key: "split".into(),
+                    message: "a TimeSeries split orders the whole extract, which a streamed fit \
+                              never holds; remove the extract's batch_rows or use a Holdout split"
+                        .into(),
+                })
+            }
+            Split::Holdout {
+                seed,
+                stratify,
+                subsample,
+                ..
+            } => (*seed, stratify, subsample),
+        };
+        if subsample.is_some() {
+            return Err(Error::InvalidParam {
+                key: "split.subsample".into(),
+                message: "subsampling draws from the whole extract, which a streamed fit never \
+                          holds; put a LIMIT in the extract's SQL instead"
+                    .into(),
+            });
+        }
+        let place = |u: f64| {
+            if u < test {
+                2
+            } else if u < test + validation {
+                1
+            } else {
+                0
+            }
+        };
+        Ok(match stratify {
+            None => (first_row..first_row + df.height() as u64)
+                .map(|r| place(unit_hash(seed, r)))
+                .collect(),
+            Some(column) => crate::frame::text(df, column, "the split")?
+                .iter()
+                .map(|v| place(unit_hash(seed, v.map_or(0, text_hash))))
+                .collect(),
         })
     }
 }
 
-impl Split {
-    /// The split of row `row` when rows stream by and their count is unknown: a seeded hash of the
-    /// row number against the shares, so the same rows land in the same split every time.
-    /// 0 is train, 1 validation, 2 test.
-    pub fn assign(&self, row: u64) -> u8 {
-        let Split::Holdout {
-            validation,
-            test,
-            seed,
-        } = self;
-        let mut z = seed.wrapping_add(row.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        let u = (z >> 11) as f64 / (1u64 << 53) as f64;
-        if u < *test {
-            2
-        } else if u < test + validation {
-            1
-        } else {
-            0
-        }
+/// Cuts rows already in order: the first train, then validation, the last test.
+fn cut(order: Vec<IdxSize>, validation: f64, test: f64) -> Splits {
+    let rows = order.len();
+    let n_test = (rows as f64 * test).round() as usize;
+    let n_validation = (rows as f64 * validation).round() as usize;
+    let n_train = rows.saturating_sub(n_test + n_validation);
+    Splits {
+        train: order[..n_train].to_vec(),
+        validation: order[n_train..n_train + n_validation].to_vec(),
+        test: order[n_train + n_validation..].to_vec(),
     }
 }
 
@@ -151,7 +350,8 @@ impl PipelineSpec {
             .encoders
             .iter()
             .flat_map(|e| e.columns())
-            .chain([self.output.column()]);
+            .chain([self.output.column()])
+            .chain(self.split.columns());
         for column in wanted {
             if !columns.iter().any(|c| c == column) {
                 columns.push(column.to_string());
@@ -280,73 +480,154 @@ impl FittedPipeline {
 mod tests {
     use super::*;
 
+    fn rows(n: usize) -> DataFrame {
+        let ids: Vec<i64> = (0..n as i64).map(|i| i / 4).collect();
+        let labels: Vec<i64> = (0..n as i64).map(|i| i64::from(i % 10 < 2)).collect();
+        let days: Vec<String> = (0..n)
+            .map(|i| format!("2018-01-01 00:00:{:02}", (n - 1 - i) % 60))
+            .collect();
+        df!("user" => ids, "y" => labels, "at" => days, "n" => (0..n as i64).rev().collect::<Vec<_>>())
+            .unwrap()
+    }
+
+    fn y() -> OutputEncoder {
+        OutputEncoder::Boolean { column: "y".into() }
+    }
+
+    fn every_row_once(s: &Splits, n: usize) {
+        let mut all: Vec<IdxSize> = s
+            .train
+            .iter()
+            .chain(&s.validation)
+            .chain(&s.test)
+            .copied()
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..n as IdxSize).collect::<Vec<_>>());
+    }
+
     #[test]
     fn holdout_is_seeded_disjoint_and_complete() {
-        let split = Split::Holdout {
-            validation: 0.1,
-            test: 0.2,
-            seed: 7,
-        };
-        let a = split.rows(1000).unwrap();
-        assert_eq!(a, split.rows(1000).unwrap());
+        let split = Split::holdout(0.1, 0.2, 7);
+        let df = rows(1000);
+        let a = split.rows(&df, &y()).unwrap();
+        assert_eq!(a, split.rows(&df, &y()).unwrap());
         assert_eq!(
             (a.train.len(), a.validation.len(), a.test.len()),
             (700, 100, 200)
         );
-        let mut all: Vec<IdxSize> = a
-            .train
-            .iter()
-            .chain(&a.validation)
-            .chain(&a.test)
-            .copied()
-            .collect();
-        all.sort_unstable();
-        assert_eq!(all, (0..1000).collect::<Vec<_>>());
-        let other = Split::Holdout {
-            validation: 0.1,
-            test: 0.2,
-            seed: 8,
-        }
-        .rows(1000)
-        .unwrap();
+        every_row_once(&a, 1000);
+        let other = Split::holdout(0.1, 0.2, 8).rows(&df, &y()).unwrap();
         assert_ne!(a.test, other.test);
     }
 
     #[test]
-    fn streamed_rows_are_assigned_by_seed_in_their_shares() {
+    fn a_stratify_column_keeps_each_value_on_one_side() {
         let split = Split::Holdout {
             validation: 0.1,
             test: 0.2,
-            seed: 7,
+            seed: 3,
+            stratify: Some("user".into()),
+            stratify_labels: false,
+            subsample: None,
         };
-        let counts = (0..100_000u64).fold([0usize; 3], |mut c, r| {
-            c[split.assign(r) as usize] += 1;
+        let df = rows(1000);
+        let s = split.rows(&df, &y()).unwrap();
+        every_row_once(&s, 1000);
+        let users = |rows: &[IdxSize]| -> std::collections::BTreeSet<IdxSize> {
+            rows.iter().map(|r| r / 4).collect()
+        };
+        assert!(users(&s.train).is_disjoint(&users(&s.test)));
+        assert!(users(&s.train).is_disjoint(&users(&s.validation)));
+        assert_eq!(s.test.len(), 200);
+        let streamed = split.assign_batch(&df, 0).unwrap();
+        for (r, k) in streamed.iter().enumerate() {
+            assert_eq!(*k, streamed[r - r % 4], "row {r} left its user's split");
+        }
+    }
+
+    #[test]
+    fn label_stratification_keeps_the_class_balance_in_every_split() {
+        let mut split = Split::holdout(0.1, 0.2, 5);
+        if let Split::Holdout {
+            stratify_labels, ..
+        } = &mut split
+        {
+            *stratify_labels = true;
+        }
+        let df = rows(1000);
+        let s = split.rows(&df, &y()).unwrap();
+        every_row_once(&s, 1000);
+        let positives = |rows: &[IdxSize]| rows.iter().filter(|r| *r % 10 < 2).count();
+        assert_eq!((positives(&s.test), s.test.len()), (40, 200));
+        assert_eq!((positives(&s.validation), s.validation.len()), (20, 100));
+    }
+
+    #[test]
+    fn subsample_keeps_that_many_rows_and_needs_the_whole_extract() {
+        let mut split = Split::holdout(0.1, 0.1, 5);
+        if let Split::Holdout { subsample, .. } = &mut split {
+            *subsample = Some(100);
+        }
+        let s = split.rows(&rows(1000), &y()).unwrap();
+        assert_eq!(s.train.len() + s.validation.len() + s.test.len(), 100);
+        let e = split.assign_batch(&rows(10), 0).unwrap_err().to_string();
+        assert!(e.contains("split.subsample") && e.contains("LIMIT"), "{e}");
+    }
+
+    #[test]
+    fn streamed_rows_are_assigned_by_seed_in_their_shares() {
+        let split = Split::holdout(0.1, 0.2, 7);
+        let df = df!("x" => vec![0i64; 100_000]).unwrap();
+        let assigned = split.assign_batch(&df, 0).unwrap();
+        assert_eq!(assigned, split.assign_batch(&df, 0).unwrap());
+        let counts = assigned.iter().fold([0usize; 3], |mut c, k| {
+            c[*k as usize] += 1;
             c
         });
-        assert!(
-            (69_000..71_000).contains(&counts[0]) && (9_500..10_500).contains(&counts[1]),
-            "{counts:?}"
-        );
-        assert_eq!(split.assign(12345), split.assign(12345));
-        let other = Split::Holdout {
+        assert!((69_000..71_000).contains(&counts[0]), "{counts:?}");
+        assert!((9_500..10_500).contains(&counts[1]), "{counts:?}");
+        assert!((19_500..20_500).contains(&counts[2]), "{counts:?}");
+        let later = split.assign_batch(&df.slice(0, 10), 50_000).unwrap();
+        assert_eq!(later, assigned[50_000..50_010].to_vec());
+    }
+
+    #[test]
+    fn time_series_tests_on_the_newest_rows() {
+        let split = Split::TimeSeries {
+            column: "n".into(),
             validation: 0.1,
             test: 0.2,
-            seed: 8,
         };
-        assert!((0..1000u64).any(|r| split.assign(r) != other.assign(r)));
+        let s = split.rows(&rows(100), &y()).unwrap();
+        every_row_once(&s, 100);
+        // Column n counts down, so the newest rows are the first ones.
+        assert!(s.test.iter().all(|r| *r < 20), "{:?}", s.test);
+        assert!(s.validation.iter().all(|r| (20..30).contains(r)));
+        let by_time = Split::TimeSeries {
+            column: "at".into(),
+            validation: 0.0,
+            test: 0.5,
+        }
+        .rows(&rows(60), &y())
+        .unwrap();
+        assert!(by_time.test.iter().all(|r| *r < 30), "{:?}", by_time.test);
+        let e = split.assign_batch(&rows(10), 0).unwrap_err().to_string();
+        assert!(e.contains("TimeSeries") && e.contains("batch_rows"), "{e}");
     }
 
     #[test]
     fn bad_shares_are_refused() {
-        let e = Split::Holdout {
-            validation: 0.6,
-            test: 0.5,
-            seed: 1,
-        }
-        .rows(10)
-        .unwrap_err()
-        .to_string();
+        let e = Split::holdout(0.6, 0.5, 1)
+            .rows(&rows(10), &y())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no rows to train"), "{e}");
+        let e = Split::holdout(0.1, 1.5, 1)
+            .assign_batch(&rows(10), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("split.test") && e.contains("1.5"), "{e}");
     }
 
     #[test]
@@ -356,11 +637,7 @@ mod tests {
             transformers: vec![Transformer::LogPlusOne {
                 column: "orders".into(),
             }],
-            split: Split::Holdout {
-                validation: 0.0,
-                test: 0.0,
-                seed: 1,
-            },
+            split: Split::holdout(0.0, 0.0, 1),
             encoders: vec![
                 Encoder::Norm {
                     column: "LogPlusOne(orders)".into(),

@@ -27,11 +27,7 @@ impl PipelineDefinition for UsersPipeline {
     }
 
     fn split(&self) -> Split {
-        Split::Holdout {
-            validation: 0.2,
-            test: 0.1,
-            seed: 3,
-        }
+        Split::holdout(0.2, 0.1, 3)
     }
 
     fn encoders(&self) -> Vec<Encoder> {

@@ -25,7 +25,7 @@ impl PipelineDefinition for {{ model }}Pipeline {
     }
 
     fn split(&self) -> Split {
-        Split::Holdout { validation: 0.1, test: 0.1, seed: 1 }
+        Split::holdout(0.1, 0.1, 1)
     }
 
     fn encoders(&self) -> Vec<Encoder> {

@@ -106,7 +106,7 @@ async fn prepare_whole(
     spec.pipeline.transform(&mut df)?;
     // Only the columns the encoders and the output read are split and kept.
     let df = df.select(spec.pipeline.encoded_columns())?;
-    let splits = spec.pipeline.split.rows(df.height())?;
+    let splits = spec.pipeline.split.rows(&df, &spec.pipeline.output)?;
     let parts = [
         take(&df, &splits.train)?,
         take(&df, &splits.validation)?,
@@ -253,9 +253,7 @@ async fn stream_to_spill(
     while let Some(batch) = batches.next().await {
         let mut df = batch?;
         spec.pipeline.transform(&mut df)?;
-        let split: Vec<u8> = (row..row + df.height() as u64)
-            .map(|r| spec.pipeline.split.assign(r))
-            .collect();
+        let split = spec.pipeline.split.assign_batch(&df, row)?;
         row += df.height() as u64;
         let slim = df.select(keep.iter().map(|c| c.as_str()))?;
         drop(df);

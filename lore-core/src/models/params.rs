@@ -149,11 +149,7 @@ mod tests {
             pipeline: PipelineSpec {
                 extract: ExtractSpec::new("users").param("limit", 100),
                 transformers: vec![],
-                split: Split::Holdout {
-                    validation: 0.1,
-                    test: 0.1,
-                    seed: 1,
-                },
+                split: Split::holdout(0.1, 0.1, 1),
                 encoders: vec![Encoder::Discrete {
                     column: "x".into(),
                     bins: 10,
@@ -195,14 +191,7 @@ mod tests {
         assert_eq!(s.pipeline.extract.params["limit"], serde_json::json!(5));
         let Estimator::XGBoost(x) = &s.estimator;
         assert_eq!((x.max_depth, x.learning_rate), (6, 0.1));
-        assert_eq!(
-            s.pipeline.split,
-            Split::Holdout {
-                validation: 0.1,
-                test: 0.1,
-                seed: 9
-            }
-        );
+        assert_eq!(s.pipeline.split, Split::holdout(0.1, 0.1, 9));
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl PipelineDefinition for SubscribersPipeline {
     }
 
     fn split(&self) -> Split {
-        Split::Holdout { validation: 0.1, test: 0.09, seed: 1 }
+        Split::holdout(0.1, 0.09, 1)
     }
 
     fn encoders(&self) -> Vec<Encoder> {
