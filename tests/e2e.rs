@@ -578,6 +578,45 @@ fn a_fitting_whose_encoders_coded_differently_is_refused_with_what_to_do() {
 }
 
 #[test]
+fn a_one_hot_encoder_fits_predicts_and_names_its_features() {
+    let dir = workdir("one-hot");
+    ok(&lore(&dir, &["init", "hot", "--sample-rows", "5000"]));
+    let root = dir.join("hot");
+    let declared =
+        std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
+    let one_hot = declared.replace(
+        "type = \"Unique\"\ncolumn = \"EmailDomain(email)\"\nminimum_occurrences = 50",
+        "type = \"OneHot\"\ncolumn = \"EmailDomain(email)\"\nminimum_occurrences = 50",
+    );
+    assert_ne!(
+        one_hot, declared,
+        "the template has the Unique(EmailDomain) encoder"
+    );
+    std::fs::write(root.join("src/models/hot_mail.toml"), one_hot).unwrap();
+    let out: Value =
+        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "HotMail", "--json"]))).unwrap();
+    let features: Vec<String> = out["stats"]["importance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[0].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        features.contains(&"OneHot(EmailDomain(email))=gmail.com".to_string()),
+        "{features:?}"
+    );
+    std::fs::write(
+        root.join("two.csv"),
+        "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
+         John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n\
+         Ann,ann@nowhere.example,2016-01-02 10:00:00,2018-05-01 09:00:00,1,5.5,0\n",
+    )
+    .unwrap();
+    let predictions = ok(&lore(&root, &["predict", "HotMail", "--input", "two.csv"]));
+    assert_eq!(predictions.lines().count(), 3, "{predictions}");
+}
+
+#[test]
 fn data_convert_reads_a_workbook_sheet() {
     let dir = workdir("workbook");
     let mut book = rust_xlsxwriter::Workbook::new();

@@ -68,6 +68,23 @@ pub enum Encoder {
         /// The column.
         column: String,
     },
+    /// One 0/1 feature per category seen at least `minimum_occurrences` times and in at least
+    /// `percent_occurrences` percent of the training rows, most frequent first; other, unseen and
+    /// null values are all zeros.
+    OneHot {
+        /// The column.
+        column: String,
+        /// Fewest training rows a category needs to get a feature of its own.
+        #[serde(default = "one")]
+        minimum_occurrences: usize,
+        /// Smallest percentage (0..100) of the training rows a category needs.
+        #[serde(default)]
+        percent_occurrences: f64,
+        /// Leave out the most frequent category's feature (all zeros then means it), for linear
+        /// models that need independent features.
+        #[serde(default)]
+        drop_first: bool,
+    },
     /// Categories as codes, most frequent first; categories seen fewer than `minimum_occurrences`
     /// times in training share a long-tail code, and unseen and null values have codes of their own.
     Unique {
@@ -103,12 +120,14 @@ impl Encoder {
             | Encoder::Quantile { column, .. }
             | Encoder::Boolean { column }
             | Encoder::Enum { column }
+            | Encoder::OneHot { column, .. }
             | Encoder::Unique { column, .. } => vec![column],
             Encoder::Equals { column, other } => vec![column, other],
         }
     }
 
-    /// The name of the feature it makes, such as `Unique(first_name)`.
+    /// The name of the feature it makes, such as `Unique(first_name)` (the stem of the names of
+    /// the features of an encoder that makes several).
     pub fn feature(&self) -> String {
         let kind = match self {
             Encoder::Pass { .. } => "Pass",
@@ -119,6 +138,7 @@ impl Encoder {
             Encoder::Boolean { .. } => "Boolean",
             Encoder::Equals { .. } => "Equals",
             Encoder::Enum { .. } => "Enum",
+            Encoder::OneHot { .. } => "OneHot",
             Encoder::Unique { .. } => "Unique",
         };
         format!("{kind}({})", self.columns().join(", "))
@@ -167,12 +187,30 @@ impl Encoder {
                 rng: rand_pcg::Pcg64::seed_from_u64(0),
             },
             Encoder::Enum { .. } => StateKind::Enum { max: None },
+            Encoder::OneHot {
+                percent_occurrences,
+                ..
+            } if !(0.0..=100.0).contains(percent_occurrences) => {
+                return Err(Error::InvalidParam {
+                    key: format!("{by}.percent_occurrences"),
+                    message: format!("{percent_occurrences} is not a percentage between 0 and 100"),
+                })
+            }
+            Encoder::OneHot {
+                minimum_occurrences,
+                ..
+            } => StateKind::Unique {
+                minimum: (*minimum_occurrences).max(1),
+                counts: PlHashMap::new(),
+                rows: 0,
+            },
             Encoder::Unique {
                 minimum_occurrences,
                 ..
             } => StateKind::Unique {
                 minimum: (*minimum_occurrences).max(1),
                 counts: PlHashMap::new(),
+                rows: 0,
             },
         };
         Ok(EncoderState {
@@ -252,6 +290,8 @@ enum StateKind {
     Unique {
         minimum: usize,
         counts: PlHashMap<String, usize>,
+        /// Training rows seen, nulls included.
+        rows: usize,
     },
 }
 
@@ -366,7 +406,8 @@ impl EncoderState {
                     *max = Some(max.map_or(x as i64, |m| m.max(x as i64)));
                 }
             }
-            StateKind::Unique { counts, .. } => {
+            StateKind::Unique { counts, rows, .. } => {
+                *rows += df.height();
                 for v in frame::text(df, column, by)?.iter().flatten() {
                     match counts.get_mut(v) {
                         Some(n) => *n += 1,
@@ -447,7 +488,34 @@ impl EncoderState {
                 column,
                 cardinality: max.map_or(0, |m| m as usize + 1),
             },
-            (_, StateKind::Unique { minimum, counts }) => {
+            (
+                Encoder::OneHot {
+                    percent_occurrences,
+                    drop_first,
+                    ..
+                },
+                StateKind::Unique {
+                    minimum,
+                    counts,
+                    rows,
+                },
+            ) => {
+                let least =
+                    minimum.max((percent_occurrences / 100.0 * rows as f64).ceil() as usize);
+                let mut kept: Counted = counts.into_iter().filter(|(_, n)| *n >= least).collect();
+                kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                FittedEncoder::OneHot {
+                    column,
+                    categories: kept.into_iter().map(|(c, _)| c).collect(),
+                    drop_first,
+                }
+            }
+            (
+                _,
+                StateKind::Unique {
+                    minimum, counts, ..
+                },
+            ) => {
                 let (mut kept, tail): (Counted, Counted) =
                     counts.into_iter().partition(|(_, n)| *n >= minimum);
                 kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -546,6 +614,15 @@ pub enum FittedEncoder {
         /// One more than the largest training code.
         cardinality: usize,
     },
+    /// One 0/1 feature per kept category (the first left out with `drop_first`).
+    OneHot {
+        /// The column.
+        column: String,
+        /// The kept categories, most frequent first.
+        categories: Vec<String>,
+        /// Whether the first category has no feature of its own.
+        drop_first: bool,
+    },
     /// Codes for the kept categories in order, then one for the long tail, one for unseen values
     /// and one for null.
     Unique {
@@ -585,12 +662,54 @@ impl FittedEncoder {
             | FittedEncoder::Quantile { column, .. }
             | FittedEncoder::Boolean { column }
             | FittedEncoder::Enum { column, .. }
+            | FittedEncoder::OneHot { column, .. }
             | FittedEncoder::Unique { column, .. } => vec![column],
             FittedEncoder::Equals { column, other } => vec![column, other],
         }
     }
 
-    /// How many integer codes it gives, or `None` for an encoder of floats.
+    /// How many features it makes (one, except for `OneHot`).
+    pub fn width(&self) -> usize {
+        match self {
+            FittedEncoder::OneHot {
+                categories,
+                drop_first,
+                ..
+            } => categories.len().saturating_sub(usize::from(*drop_first)),
+            _ => 1,
+        }
+    }
+
+    /// The names of the features it makes, in order: `Norm(x)`, or `OneHot(city)=Oslo`, ...
+    pub fn features(&self) -> Vec<String> {
+        let kind = match self {
+            FittedEncoder::Pass { .. } => "Pass",
+            FittedEncoder::Uniform { .. } => "Uniform",
+            FittedEncoder::Norm { .. } => "Norm",
+            FittedEncoder::Discrete { .. } => "Discrete",
+            FittedEncoder::Quantile { .. } => "Quantile",
+            FittedEncoder::Boolean { .. } => "Boolean",
+            FittedEncoder::Equals { .. } => "Equals",
+            FittedEncoder::Enum { .. } => "Enum",
+            FittedEncoder::OneHot { .. } => "OneHot",
+            FittedEncoder::Unique { .. } => "Unique",
+        };
+        let stem = format!("{kind}({})", self.columns().join(", "));
+        match self {
+            FittedEncoder::OneHot {
+                categories,
+                drop_first,
+                ..
+            } => categories
+                .iter()
+                .skip(usize::from(*drop_first))
+                .map(|c| format!("{stem}={c}"))
+                .collect(),
+            _ => vec![stem],
+        }
+    }
+
+    /// How many integer codes each of its features takes, or `None` for an encoder of floats.
     pub fn cardinality(&self) -> Option<usize> {
         match self {
             FittedEncoder::Pass { .. }
@@ -598,7 +717,9 @@ impl FittedEncoder {
             | FittedEncoder::Norm { .. } => None,
             FittedEncoder::Discrete { bins, .. } => Some(bins + 1),
             FittedEncoder::Quantile { quantiles, .. } => Some(quantiles + 3),
-            FittedEncoder::Boolean { .. } | FittedEncoder::Equals { .. } => Some(2),
+            FittedEncoder::Boolean { .. }
+            | FittedEncoder::Equals { .. }
+            | FittedEncoder::OneHot { .. } => Some(2),
             FittedEncoder::Enum { cardinality, .. } => Some(cardinality + 2),
             FittedEncoder::Unique { categories, .. } => Some(categories.len() + 3),
         }
@@ -642,9 +763,9 @@ impl FittedEncoder {
                 c if c == quantiles + 1 => Some(format!("> {max}")),
                 _ => None,
             },
-            FittedEncoder::Boolean { .. } | FittedEncoder::Equals { .. } => {
-                Some((code == 1).to_string())
-            }
+            FittedEncoder::Boolean { .. }
+            | FittedEncoder::Equals { .. }
+            | FittedEncoder::OneHot { .. } => Some((code == 1).to_string()),
             FittedEncoder::Enum { cardinality, .. } => {
                 (code < *cardinality).then(|| code.to_string())
             }
@@ -657,8 +778,8 @@ impl FittedEncoder {
         }
     }
 
-    /// Encodes every row of `df`; floats are NaN where a value is missing, codes follow
-    /// [`FittedEncoder::cardinality`].
+    /// Encodes every row of `df`, [`FittedEncoder::width`] values a row, row after row; floats are
+    /// NaN where a value is missing, codes follow [`FittedEncoder::cardinality`].
     pub fn encode(&self, df: &DataFrame) -> Result<Vec<f32>> {
         let by = format!("fitted encoder of {}", self.columns().join(", "));
         Ok(match self {
@@ -758,6 +879,28 @@ impl FittedEncoder {
                     Some(_) => *cardinality as f32,
                 })
                 .collect(),
+            FittedEncoder::OneHot {
+                column,
+                categories,
+                drop_first,
+            } => {
+                let skip = usize::from(*drop_first);
+                let width = self.width();
+                let index: PlHashMap<&str, usize> = categories
+                    .iter()
+                    .enumerate()
+                    .skip(skip)
+                    .map(|(i, c)| (c.as_str(), i - skip))
+                    .collect();
+                let texts = frame::text(df, column, &by)?;
+                let mut out = vec![0.0; texts.len() * width];
+                for (row, v) in texts.iter().enumerate() {
+                    if let Some(i) = v.and_then(|v| index.get(v)) {
+                        out[row * width + i] = 1.0;
+                    }
+                }
+                out
+            }
             FittedEncoder::Unique {
                 column,
                 categories,
@@ -1027,6 +1170,36 @@ mod tests {
         assert_eq!(f.cardinality(), Some(5));
         assert_eq!(f.decode(0.0), Some("a".into()));
         assert_eq!(f.decode(3.0), Some("(unseen)".into()));
+    }
+
+    #[test]
+    fn one_hot_makes_a_feature_per_frequent_category() {
+        let train = df!("c" => [Some("a"), Some("a"), Some("a"), Some("b"), Some("b"), Some("c"), None, None, None, None])
+            .unwrap();
+        let spec = |minimum, percent, drop_first| Encoder::OneHot {
+            column: "c".into(),
+            minimum_occurrences: minimum,
+            percent_occurrences: percent,
+            drop_first,
+        };
+        let f = fit(spec(2, 0.0, false), &train);
+        assert_eq!(f.width(), 2);
+        assert_eq!(f.features(), vec!["OneHot(c)=a", "OneHot(c)=b"]);
+        let test = df!("c" => [Some("b"), Some("c"), Some("new"), None, Some("a")]).unwrap();
+        assert_eq!(
+            codes(&f, &test),
+            vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        );
+        let by_share = fit(spec(1, 25.0, false), &train);
+        assert_eq!(by_share.features(), vec!["OneHot(c)=a"]);
+        let dropped = fit(spec(1, 0.0, true), &train);
+        assert_eq!(dropped.features(), vec!["OneHot(c)=b", "OneHot(c)=c"]);
+        assert_eq!(codes(&dropped, &test)[..2], [1.0, 0.0]);
+        let e = spec(1, 250.0, false).start().unwrap_err().to_string();
+        assert!(
+            e.contains("OneHot(c).percent_occurrences") && e.contains("250"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -384,7 +384,7 @@ impl PipelineSpec {
         Ok(FittedPipeline {
             encoding: ENCODING_VERSION,
             transformers: self.transformers.clone(),
-            features: self.encoders.iter().map(Encoder::feature).collect(),
+            features: encoders.iter().flat_map(FittedEncoder::features).collect(),
             encoders,
             output: self.output.clone(),
         })
@@ -439,20 +439,23 @@ impl FittedPipeline {
 
     /// Encodes rows that already carry the transformers' columns.
     pub fn encode(&self, df: &DataFrame) -> Result<Matrix> {
-        let columns = self
+        let blocks = self
             .encoders
             .par_iter()
-            .map(|e| e.encode(df))
+            .map(|e| Ok((e.encode(df)?, e.width())))
             .collect::<Result<Vec<_>>>()?;
         let rows = df.height();
-        let mut values = Vec::with_capacity(rows * columns.len());
+        let columns: usize = blocks.iter().map(|(_, w)| w).sum();
+        let mut values = Vec::with_capacity(rows * columns);
         for r in 0..rows {
-            values.extend(columns.iter().map(|c| c[r]));
+            for (block, width) in &blocks {
+                values.extend_from_slice(&block[r * width..(r + 1) * width]);
+            }
         }
         Ok(Matrix {
             values,
             rows,
-            columns: columns.len(),
+            columns,
         })
     }
 

@@ -159,6 +159,12 @@ fn encoders() -> Vec<Encoder> {
             column: c("x"),
             minimum_occurrences: 1,
         },
+        Encoder::OneHot {
+            column: c("s"),
+            minimum_occurrences: 1,
+            percent_occurrences: 5.0,
+            drop_first: true,
+        },
     ]
 }
 
@@ -201,7 +207,8 @@ proptest! {
         for e in encoders() {
             let Ok(fitted) = e.fit(&train) else { continue };
             let Ok(encoded) = fitted.encode(&test) else { continue };
-            prop_assert_eq!(encoded.len(), test.height(), "{}", e.feature());
+            prop_assert_eq!(encoded.len(), test.height() * fitted.width(), "{}", e.feature());
+            prop_assert_eq!(fitted.features().len(), fitted.width(), "{}", e.feature());
             prop_assert!(same(&encoded, &fitted.encode(&test).unwrap()), "{} twice", e.feature());
             let saved = serde_json::to_string(&fitted).unwrap();
             let back: FittedEncoder = serde_json::from_str(&saved).unwrap();

@@ -11,6 +11,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::ModelSpec;
+use crate::encoders::FittedEncoder;
 use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::estimators::{FitHistory, FittedEstimator, InMemory, LabelledBatches, Scored};
@@ -194,11 +195,12 @@ async fn prepare_streamed(
         seconds = seconds.extract,
         "streamed and spilled"
     );
+    let encoders: Vec<FittedEncoder> = states.into_iter().map(|s| s.finish()).collect();
     let pipeline = Arc::new(FittedPipeline {
         encoding: ENCODING_VERSION,
         transformers: spec.pipeline.transformers.clone(),
-        features: spec.pipeline.encoders.iter().map(|e| e.feature()).collect(),
-        encoders: states.into_iter().map(|s| s.finish()).collect(),
+        features: encoders.iter().flat_map(FittedEncoder::features).collect(),
+        encoders,
         output: spec.pipeline.output.clone(),
     });
     let [f0, f1, f2] = files;
