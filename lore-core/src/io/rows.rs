@@ -38,14 +38,14 @@ impl Value {
     }
 }
 
-/// The values of one column, typed by the first non-null value and widened when needed.
-#[derive(Debug)]
+/// The values of one column, typed by the first non-null value and widened when needed. Text
+/// goes straight into polars' string layout (with its count), not into a `String` per value.
 enum Builder {
     Nulls(usize),
     Int(Vec<Option<i64>>),
     Float(Vec<Option<f64>>),
     Bool(Vec<Option<bool>>),
-    Text(Vec<Option<String>>),
+    Text(StringChunkedBuilder, usize),
     Date(Vec<Option<NaiveDate>>),
     Timestamp(Vec<Option<NaiveDateTime>>),
 }
@@ -57,26 +57,48 @@ impl Builder {
             Builder::Int(v) => v.len(),
             Builder::Float(v) => v.len(),
             Builder::Bool(v) => v.len(),
-            Builder::Text(v) => v.len(),
+            Builder::Text(_, n) => *n,
             Builder::Date(v) => v.len(),
             Builder::Timestamp(v) => v.len(),
         }
     }
 
+    fn text_builder(n: usize) -> Builder {
+        Builder::Text(StringChunkedBuilder::new(PlSmallStr::EMPTY, n), 0)
+    }
+
     fn widen_to_text(&mut self) {
-        let texts: Vec<Option<String>> = match std::mem::replace(self, Builder::Nulls(0)) {
-            Builder::Nulls(n) => vec![None; n],
-            Builder::Int(v) => v.into_iter().map(|x| x.map(|x| x.to_string())).collect(),
-            Builder::Float(v) => v.into_iter().map(|x| x.map(|x| x.to_string())).collect(),
-            Builder::Bool(v) => v.into_iter().map(|x| x.map(|x| x.to_string())).collect(),
-            Builder::Text(v) => v,
-            Builder::Date(v) => v.into_iter().map(|x| x.map(|x| x.to_string())).collect(),
+        let values: Vec<Value> = match std::mem::replace(self, Builder::Nulls(0)) {
+            Builder::Nulls(n) => vec![Value::Null; n],
+            Builder::Int(v) => v
+                .into_iter()
+                .map(|x| x.map_or(Value::Null, Value::Int))
+                .collect(),
+            Builder::Float(v) => v
+                .into_iter()
+                .map(|x| x.map_or(Value::Null, Value::Float))
+                .collect(),
+            Builder::Bool(v) => v
+                .into_iter()
+                .map(|x| x.map_or(Value::Null, Value::Bool))
+                .collect(),
+            text @ Builder::Text(..) => {
+                *self = text;
+                return;
+            }
+            Builder::Date(v) => v
+                .into_iter()
+                .map(|x| x.map_or(Value::Null, Value::Date))
+                .collect(),
             Builder::Timestamp(v) => v
                 .into_iter()
-                .map(|x| x.and_then(|x| Value::Timestamp(x).text()))
+                .map(|x| x.map_or(Value::Null, Value::Timestamp))
                 .collect(),
         };
-        *self = Builder::Text(texts);
+        *self = Builder::text_builder(values.len());
+        for v in values {
+            self.push(v);
+        }
     }
 
     fn push(&mut self, value: Value) {
@@ -90,7 +112,13 @@ impl Builder {
                     Value::Bool(_) => Builder::Bool(vec![None; n]),
                     Value::Date(_) => Builder::Date(vec![None; n]),
                     Value::Timestamp(_) => Builder::Timestamp(vec![None; n]),
-                    Value::Text(_) | Value::Null => Builder::Text(vec![None; n]),
+                    Value::Text(_) | Value::Null => {
+                        let mut text = Builder::text_builder(n);
+                        for _ in 0..n {
+                            text.push(Value::Null);
+                        }
+                        text
+                    }
                 };
                 self.push(v);
             }
@@ -106,7 +134,14 @@ impl Builder {
             (Builder::Float(c), Value::Int(i)) => c.push(Some(i as f64)),
             (Builder::Bool(c), Value::Null) => c.push(None),
             (Builder::Bool(c), Value::Bool(b)) => c.push(Some(b)),
-            (Builder::Text(c), v) => c.push(v.text()),
+            (Builder::Text(c, n), Value::Text(t)) => {
+                c.append_value(&t);
+                *n += 1;
+            }
+            (Builder::Text(c, n), v) => {
+                c.append_option(v.text());
+                *n += 1;
+            }
             (Builder::Date(c), Value::Null) => c.push(None),
             (Builder::Date(c), Value::Date(d)) => c.push(Some(d)),
             (Builder::Timestamp(c), Value::Null) => c.push(None),
@@ -134,7 +169,7 @@ impl Builder {
             Builder::Int(v) => Column::new(name, v),
             Builder::Float(v) => Column::new(name, v),
             Builder::Bool(v) => Column::new(name, v),
-            Builder::Text(v) => Column::new(name, v),
+            Builder::Text(v, _) => v.finish().with_name(name).into_column(),
             Builder::Date(v) => {
                 let days: Vec<Option<i32>> =
                     v.into_iter().map(|d| d.map(days_since_epoch)).collect();
@@ -156,7 +191,6 @@ fn days_since_epoch(d: NaiveDate) -> i32 {
 }
 
 /// Collects rows column by column and turns them into a data frame.
-#[derive(Debug)]
 pub struct FrameBuilder {
     names: Vec<String>,
     columns: Vec<Builder>,
