@@ -68,32 +68,22 @@ impl Builder {
     }
 
     fn widen_to_text(&mut self) {
+        fn all<T>(v: Vec<Option<T>>, value: fn(T) -> Value) -> Vec<Value> {
+            v.into_iter()
+                .map(|x| x.map_or(Value::Null, value))
+                .collect()
+        }
         let values: Vec<Value> = match std::mem::replace(self, Builder::Nulls(0)) {
             Builder::Nulls(n) => vec![Value::Null; n],
-            Builder::Int(v) => v
-                .into_iter()
-                .map(|x| x.map_or(Value::Null, Value::Int))
-                .collect(),
-            Builder::Float(v) => v
-                .into_iter()
-                .map(|x| x.map_or(Value::Null, Value::Float))
-                .collect(),
-            Builder::Bool(v) => v
-                .into_iter()
-                .map(|x| x.map_or(Value::Null, Value::Bool))
-                .collect(),
+            Builder::Int(v) => all(v, Value::Int),
+            Builder::Float(v) => all(v, Value::Float),
+            Builder::Bool(v) => all(v, Value::Bool),
+            Builder::Date(v) => all(v, Value::Date),
+            Builder::Timestamp(v) => all(v, Value::Timestamp),
             text @ Builder::Text(..) => {
                 *self = text;
                 return;
             }
-            Builder::Date(v) => v
-                .into_iter()
-                .map(|x| x.map_or(Value::Null, Value::Date))
-                .collect(),
-            Builder::Timestamp(v) => v
-                .into_iter()
-                .map(|x| x.map_or(Value::Null, Value::Timestamp))
-                .collect(),
         };
         *self = Builder::text_builder(values.len());
         for v in values {
@@ -113,11 +103,8 @@ impl Builder {
                     Value::Date(_) => Builder::Date(vec![None; n]),
                     Value::Timestamp(_) => Builder::Timestamp(vec![None; n]),
                     Value::Text(_) | Value::Null => {
-                        let mut text = Builder::text_builder(n);
-                        for _ in 0..n {
-                            text.push(Value::Null);
-                        }
-                        text
+                        self.widen_to_text();
+                        return self.push(v);
                     }
                 };
                 self.push(v);
@@ -284,5 +271,21 @@ mod tests {
         assert_eq!(df.column("i").unwrap().null_count(), 1);
         assert_eq!(df.column("t").unwrap().str().unwrap().get(0), Some("3"));
         assert_eq!(b.rows(), 0);
+    }
+
+    #[test]
+    fn text_after_nulls_keeps_the_nulls() {
+        let mut b = FrameBuilder::new(vec!["t".into()]);
+        for v in [
+            Value::Null,
+            Value::Null,
+            Value::Text("x".into()),
+            Value::Int(4),
+        ] {
+            b.push(0, v);
+        }
+        let df = b.take().unwrap();
+        let t: Vec<Option<&str>> = df.column("t").unwrap().str().unwrap().iter().collect();
+        assert_eq!(t, vec![None, None, Some("x"), Some("4")]);
     }
 }
