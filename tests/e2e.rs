@@ -124,6 +124,12 @@ fn init_then_fit_reaches_the_expected_auc_and_saves_a_fitting() {
     ] {
         assert!(dir.join(file).is_file(), "fitting has no {file}");
     }
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("| `Unique(first_name)` |")
+            && report.contains("| `Norm(basket_value)` | numbers |"),
+        "the report lists every feature with its codes: {report}"
+    );
     let booster: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("model.json")).unwrap()).unwrap();
     assert!(

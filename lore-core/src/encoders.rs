@@ -93,7 +93,74 @@ pub enum Encoder {
         /// Fewest training rows a category needs to get a code of its own.
         #[serde(default = "one")]
         minimum_occurrences: usize,
+        /// A second column coded with the same vocabulary (learned from both), such as
+        /// `first_name_twin` next to `first_name`: one feature each.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        twin: Option<String>,
     },
+    /// Text cut into lower-cased words; the first `sequence_length` words are coded like
+    /// `Unique` over one vocabulary, one feature per position; positions after the last word
+    /// (and null text) have the null code.
+    Token {
+        /// The column.
+        column: String,
+        /// How many words (features) to keep per row.
+        #[serde(default = "ten")]
+        sequence_length: usize,
+        /// Fewest training occurrences a word needs to get a code of its own.
+        #[serde(default = "one")]
+        minimum_occurrences: usize,
+        /// A second column coded with the same vocabulary.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        twin: Option<String>,
+    },
+    /// Lists (list columns, or text whose items are separated by `separator`) coded like
+    /// `Unique` over one vocabulary of items, one feature per position up to `sequence_length`.
+    NestedUnique {
+        /// The column.
+        column: String,
+        /// How many items (features) to keep per row.
+        #[serde(default = "ten")]
+        sequence_length: usize,
+        /// Fewest training occurrences an item needs to get a code of its own.
+        #[serde(default = "one")]
+        minimum_occurrences: usize,
+        /// What separates the items of a text column.
+        #[serde(default = "comma")]
+        separator: String,
+        /// A second column coded with the same vocabulary.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        twin: Option<String>,
+    },
+    /// Lists of numbers: every item clipped to the range of all training items, then
+    /// standardised with their mean and standard deviation; one feature per position up to
+    /// `sequence_length`, NaN after the last item.
+    NestedNorm {
+        /// The column.
+        column: String,
+        /// How many items (features) to keep per row.
+        #[serde(default = "ten")]
+        sequence_length: usize,
+        /// What separates the items of a text column.
+        #[serde(default = "comma")]
+        separator: String,
+    },
+    /// A position in a sequence (0 for the first item) and the sequence's length: the first
+    /// `depth` and the last `depth` positions get codes of their own, every position between
+    /// shares one middle code (the picking-sequence encoder of Python Lore).
+    MiddleOut {
+        /// The column of positions, counted from 0.
+        column: String,
+        /// The column with the length of each row's sequence.
+        length: String,
+        /// How many positions at each end get codes of their own.
+        #[serde(default = "one")]
+        depth: usize,
+    },
+}
+
+fn comma() -> String {
+    ",".into()
 }
 
 fn one() -> usize {
@@ -102,6 +169,130 @@ fn one() -> usize {
 
 fn ten() -> usize {
     10
+}
+
+/// Builders for Rust pipelines, with the same defaults as TOML specs.
+impl Encoder {
+    /// `Pass` of `column`.
+    pub fn pass(column: impl Into<String>) -> Encoder {
+        Encoder::Pass {
+            column: column.into(),
+        }
+    }
+
+    /// `Uniform` of `column`.
+    pub fn uniform(column: impl Into<String>) -> Encoder {
+        Encoder::Uniform {
+            column: column.into(),
+        }
+    }
+
+    /// `Norm` of `column`.
+    pub fn norm(column: impl Into<String>) -> Encoder {
+        Encoder::Norm {
+            column: column.into(),
+        }
+    }
+
+    /// `Discrete` of `column` into `bins` bins.
+    pub fn discrete(column: impl Into<String>, bins: usize) -> Encoder {
+        Encoder::Discrete {
+            column: column.into(),
+            bins,
+        }
+    }
+
+    /// `Quantile` of `column` into `quantiles` bins.
+    pub fn quantile(column: impl Into<String>, quantiles: usize) -> Encoder {
+        Encoder::Quantile {
+            column: column.into(),
+            quantiles,
+        }
+    }
+
+    /// `Boolean` of `column`.
+    pub fn boolean(column: impl Into<String>) -> Encoder {
+        Encoder::Boolean {
+            column: column.into(),
+        }
+    }
+
+    /// `Equals` of `column` and `other`.
+    pub fn equals(column: impl Into<String>, other: impl Into<String>) -> Encoder {
+        Encoder::Equals {
+            column: column.into(),
+            other: other.into(),
+        }
+    }
+
+    /// `Enum` of `column`.
+    pub fn enumerated(column: impl Into<String>) -> Encoder {
+        Encoder::Enum {
+            column: column.into(),
+        }
+    }
+
+    /// `OneHot` of `column`, a feature for every training category.
+    pub fn one_hot(column: impl Into<String>) -> Encoder {
+        Encoder::OneHot {
+            column: column.into(),
+            minimum_occurrences: 1,
+            percent_occurrences: 0.0,
+            drop_first: false,
+        }
+    }
+
+    /// `Unique` of `column`, a code of its own for categories seen `minimum_occurrences` times.
+    pub fn unique(column: impl Into<String>, minimum_occurrences: usize) -> Encoder {
+        Encoder::Unique {
+            column: column.into(),
+            minimum_occurrences,
+            twin: None,
+        }
+    }
+
+    /// `Token` of `column`, its first `sequence_length` words.
+    pub fn token(column: impl Into<String>, sequence_length: usize) -> Encoder {
+        Encoder::Token {
+            column: column.into(),
+            sequence_length,
+            minimum_occurrences: 1,
+            twin: None,
+        }
+    }
+
+    /// `NestedUnique` of `column`, its first `sequence_length` items (text separated by commas).
+    pub fn nested_unique(column: impl Into<String>, sequence_length: usize) -> Encoder {
+        Encoder::NestedUnique {
+            column: column.into(),
+            sequence_length,
+            minimum_occurrences: 1,
+            separator: comma(),
+            twin: None,
+        }
+    }
+
+    /// `NestedNorm` of `column`, its first `sequence_length` numbers (text separated by commas).
+    pub fn nested_norm(column: impl Into<String>, sequence_length: usize) -> Encoder {
+        Encoder::NestedNorm {
+            column: column.into(),
+            sequence_length,
+            separator: comma(),
+        }
+    }
+
+    /// `MiddleOut` of the positions in `column` within sequences of `length`.
+    pub fn middle_out(
+        column: impl Into<String>,
+        length: impl Into<String>,
+        depth: usize,
+    ) -> Encoder {
+        Encoder::MiddleOut {
+            column: column.into(),
+            length: length.into(),
+            depth,
+        }
+    }
 }
 
 impl Encoder {
@@ -121,8 +312,15 @@ impl Encoder {
             | Encoder::Boolean { column }
             | Encoder::Enum { column }
             | Encoder::OneHot { column, .. }
-            | Encoder::Unique { column, .. } => vec![column],
+            | Encoder::NestedNorm { column, .. } => vec![column],
+            Encoder::Unique { column, twin, .. }
+            | Encoder::Token { column, twin, .. }
+            | Encoder::NestedUnique { column, twin, .. } => std::iter::once(column)
+                .chain(twin)
+                .map(String::as_str)
+                .collect(),
             Encoder::Equals { column, other } => vec![column, other],
+            Encoder::MiddleOut { column, length, .. } => vec![column, length],
         }
     }
 
@@ -140,6 +338,10 @@ impl Encoder {
             Encoder::Enum { .. } => "Enum",
             Encoder::OneHot { .. } => "OneHot",
             Encoder::Unique { .. } => "Unique",
+            Encoder::Token { .. } => "Token",
+            Encoder::NestedUnique { .. } => "NestedUnique",
+            Encoder::NestedNorm { .. } => "NestedNorm",
+            Encoder::MiddleOut { .. } => "MiddleOut",
         };
         format!("{kind}({})", self.columns().join(", "))
     }
@@ -167,6 +369,38 @@ impl Encoder {
         let kind = match self {
             Encoder::Pass { .. } | Encoder::Boolean { .. } | Encoder::Equals { .. } => {
                 StateKind::Stateless
+            }
+            Encoder::MiddleOut { depth, .. } => {
+                at_least_one("depth", *depth)?;
+                StateKind::Stateless
+            }
+            Encoder::NestedNorm {
+                sequence_length, ..
+            } => {
+                at_least_one("sequence_length", *sequence_length)?;
+                StateKind::Moments {
+                    n: 0.0,
+                    mean: 0.0,
+                    m2: 0.0,
+                    range: Range::new(),
+                }
+            }
+            Encoder::Token {
+                sequence_length,
+                minimum_occurrences,
+                ..
+            }
+            | Encoder::NestedUnique {
+                sequence_length,
+                minimum_occurrences,
+                ..
+            } => {
+                at_least_one("sequence_length", *sequence_length)?;
+                StateKind::Unique {
+                    minimum: (*minimum_occurrences).max(1),
+                    counts: PlHashMap::new(),
+                    rows: 0,
+                }
             }
             Encoder::Uniform { .. } | Encoder::Norm { .. } => StateKind::Moments {
                 n: 0.0,
@@ -320,6 +554,110 @@ fn values(df: &DataFrame, name: &str, by: &str, dates: bool) -> Result<Vec<Optio
     }
 }
 
+/// How a sequence encoder reads the items of a row.
+#[derive(Debug, Clone, Copy)]
+enum Items<'a> {
+    /// Lower-cased words of text.
+    Words,
+    /// List items, or text items separated by this.
+    List(&'a str),
+}
+
+impl Items<'_> {
+    /// The items of every row of `column`.
+    fn read(self, df: &DataFrame, column: &str, by: &str) -> Result<Vec<Option<Vec<String>>>> {
+        match self {
+            Items::Words => Ok(frame::text(df, column, by)?
+                .iter()
+                .map(|v| v.map(words))
+                .collect()),
+            Items::List(separator) => frame::lists(df, column, by, separator),
+        }
+    }
+}
+
+/// The lower-cased words of `text`: its runs of letters and digits.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Lists of numbers; an item that is not a number is an error naming the column.
+fn number_lists(
+    df: &DataFrame,
+    column: &str,
+    by: &str,
+    separator: &str,
+) -> Result<Vec<Option<Vec<f64>>>> {
+    frame::lists(df, column, by, separator)?
+        .into_iter()
+        .map(|row| {
+            row.map(|items| {
+                items
+                    .iter()
+                    .map(|item| {
+                        item.parse::<f64>().map_err(|_| Error::ColumnType {
+                            column: column.to_string(),
+                            message: format!(
+                                "{by} needs lists of numbers but found the item {item:?}"
+                            ),
+                        })
+                    })
+                    .collect::<Result<Vec<f64>>>()
+            })
+            .transpose()
+        })
+        .collect()
+}
+
+impl Encoder {
+    /// How a sequence encoder reads its items and how many it keeps; `None` for encoders of
+    /// single values.
+    fn sequence(&self) -> Option<(Items<'_>, usize)> {
+        match self {
+            Encoder::Token {
+                sequence_length, ..
+            } => Some((Items::Words, *sequence_length)),
+            Encoder::NestedUnique {
+                sequence_length,
+                separator,
+                ..
+            }
+            | Encoder::NestedNorm {
+                sequence_length,
+                separator,
+                ..
+            } => Some((Items::List(separator), *sequence_length)),
+            _ => None,
+        }
+    }
+}
+
+/// Training categories split into those with codes of their own, most frequent first, and the
+/// long tail of rarer ones, sorted.
+fn vocabulary(counts: PlHashMap<String, usize>, minimum: usize) -> (Vec<String>, Vec<String>) {
+    let (mut kept, tail): (Counted, Counted) = counts.into_iter().partition(|(_, n)| *n >= minimum);
+    kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut long_tail: Vec<String> = tail.into_iter().map(|(c, _)| c).collect();
+    long_tail.sort();
+    (kept.into_iter().map(|(c, _)| c).collect(), long_tail)
+}
+
+/// Mean, standard deviation and range from Welford's sums, finite and savable.
+fn spread(n: f64, mean: f64, m2: f64, range: Range) -> (f64, f64, f64, f64) {
+    let var = if n > 0.0 { m2 / n } else { 0.0 };
+    let (min, max) = range.bounds();
+    // Values near f64::MAX can overflow the variance; the largest finite spread stands in.
+    let std = match var {
+        v if v.is_infinite() => f64::MAX,
+        v if v > 0.0 => v.sqrt(),
+        _ => 1.0,
+    };
+    (if mean.is_finite() { mean } else { 0.0 }, std, min, max)
+}
+
 impl EncoderState {
     /// Learns from more training rows. Infinities are left out of what is learned, like nulls, so
     /// the fitted statistics stay finite (and savable); at encoding they are clipped or binned as
@@ -338,12 +676,23 @@ impl EncoderState {
                 }
             }
             StateKind::Moments { n, mean, m2, range } => {
+                let xs: Vec<f64> = match &self.spec {
+                    Encoder::NestedNorm {
+                        sequence_length,
+                        separator,
+                        ..
+                    } => number_lists(df, column, by, separator)?
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|items| items.into_iter().take(*sequence_length))
+                        .collect(),
+                    _ => values(df, column, by, false)?
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                };
                 // Welford's update: stable, and the same whether rows come at once or in batches.
-                for x in values(df, column, by, false)?
-                    .into_iter()
-                    .flatten()
-                    .filter(|x| x.is_finite())
-                {
+                for x in xs.into_iter().filter(|x| x.is_finite()) {
                     *n += 1.0;
                     let delta = x - *mean;
                     *mean += delta / *n;
@@ -408,11 +757,22 @@ impl EncoderState {
             }
             StateKind::Unique { counts, rows, .. } => {
                 *rows += df.height();
-                for v in frame::text(df, column, by)?.iter().flatten() {
-                    match counts.get_mut(v) {
-                        Some(n) => *n += 1,
-                        None => {
-                            counts.insert(v.to_string(), 1);
+                let mut count = |v: &str| match counts.get_mut(v) {
+                    Some(n) => *n += 1,
+                    None => {
+                        counts.insert(v.to_string(), 1);
+                    }
+                };
+                for c in &columns {
+                    match self.spec.sequence() {
+                        None => frame::text(df, c, by)?
+                            .iter()
+                            .flatten()
+                            .for_each(&mut count),
+                        Some((items, length)) => {
+                            for row in items.read(df, c, by)?.into_iter().flatten() {
+                                row.iter().take(length).for_each(|v| count(v));
+                            }
                         }
                     }
                 }
@@ -432,18 +792,30 @@ impl EncoderState {
                 let (min, max) = range.bounds();
                 FittedEncoder::Uniform { column, min, max }
             }
+            (
+                Encoder::NestedNorm {
+                    sequence_length,
+                    separator,
+                    ..
+                },
+                StateKind::Moments { n, mean, m2, range },
+            ) => {
+                let (mean, std, min, max) = spread(n, mean, m2, range);
+                FittedEncoder::NestedNorm {
+                    column,
+                    sequence_length,
+                    separator,
+                    mean,
+                    std,
+                    min,
+                    max,
+                }
+            }
             (_, StateKind::Moments { n, mean, m2, range }) => {
-                let var = if n > 0.0 { m2 / n } else { 0.0 };
-                let (min, max) = range.bounds();
-                // Values near f64::MAX can overflow the variance; the largest finite spread stands in.
-                let std = match var {
-                    v if v.is_infinite() => f64::MAX,
-                    v if v > 0.0 => v.sqrt(),
-                    _ => 1.0,
-                };
+                let (mean, std, min, max) = spread(n, mean, m2, range);
                 FittedEncoder::Norm {
                     column,
-                    mean: if mean.is_finite() { mean } else { 0.0 },
+                    mean,
                     std,
                     min: Some(min),
                     max: Some(max),
@@ -511,22 +883,68 @@ impl EncoderState {
                 }
             }
             (
-                _,
+                Encoder::Token {
+                    sequence_length,
+                    twin,
+                    ..
+                },
                 StateKind::Unique {
                     minimum, counts, ..
                 },
             ) => {
-                let (mut kept, tail): (Counted, Counted) =
-                    counts.into_iter().partition(|(_, n)| *n >= minimum);
-                kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                let mut long_tail: Vec<String> = tail.into_iter().map(|(c, _)| c).collect();
-                long_tail.sort();
-                FittedEncoder::Unique {
+                let (categories, long_tail) = vocabulary(counts, minimum);
+                FittedEncoder::Token {
                     column,
-                    categories: kept.into_iter().map(|(c, _)| c).collect(),
+                    twin,
+                    sequence_length,
+                    categories,
                     long_tail,
                 }
             }
+            (
+                Encoder::NestedUnique {
+                    sequence_length,
+                    separator,
+                    twin,
+                    ..
+                },
+                StateKind::Unique {
+                    minimum, counts, ..
+                },
+            ) => {
+                let (categories, long_tail) = vocabulary(counts, minimum);
+                FittedEncoder::NestedUnique {
+                    column,
+                    twin,
+                    separator,
+                    sequence_length,
+                    categories,
+                    long_tail,
+                }
+            }
+            (
+                spec,
+                StateKind::Unique {
+                    minimum, counts, ..
+                },
+            ) => {
+                let (categories, long_tail) = vocabulary(counts, minimum);
+                let twin = match spec {
+                    Encoder::Unique { twin, .. } => twin,
+                    _ => None,
+                };
+                FittedEncoder::Unique {
+                    column,
+                    categories,
+                    long_tail,
+                    twin,
+                }
+            }
+            (Encoder::MiddleOut { length, depth, .. }, _) => FittedEncoder::MiddleOut {
+                column,
+                length,
+                depth,
+            },
             (_, StateKind::Stateless) => FittedEncoder::Pass { column },
         }
     }
@@ -633,7 +1051,134 @@ pub enum FittedEncoder {
         /// Training categories too rare for a code of their own.
         #[serde(default)]
         long_tail: Vec<String>,
+        /// A second column coded with the same categories.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        twin: Option<String>,
     },
+    /// A vocabulary of words coded like `Unique`, per position: `sequence_length` features per
+    /// column, the null code after the last word.
+    Token {
+        /// The column.
+        column: String,
+        /// A second column coded with the same vocabulary.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        twin: Option<String>,
+        /// Words kept per row.
+        sequence_length: usize,
+        /// The kept words; a word's code is its index.
+        categories: Vec<String>,
+        /// Training words too rare for a code of their own.
+        long_tail: Vec<String>,
+    },
+    /// A vocabulary of list items coded like `Unique`, per position.
+    NestedUnique {
+        /// The column.
+        column: String,
+        /// A second column coded with the same vocabulary.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        twin: Option<String>,
+        /// What separates the items of a text column.
+        separator: String,
+        /// Items kept per row.
+        sequence_length: usize,
+        /// The kept items; an item's code is its index.
+        categories: Vec<String>,
+        /// Training items too rare for a code of their own.
+        long_tail: Vec<String>,
+    },
+    /// The mean, standard deviation and range of every training item of number lists.
+    NestedNorm {
+        /// The column.
+        column: String,
+        /// Items kept per row.
+        sequence_length: usize,
+        /// What separates the items of a text column.
+        separator: String,
+        /// Mean of the training items.
+        mean: f64,
+        /// Standard deviation of the training items (1 when constant).
+        std: f64,
+        /// Smallest training item: smaller ones are clipped to it.
+        min: f64,
+        /// Largest training item: larger ones are clipped to it.
+        max: f64,
+    },
+    /// Codes `0..depth` for the first positions, `depth` for the middle, `depth + 1..=2 * depth`
+    /// for the last positions (the last is `2 * depth`), `2 * depth + 1` for null or a position
+    /// outside its sequence.
+    MiddleOut {
+        /// The column of positions, counted from 0.
+        column: String,
+        /// The column of sequence lengths.
+        length: String,
+        /// Positions at each end with codes of their own.
+        depth: usize,
+    },
+}
+
+/// Codes of the categories of a fitted `Unique`, `Token` or `NestedUnique`: a category's index,
+/// then one code each for the long tail, unseen values and null.
+struct Vocabulary<'a> {
+    index: PlHashMap<&'a str, usize>,
+    tail: PlHashSet<&'a str>,
+}
+
+impl<'a> Vocabulary<'a> {
+    fn new(categories: &'a [String], long_tail: &'a [String]) -> Vocabulary<'a> {
+        Vocabulary {
+            index: categories
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.as_str(), i))
+                .collect(),
+            tail: long_tail.iter().map(String::as_str).collect(),
+        }
+    }
+
+    fn code(&self, value: Option<&str>) -> f32 {
+        let n = self.index.len();
+        match value {
+            None => (n + 2) as f32,
+            Some(s) => match self.index.get(s) {
+                Some(i) => *i as f32,
+                None if self.tail.contains(s) => n as f32,
+                None => (n + 1) as f32,
+            },
+        }
+    }
+
+    /// `length` codes for the first items of a row, the null code after its last item.
+    fn codes<'r>(
+        &'r self,
+        row: Option<&'r Vec<String>>,
+        length: usize,
+    ) -> impl Iterator<Item = f32> + 'r {
+        let items = row.map_or(&[][..], Vec::as_slice);
+        (0..length).map(move |i| self.code(items.get(i).map(String::as_str)))
+    }
+
+    /// What a code stands for.
+    fn decode(categories: &[String], code: usize) -> Option<String> {
+        match code.checked_sub(categories.len()) {
+            None => categories.get(code).cloned(),
+            Some(0) => Some("(long tail)".into()),
+            Some(1) => Some("(unseen)".into()),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Blocks of row-major values, `width` a row each, side by side: row after row of the blocks'
+/// rows placed next to one another.
+pub(crate) fn side_by_side(blocks: &[(Vec<f32>, usize)], rows: usize) -> Vec<f32> {
+    let columns: usize = blocks.iter().map(|(_, w)| w).sum();
+    let mut values = Vec::with_capacity(rows * columns);
+    for r in 0..rows {
+        for (block, width) in blocks {
+            values.extend_from_slice(&block[r * width..(r + 1) * width]);
+        }
+    }
+    values
 }
 
 /// Recognises yes/no text: `Some(true)` for 1, true, t, yes, y; `Some(false)` for 0, false, f,
@@ -663,12 +1208,19 @@ impl FittedEncoder {
             | FittedEncoder::Boolean { column }
             | FittedEncoder::Enum { column, .. }
             | FittedEncoder::OneHot { column, .. }
-            | FittedEncoder::Unique { column, .. } => vec![column],
+            | FittedEncoder::NestedNorm { column, .. } => vec![column],
+            FittedEncoder::Unique { column, twin, .. }
+            | FittedEncoder::Token { column, twin, .. }
+            | FittedEncoder::NestedUnique { column, twin, .. } => std::iter::once(column)
+                .chain(twin)
+                .map(String::as_str)
+                .collect(),
             FittedEncoder::Equals { column, other } => vec![column, other],
+            FittedEncoder::MiddleOut { column, length, .. } => vec![column, length],
         }
     }
 
-    /// How many features it makes (one, except for `OneHot`).
+    /// How many features it makes: one, except for `OneHot`, twins and sequences.
     pub fn width(&self) -> usize {
         match self {
             FittedEncoder::OneHot {
@@ -676,6 +1228,20 @@ impl FittedEncoder {
                 drop_first,
                 ..
             } => categories.len().saturating_sub(usize::from(*drop_first)),
+            FittedEncoder::Unique { twin, .. } => 1 + usize::from(twin.is_some()),
+            FittedEncoder::Token {
+                twin,
+                sequence_length,
+                ..
+            }
+            | FittedEncoder::NestedUnique {
+                twin,
+                sequence_length,
+                ..
+            } => sequence_length * (1 + usize::from(twin.is_some())),
+            FittedEncoder::NestedNorm {
+                sequence_length, ..
+            } => *sequence_length,
             _ => 1,
         }
     }
@@ -693,8 +1259,18 @@ impl FittedEncoder {
             FittedEncoder::Enum { .. } => "Enum",
             FittedEncoder::OneHot { .. } => "OneHot",
             FittedEncoder::Unique { .. } => "Unique",
+            FittedEncoder::Token { .. } => "Token",
+            FittedEncoder::NestedUnique { .. } => "NestedUnique",
+            FittedEncoder::NestedNorm { .. } => "NestedNorm",
+            FittedEncoder::MiddleOut { .. } => "MiddleOut",
         };
         let stem = format!("{kind}({})", self.columns().join(", "));
+        let positions = |columns: Vec<&str>, length: usize| -> Vec<String> {
+            columns
+                .into_iter()
+                .flat_map(|c| (0..length).map(move |i| format!("{kind}({c})[{i}]")))
+                .collect()
+        };
         match self {
             FittedEncoder::OneHot {
                 categories,
@@ -705,6 +1281,20 @@ impl FittedEncoder {
                 .skip(usize::from(*drop_first))
                 .map(|c| format!("{stem}={c}"))
                 .collect(),
+            FittedEncoder::Unique { .. } => self
+                .columns()
+                .into_iter()
+                .map(|c| format!("{kind}({c})"))
+                .collect(),
+            FittedEncoder::Token {
+                sequence_length, ..
+            }
+            | FittedEncoder::NestedUnique {
+                sequence_length, ..
+            }
+            | FittedEncoder::NestedNorm {
+                sequence_length, ..
+            } => positions(self.columns(), *sequence_length),
             _ => vec![stem],
         }
     }
@@ -721,7 +1311,11 @@ impl FittedEncoder {
             | FittedEncoder::Equals { .. }
             | FittedEncoder::OneHot { .. } => Some(2),
             FittedEncoder::Enum { cardinality, .. } => Some(cardinality + 2),
-            FittedEncoder::Unique { categories, .. } => Some(categories.len() + 3),
+            FittedEncoder::Unique { categories, .. }
+            | FittedEncoder::Token { categories, .. }
+            | FittedEncoder::NestedUnique { categories, .. } => Some(categories.len() + 3),
+            FittedEncoder::NestedNorm { .. } => None,
+            FittedEncoder::MiddleOut { depth, .. } => Some(2 * depth + 2),
         }
     }
 
@@ -737,7 +1331,7 @@ impl FittedEncoder {
             FittedEncoder::Uniform { min, max, .. } => {
                 Some((min + f64::from(value) * (max - min)).to_string())
             }
-            FittedEncoder::Norm { mean, std, .. } => {
+            FittedEncoder::Norm { mean, std, .. } | FittedEncoder::NestedNorm { mean, std, .. } => {
                 Some((mean + f64::from(value) * std).to_string())
             }
             FittedEncoder::Discrete { min, max, bins, .. } => {
@@ -769,11 +1363,16 @@ impl FittedEncoder {
             FittedEncoder::Enum { cardinality, .. } => {
                 (code < *cardinality).then(|| code.to_string())
             }
-            FittedEncoder::Unique { categories, .. } => match code.checked_sub(categories.len()) {
-                None => categories.get(code).cloned(),
-                Some(0) => Some("(long tail)".into()),
-                Some(1) => Some("(unseen)".into()),
-                Some(_) => None,
+            FittedEncoder::Unique { categories, .. }
+            | FittedEncoder::Token { categories, .. }
+            | FittedEncoder::NestedUnique { categories, .. } => {
+                Vocabulary::decode(categories, code)
+            }
+            FittedEncoder::MiddleOut { depth, .. } => match code {
+                c if c < *depth => Some(format!("position {c}")),
+                c if c == *depth => Some("middle".into()),
+                c if c <= 2 * depth => Some(format!("{} from the end", 2 * depth - c)),
+                _ => None,
             },
         }
     }
@@ -902,30 +1501,110 @@ impl FittedEncoder {
                 out
             }
             FittedEncoder::Unique {
-                column,
                 categories,
                 long_tail,
+                ..
             } => {
-                let index: PlHashMap<&str, usize> = categories
+                let vocabulary = Vocabulary::new(categories, long_tail);
+                let blocks = self
+                    .columns()
+                    .into_iter()
+                    .map(|c| {
+                        let codes = frame::text(df, c, &by)?
+                            .iter()
+                            .map(|v| vocabulary.code(v))
+                            .collect();
+                        Ok((codes, 1))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                side_by_side(&blocks, df.height())
+            }
+            FittedEncoder::Token {
+                sequence_length,
+                categories,
+                long_tail,
+                ..
+            }
+            | FittedEncoder::NestedUnique {
+                sequence_length,
+                categories,
+                long_tail,
+                ..
+            } => {
+                let items = match self {
+                    FittedEncoder::NestedUnique { separator, .. } => Items::List(separator),
+                    _ => Items::Words,
+                };
+                let vocabulary = Vocabulary::new(categories, long_tail);
+                let blocks = self
+                    .columns()
+                    .into_iter()
+                    .map(|c| {
+                        let codes = items
+                            .read(df, c, &by)?
+                            .iter()
+                            .flat_map(|row| vocabulary.codes(row.as_ref(), *sequence_length))
+                            .collect();
+                        Ok((codes, *sequence_length))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                side_by_side(&blocks, df.height())
+            }
+            FittedEncoder::NestedNorm {
+                column,
+                sequence_length,
+                separator,
+                mean,
+                std,
+                min,
+                max,
+            } => number_lists(df, column, &by, separator)?
+                .iter()
+                .flat_map(|row| {
+                    let items = row.as_deref().unwrap_or_default();
+                    (0..*sequence_length).map(move |i| {
+                        items.get(i).map_or(f32::NAN, |x| {
+                            if x.is_nan() {
+                                f32::NAN
+                            } else {
+                                ((x.clamp(*min, *max) - mean) / std) as f32
+                            }
+                        })
+                    })
+                })
+                .collect(),
+            FittedEncoder::MiddleOut {
+                column,
+                length,
+                depth,
+            } => {
+                let positions = values(df, column, &by, false)?;
+                let lengths = values(df, length, &by, false)?;
+                positions
                     .iter()
-                    .enumerate()
-                    .map(|(i, c)| (c.as_str(), i))
-                    .collect();
-                let tail: PlHashSet<&str> = long_tail.iter().map(String::as_str).collect();
-                let n = categories.len();
-                frame::text(df, column, &by)?
-                    .iter()
-                    .map(|v| match v {
-                        None => (n + 2) as f32,
-                        Some(s) => match index.get(s) {
-                            Some(i) => *i as f32,
-                            None if tail.contains(s) => n as f32,
-                            None => (n + 1) as f32,
-                        },
+                    .zip(&lengths)
+                    .map(|(p, l)| match (p, l) {
+                        (Some(p), Some(l)) if *p >= 0.0 && p < l && p.fract() == 0.0 => {
+                            middle_out(*p as usize, *l as usize, *depth) as f32
+                        }
+                        _ => (2 * depth + 1) as f32,
                     })
                     .collect()
             }
         })
+    }
+}
+
+/// The `MiddleOut` code of `position` (from 0) in a sequence of `length`: its own code near
+/// either end, whichever is nearer, and the middle code `depth` otherwise.
+fn middle_out(position: usize, length: usize, depth: usize) -> usize {
+    let from_end = length - 1 - position;
+    if position < from_end && position < depth {
+        position
+    } else if from_end < position && from_end < depth {
+        2 * depth - from_end
+    } else {
+        depth
     }
 }
 
@@ -1154,6 +1833,7 @@ mod tests {
             Encoder::Unique {
                 column: "c".into(),
                 minimum_occurrences: 2,
+                twin: None,
             },
             &train,
         );
@@ -1163,6 +1843,7 @@ mod tests {
                 column: "c".into(),
                 categories: vec!["a".into(), "c".into()],
                 long_tail: vec!["b".into()],
+                twin: None,
             }
         );
         let test = df!("c" => [Some("c"), Some("b"), Some("zzz"), None]).unwrap();
@@ -1170,6 +1851,114 @@ mod tests {
         assert_eq!(f.cardinality(), Some(5));
         assert_eq!(f.decode(0.0), Some("a".into()));
         assert_eq!(f.decode(3.0), Some("(unseen)".into()));
+    }
+
+    #[test]
+    fn twins_share_one_vocabulary_learned_from_both() {
+        let train = df!(
+            "first_name" => [Some("Ann"), Some("Bo"), None],
+            "first_name_twin" => [Some("Cy"), Some("Ann"), Some("Bo")]
+        )
+        .unwrap();
+        let f = fit(
+            Encoder::Unique {
+                column: "first_name".into(),
+                minimum_occurrences: 1,
+                twin: Some("first_name_twin".into()),
+            },
+            &train,
+        );
+        assert_eq!(f.width(), 2);
+        assert_eq!(
+            f.features(),
+            vec!["Unique(first_name)", "Unique(first_name_twin)"]
+        );
+        // Ann and Bo twice each, Cy once: codes 0, 1, 2; then long tail 3, unseen 4, null 5.
+        let later = df!(
+            "first_name" => [Some("Cy"), None],
+            "first_name_twin" => [Some("Ann"), Some("Zed")]
+        )
+        .unwrap();
+        assert_eq!(codes(&f, &later), vec![2.0, 0.0, 5.0, 4.0]);
+    }
+
+    #[test]
+    fn token_codes_the_first_words_with_null_after_the_last() {
+        let train =
+            df!("t" => [Some("Red apples, red pears"), Some("green apples"), None]).unwrap();
+        let f = fit(Encoder::token("t", 3), &train);
+        // Counted in the first three words: red 2, apples 2, green 1, pears 0 (fourth word).
+        let FittedEncoder::Token { categories, .. } = &f else {
+            panic!("{f:?}")
+        };
+        assert_eq!(categories, &["apples", "red", "green"]);
+        let v = codes(
+            &f,
+            &df!("t" => [Some("RED Kiwis"), Some(""), None]).unwrap(),
+        );
+        // red, kiwis (unseen 4), null 5; then three nulls; then three nulls.
+        assert_eq!(v, vec![1.0, 4.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0]);
+        assert_eq!(f.cardinality(), Some(6));
+        assert_eq!(f.features()[2], "Token(t)[2]");
+        assert_eq!(f.decode(4.0), Some("(unseen)".into()));
+    }
+
+    #[test]
+    fn nested_unique_codes_list_items_and_separated_text() {
+        let lists =
+            df!("tags" => [Series::new("".into(), ["a", "b"]), Series::new("".into(), ["b"])])
+                .unwrap();
+        let f = fit(Encoder::nested_unique("tags", 2), &lists);
+        assert_eq!(codes(&f, &lists), vec![1.0, 0.0, 0.0, 4.0]);
+        let text = df!("tags" => [Some("b, a,, c"), None]).unwrap();
+        assert_eq!(codes(&f, &text), vec![0.0, 1.0, 4.0, 4.0]);
+        assert_eq!(
+            f.features(),
+            vec!["NestedUnique(tags)[0]", "NestedUnique(tags)[1]"]
+        );
+    }
+
+    #[test]
+    fn nested_norm_standardises_every_item_and_pads_with_nan() {
+        let train = df!("xs" => [Some("1, 3"), Some("2"), None]).unwrap();
+        let f = fit(Encoder::nested_norm("xs", 3), &train);
+        let FittedEncoder::NestedNorm { mean, min, max, .. } = &f else {
+            panic!("{f:?}")
+        };
+        assert_eq!((*mean, *min, *max), (2.0, 1.0, 3.0));
+        let std = (2.0f64 / 3.0).sqrt() as f32;
+        let v = codes(&f, &df!("xs" => [Some("2, 99"), None]).unwrap());
+        assert!(
+            same(
+                &v,
+                &[0.0, 1.0 / std, f32::NAN, f32::NAN, f32::NAN, f32::NAN]
+            ),
+            "{v:?}"
+        );
+        let err = f
+            .encode(&df!("xs" => ["1, two"]).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"two\"") && err.contains("xs"), "{err}");
+    }
+
+    #[test]
+    fn middle_out_codes_both_ends_and_shares_the_middle() {
+        let df = df!(
+            "position" => [0, 1, 2, 3, 4, 5, 6, 0, 9, -1].map(Some).into_iter().chain([None]).collect::<Vec<Option<i64>>>(),
+            "length" => [7i64, 7, 7, 7, 7, 7, 7, 1, 3, 3, 3]
+        )
+        .unwrap();
+        let f = fit(Encoder::middle_out("position", "length", 2), &df);
+        // Depth 2: 0, 1 | middle 2 | 3, 4 for the second-last and last; 5 for invalid or null.
+        assert_eq!(
+            codes(&f, &df),
+            vec![0.0, 1.0, 2.0, 2.0, 2.0, 3.0, 4.0, 2.0, 5.0, 5.0, 5.0]
+        );
+        assert_eq!(f.cardinality(), Some(6));
+        assert_eq!(f.decode(3.0), Some("1 from the end".into()));
+        let zero = Encoder::middle_out("position", "length", 0).fit(&df);
+        assert!(zero.unwrap_err().to_string().contains("depth"));
     }
 
     #[test]
@@ -1210,6 +1999,7 @@ mod tests {
             Encoder::Unique {
                 column: "c".into(),
                 minimum_occurrences: 1,
+                twin: None,
             },
             &train,
         );
@@ -1253,6 +2043,7 @@ mod tests {
             Encoder::Unique {
                 column: "c".into(),
                 minimum_occurrences: 2,
+                twin: None,
             },
         ] {
             let mut state = encoder.start().unwrap();
@@ -1281,6 +2072,7 @@ mod tests {
             Encoder::Unique {
                 column: "c".into(),
                 minimum_occurrences: 2,
+                twin: None,
             },
             Encoder::Norm { column: "x".into() },
         ] {

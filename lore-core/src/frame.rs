@@ -74,6 +74,48 @@ pub fn strings(df: &DataFrame, name: &str, needed_by: &str) -> Result<Vec<Option
         .collect())
 }
 
+/// The values of `name` as lists of text: list columns item by item, text split at `separator`
+/// (items trimmed, empty ones left out), numbers as one-item lists.
+pub fn lists(
+    df: &DataFrame,
+    name: &str,
+    needed_by: &str,
+    separator: &str,
+) -> Result<Vec<Option<Vec<String>>>> {
+    let col = column(df, name, needed_by)?;
+    if let DataType::List(_) = col.dtype() {
+        return col
+            .list()?
+            .series_iter()
+            .map(|items| {
+                items
+                    .map(|items| -> Result<Vec<String>> {
+                        Ok(items
+                            .cast(&DataType::String)?
+                            .str()?
+                            .iter()
+                            .flatten()
+                            .map(str::to_string)
+                            .collect())
+                    })
+                    .transpose()
+            })
+            .collect();
+    }
+    Ok(text(df, name, needed_by)?
+        .iter()
+        .map(|v| {
+            v.map(|v| {
+                v.split(separator)
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+        })
+        .collect())
+}
+
 /// The values of `name` as timestamps: date and datetime columns as they are, text parsed from
 /// `YYYY-MM-DD HH:MM:SS`, RFC 3339 or `YYYY-MM-DD`.
 pub fn timestamps(

@@ -437,6 +437,15 @@ impl FittedPipeline {
         inputs
     }
 
+    /// The cardinality of each feature's codes (in the order of `features`), or `None` for a
+    /// feature of floats: the sizes of the embeddings a neural network learns.
+    pub fn cardinalities(&self) -> Vec<Option<usize>> {
+        self.encoders
+            .iter()
+            .flat_map(|e| std::iter::repeat_n(e.cardinality(), e.width()))
+            .collect()
+    }
+
     /// Encodes rows that already carry the transformers' columns.
     pub fn encode(&self, df: &DataFrame) -> Result<Matrix> {
         let blocks = self
@@ -445,17 +454,10 @@ impl FittedPipeline {
             .map(|e| Ok((e.encode(df)?, e.width())))
             .collect::<Result<Vec<_>>>()?;
         let rows = df.height();
-        let columns: usize = blocks.iter().map(|(_, w)| w).sum();
-        let mut values = Vec::with_capacity(rows * columns);
-        for r in 0..rows {
-            for (block, width) in &blocks {
-                values.extend_from_slice(&block[r * width..(r + 1) * width]);
-            }
-        }
         Ok(Matrix {
-            values,
+            values: crate::encoders::side_by_side(&blocks, rows),
             rows,
-            columns,
+            columns: blocks.iter().map(|(_, w)| w).sum(),
         })
     }
 
@@ -645,10 +647,7 @@ mod tests {
                 Encoder::Norm {
                     column: "LogPlusOne(orders)".into(),
                 },
-                Encoder::Unique {
-                    column: "city".into(),
-                    minimum_occurrences: 1,
-                },
+                Encoder::unique("city", 1),
             ],
             output: OutputEncoder::Boolean { column: "y".into() },
         };
@@ -665,5 +664,67 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("`city`") && e.contains("x.csv"), "{e}");
+    }
+
+    #[test]
+    fn encoders_learn_only_from_the_training_split() {
+        let spec = PipelineSpec {
+            extract: ExtractSpec::new("t"),
+            transformers: vec![],
+            split: Split::holdout(0.2, 0.2, 7),
+            encoders: vec![
+                Encoder::unique("city", 1),
+                Encoder::Uniform { column: "n".into() },
+            ],
+            output: OutputEncoder::Boolean { column: "y".into() },
+        };
+        // Every even row shares a city; every odd row has a city of its own.
+        let cities: Vec<String> = (0..200)
+            .map(|i| {
+                if i % 2 == 0 {
+                    "Oslo".into()
+                } else {
+                    format!("city-{i}")
+                }
+            })
+            .collect();
+        let df = df!("city" => cities.clone(), "n" => (0..200i64).collect::<Vec<_>>(), "y" => [0i64, 1].repeat(100))
+            .unwrap();
+        let splits = spec.split.rows(&df, &spec.output).unwrap();
+        let train = df
+            .take(&IdxCa::from_vec("".into(), splits.train.clone()))
+            .unwrap();
+        let test = df
+            .take(&IdxCa::from_vec("".into(), splits.test.clone()))
+            .unwrap();
+        let fitted = spec.fit(&train).unwrap();
+        let encoded = fitted.encode(&test).unwrap();
+        let seen: Vec<&String> = splits.train.iter().map(|r| &cities[*r as usize]).collect();
+        let mut unseen = 0;
+        for (i, row) in splits.test.iter().enumerate() {
+            let city = &cities[*row as usize];
+            let decoded = fitted.encoders[0].decode(encoded.values[i * 2]);
+            if seen.contains(&city) {
+                assert_eq!(decoded.as_ref(), Some(city));
+            } else {
+                assert_eq!(decoded.as_deref(), Some("(unseen)"), "{city}");
+                unseen += 1;
+            }
+        }
+        assert!(unseen > 0);
+        // The range of `n` is the training rows' range: the largest test value may lie beyond it.
+        let FittedEncoder::Uniform { min, max, .. } = &fitted.encoders[1] else {
+            panic!("{:?}", fitted.encoders[1])
+        };
+        let train_n: Vec<f64> = splits.train.iter().map(|r| f64::from(*r)).collect();
+        assert_eq!(*min, train_n.iter().copied().fold(f64::INFINITY, f64::min));
+        assert_eq!(
+            *max,
+            train_n.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        );
+        assert_eq!(
+            fitted.cardinalities(),
+            vec![Some(fitted.encoders[0].cardinality().unwrap_or(0)), None]
+        );
     }
 }

@@ -7,9 +7,10 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::estimators::FitHistory;
+use crate::estimators::{FitHistory, Scored};
 use crate::metrics;
 use crate::metrics::Stats;
+use crate::pipelines::FittedPipeline;
 
 /// The report's file name inside a fitting.
 pub const REPORT_FILE: &str = "report.md";
@@ -25,12 +26,12 @@ pub fn write(
     id: &str,
     stats: &Stats,
     history: &FitHistory,
-    test_labels: &[f32],
-    test_scores: &[f32],
+    test: &Scored,
+    pipeline: &FittedPipeline,
 ) -> Result<()> {
     roc(
         &dir.join("roc.svg"),
-        &metrics::roc_curve(test_labels, test_scores),
+        &metrics::roc_curve(&test.labels, &test.predictions),
         stats.test.auc,
     )?;
     importance(&dir.join("importance.svg"), &stats.importance)?;
@@ -58,6 +59,12 @@ pub fn write(
         stats.best_iteration, stats.rounds
     );
     let _ = writeln!(md, "![ROC curve on the test split](roc.svg)\n\n![Feature importance (gain)](importance.svg)\n\n![Learning curve](learning_curve.svg)");
+    // What a neural network needs to size its embeddings, and what a reader needs to read codes.
+    let _ = writeln!(md, "\n## Features\n\n| feature | values |\n|---|---|");
+    for (feature, cardinality) in pipeline.features.iter().zip(pipeline.cardinalities()) {
+        let values = cardinality.map_or("numbers".to_string(), |n| format!("{n} codes"));
+        let _ = writeln!(md, "| `{feature}` | {values} |");
+    }
     let path = dir.join(REPORT_FILE);
     std::fs::write(&path, md).map_err(|e| Error::io(&path, e))
 }

@@ -31,10 +31,7 @@ impl PipelineDefinition for UsersPipeline {
     }
 
     fn encoders(&self) -> Vec<Encoder> {
-        vec![Encoder::Unique {
-            column: "EmailDomain(email)".into(),
-            minimum_occurrences: 5,
-        }]
+        vec![Encoder::unique("EmailDomain(email)", 5)]
     }
 
     fn output(&self) -> OutputEncoder {

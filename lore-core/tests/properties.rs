@@ -151,20 +151,35 @@ fn encoders() -> Vec<Encoder> {
             column: c("s"),
             other: c("t"),
         },
-        Encoder::Unique {
-            column: c("s"),
-            minimum_occurrences: 2,
-        },
-        Encoder::Unique {
-            column: c("x"),
-            minimum_occurrences: 1,
-        },
+        Encoder::unique("s", 2),
+        Encoder::unique("x", 1),
         Encoder::OneHot {
             column: c("s"),
             minimum_occurrences: 1,
             percent_occurrences: 5.0,
             drop_first: true,
         },
+        Encoder::Unique {
+            column: c("s"),
+            minimum_occurrences: 1,
+            twin: Some(c("t")),
+        },
+        Encoder::Token {
+            column: c("s"),
+            sequence_length: 3,
+            minimum_occurrences: 1,
+            twin: Some(c("t")),
+        },
+        Encoder::NestedUnique {
+            column: c("s"),
+            sequence_length: 2,
+            minimum_occurrences: 2,
+            separator: c(" "),
+            twin: None,
+        },
+        Encoder::nested_norm("x", 2),
+        Encoder::nested_norm("s", 2),
+        Encoder::middle_out("x", "y", 2),
     ]
 }
 

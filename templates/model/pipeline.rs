@@ -30,9 +30,9 @@ impl PipelineDefinition for {{ model }}Pipeline {
 
     fn encoders(&self) -> Vec<Encoder> {
         vec![
-            Encoder::Unique { column: "EmailDomain(email)".into(), minimum_occurrences: 50 },
-            Encoder::Norm { column: "LogPlusOne(orders)".into() },
-            Encoder::Norm { column: "sessions_30d".into() },
+            Encoder::unique("EmailDomain(email)", 50),
+            Encoder::norm("LogPlusOne(orders)"),
+            Encoder::norm("sessions_30d"),
         ]
     }
 

@@ -476,15 +476,8 @@ pub async fn fit(
         write_json(&tmp, PARAMS_FILE, spec)?;
         write_json(&tmp, PIPELINE_FILE, &pipeline)?;
         estimator.save(&tmp)?;
-        let test = &scored[2];
         report::write(
-            &tmp,
-            &spec.name,
-            &id,
-            &stats,
-            &history,
-            &test.labels,
-            &test.predictions,
+            &tmp, &spec.name, &id, &stats, &history, &scored[2], &pipeline,
         )?;
         seconds.save = t.elapsed().as_secs_f64();
         stats.seconds = seconds.clone();

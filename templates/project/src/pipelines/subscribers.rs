@@ -40,15 +40,15 @@ impl PipelineDefinition for SubscribersPipeline {
 
     fn encoders(&self) -> Vec<Encoder> {
         vec![
-            Encoder::Unique { column: "first_name".into(), minimum_occurrences: 100 },
-            Encoder::Norm { column: "Log(NameAge(first_name))".into() },
-            Encoder::Discrete { column: "NameSex(first_name)".into(), bins: 10 },
-            Encoder::Unique { column: "EmailDomain(email)".into(), minimum_occurrences: 50 },
-            Encoder::Discrete { column: "DateTime(signup_date, month)".into(), bins: 12 },
-            Encoder::Norm { column: "Age(signup_date, last_order_at, days)".into() },
-            Encoder::Norm { column: "LogPlusOne(orders)".into() },
-            Encoder::Norm { column: "basket_value".into() },
-            Encoder::Quantile { column: "sessions_30d".into(), quantiles: 5 },
+            Encoder::unique("first_name", 100),
+            Encoder::norm("Log(NameAge(first_name))"),
+            Encoder::discrete("NameSex(first_name)", 10),
+            Encoder::unique("EmailDomain(email)", 50),
+            Encoder::discrete("DateTime(signup_date, month)", 12),
+            Encoder::norm("Age(signup_date, last_order_at, days)"),
+            Encoder::norm("LogPlusOne(orders)"),
+            Encoder::norm("basket_value"),
+            Encoder::quantile("sessions_30d", 5),
         ]
     }
 
