@@ -189,6 +189,18 @@ pub enum GenerateCommand {
         /// The model's name in CamelCase, such as Churn.
         name: String,
     },
+    /// A custom transformer in Rust (src/transformers/NAME.rs), registered so that Rust and
+    /// TOML models can use it: { type = "Custom", name = "NAME", columns = [...] }.
+    Transformer {
+        /// The transformer's name in CamelCase, such as WordCount.
+        name: String,
+    },
+    /// A custom encoder in Rust (src/encoders/NAME.rs), registered so that Rust and TOML models
+    /// can use it: { type = "Custom", name = "NAME", column = "..." }.
+    Encoder {
+        /// The encoder's name in CamelCase, such as Hashed.
+        name: String,
+    },
 }
 
 /// A `--json` flag.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use lore_core::io::{files, Database, Extract, Origin, QueryCache, ReadOptions};
 use lore_core::models::{self, Entry, FitOptions, Fitting, Source};
+use lore_core::project::Component;
 use lore_core::{project, serve, tracking};
 use polars::prelude::DataFrame;
 
@@ -28,9 +29,15 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
     match cli.command {
         Command::Init(args) => runtime.block_on(init(args, quiet)),
         Command::Fit(args) => runtime.block_on(fit(args, host, verbose, quiet)),
-        Command::Predict(args) => predict(args),
-        Command::Api(args) => runtime.block_on(api(args)),
+        Command::Predict(args) => predict(args, &host, verbose),
+        Command::Api(args) => runtime.block_on(api(args, &host, verbose)),
         Command::Generate(GenerateCommand::Model { name }) => generate_model(&name),
+        Command::Generate(GenerateCommand::Transformer { name }) => {
+            generate_component(Component::Transformer, &name)
+        }
+        Command::Generate(GenerateCommand::Encoder { name }) => {
+            generate_component(Component::Encoder, &name)
+        }
         Command::Models(args) => list_models(args, host, verbose),
         Command::Runs(args) => runtime.block_on(runs(args)),
         Command::Extract(args) => runtime.block_on(extract(args)),
@@ -119,6 +126,15 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
         }
         Source::Rust => tracing::info!("fitting {} compiled into this binary", spec.name),
     }
+    let unregistered = spec.pipeline.unregistered();
+    if !unregistered.is_empty() && delegates(&host, &project) {
+        tracing::info!(
+            "{} uses the project's own {}; handing over to the project's binary, which registers them",
+            spec.name,
+            unregistered.join(", ")
+        );
+        return delegate::run_in_project_binary(&project.root, verbose);
+    }
     let spec = models::params::apply(&spec, &args.params)?;
     let (fitting, run) = models::fit(
         &project,
@@ -162,9 +178,12 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn predict(args: PredictArgs) -> Result<ExitCode> {
+fn predict(args: PredictArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
     let project = current_project()?;
     let fitting = Fitting::find(&project, &args.model, args.fitting.as_deref())?;
+    if !fitting.pipeline.unregistered().is_empty() && delegates(host, &project) {
+        return delegate::run_in_project_binary(&project.root, verbose);
+    }
     let df = files::read(&args.input)?;
     let p = fitting.predict(df, &args.input.display().to_string())?;
     let mut out = p.frame()?;
@@ -184,9 +203,12 @@ fn predict(args: PredictArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn api(args: ApiArgs) -> Result<ExitCode> {
+async fn api(args: ApiArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
     let project = current_project()?;
     let state = serve::ApiState::load(&project)?;
+    if !state.unregistered().is_empty() && delegates(host, &project) {
+        return delegate::run_in_project_binary(&project.root, verbose);
+    }
     if state.models().is_empty() {
         eprintln!("warning: no fitted models yet; run `lore fit MODEL` and restart the API");
     }
@@ -223,6 +245,23 @@ fn generate_model(name: &str) -> Result<ExitCode> {
         );
     }
     println!("Next: lore fit {name}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate_component(component: Component, name: &str) -> Result<ExitCode> {
+    let project = current_project()?;
+    let written = project::generate_component(&project.root, component, name)?;
+    for path in written {
+        println!(
+            "wrote {}",
+            path.strip_prefix(&project.root).unwrap_or(&path).display()
+        );
+    }
+    let kind = match component {
+        Component::Transformer => "{ type = \"Custom\", name = \"NAME\", columns = [\"COLUMN\"] }",
+        Component::Encoder => "{ type = \"Custom\", name = \"NAME\", column = \"COLUMN\" }",
+    };
+    println!("Next: use it in a model as {}", kind.replace("NAME", name));
     Ok(ExitCode::SUCCESS)
 }
 

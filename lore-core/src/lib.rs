@@ -16,6 +16,7 @@ pub mod names;
 pub mod pipelines;
 pub mod progress;
 pub mod project;
+mod registry;
 pub mod report;
 pub mod sample;
 pub mod serve;
@@ -23,6 +24,8 @@ pub mod tracking;
 pub mod transformers;
 
 pub use error::{Error, Result};
+/// The data frame library of Lore's columns, for a project's own transformers and encoders.
+pub use polars;
 
 /// What a project's Rust models and pipelines need, in one `use lore_core::prelude::*;`.
 pub mod prelude {

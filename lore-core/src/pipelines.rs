@@ -360,6 +360,30 @@ impl PipelineSpec {
         columns
     }
 
+    /// Checks every parameter that does not depend on data (split shares, patterns, bins, the
+    /// project's own transformers and encoders), so a bad one fails before the extract runs.
+    pub fn validate(&self) -> Result<()> {
+        self.split.shares()?;
+        for transformer in &self.transformers {
+            transformer.validate()?;
+        }
+        for encoder in &self.encoders {
+            encoder.start()?;
+        }
+        Ok(())
+    }
+
+    /// The project's own transformers and encoders this spec names that this program has not
+    /// registered: a program that lacks them hands the work to the project's binary.
+    pub fn unregistered(&self) -> Vec<String> {
+        self.transformers
+            .iter()
+            .filter_map(Transformer::unregistered)
+            .chain(self.encoders.iter().filter_map(Encoder::unregistered))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Adds every transformer's column to `df`, in order.
     pub fn transform(&self, df: &mut DataFrame) -> Result<()> {
         transformers::apply_all(&self.transformers, df)
@@ -416,6 +440,17 @@ fn first_version() -> u32 {
 }
 
 impl FittedPipeline {
+    /// The project's own transformers and encoders this fitting uses that this program has
+    /// not registered.
+    pub fn unregistered(&self) -> Vec<String> {
+        self.transformers
+            .iter()
+            .filter_map(Transformer::unregistered)
+            .chain(self.encoders.iter().filter_map(FittedEncoder::unregistered))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The raw columns a row must have for a prediction.
     pub fn inputs(&self) -> Vec<String> {
         let derived: Vec<String> = self.transformers.iter().map(Transformer::output).collect();

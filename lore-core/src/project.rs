@@ -74,6 +74,14 @@ const PROJECT_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/project/src/models/mod.rs"),
     ),
     (
+        "src/transformers/mod.rs",
+        include_str!("../../templates/project/src/transformers/mod.rs"),
+    ),
+    (
+        "src/encoders/mod.rs",
+        include_str!("../../templates/project/src/encoders/mod.rs"),
+    ),
+    (
         "src/models/subscribers.rs",
         include_str!("../../templates/project/src/models/subscribers.rs"),
     ),
@@ -226,18 +234,114 @@ async fn write_project(options: &InitOptions, root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Adds model `name` (CamelCase) to the project at `root` and registers it; returns the files written.
-pub fn generate_model(root: &Path, name: &str) -> Result<Vec<PathBuf>> {
+/// Refuses a name that is not CamelCase letters and digits, giving `example` of a good one.
+fn check_name(name: &str, kind: &str, example: &str) -> Result<()> {
     let valid = name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
         && name.chars().all(|c| c.is_ascii_alphanumeric());
-    if !valid {
-        return Err(Error::InvalidParam {
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidParam {
             key: "NAME".into(),
             message: format!(
-                "`{name}` is not a model name; use CamelCase letters and digits, such as Churn"
+                "`{name}` is not a {kind} name; use CamelCase letters and digits, such as {example}"
             ),
+        })
+    }
+}
+
+/// What `lore generate` adds to a project besides models: Rust code registered by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    /// A transformer (`src/transformers/NAME.rs`).
+    Transformer,
+    /// An encoder (`src/encoders/NAME.rs`).
+    Encoder,
+}
+
+impl Component {
+    fn kind(self) -> &'static str {
+        match self {
+            Component::Transformer => "transformer",
+            Component::Encoder => "encoder",
+        }
+    }
+
+    fn template(self) -> &'static str {
+        match self {
+            Component::Transformer => include_str!("../../templates/transformer/transformer.rs"),
+            Component::Encoder => include_str!("../../templates/encoder/encoder.rs"),
+        }
+    }
+}
+
+/// Adds transformer or encoder `name` (CamelCase) to the project at `root` and registers it in
+/// `src/transformers/mod.rs` or `src/encoders/mod.rs`; returns the files written.
+pub fn generate_component(root: &Path, component: Component, name: &str) -> Result<Vec<PathBuf>> {
+    let kind = component.kind();
+    check_name(
+        name,
+        kind,
+        if component == Component::Encoder {
+            "Hashed"
+        } else {
+            "WordCount"
+        },
+    )?;
+    crate::env::Project::open(root)?;
+    let snake = snake_case(name);
+    let relative = format!("src/{kind}s/{snake}.rs");
+    if root.join(&relative).exists() {
+        return Err(Error::InvalidParam {
+            key: "NAME".into(),
+            message: format!("{kind} {name} already exists ({relative}); choose another name"),
         });
     }
+    let registry_path = root.join(format!("src/{kind}s/mod.rs"));
+    let registry = std::fs::read_to_string(&registry_path).map_err(|e| {
+        Error::config(
+            &registry_path,
+            format!(
+                "cannot read it ({e}); a project needs src/{kind}s/mod.rs with a `pub fn register()` \
+                 that its main calls, as `lore init` writes it"
+            ),
+        )
+    })?;
+    let line = format!("lore_core::{kind}s::register::<{snake}::{name}>(\"{name}\");");
+    let registry = register_in(&add_module(&registry, &snake), &line).ok_or_else(|| {
+        Error::config(
+            &registry_path,
+            format!("cannot find `pub fn register() {{`; add `{line}` to it by hand"),
+        )
+    })?;
+    let mut context = Context::new();
+    context.insert("name", name);
+    context.insert("snake", &snake);
+    let written = write_file(
+        root,
+        &relative,
+        &render(&relative, component.template(), &context)?,
+    )?;
+    std::fs::write(&registry_path, registry).map_err(|e| Error::io(&registry_path, e))?;
+    Ok(vec![written, registry_path])
+}
+
+/// Adds `line` at the end of the body of `pub fn register()`.
+fn register_in(text: &str, line: &str) -> Option<String> {
+    let start = text.find("pub fn register()")?;
+    let open = start + text[start..].find('{')? + 1;
+    let close = open + text[open..].find("\n}")?;
+    let body = text[open..close].trim_end();
+    Some(format!(
+        "{}{body}\n    {line}{}",
+        &text[..open],
+        &text[close..]
+    ))
+}
+
+/// Adds model `name` (CamelCase) to the project at `root` and registers it; returns the files written.
+pub fn generate_model(root: &Path, name: &str) -> Result<Vec<PathBuf>> {
+    check_name(name, "model", "Churn")?;
     let project = crate::env::Project::open(root)?;
     let snake = snake_case(name);
     let exists: Vec<String> = MODEL_TEMPLATES
@@ -296,12 +400,18 @@ pub fn generate_model(root: &Path, name: &str) -> Result<Vec<PathBuf>> {
 fn add_module(text: &str, snake: &str) -> String {
     let line = format!("pub mod {snake};");
     let mut lines: Vec<&str> = text.lines().collect();
-    let at = lines
-        .iter()
-        .rposition(|l| l.starts_with("pub mod "))
-        .map(|i| i + 1)
-        .unwrap_or(lines.len());
-    lines.insert(at, &line);
+    match lines.iter().rposition(|l| l.starts_with("pub mod ")) {
+        Some(last) => lines.insert(last + 1, &line),
+        None => {
+            // The first module goes right after the file's doc comment, as rustfmt keeps it.
+            let doc_end = lines
+                .iter()
+                .position(|l| !l.starts_with("//!"))
+                .unwrap_or(lines.len());
+            lines.insert(doc_end, "");
+            lines.insert(doc_end + 1, &line);
+        }
+    }
     lines.join("\n") + "\n"
 }
 
@@ -362,5 +472,35 @@ mod tests {
         for (name, text) in PROJECT_TEMPLATES.iter().chain(MODEL_TEMPLATES) {
             render(name, text, &context).unwrap();
         }
+        context.insert("name", "X");
+        for component in [Component::Transformer, Component::Encoder] {
+            render("component", component.template(), &context).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_first_module_follows_the_doc_comment() {
+        let text = "//! Doc.\n\npub fn register() {}\n";
+        assert_eq!(
+            add_module(text, "a"),
+            "//! Doc.\n\npub mod a;\n\npub fn register() {}\n"
+        );
+        assert_eq!(
+            add_module(&add_module(text, "a"), "b"),
+            "//! Doc.\n\npub mod a;\npub mod b;\n\npub fn register() {}\n"
+        );
+    }
+
+    #[test]
+    fn registers_a_component_in_register() {
+        let text = "//! Doc.\n\npub fn register() {\n    // A note.\n}\n";
+        let once = register_in(text, "a();").unwrap();
+        assert_eq!(
+            once,
+            "//! Doc.\n\npub fn register() {\n    // A note.\n    a();\n}\n"
+        );
+        let twice = register_in(&once, "b();").unwrap();
+        assert!(twice.ends_with("    a();\n    b();\n}\n"), "{twice}");
+        assert!(register_in("fn main() {}", "a();").is_none());
     }
 }

@@ -44,6 +44,19 @@ impl ApiState {
     pub fn models(&self) -> Vec<String> {
         self.fittings.keys().cloned().collect()
     }
+
+    /// The project's own transformers and encoders the served fittings use that this program
+    /// has not registered.
+    pub fn unregistered(&self) -> Vec<String> {
+        self.fittings
+            .values()
+            .flat_map(|f| {
+                f.lock()
+                    .map(|f| f.pipeline.unregistered())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
 }
 
 /// The API's routes over `state`.

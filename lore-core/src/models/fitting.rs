@@ -195,7 +195,10 @@ async fn prepare_streamed(
         seconds = seconds.extract,
         "streamed and spilled"
     );
-    let encoders: Vec<FittedEncoder> = states.into_iter().map(|s| s.finish()).collect();
+    let encoders: Vec<FittedEncoder> = states
+        .into_iter()
+        .map(|s| s.finish())
+        .collect::<Result<_>>()?;
     let pipeline = Arc::new(FittedPipeline {
         encoding: ENCODING_VERSION,
         transformers: spec.pipeline.transformers.clone(),
@@ -370,6 +373,7 @@ pub async fn fit(
     spec: &ModelSpec,
     options: &FitOptions,
 ) -> Result<(Fitting, Run)> {
+    spec.pipeline.validate()?;
     let started_at = chrono::Utc::now();
     let progress = Progress::new(options.quiet);
     let mut seconds = Timings::default();

@@ -17,6 +17,10 @@ use crate::error::{Error, Result};
 use crate::frame;
 use crate::names;
 
+mod custom;
+
+pub use custom::{is_registered, register, CustomTransformer};
+
 /// A column-to-column transformation, named in specs by its `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", deny_unknown_fields)]
@@ -120,6 +124,45 @@ pub enum Transformer {
         /// Longitude of the second point.
         lon_b: String,
     },
+    /// A transformer of the project's own, written in Rust and registered under `name`
+    /// ([`register`]); its output is named `name(columns)`.
+    Custom {
+        /// The name it is registered under.
+        name: String,
+        /// The columns it reads, in the order it expects them.
+        columns: Vec<String>,
+        /// Its parameters: the fields of the registered type.
+        #[serde(default = "no_params", skip_serializing_if = "has_no_params")]
+        params: serde_json::Value,
+    },
+}
+
+/// The parameters of a custom transformer or encoder that names none.
+pub(crate) fn no_params() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+pub(crate) fn has_no_params(params: &serde_json::Value) -> bool {
+    params.as_object().is_some_and(serde_json::Map::is_empty)
+}
+
+impl Transformer {
+    /// A custom transformer registered as `name`, reading `columns`, with no parameters.
+    pub fn custom(name: impl Into<String>, columns: &[&str]) -> Transformer {
+        Transformer::Custom {
+            name: name.into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            params: no_params(),
+        }
+    }
+
+    /// The name of this custom transformer when this program has not registered it.
+    pub fn unregistered(&self) -> Option<&str> {
+        match self {
+            Transformer::Custom { name, .. } if !is_registered(name) => Some(name),
+            _ => None,
+        }
+    }
 }
 
 /// The calendar parts [`Transformer::DateTime`] can take.
@@ -247,6 +290,9 @@ impl Transformer {
                 lat_b,
                 lon_b,
             } => format!("Distance({lat_a}, {lon_a}, {lat_b}, {lon_b})"),
+            Transformer::Custom { name, columns, .. } => {
+                format!("{name}({})", columns.join(", "))
+            }
         }
     }
 
@@ -278,6 +324,7 @@ impl Transformer {
                 lat_b,
                 lon_b,
             } => vec![lat_a, lon_a, lat_b, lon_b],
+            Transformer::Custom { columns, .. } => columns.iter().map(String::as_str).collect(),
         }
     }
 
@@ -323,6 +370,9 @@ impl Transformer {
                     _ => {}
                 };
             }
+            Transformer::Custom { name, params, .. } => {
+                custom::build(name, params)?;
+            }
             _ => {}
         }
         Ok(())
@@ -347,6 +397,25 @@ impl Transformer {
                 .collect())
         };
         match self {
+            Transformer::Custom {
+                name,
+                columns,
+                params,
+            } => {
+                for column in columns {
+                    frame::column(df, column, &by)?;
+                }
+                let mut computed = custom::build(name, params)?.compute(df, columns)?;
+                if computed.len() != df.height() {
+                    return Err(Error::Data(format!(
+                        "{by} returned {} values for {} rows; return one value per row",
+                        computed.len(),
+                        df.height()
+                    )));
+                }
+                computed.rename(out.as_str().into());
+                Ok(computed)
+            }
             Transformer::Log { column } => {
                 let values = numbers_of(column, &|x| (x > 0.0).then(|| x.ln()))?;
                 Ok(frame::number_column(&out, values))

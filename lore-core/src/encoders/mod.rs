@@ -10,6 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::frame;
+use crate::transformers::{has_no_params, no_params};
+
+mod custom;
+
+pub use custom::{is_registered, register, CustomEncoder};
 
 /// How many training values a `Quantile` encoder keeps to place its boundaries: all of them up
 /// to this many, a seeded uniform sample beyond (so batches and whole reads agree in expectation).
@@ -157,6 +162,17 @@ pub enum Encoder {
         #[serde(default = "one")]
         depth: usize,
     },
+    /// An encoder of the project's own, written in Rust and registered under `name`
+    /// ([`register`]); its features are named `name(column)`.
+    Custom {
+        /// The name it is registered under.
+        name: String,
+        /// The column.
+        column: String,
+        /// Its parameters: the fields of the registered type.
+        #[serde(default = "no_params", skip_serializing_if = "has_no_params")]
+        params: serde_json::Value,
+    },
 }
 
 fn comma() -> String {
@@ -296,6 +312,23 @@ impl Encoder {
 }
 
 impl Encoder {
+    /// A custom encoder registered as `name`, of `column`, with no parameters.
+    pub fn custom(name: impl Into<String>, column: impl Into<String>) -> Encoder {
+        Encoder::Custom {
+            name: name.into(),
+            column: column.into(),
+            params: no_params(),
+        }
+    }
+
+    /// The name of this custom encoder when this program has not registered it.
+    pub fn unregistered(&self) -> Option<&str> {
+        match self {
+            Encoder::Custom { name, .. } if !is_registered(name) => Some(name),
+            _ => None,
+        }
+    }
+
     /// The column this encoder reads (the first, for encoders of two).
     pub fn column(&self) -> &str {
         self.columns()[0]
@@ -312,7 +345,8 @@ impl Encoder {
             | Encoder::Boolean { column }
             | Encoder::Enum { column }
             | Encoder::OneHot { column, .. }
-            | Encoder::NestedNorm { column, .. } => vec![column],
+            | Encoder::NestedNorm { column, .. }
+            | Encoder::Custom { column, .. } => vec![column],
             Encoder::Unique { column, twin, .. }
             | Encoder::Token { column, twin, .. }
             | Encoder::NestedUnique { column, twin, .. } => std::iter::once(column)
@@ -342,6 +376,7 @@ impl Encoder {
             Encoder::NestedUnique { .. } => "NestedUnique",
             Encoder::NestedNorm { .. } => "NestedNorm",
             Encoder::MiddleOut { .. } => "MiddleOut",
+            Encoder::Custom { name, .. } => name,
         };
         format!("{kind}({})", self.columns().join(", "))
     }
@@ -350,7 +385,7 @@ impl Encoder {
     pub fn fit(&self, df: &DataFrame) -> Result<FittedEncoder> {
         let mut state = self.start()?;
         state.update(df)?;
-        Ok(state.finish())
+        state.finish()
     }
 
     /// An empty accumulator, for fitting on training rows that arrive in batches.
@@ -374,6 +409,10 @@ impl Encoder {
                 at_least_one("depth", *depth)?;
                 StateKind::Stateless
             }
+            Encoder::Custom { name, params, .. } => StateKind::Custom {
+                learner: custom::build(name, params)?,
+                learned: serde_json::Value::Null,
+            },
             Encoder::NestedNorm {
                 sequence_length, ..
             } => {
@@ -526,6 +565,10 @@ enum StateKind {
         counts: PlHashMap<String, usize>,
         /// Training rows seen, nulls included.
         rows: usize,
+    },
+    Custom {
+        learner: std::sync::Arc<dyn custom::Learner>,
+        learned: serde_json::Value,
     },
 }
 
@@ -755,6 +798,10 @@ impl EncoderState {
                     *max = Some(max.map_or(x as i64, |m| m.max(x as i64)));
                 }
             }
+            StateKind::Custom { learner, learned } => {
+                frame::column(df, column, by)?;
+                learner.learn(learned, df, column)?;
+            }
             StateKind::Unique { counts, rows, .. } => {
                 *rows += df.height();
                 let mut count = |v: &str| match counts.get_mut(v) {
@@ -782,10 +829,21 @@ impl EncoderState {
     }
 
     /// The fitted encoder.
-    pub fn finish(self) -> FittedEncoder {
+    pub fn finish(self) -> Result<FittedEncoder> {
         let columns: Vec<String> = self.spec.columns().iter().map(|c| c.to_string()).collect();
         let column = columns[0].clone();
-        match (self.spec, self.kind) {
+        Ok(match (self.spec, self.kind) {
+            (Encoder::Custom { name, params, .. }, StateKind::Custom { learner, learned }) => {
+                let (width, cardinality) = learner.shape(&learned)?;
+                FittedEncoder::Custom {
+                    name,
+                    column,
+                    params,
+                    learned,
+                    width,
+                    cardinality,
+                }
+            }
             (Encoder::Boolean { .. }, _) => FittedEncoder::Boolean { column },
             (Encoder::Equals { other, .. }, _) => FittedEncoder::Equals { column, other },
             (Encoder::Uniform { .. }, StateKind::Moments { range, .. }) => {
@@ -945,8 +1003,8 @@ impl EncoderState {
                 length,
                 depth,
             },
-            (_, StateKind::Stateless) => FittedEncoder::Pass { column },
-        }
+            (_, StateKind::Stateless | StateKind::Custom { .. }) => FittedEncoder::Pass { column },
+        })
     }
 }
 
@@ -1114,6 +1172,22 @@ pub enum FittedEncoder {
         /// Positions at each end with codes of their own.
         depth: usize,
     },
+    /// A project's own encoder and what it learned.
+    Custom {
+        /// The name it is registered under.
+        name: String,
+        /// The column.
+        column: String,
+        /// Its parameters.
+        #[serde(default = "no_params", skip_serializing_if = "has_no_params")]
+        params: serde_json::Value,
+        /// What it learned from the training rows.
+        learned: serde_json::Value,
+        /// How many features it makes.
+        width: usize,
+        /// How many codes each feature takes, or none for floats.
+        cardinality: Option<usize>,
+    },
 }
 
 /// Codes of the categories of a fitted `Unique`, `Token` or `NestedUnique`: a category's index,
@@ -1192,6 +1266,14 @@ pub fn yes_no(text: &str) -> Option<bool> {
 }
 
 impl FittedEncoder {
+    /// The name of this custom encoder when this program has not registered it.
+    pub fn unregistered(&self) -> Option<&str> {
+        match self {
+            FittedEncoder::Custom { name, .. } if !is_registered(name) => Some(name),
+            _ => None,
+        }
+    }
+
     /// The column it reads (the first, for encoders of two).
     pub fn column(&self) -> &str {
         self.columns()[0]
@@ -1208,7 +1290,8 @@ impl FittedEncoder {
             | FittedEncoder::Boolean { column }
             | FittedEncoder::Enum { column, .. }
             | FittedEncoder::OneHot { column, .. }
-            | FittedEncoder::NestedNorm { column, .. } => vec![column],
+            | FittedEncoder::NestedNorm { column, .. }
+            | FittedEncoder::Custom { column, .. } => vec![column],
             FittedEncoder::Unique { column, twin, .. }
             | FittedEncoder::Token { column, twin, .. }
             | FittedEncoder::NestedUnique { column, twin, .. } => std::iter::once(column)
@@ -1242,6 +1325,7 @@ impl FittedEncoder {
             FittedEncoder::NestedNorm {
                 sequence_length, ..
             } => *sequence_length,
+            FittedEncoder::Custom { width, .. } => *width,
             _ => 1,
         }
     }
@@ -1263,6 +1347,7 @@ impl FittedEncoder {
             FittedEncoder::NestedUnique { .. } => "NestedUnique",
             FittedEncoder::NestedNorm { .. } => "NestedNorm",
             FittedEncoder::MiddleOut { .. } => "MiddleOut",
+            FittedEncoder::Custom { name, .. } => name,
         };
         let stem = format!("{kind}({})", self.columns().join(", "));
         let positions = |columns: Vec<&str>, length: usize| -> Vec<String> {
@@ -1295,6 +1380,7 @@ impl FittedEncoder {
             | FittedEncoder::NestedNorm {
                 sequence_length, ..
             } => positions(self.columns(), *sequence_length),
+            FittedEncoder::Custom { width, .. } if *width != 1 => positions(self.columns(), *width),
             _ => vec![stem],
         }
     }
@@ -1316,6 +1402,7 @@ impl FittedEncoder {
             | FittedEncoder::NestedUnique { categories, .. } => Some(categories.len() + 3),
             FittedEncoder::NestedNorm { .. } => None,
             FittedEncoder::MiddleOut { depth, .. } => Some(2 * depth + 2),
+            FittedEncoder::Custom { cardinality, .. } => *cardinality,
         }
     }
 
@@ -1374,6 +1461,7 @@ impl FittedEncoder {
                 c if c <= 2 * depth => Some(format!("{} from the end", 2 * depth - c)),
                 _ => None,
             },
+            FittedEncoder::Custom { .. } => Some(value.to_string()),
         }
     }
 
@@ -1590,6 +1678,26 @@ impl FittedEncoder {
                         _ => (2 * depth + 1) as f32,
                     })
                     .collect()
+            }
+            FittedEncoder::Custom {
+                name,
+                column,
+                params,
+                learned,
+                width,
+                ..
+            } => {
+                frame::column(df, column, &by)?;
+                let values = custom::build(name, params)?.encode(learned, df, column)?;
+                if values.len() != df.height() * width {
+                    return Err(Error::Data(format!(
+                        "encoder {name}({column}) gave {} values for {} rows of {width} features; \
+                         give width × rows values, row after row",
+                        values.len(),
+                        df.height()
+                    )));
+                }
+                values
             }
         })
     }
@@ -2049,7 +2157,7 @@ mod tests {
             let mut state = encoder.start().unwrap();
             state.update(&all.slice(0, 2)).unwrap();
             state.update(&all.slice(2, 3)).unwrap();
-            let batched = state.finish();
+            let batched = state.finish().unwrap();
             let at_once = encoder.fit(&all).unwrap();
             assert!(
                 same(

@@ -1,0 +1,195 @@
+//! A project's own encoders: a serde type that implements [`CustomEncoder`], registered by name
+//! when the project's binary starts, then named in specs like a built-in one:
+//! `{ type = "Custom", name = "Hashed", column = "email", params = { buckets = 64 } }`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use polars::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::registry::Registry;
+
+/// An encoder written in a project. Like the built-in ones it learns from training rows only,
+/// what it learned is saved in the fitting, and encoding reuses it unchanged.
+///
+/// The type's fields are its parameters, read with serde from the spec's `params` table (use a
+/// struct with named fields, `struct Hashed {}` when it has none).
+pub trait CustomEncoder: Send + Sync {
+    /// What it learns from training rows; saved in the fitting's `pipeline.json`.
+    type Learned: Serialize + DeserializeOwned + Default;
+
+    /// Learns from training rows of `column`: called once when the extract is read whole, once
+    /// per batch when it streams, starting from `Learned::default()`.
+    fn learn(&self, learned: &mut Self::Learned, df: &DataFrame, column: &str) -> Result<()>;
+
+    /// Encodes every row of `column`: [`CustomEncoder::width`] values a row, row after row, NaN
+    /// where a value is missing.
+    fn encode(&self, learned: &Self::Learned, df: &DataFrame, column: &str) -> Result<Vec<f32>>;
+
+    /// How many features it makes.
+    fn width(&self, _learned: &Self::Learned) -> usize {
+        1
+    }
+
+    /// How many integer codes each feature takes, or `None` for floats.
+    fn cardinality(&self, _learned: &Self::Learned) -> Option<usize> {
+        None
+    }
+}
+
+/// A [`CustomEncoder`] whose learned state travels as JSON, so encoders of every type fit, save
+/// and encode through one interface.
+pub(crate) trait Learner: Send + Sync + fmt::Debug {
+    /// Learns from more training rows; `learned` starts as null.
+    fn learn(&self, learned: &mut serde_json::Value, df: &DataFrame, column: &str) -> Result<()>;
+    /// Encodes every row.
+    fn encode(&self, learned: &serde_json::Value, df: &DataFrame, column: &str)
+        -> Result<Vec<f32>>;
+    /// Width and cardinality.
+    fn shape(&self, learned: &serde_json::Value) -> Result<(usize, Option<usize>)>;
+}
+
+struct Erased<T>(T);
+
+impl<T> fmt::Debug for Erased<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(std::any::type_name::<T>())
+    }
+}
+
+impl<T: CustomEncoder> Erased<T> {
+    fn read(&self, learned: &serde_json::Value) -> Result<T::Learned> {
+        if learned.is_null() {
+            return Ok(T::Learned::default());
+        }
+        serde_json::from_value(learned.clone()).map_err(|e| {
+            Error::Data(format!(
+                "what encoder {self:?} learned cannot be read back: {e}; refit the model"
+            ))
+        })
+    }
+}
+
+impl<T: CustomEncoder> Learner for Erased<T> {
+    fn learn(&self, learned: &mut serde_json::Value, df: &DataFrame, column: &str) -> Result<()> {
+        let mut state = self.read(learned)?;
+        self.0.learn(&mut state, df, column)?;
+        *learned = serde_json::to_value(&state).map_err(|e| {
+            Error::Data(format!(
+                "what encoder {self:?} learned cannot be saved as JSON: {e}"
+            ))
+        })?;
+        Ok(())
+    }
+
+    fn encode(
+        &self,
+        learned: &serde_json::Value,
+        df: &DataFrame,
+        column: &str,
+    ) -> Result<Vec<f32>> {
+        self.0.encode(&self.read(learned)?, df, column)
+    }
+
+    fn shape(&self, learned: &serde_json::Value) -> Result<(usize, Option<usize>)> {
+        let state = self.read(learned)?;
+        Ok((self.0.width(&state), self.0.cardinality(&state)))
+    }
+}
+
+static ENCODERS: Registry<dyn Learner> = Registry::new("encoder");
+
+/// Makes `T` the encoder `name` in this program, for Rust and TOML specs alike.
+pub fn register<T: CustomEncoder + DeserializeOwned + 'static>(name: &str) {
+    ENCODERS.register::<T>(name, |e| Arc::new(Erased(e)));
+}
+
+/// Whether an encoder `name` is registered in this program.
+pub fn is_registered(name: &str) -> bool {
+    ENCODERS.contains(name)
+}
+
+/// The encoder registered as `name`, with `params`.
+pub(crate) fn build(name: &str, params: &serde_json::Value) -> Result<Arc<dyn Learner>> {
+    ENCODERS.build(name, params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoders::{Encoder, FittedEncoder};
+    use crate::frame;
+
+    /// Numbers as their distance from the largest training value, in units of `scale`.
+    #[derive(serde::Deserialize)]
+    struct FromTop {
+        scale: f64,
+    }
+
+    #[derive(Default, Serialize, serde::Deserialize)]
+    struct Top {
+        max: Option<f64>,
+    }
+
+    impl CustomEncoder for FromTop {
+        type Learned = Top;
+
+        fn learn(&self, learned: &mut Top, df: &DataFrame, column: &str) -> Result<()> {
+            for x in frame::numbers(df, column, "FromTop")?.into_iter().flatten() {
+                learned.max = Some(learned.max.map_or(x, |m| m.max(x)));
+            }
+            Ok(())
+        }
+
+        fn encode(&self, learned: &Top, df: &DataFrame, column: &str) -> Result<Vec<f32>> {
+            let top = learned.max.unwrap_or(0.0);
+            Ok(frame::numbers(df, column, "FromTop")?
+                .into_iter()
+                .map(|x| x.map_or(f32::NAN, |x| ((top - x) / self.scale) as f32))
+                .collect())
+        }
+    }
+
+    #[test]
+    fn a_registered_encoder_learns_in_batches_saves_and_encodes() {
+        register::<FromTop>("FromTop");
+        let spec: Encoder = toml::from_str(
+            "type = \"Custom\"\nname = \"FromTop\"\ncolumn = \"x\"\nparams = { scale = 2.0 }",
+        )
+        .unwrap();
+        let mut state = spec.start().unwrap();
+        state.update(&df!("x" => [1.0, 5.0]).unwrap()).unwrap();
+        state
+            .update(&df!("x" => [Some(9.0), None]).unwrap())
+            .unwrap();
+        let fitted = state.finish().unwrap();
+        assert_eq!(fitted.features(), vec!["FromTop(x)"]);
+        assert_eq!(fitted.cardinality(), None);
+        let saved = serde_json::to_string(&fitted).unwrap();
+        assert!(saved.contains("\"learned\":{\"max\":9.0}"), "{saved}");
+        let back: FittedEncoder = serde_json::from_str(&saved).unwrap();
+        let later = df!("x" => [Some(9.0), Some(3.0), None]).unwrap();
+        let v = back.encode(&later).unwrap();
+        assert_eq!(&v[..2], &[0.0, 3.0]);
+        assert!(v[2].is_nan());
+    }
+
+    #[test]
+    fn an_unregistered_encoder_is_refused_before_any_data_is_read() {
+        let e = Encoder::custom("NoSuch", "x")
+            .start()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`NoSuch`") && e.contains("lore generate encoder NoSuch"),
+            "{e}"
+        );
+        assert_eq!(
+            Encoder::custom("NoSuch", "x").unregistered(),
+            Some("NoSuch")
+        );
+    }
+}
