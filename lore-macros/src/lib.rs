@@ -34,6 +34,28 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
         .into()
 }
 
+/// An error at an attribute key that is not one of `valid`, suggesting the closest one.
+fn unknown_key(path: &Path, what: &str, valid: &[&str]) -> syn::Error {
+    let given = path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+    let closest = valid
+        .iter()
+        .map(|v| (strsim::jaro_winkler(&given, v), v))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let valid_list: Vec<String> = valid.iter().map(|v| format!("`{v}`")).collect();
+    let message = match closest {
+        Some((_, v)) => format!(
+            "unknown {what} attribute `{given}`; did you mean `{v}`? (valid: {})",
+            valid_list.join(", ")
+        ),
+        None => format!(
+            "unknown {what} attribute `{given}`; valid: {}",
+            valid_list.join(", ")
+        ),
+    };
+    syn::Error::new_spanned(path, message)
+}
+
 fn string_value(expr: &Expr) -> syn::Result<String> {
     match expr {
         Expr::Lit(ExprLit {
@@ -65,9 +87,10 @@ fn expand_pipeline(input: &DeriveInput) -> syn::Result<TokenStream2> {
             } else if nv.path.is_ident("connection") {
                 connection = string_value(&nv.value)?;
             } else {
-                return Err(syn::Error::new_spanned(
+                return Err(unknown_key(
                     &nv.path,
-                    "unknown pipeline attribute; use `extract` or `connection`",
+                    "pipeline",
+                    &["extract", "connection"],
                 ));
             }
         }
@@ -139,10 +162,11 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                         ))
                     }
                 },
+                Meta::NameValue(nv) => return Err(unknown_key(&nv.path, "model", &["pipeline"])),
                 other => {
                     return Err(syn::Error::new_spanned(
                         other,
-                        "unknown model attribute; use `pipeline = TYPE`",
+                        "expected `pipeline = TYPE`, such as `pipeline = SubscribersPipeline`",
                     ))
                 }
             }
