@@ -702,6 +702,34 @@ fn a_one_hot_encoder_fits_predicts_and_names_its_features() {
     .unwrap();
     let predictions = ok(&lore(&root, &["predict", "HotMail", "--input", "two.csv"]));
     assert_eq!(predictions.lines().count(), 3, "{predictions}");
+
+    // A sparse Text encoder, in a fit that streams the extract in batches.
+    let text = declared
+        .replace(
+            "type = \"Unique\"\ncolumn = \"EmailDomain(email)\"\nminimum_occurrences = 50",
+            "type = \"Text\"\ncolumn = \"email\"\nmax_features = 20\nminimum_occurrences = 20",
+        )
+        .replace(
+            "params = { limit = 1000000 }",
+            "params = { limit = 1000000 }\nbatch_rows = 2000",
+        );
+    assert!(text.contains("batch_rows") && text.contains("\"Text\""));
+    std::fs::write(root.join("src/models/text_mail.toml"), text).unwrap();
+    let out: Value =
+        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "TextMail", "--json"]))).unwrap();
+    let features: Vec<String> = out["stats"]["importance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[0].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        features.contains(&"Text(email)=gmail".to_string()),
+        "{features:?}"
+    );
+    assert!(out["stats"]["test"]["auc"].as_f64().unwrap() > 0.6, "{out}");
+    let predictions = ok(&lore(&root, &["predict", "TextMail", "--input", "two.csv"]));
+    assert_eq!(predictions.lines().count(), 3, "{predictions}");
 }
 
 #[test]

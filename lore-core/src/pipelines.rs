@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::encoders::{Encoder, FittedEncoder, OutputEncoder};
+use crate::encoders::{text_hash, Encoder, FittedEncoder, OutputEncoder};
 use crate::error::{Error, Result};
 use crate::io::ExtractSpec;
 use crate::transformers::{self, Transformer};
@@ -103,13 +103,6 @@ fn unit_hash(seed: u64, value: u64) -> f64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
     (z >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// A stable 64-bit hash of text (FNV-1a), the same in every process and version.
-fn text_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 impl Split {
@@ -320,25 +313,76 @@ fn cut(order: Vec<IdxSize>, validation: f64, test: f64) -> Splits {
     }
 }
 
-/// A dense, row-major matrix of features; NaN marks a missing value.
+/// A matrix of features: dense, or sparse when an encoder makes sparse features (`Text`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matrix {
-    /// `rows * columns` values, row after row.
-    pub values: Vec<f32>,
+    /// The values.
+    pub values: Values,
     /// Number of rows.
     pub rows: usize,
     /// Number of columns (features).
     pub columns: usize,
 }
 
+/// The values of a [`Matrix`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// `rows * columns` values, row after row; NaN marks a missing value.
+    Dense(Vec<f32>),
+    /// Compressed sparse rows: row `r` holds the columns `indices[indptr[r]..indptr[r + 1]]`
+    /// (ascending) with the values at the same places. An absent entry is missing: the
+    /// estimator learns where it goes, as it does for NaN in a dense matrix.
+    Sparse(Csr),
+}
+
+/// Compressed sparse rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Csr {
+    /// Where each row starts in `indices` and `values`, and one past the last row's end.
+    pub indptr: Vec<u64>,
+    /// The column of each entry.
+    pub indices: Vec<u32>,
+    /// The value of each entry.
+    pub values: Vec<f32>,
+}
+
+impl Csr {
+    /// No rows yet.
+    pub fn new() -> Csr {
+        Csr {
+            indptr: vec![0],
+            ..Csr::default()
+        }
+    }
+
+    /// Ends the current row.
+    pub fn end_row(&mut self) {
+        self.indptr.push(self.indices.len() as u64);
+    }
+
+    /// The entries of row `r`.
+    pub fn row(&self, r: usize) -> impl Iterator<Item = (u32, f32)> + '_ {
+        let (start, end) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
+        self.indices[start..end]
+            .iter()
+            .copied()
+            .zip(self.values[start..end].iter().copied())
+    }
+}
+
 impl Matrix {
-    /// An empty matrix of `columns` columns.
-    pub fn empty(columns: usize) -> Matrix {
+    /// A dense matrix of `rows` rows of `columns` values each.
+    pub fn dense(values: Vec<f32>, rows: usize, columns: usize) -> Matrix {
         Matrix {
-            values: Vec::new(),
-            rows: 0,
+            values: Values::Dense(values),
+            rows,
             columns,
         }
+    }
+
+    /// An empty matrix of `columns` columns.
+    pub fn empty(columns: usize) -> Matrix {
+        Matrix::dense(Vec::new(), 0, columns)
     }
 }
 
@@ -483,16 +527,61 @@ impl FittedPipeline {
 
     /// Encodes rows that already carry the transformers' columns.
     pub fn encode(&self, df: &DataFrame) -> Result<Matrix> {
+        let rows = df.height();
+        if !self.encoders.iter().any(FittedEncoder::is_sparse) {
+            let blocks = self
+                .encoders
+                .par_iter()
+                .map(|e| Ok((e.encode(df)?, e.width())))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(Matrix::dense(
+                crate::encoders::side_by_side(&blocks, rows),
+                rows,
+                blocks.iter().map(|(_, w)| w).sum(),
+            ));
+        }
+        // Sparse: each row's entries of every encoder side by side; a dense encoder's features
+        // are stored wherever they are not missing, zeros included.
         let blocks = self
             .encoders
             .par_iter()
-            .map(|e| Ok((e.encode(df)?, e.width())))
+            .map(|e| {
+                Ok(if e.is_sparse() {
+                    Values::Sparse(e.encode_sparse(df)?)
+                } else {
+                    Values::Dense(e.encode(df)?)
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
-        let rows = df.height();
+        let mut csr = Csr::new();
+        for r in 0..rows {
+            let mut offset = 0u32;
+            for (block, encoder) in blocks.iter().zip(&self.encoders) {
+                let width = encoder.width();
+                match block {
+                    Values::Sparse(b) => {
+                        for (i, v) in b.row(r) {
+                            csr.indices.push(offset + i);
+                            csr.values.push(v);
+                        }
+                    }
+                    Values::Dense(b) => {
+                        for (j, v) in b[r * width..(r + 1) * width].iter().enumerate() {
+                            if !v.is_nan() {
+                                csr.indices.push(offset + j as u32);
+                                csr.values.push(*v);
+                            }
+                        }
+                    }
+                }
+                offset += width as u32;
+            }
+            csr.end_row();
+        }
         Ok(Matrix {
-            values: crate::encoders::side_by_side(&blocks, rows),
+            values: Values::Sparse(csr),
             rows,
-            columns: blocks.iter().map(|(_, w)| w).sum(),
+            columns: self.encoders.iter().map(FittedEncoder::width).sum(),
         })
     }
 
@@ -733,12 +822,14 @@ mod tests {
             .take(&IdxCa::from_vec("".into(), splits.test.clone()))
             .unwrap();
         let fitted = spec.fit(&train).unwrap();
-        let encoded = fitted.encode(&test).unwrap();
+        let Values::Dense(encoded) = fitted.encode(&test).unwrap().values else {
+            panic!("no encoder here is sparse")
+        };
         let seen: Vec<&String> = splits.train.iter().map(|r| &cities[*r as usize]).collect();
         let mut unseen = 0;
         for (i, row) in splits.test.iter().enumerate() {
             let city = &cities[*row as usize];
-            let decoded = fitted.encoders[0].decode(encoded.values[i * 2]);
+            let decoded = fitted.encoders[0].decode(encoded[i * 2]);
             if seen.contains(&city) {
                 assert_eq!(decoded.as_ref(), Some(city));
             } else {
@@ -761,5 +852,37 @@ mod tests {
             fitted.cardinalities(),
             vec![Some(fitted.encoders[0].cardinality().unwrap_or(0)), None]
         );
+    }
+
+    #[test]
+    fn a_sparse_encoder_makes_the_whole_matrix_sparse_keeping_dense_zeros() {
+        let spec = PipelineSpec {
+            extract: ExtractSpec::new("t"),
+            transformers: vec![],
+            split: Split::holdout(0.0, 0.0, 1),
+            encoders: vec![
+                Encoder::Pass { column: "n".into() },
+                Encoder::Text {
+                    column: "t".into(),
+                    vectorizer: crate::encoders::Vectorizer::Tfidf,
+                    max_features: 10,
+                    minimum_occurrences: 1,
+                    ngrams: 1,
+                },
+            ],
+            output: OutputEncoder::Boolean { column: "y".into() },
+        };
+        let df = df!("n" => [Some(0.0), None], "t" => ["hi", "yo"], "y" => [0, 1]).unwrap();
+        let fitted = spec.fit(&df).unwrap();
+        let m = fitted.encode(&df).unwrap();
+        assert_eq!((m.rows, m.columns), (2, 3));
+        let Values::Sparse(csr) = m.values else {
+            panic!("{m:?}")
+        };
+        // Row 0: n = 0 kept (a real zero), "hi" at 1 + its index; row 1: n missing, "yo".
+        assert_eq!(csr.indptr, vec![0, 2, 3]);
+        assert_eq!(csr.values[0], 0.0);
+        assert_eq!(csr.indices[0], 0);
+        assert!(csr.indices[1] >= 1 && csr.indices[2] >= 1 && csr.indices[1] != csr.indices[2]);
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use lore_core::encoders::{Encoder, FittedEncoder};
+use lore_core::encoders::{Encoder, FittedEncoder, Vectorizer};
 use lore_core::transformers::{AgeUnit, DatePart, Reference, StringOp, Transformer};
 use polars::prelude::*;
 use proptest::prelude::*;
@@ -180,6 +180,20 @@ fn encoders() -> Vec<Encoder> {
         Encoder::nested_norm("x", 2),
         Encoder::nested_norm("s", 2),
         Encoder::middle_out("x", "y", 2),
+        Encoder::Text {
+            column: c("s"),
+            vectorizer: Vectorizer::Tfidf,
+            max_features: 5,
+            minimum_occurrences: 1,
+            ngrams: 2,
+        },
+        Encoder::Text {
+            column: c("t"),
+            vectorizer: Vectorizer::Hashing,
+            max_features: 7,
+            minimum_occurrences: 1,
+            ngrams: 1,
+        },
     ]
 }
 
@@ -228,6 +242,9 @@ proptest! {
             let saved = serde_json::to_string(&fitted).unwrap();
             let back: FittedEncoder = serde_json::from_str(&saved).unwrap();
             prop_assert!(same(&encoded, &back.encode(&test).unwrap()), "{} reloaded", e.feature());
+            let sparse = fitted.encode_sparse(&test).unwrap();
+            prop_assert_eq!(sparse.indptr.len(), test.height() + 1, "{} sparse rows", e.feature());
+            prop_assert!(sparse.indices.iter().all(|i| (*i as usize) < fitted.width()));
             if let Some(cardinality) = fitted.cardinality() {
                 for v in encoded.iter().filter(|v| !v.is_nan()) {
                     prop_assert!(

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::frame;
+use crate::pipelines::Csr;
 use crate::transformers::{has_no_params, no_params};
 
 mod custom;
@@ -162,6 +163,27 @@ pub enum Encoder {
         #[serde(default = "one")]
         depth: usize,
     },
+    /// Text as a sparse bag of words, each row scaled to unit length: TF-IDF weights over the
+    /// training vocabulary, or word counts hashed into `max_features` buckets. A word a row does
+    /// not hold is an absent (missing) entry, not a zero.
+    Text {
+        /// The column.
+        column: String,
+        /// How words become features.
+        #[serde(default)]
+        vectorizer: Vectorizer,
+        /// TF-IDF: the largest vocabulary, the words in most training rows first; hashing: the
+        /// number of buckets.
+        #[serde(default = "thousand")]
+        max_features: usize,
+        /// TF-IDF: fewest training rows a word must be in to join the vocabulary.
+        #[serde(default = "one")]
+        minimum_occurrences: usize,
+        /// Longest run of consecutive words taken as one term (1: single words, 2: words and
+        /// pairs of words, ...).
+        #[serde(default = "one")]
+        ngrams: usize,
+    },
     /// An encoder of the project's own, written in Rust and registered under `name`
     /// ([`register`]); its features are named `name(column)`.
     Custom {
@@ -173,6 +195,59 @@ pub enum Encoder {
         #[serde(default = "no_params", skip_serializing_if = "has_no_params")]
         params: serde_json::Value,
     },
+}
+
+/// How [`Encoder::Text`] turns words into features.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vectorizer {
+    /// Term frequency times smoothed inverse document frequency, ln((1 + n) / (1 + df)) + 1, as
+    /// scikit-learn's `TfidfVectorizer`.
+    #[default]
+    Tfidf,
+    /// Term counts in `max_features` buckets by a stable hash of the term: no vocabulary to
+    /// learn or save, unseen words still count.
+    Hashing,
+}
+
+fn thousand() -> usize {
+    1000
+}
+
+/// A stable 64-bit hash of text (FNV-1a), the same in every process and version.
+pub(crate) fn text_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The terms of `text`: its lower-cased words and, up to `ngrams`, runs of consecutive words.
+fn terms(text: &str, ngrams: usize) -> Vec<String> {
+    let words = words(text);
+    let mut terms = words.clone();
+    for n in 2..=ngrams {
+        terms.extend(words.windows(n).map(|w| w.join(" ")));
+    }
+    terms
+}
+
+/// `(feature, weight)` pairs scaled to unit length, sorted by feature, repeated features summed.
+fn unit_row(mut entries: Vec<(u32, f32)>) -> Vec<(u32, f32)> {
+    entries.sort_unstable_by_key(|(i, _)| *i);
+    let mut merged: Vec<(u32, f32)> = Vec::with_capacity(entries.len());
+    for (i, w) in entries {
+        match merged.last_mut() {
+            Some((j, total)) if *j == i => *total += w,
+            _ => merged.push((i, w)),
+        }
+    }
+    let norm = merged.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for (_, w) in &mut merged {
+            *w /= norm;
+        }
+    }
+    merged
 }
 
 fn comma() -> String {
@@ -346,6 +421,7 @@ impl Encoder {
             | Encoder::Enum { column }
             | Encoder::OneHot { column, .. }
             | Encoder::NestedNorm { column, .. }
+            | Encoder::Text { column, .. }
             | Encoder::Custom { column, .. } => vec![column],
             Encoder::Unique { column, twin, .. }
             | Encoder::Token { column, twin, .. }
@@ -376,6 +452,7 @@ impl Encoder {
             Encoder::NestedUnique { .. } => "NestedUnique",
             Encoder::NestedNorm { .. } => "NestedNorm",
             Encoder::MiddleOut { .. } => "MiddleOut",
+            Encoder::Text { .. } => "Text",
             Encoder::Custom { name, .. } => name,
         };
         format!("{kind}({})", self.columns().join(", "))
@@ -408,6 +485,19 @@ impl Encoder {
             Encoder::MiddleOut { depth, .. } => {
                 at_least_one("depth", *depth)?;
                 StateKind::Stateless
+            }
+            Encoder::Text {
+                max_features,
+                ngrams,
+                ..
+            } => {
+                at_least_one("max_features", *max_features)?;
+                at_least_one("ngrams", *ngrams)?;
+                StateKind::Text {
+                    documents: PlHashMap::new(),
+                    rows: 0,
+                    ngrams: *ngrams,
+                }
             }
             Encoder::Custom { name, params, .. } => StateKind::Custom {
                 learner: custom::build(name, params)?,
@@ -565,6 +655,13 @@ enum StateKind {
         counts: PlHashMap<String, usize>,
         /// Training rows seen, nulls included.
         rows: usize,
+    },
+    Text {
+        /// How many training rows hold each term.
+        documents: PlHashMap<String, usize>,
+        /// Training rows with text.
+        rows: usize,
+        ngrams: usize,
     },
     Custom {
         learner: std::sync::Arc<dyn custom::Learner>,
@@ -798,6 +895,21 @@ impl EncoderState {
                     *max = Some(max.map_or(x as i64, |m| m.max(x as i64)));
                 }
             }
+            StateKind::Text {
+                documents,
+                rows,
+                ngrams,
+            } => {
+                for text in frame::text(df, column, by)?.iter().flatten() {
+                    *rows += 1;
+                    let mut row = terms(text, *ngrams);
+                    row.sort_unstable();
+                    row.dedup();
+                    for term in row {
+                        *documents.entry(term).or_default() += 1;
+                    }
+                }
+            }
             StateKind::Custom { learner, learned } => {
                 frame::column(df, column, by)?;
                 learner.learn(learned, df, column)?;
@@ -833,6 +945,48 @@ impl EncoderState {
         let columns: Vec<String> = self.spec.columns().iter().map(|c| c.to_string()).collect();
         let column = columns[0].clone();
         Ok(match (self.spec, self.kind) {
+            (
+                Encoder::Text {
+                    vectorizer,
+                    max_features,
+                    minimum_occurrences,
+                    ..
+                },
+                StateKind::Text {
+                    documents,
+                    rows,
+                    ngrams,
+                },
+            ) => match vectorizer {
+                Vectorizer::Hashing => FittedEncoder::Text {
+                    column,
+                    vectorizer,
+                    ngrams,
+                    vocabulary: Vec::new(),
+                    idf: Vec::new(),
+                    width: max_features,
+                },
+                Vectorizer::Tfidf => {
+                    let mut kept: Counted = documents
+                        .into_iter()
+                        .filter(|(_, n)| *n >= minimum_occurrences)
+                        .collect();
+                    kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                    kept.truncate(max_features);
+                    let idf = kept
+                        .iter()
+                        .map(|(_, n)| ((1.0 + rows as f64) / (1.0 + *n as f64)).ln() + 1.0)
+                        .collect();
+                    FittedEncoder::Text {
+                        column,
+                        vectorizer,
+                        ngrams,
+                        width: kept.len(),
+                        vocabulary: kept.into_iter().map(|(term, _)| term).collect(),
+                        idf,
+                    }
+                }
+            },
             (Encoder::Custom { name, params, .. }, StateKind::Custom { learner, learned }) => {
                 let (width, cardinality) = learner.shape(&learned)?;
                 FittedEncoder::Custom {
@@ -1003,7 +1157,9 @@ impl EncoderState {
                 length,
                 depth,
             },
-            (_, StateKind::Stateless | StateKind::Custom { .. }) => FittedEncoder::Pass { column },
+            (_, StateKind::Stateless | StateKind::Custom { .. } | StateKind::Text { .. }) => {
+                FittedEncoder::Pass { column }
+            }
         })
     }
 }
@@ -1172,6 +1328,21 @@ pub enum FittedEncoder {
         /// Positions at each end with codes of their own.
         depth: usize,
     },
+    /// A bag of words: TF-IDF over a vocabulary, or hashed counts; sparse.
+    Text {
+        /// The column.
+        column: String,
+        /// How words become features.
+        vectorizer: Vectorizer,
+        /// Longest run of words taken as one term.
+        ngrams: usize,
+        /// TF-IDF: the terms, a term's feature is its index; empty for hashing.
+        vocabulary: Vec<String>,
+        /// TF-IDF: each term's inverse document frequency.
+        idf: Vec<f64>,
+        /// How many features: the vocabulary's size, or the hashing buckets.
+        width: usize,
+    },
     /// A project's own encoder and what it learned.
     Custom {
         /// The name it is registered under.
@@ -1291,6 +1462,7 @@ impl FittedEncoder {
             | FittedEncoder::Enum { column, .. }
             | FittedEncoder::OneHot { column, .. }
             | FittedEncoder::NestedNorm { column, .. }
+            | FittedEncoder::Text { column, .. }
             | FittedEncoder::Custom { column, .. } => vec![column],
             FittedEncoder::Unique { column, twin, .. }
             | FittedEncoder::Token { column, twin, .. }
@@ -1325,7 +1497,7 @@ impl FittedEncoder {
             FittedEncoder::NestedNorm {
                 sequence_length, ..
             } => *sequence_length,
-            FittedEncoder::Custom { width, .. } => *width,
+            FittedEncoder::Custom { width, .. } | FittedEncoder::Text { width, .. } => *width,
             _ => 1,
         }
     }
@@ -1347,6 +1519,7 @@ impl FittedEncoder {
             FittedEncoder::NestedUnique { .. } => "NestedUnique",
             FittedEncoder::NestedNorm { .. } => "NestedNorm",
             FittedEncoder::MiddleOut { .. } => "MiddleOut",
+            FittedEncoder::Text { .. } => "Text",
             FittedEncoder::Custom { name, .. } => name,
         };
         let stem = format!("{kind}({})", self.columns().join(", "));
@@ -1381,6 +1554,12 @@ impl FittedEncoder {
                 sequence_length, ..
             } => positions(self.columns(), *sequence_length),
             FittedEncoder::Custom { width, .. } if *width != 1 => positions(self.columns(), *width),
+            FittedEncoder::Text {
+                vocabulary, width, ..
+            } => match vocabulary.is_empty() {
+                true => positions(self.columns(), *width),
+                false => vocabulary.iter().map(|t| format!("{stem}={t}")).collect(),
+            },
             _ => vec![stem],
         }
     }
@@ -1400,7 +1579,7 @@ impl FittedEncoder {
             FittedEncoder::Unique { categories, .. }
             | FittedEncoder::Token { categories, .. }
             | FittedEncoder::NestedUnique { categories, .. } => Some(categories.len() + 3),
-            FittedEncoder::NestedNorm { .. } => None,
+            FittedEncoder::NestedNorm { .. } | FittedEncoder::Text { .. } => None,
             FittedEncoder::MiddleOut { depth, .. } => Some(2 * depth + 2),
             FittedEncoder::Custom { cardinality, .. } => *cardinality,
         }
@@ -1461,8 +1640,67 @@ impl FittedEncoder {
                 c if c <= 2 * depth => Some(format!("{} from the end", 2 * depth - c)),
                 _ => None,
             },
-            FittedEncoder::Custom { .. } => Some(value.to_string()),
+            FittedEncoder::Custom { .. } | FittedEncoder::Text { .. } => Some(value.to_string()),
         }
+    }
+
+    /// Whether its features are sparse (most entries absent): estimators then get a sparse
+    /// matrix, built with [`FittedEncoder::encode_sparse`].
+    pub fn is_sparse(&self) -> bool {
+        matches!(self, FittedEncoder::Text { .. })
+    }
+
+    /// Encodes every row of `df` as sparse rows; an encoder of dense features gives every value
+    /// that is not missing.
+    pub fn encode_sparse(&self, df: &DataFrame) -> Result<Csr> {
+        let mut csr = Csr::new();
+        let FittedEncoder::Text {
+            column,
+            vectorizer,
+            ngrams,
+            vocabulary,
+            idf,
+            width,
+        } = self
+        else {
+            let width = self.width();
+            let dense = self.encode(df)?;
+            for r in 0..df.height() {
+                for (j, v) in dense[r * width..(r + 1) * width].iter().enumerate() {
+                    if !v.is_nan() {
+                        csr.indices.push(j as u32);
+                        csr.values.push(*v);
+                    }
+                }
+                csr.end_row();
+            }
+            return Ok(csr);
+        };
+        let by = format!("fitted encoder of {column}");
+        let index: PlHashMap<&str, u32> = vocabulary
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.as_str(), i as u32))
+            .collect();
+        for text in frame::text(df, column, &by)?.iter() {
+            let entries: Vec<(u32, f32)> = terms(text.unwrap_or_default(), *ngrams)
+                .iter()
+                .filter_map(|term| match vectorizer {
+                    Vectorizer::Tfidf => index
+                        .get(term.as_str())
+                        .map(|i| (*i, idf[*i as usize] as f32)),
+                    Vectorizer::Hashing => {
+                        Some(((text_hash(term) % (*width).max(1) as u64) as u32, 1.0))
+                    }
+                })
+                .collect();
+            for (i, w) in unit_row(entries) {
+                csr.indices.push(i);
+                csr.values.push(w);
+            }
+            csr.end_row();
+        }
+        Ok(csr)
     }
 
     /// Encodes every row of `df`, [`FittedEncoder::width`] values a row, row after row; floats are
@@ -1678,6 +1916,16 @@ impl FittedEncoder {
                         _ => (2 * depth + 1) as f32,
                     })
                     .collect()
+            }
+            FittedEncoder::Text { width, .. } => {
+                let sparse = self.encode_sparse(df)?;
+                let mut dense = vec![0.0; df.height() * width];
+                for r in 0..df.height() {
+                    for (i, v) in sparse.row(r) {
+                        dense[r * width + i as usize] = v;
+                    }
+                }
+                dense
             }
             FittedEncoder::Custom {
                 name,
@@ -2067,6 +2315,74 @@ mod tests {
         assert_eq!(f.decode(3.0), Some("1 from the end".into()));
         let zero = Encoder::middle_out("position", "length", 0).fit(&df);
         assert!(zero.unwrap_err().to_string().contains("depth"));
+    }
+
+    #[test]
+    fn text_weighs_words_by_tf_idf_like_scikit_learn_and_is_sparse() {
+        let train = df!("t" => [Some("a b"), Some("A, c!"), Some("a"), None]).unwrap();
+        let f = fit(
+            Encoder::Text {
+                column: "t".into(),
+                vectorizer: Vectorizer::Tfidf,
+                max_features: 10,
+                minimum_occurrences: 1,
+                ngrams: 1,
+            },
+            &train,
+        );
+        assert!(f.is_sparse());
+        assert_eq!(f.features(), vec!["Text(t)=a", "Text(t)=b", "Text(t)=c"]);
+        let later = df!("t" => [Some("b a a"), Some("zzz"), None]).unwrap();
+        let csr = f.encode_sparse(&later).unwrap();
+        assert_eq!(csr.indptr, vec![0, 2, 2, 2]);
+        assert_eq!(csr.indices, vec![0, 1]);
+        // tf-idf of a: 2 * (ln(4/4) + 1), of b: 1 * (ln(4/2) + 1); then unit length.
+        let (a, b) = (2.0f64, 1.0 + 2f64.ln());
+        let norm = (a * a + b * b).sqrt();
+        assert!(
+            (f64::from(csr.values[0]) - a / norm).abs() < 1e-6,
+            "{csr:?}"
+        );
+        assert!(
+            (f64::from(csr.values[1]) - b / norm).abs() < 1e-6,
+            "{csr:?}"
+        );
+        // Dense, absent words are zeros.
+        assert_eq!(codes(&f, &later)[2..], [0.0; 7]);
+    }
+
+    #[test]
+    fn text_keeps_the_commonest_terms_and_can_hash_them_instead() {
+        let train = df!("t" => ["red apple", "red pear", "green apple pie"]).unwrap();
+        let f = fit(
+            Encoder::Text {
+                column: "t".into(),
+                vectorizer: Vectorizer::Tfidf,
+                max_features: 3,
+                minimum_occurrences: 2,
+                ngrams: 2,
+            },
+            &train,
+        );
+        // Only "apple" and "red" are in two rows; pairs like "red apple" in one.
+        assert_eq!(f.features(), vec!["Text(t)=apple", "Text(t)=red"]);
+        let hashed = fit(
+            Encoder::Text {
+                column: "t".into(),
+                vectorizer: Vectorizer::Hashing,
+                max_features: 16,
+                minimum_occurrences: 1,
+                ngrams: 1,
+            },
+            &train,
+        );
+        assert_eq!(hashed.width(), 16);
+        let csr = hashed
+            .encode_sparse(&df!("t" => ["never seen words"]).unwrap())
+            .unwrap();
+        assert!(!csr.indices.is_empty() && csr.indices.iter().all(|i| *i < 16));
+        let norm: f32 = csr.values.iter().map(|v| v * v).sum();
+        assert!((norm - 1.0).abs() < 1e-6);
     }
 
     #[test]

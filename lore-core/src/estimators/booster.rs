@@ -10,7 +10,7 @@ use std::ptr;
 use xgboost_sys as sys;
 
 use crate::error::{Error, Result};
-use crate::pipelines::Matrix;
+use crate::pipelines::{Csr, Matrix, Values};
 
 /// The histogram bins of every quantised matrix; the booster's `max_bin` must agree.
 pub const MAX_BIN: u32 = 256;
@@ -40,14 +40,42 @@ fn c_string(text: &str) -> Result<CString> {
     CString::new(text).map_err(|_| Error::Estimator(format!("`{text}` contains a NUL byte")))
 }
 
-/// The `__array_interface__` JSON XGBoost reads a borrowed dense `f32` array through.
-fn array_interface(values: &[f32], shape: &[usize]) -> Result<CString> {
+/// An element type XGBoost reads through an array interface.
+trait Element {
+    /// Its `typestr`: byte order, kind and size.
+    const TYPESTR: &'static str;
+}
+
+impl Element for f32 {
+    const TYPESTR: &'static str = "<f4";
+}
+
+impl Element for u32 {
+    const TYPESTR: &'static str = "<u4";
+}
+
+impl Element for u64 {
+    const TYPESTR: &'static str = "<u8";
+}
+
+/// The `__array_interface__` JSON XGBoost reads a borrowed array through.
+fn array_interface<T: Element>(values: &[T], shape: &[usize]) -> Result<CString> {
     let shape: Vec<String> = shape.iter().map(usize::to_string).collect();
     c_string(&format!(
-        r#"{{"data":[{},true],"shape":[{}],"typestr":"<f4","version":3}}"#,
+        r#"{{"data":[{},true],"shape":[{}],"typestr":"{}","version":3}}"#,
         values.as_ptr() as usize,
-        shape.join(",")
+        shape.join(","),
+        T::TYPESTR
     ))
+}
+
+/// The array interfaces of a sparse matrix's row starts, column indices and values.
+fn csr_interfaces(csr: &Csr) -> Result<[CString; 3]> {
+    Ok([
+        array_interface(&csr.indptr, &[csr.indptr.len()])?,
+        array_interface(&csr.indices, &[csr.indices.len()])?,
+        array_interface(&csr.values, &[csr.values.len()])?,
+    ])
 }
 
 fn copy_floats(shape: *const sys::bst_ulong, dim: sys::bst_ulong, out: *const f32) -> Vec<f32> {
@@ -165,12 +193,28 @@ impl Feed<'_> {
             }
             _ => self.columns = Some(x.columns),
         }
-        let data = array_interface(&x.values, &[x.rows, x.columns])?;
         let labels = array_interface(y, &[y.len()])?;
         let field = c_string("label")?;
         // SAFETY: the proxy only borrows the batch, which the source keeps alive until its next
         // call; XGBoost asks for the next batch only after it is done with this one.
-        check(unsafe { sys::XGProxyDMatrixSetDataDense(proxy, data.as_ptr()) })?;
+        match &x.values {
+            Values::Dense(values) => {
+                let data = array_interface(values, &[x.rows, x.columns])?;
+                check(unsafe { sys::XGProxyDMatrixSetDataDense(proxy, data.as_ptr()) })?;
+            }
+            Values::Sparse(csr) => {
+                let [indptr, indices, values] = csr_interfaces(csr)?;
+                check(unsafe {
+                    sys::XGProxyDMatrixSetDataCSR(
+                        proxy,
+                        indptr.as_ptr(),
+                        indices.as_ptr(),
+                        values.as_ptr(),
+                        x.columns as sys::bst_ulong,
+                    )
+                })?;
+            }
+        }
         check(unsafe {
             sys::XGDMatrixSetInfoFromInterface(proxy, field.as_ptr(), labels.as_ptr())
         })?;
@@ -385,28 +429,50 @@ impl Booster {
         Ok(copy_floats(shape, dim, out))
     }
 
-    /// The model's output for every row of a dense matrix, without building an XGBoost matrix.
-    pub fn predict_dense(&self, x: &Matrix) -> Result<Vec<f32>> {
+    /// The model's output for every row of a dense or sparse matrix, without building an
+    /// XGBoost matrix.
+    pub fn predict_matrix(&self, x: &Matrix) -> Result<Vec<f32>> {
         if x.rows == 0 {
             return Ok(Vec::new());
         }
-        let values = array_interface(&x.values, &[x.rows, x.columns])?;
         let config = c_string(
             r#"{"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"missing":NaN}"#,
         )?;
         let (mut shape, mut dim, mut out) = (ptr::null(), 0, ptr::null());
         // SAFETY: `x` outlives the call; the result is copied before the next call.
-        check(unsafe {
-            sys::XGBoosterPredictFromDense(
-                self.handle,
-                values.as_ptr(),
-                config.as_ptr(),
-                ptr::null_mut(),
-                &mut shape,
-                &mut dim,
-                &mut out,
-            )
-        })?;
+        match &x.values {
+            Values::Dense(values) => {
+                let values = array_interface(values, &[x.rows, x.columns])?;
+                check(unsafe {
+                    sys::XGBoosterPredictFromDense(
+                        self.handle,
+                        values.as_ptr(),
+                        config.as_ptr(),
+                        ptr::null_mut(),
+                        &mut shape,
+                        &mut dim,
+                        &mut out,
+                    )
+                })?;
+            }
+            Values::Sparse(csr) => {
+                let [indptr, indices, values] = csr_interfaces(csr)?;
+                check(unsafe {
+                    sys::XGBoosterPredictFromCSR(
+                        self.handle,
+                        indptr.as_ptr(),
+                        indices.as_ptr(),
+                        values.as_ptr(),
+                        x.columns as sys::bst_ulong,
+                        config.as_ptr(),
+                        ptr::null_mut(),
+                        &mut shape,
+                        &mut dim,
+                        &mut out,
+                    )
+                })?;
+            }
+        }
         Ok(copy_floats(shape, dim, out))
     }
 
@@ -521,11 +587,8 @@ mod tests {
                     .map(|i| (i % 10) as f32)
                     .collect();
                 y.push(values.iter().map(|v| f32::from(*v >= 5.0)).collect());
-                x.push(Matrix {
-                    rows: values.len(),
-                    values,
-                    columns: 1,
-                });
+                let n = values.len();
+                x.push(Matrix::dense(values, n, 1));
             }
             Pieces {
                 x,
@@ -584,11 +647,11 @@ mod tests {
         assert!(losses[4][0] < losses[0][0], "{losses:?}");
         let kept = booster.first_rounds(3).unwrap();
         let from_matrix = kept.predict(&valid).unwrap();
-        let from_dense = kept.predict_dense(&valid_pieces.x[0]).unwrap();
+        let from_dense = kept.predict_matrix(&valid_pieces.x[0]).unwrap();
         assert_eq!(from_matrix, from_dense);
         assert!(from_dense[5] > 0.5 && from_dense[4] < 0.5, "{from_dense:?}");
         let back = Booster::load(&kept.save("ubj").unwrap()).unwrap();
-        assert_eq!(back.predict_dense(&valid_pieces.x[0]).unwrap(), from_dense);
+        assert_eq!(back.predict_matrix(&valid_pieces.x[0]).unwrap(), from_dense);
         assert!(kept.total_gain(1).unwrap()[0] > 0.0);
     }
 

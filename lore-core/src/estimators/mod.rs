@@ -259,7 +259,7 @@ impl Estimator {
 impl FittedEstimator {
     /// The probability of the positive class for every row of `x`.
     pub fn predict(&self, x: &Matrix) -> Result<Vec<f32>> {
-        self.booster.predict_dense(x)
+        self.booster.predict_matrix(x)
     }
 
     /// Saves the booster in XGBoost's own JSON format into `dir`.
@@ -295,14 +295,7 @@ mod tests {
             .iter()
             .map(|v| if *v >= 5.0 { 1.0 } else { 0.0 })
             .collect();
-        (
-            Matrix {
-                values,
-                rows: n,
-                columns: 1,
-            },
-            labels,
-        )
+        (Matrix::dense(values, n, 1), labels)
     }
 
     #[test]
@@ -331,6 +324,43 @@ mod tests {
         let back = FittedEstimator::load(dir.path()).unwrap();
         assert_eq!(back.predict(&x).unwrap(), p);
         assert!(fitted.importance(1).unwrap()[0] > 0.0);
+    }
+
+    #[test]
+    fn learns_from_sparse_rows_as_from_the_same_dense_ones() {
+        let (x, y) = data(500);
+        let crate::pipelines::Values::Dense(values) = &x.values else {
+            panic!("dense data")
+        };
+        // Zeros absent: missing to XGBoost, which learns where they go.
+        let mut csr = crate::pipelines::Csr::new();
+        for v in values {
+            if *v != 0.0 {
+                csr.indices.push(0);
+                csr.values.push(*v);
+            }
+            csr.end_row();
+        }
+        let sparse = Matrix {
+            values: crate::pipelines::Values::Sparse(csr),
+            rows: 500,
+            columns: 1,
+        };
+        let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(20));
+        let (fitted, _, [train, _]) = est
+            .fit(
+                &mut InMemory::new(sparse.clone(), y.clone()),
+                &mut InMemory::new(sparse.clone(), y.clone()),
+                &mut |_, _| {},
+            )
+            .unwrap();
+        let p = fitted.predict(&sparse).unwrap();
+        assert!(metrics::auc(&y, &p) > 0.99);
+        assert_eq!(train.predictions, p);
+        let dense = fitted.predict(&x).unwrap();
+        for (i, v) in values.iter().enumerate().filter(|(_, v)| **v != 0.0) {
+            assert_eq!(dense[i], p[i], "row {i} ({v}) is stored in both");
+        }
     }
 
     #[test]
