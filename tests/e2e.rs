@@ -852,3 +852,71 @@ fn a_streamed_fit_reads_in_batches_and_leaves_no_spill_behind() {
         .unwrap_or_default();
     assert!(spill.is_empty(), "spill folders left behind");
 }
+
+#[test]
+fn spec_mistakes_are_errors_naming_the_file_line_and_column() {
+    let dir = workdir("spec-errors");
+    ok(&lore(&dir, &["init", "oops", "--sample-rows", "1000"]));
+    let root = dir.join("oops");
+    let declared =
+        std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
+    // (model, its TOML, the line (from 1) that is at fault, what the error says, its hint)
+    let line_of =
+        |text: &str, needle: &str| 1 + text.lines().position(|l| l.contains(needle)).unwrap();
+    let misspelled = declared.replacen("type = \"Quantile\"", "type = \"Quantiel\"", 1);
+    let wrong_column =
+        declared.replacen("column = \"basket_value\"", "column = \"basket_valeu\"", 1);
+    let wrong_type = declared
+        .replacen(
+            "type = \"LogPlusOne\"\ncolumn = \"orders\"",
+            "type = \"LogPlusOne\"\ncolumn = \"email\"",
+            1,
+        )
+        .replacen(
+            "column = \"LogPlusOne(orders)\"",
+            "column = \"LogPlusOne(email)\"",
+            1,
+        );
+    let cases = [
+        (
+            "MisspelledEncoder",
+            line_of(&misspelled, "\"Quantiel\""),
+            &misspelled,
+            "unknown variant `Quantiel`",
+            "did you mean `Quantile`?",
+        ),
+        (
+            "WrongColumn",
+            line_of(&wrong_column, "\"basket_valeu\""),
+            &wrong_column,
+            "missing column `basket_valeu`",
+            "did you mean `basket_value`?",
+        ),
+        (
+            "WrongType",
+            line_of(&wrong_type, "type = \"LogPlusOne\"") + 1,
+            &wrong_type,
+            "transformer LogPlusOne(email) needs numbers",
+            "column `email`",
+        ),
+    ];
+    for (model, line, text, what, hint) in cases {
+        assert_ne!(text, &declared, "{model}: the template changed");
+        let file = match model {
+            "MisspelledEncoder" => "src/models/misspelled_encoder.toml",
+            "WrongColumn" => "src/models/wrong_column.toml",
+            _ => "src/models/wrong_type.toml",
+        };
+        std::fs::write(root.join(file), text).unwrap();
+        let err = failed(&lore(&root, &["fit", model]));
+        // The value at fault starts after `type = ` (column 8) or `column = ` (column 10).
+        let column = if model == "MisspelledEncoder" { 8 } else { 10 };
+        assert!(
+            err.contains(&format!("{file}: line {line}, column {column}:"))
+                && err.contains(what)
+                && err.contains(hint),
+            "{model}: {err}"
+        );
+        std::fs::remove_file(root.join(file)).unwrap();
+    }
+}

@@ -136,14 +136,19 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
         return delegate::run_in_project_binary(&project.root, verbose);
     }
     let spec = models::params::apply(&spec, &args.params)?;
-    let (fitting, run) = models::fit(
+    let fitted = models::fit(
         &project,
         &spec,
         &FitOptions {
             quiet: quiet || args.json,
         },
     )
-    .await?;
+    .await;
+    let (fitting, run) = match (fitted, &source) {
+        (Ok(fitted), _) => fitted,
+        (Err(e), Source::Declared(path)) => return Err(models::in_declared(path, e).into()),
+        (Err(e), Source::Rust) => return Err(e.into()),
+    };
     if args.json {
         println!(
             "{}",

@@ -57,7 +57,7 @@ pub enum Error {
     },
 
     /// A column that a transformer, encoder or input row needs is not there.
-    #[error("missing column `{column}`{}: the {needed_by} needs it; columns present: {}", in_location(.location), list_or(.present, "(none)"))]
+    #[error("missing column `{column}`{}: the {needed_by} needs it;{} columns present: {}", in_location(.location), did_you_mean(.column, .present), list_or(.present, "(none)"))]
     MissingColumn {
         /// The column that is missing.
         column: String,
@@ -102,6 +102,32 @@ pub enum Error {
     /// Input to a prediction is malformed.
     #[error("{0}")]
     Input(String),
+
+    /// An item of a model's spec that does not work with the data, named by its key, such as
+    /// `pipeline.transformers.1`, so a declared model's error can point at its line.
+    #[error("{key}: {source}")]
+    InSpec {
+        /// The item's key in the spec.
+        key: String,
+        /// What went wrong with it.
+        source: Box<Error>,
+    },
+}
+
+/// " did you mean `x`?" for the present column closest to a missing one, when one is close.
+fn did_you_mean(column: &str, present: &[String]) -> String {
+    present
+        .iter()
+        .map(|p| {
+            (
+                strsim::jaro_winkler(&column.to_lowercase(), &p.to_lowercase()),
+                p,
+            )
+        })
+        .filter(|(score, _)| *score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, p)| format!(" did you mean `{p}`?"))
+        .unwrap_or_default()
 }
 
 fn list_or(items: &[String], empty: &str) -> String {
@@ -128,6 +154,26 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// This error, as the fault of the spec item at `key` (unless it already names one).
+    pub fn in_spec(self, key: impl Into<String>) -> Self {
+        match self {
+            Error::InSpec { .. } => self,
+            e => Error::InSpec {
+                key: key.into(),
+                source: Box::new(e),
+            },
+        }
+    }
+
+    /// The column an error is about, when it is about one.
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            Error::MissingColumn { column, .. } | Error::ColumnType { column, .. } => Some(column),
+            Error::InSpec { source, .. } => source.column(),
+            _ => None,
         }
     }
 

@@ -404,15 +404,68 @@ impl PipelineSpec {
         columns
     }
 
+    /// Checks that every column a transformer, encoder, the split or the output reads is in
+    /// `present` (an extract's columns) or made by an earlier transformer, before any work.
+    pub fn check_columns(&self, present: &[String]) -> Result<()> {
+        let mut available: Vec<String> = present.to_vec();
+        let missing =
+            |column: &str, needed_by: String, available: &[String]| Error::MissingColumn {
+                column: column.to_string(),
+                needed_by,
+                location: Some(format!("the extract {}", self.extract.sql)),
+                present: available.to_vec(),
+            };
+        for (i, t) in self.transformers.iter().enumerate() {
+            if let Some(column) = t
+                .inputs()
+                .into_iter()
+                .find(|c| !available.iter().any(|a| a == c))
+            {
+                return Err(
+                    missing(column, format!("transformer {}", t.output()), &available)
+                        .in_spec(format!("pipeline.transformers.{i}")),
+                );
+            }
+            available.push(t.output());
+        }
+        for (i, e) in self.encoders.iter().enumerate() {
+            if let Some(column) = e
+                .columns()
+                .into_iter()
+                .find(|c| !available.iter().any(|a| a == c))
+            {
+                return Err(
+                    missing(column, format!("encoder {}", e.feature()), &available)
+                        .in_spec(format!("pipeline.encoders.{i}")),
+                );
+            }
+        }
+        for (column, key) in std::iter::once((self.output.column(), "pipeline.output")).chain(
+            self.split
+                .columns()
+                .into_iter()
+                .map(|c| (c, "pipeline.split")),
+        ) {
+            if !available.iter().any(|a| a == column) {
+                return Err(missing(column, key.replace("pipeline.", ""), &available).in_spec(key));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every parameter that does not depend on data (split shares, patterns, bins, the
     /// project's own transformers and encoders), so a bad one fails before the extract runs.
     pub fn validate(&self) -> Result<()> {
         self.split.shares()?;
-        for transformer in &self.transformers {
-            transformer.validate()?;
+        for (i, transformer) in self.transformers.iter().enumerate() {
+            transformer
+                .validate()
+                .map_err(|e| e.in_spec(format!("pipeline.transformers.{i}")))?;
         }
-        for encoder in &self.encoders {
-            encoder.start()?;
+        for (i, encoder) in self.encoders.iter().enumerate() {
+            encoder
+                .start()
+                .map_err(|e| e.in_spec(format!("pipeline.encoders.{i}")))?;
         }
         Ok(())
     }
@@ -438,9 +491,12 @@ impl PipelineSpec {
         let encoders = self
             .encoders
             .par_iter()
-            .map(|e| {
+            .enumerate()
+            .map(|(i, e)| {
                 let started = std::time::Instant::now();
-                let fitted = e.fit(train);
+                let fitted = e
+                    .fit(train)
+                    .map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")));
                 tracing::debug!(
                     seconds = started.elapsed().as_secs_f64(),
                     "fit {}",
@@ -532,7 +588,13 @@ impl FittedPipeline {
             let blocks = self
                 .encoders
                 .par_iter()
-                .map(|e| Ok((e.encode(df)?, e.width())))
+                .enumerate()
+                .map(|(i, e)| {
+                    let encoded = e
+                        .encode(df)
+                        .map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")))?;
+                    Ok((encoded, e.width()))
+                })
                 .collect::<Result<Vec<_>>>()?;
             return Ok(Matrix::dense(
                 crate::encoders::side_by_side(&blocks, rows),

@@ -104,6 +104,7 @@ async fn prepare_whole(
 
     let t = Instant::now();
     progress.stage("transforming");
+    spec.pipeline.check_columns(&column_names(&df))?;
     spec.pipeline.transform(&mut df)?;
     // Only the columns the encoders and the output read are split and kept.
     let df = df.select(spec.pipeline.encoded_columns())?;
@@ -257,6 +258,9 @@ async fn stream_to_spill(
     let mut files: [SpilledFiles; 3] = Default::default();
     while let Some(batch) = batches.next().await {
         let mut df = batch?;
+        if batch_no == 0 {
+            spec.pipeline.check_columns(&column_names(&df))?;
+        }
         spec.pipeline.transform(&mut df)?;
         let split = spec.pipeline.split.assign_batch(&df, row)?;
         row += df.height() as u64;
@@ -272,8 +276,10 @@ async fn stream_to_spill(
                 continue;
             }
             if k == 0 {
-                for state in &mut states {
-                    state.update(&part)?;
+                for (i, state) in states.iter_mut().enumerate() {
+                    state
+                        .update(&part)
+                        .map_err(|e| e.in_spec(format!("pipeline.encoders.{i}")))?;
                 }
             }
             let path = spill.join(format!("{name}-{batch_no:06}.parquet"));
@@ -337,6 +343,14 @@ impl LabelledBatches for SpilledBatches {
 fn take(df: &DataFrame, rows: &[IdxSize]) -> Result<DataFrame> {
     let idx = IdxCa::from_vec("row".into(), rows.to_vec());
     Ok(df.take(&idx)?)
+}
+
+/// The names of the columns of `df`.
+fn column_names(df: &DataFrame) -> Vec<String> {
+    df.get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect()
 }
 
 fn new_fitting_id() -> String {

@@ -133,6 +133,57 @@ pub fn read_declared(path: &Path) -> Result<ModelSpec> {
     })
 }
 
+/// `e` pointed at the line of the declared model `path` that caused it: for an error about a
+/// spec item (`pipeline.transformers.1`), the item's line in the TOML, or the line naming the
+/// column at fault within it.
+pub fn in_declared(path: &Path, e: Error) -> Error {
+    let Error::InSpec { key, .. } = &e else {
+        return e;
+    };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return e;
+    };
+    match locate(&text, key, e.column()) {
+        Some((line, column)) => Error::config(path, format!("line {line}, column {column}: {e}")),
+        None => Error::config(path, e.to_string()),
+    }
+}
+
+/// Line and column (from 1) of the item `key` (`pipeline.encoders.3`, or a table such as
+/// `pipeline.output`) in a declared model's TOML: where `"needle"` is written inside it when
+/// given and found, else its header.
+fn locate(text: &str, key: &str, needle: Option<&str>) -> Option<(usize, usize)> {
+    let mut parts = key.splitn(3, '.');
+    let table = format!("{}.{}", parts.next()?, parts.next()?);
+    let index: Option<usize> = parts.next().and_then(|n| n.parse().ok());
+    let header = match index {
+        Some(_) => format!("[[{table}]]"),
+        None => format!("[{table}]"),
+    };
+    let (mut seen, mut start) = (0, None);
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            if start.is_some() {
+                break;
+            }
+            if trimmed.starts_with(&header) {
+                if index.is_none_or(|n| n == seen) {
+                    start = Some(i + 1);
+                }
+                seen += 1;
+            }
+            continue;
+        }
+        if let (Some(_), Some(needle)) = (start, needle) {
+            if let Some(at) = line.find(&format!("\"{needle}\"")) {
+                return Some((i + 1, at + 1));
+            }
+        }
+    }
+    start.map(|line| (line, 1))
+}
+
 /// Every declared model (`*.toml`) in `dir`, sorted by file name.
 pub fn declared_models(dir: &Path) -> Result<Vec<Entry>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -170,6 +221,38 @@ pub fn catalogue(rust: &[Box<dyn Model>], models_dir: &Path) -> Result<Vec<Entry
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_at_a_spec_item_point_at_its_line_and_the_column_named() {
+        let text = "[pipeline.extract]\nsql = \"users\"\n\n[[pipeline.transformers]]\ntype = \"Log\"\ncolumn = \"a\"\n\n[[pipeline.transformers]]\ntype = \"LogPlusOne\"\ncolumn = \"email\"\n\n[pipeline.output]\ntype = \"Boolean\"\ncolumn = \"y\"\n";
+        assert_eq!(
+            locate(text, "pipeline.transformers.1", Some("email")),
+            Some((10, 10))
+        );
+        assert_eq!(
+            locate(text, "pipeline.transformers.1", Some("zzz")),
+            Some((8, 1))
+        );
+        assert_eq!(locate(text, "pipeline.transformers.0", None), Some((4, 1)));
+        assert_eq!(locate(text, "pipeline.output", Some("y")), Some((14, 10)));
+        assert_eq!(locate(text, "pipeline.encoders.0", None), None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("churn.toml");
+        std::fs::write(&path, text).unwrap();
+        let e = Error::ColumnType {
+            column: "email".into(),
+            message: "transformer LogPlusOne(email) needs numbers".into(),
+        }
+        .in_spec("pipeline.transformers.1");
+        let shown = in_declared(&path, e).to_string();
+        assert!(
+            shown.contains(
+                "churn.toml: line 10, column 10: pipeline.transformers.1: column `email`"
+            ),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn names_convert_both_ways() {

@@ -629,11 +629,15 @@ pub fn apply_all(transformers: &[Transformer], df: &mut DataFrame) -> Result<()>
             wave += 1;
         }
         let frame: &DataFrame = df;
+        let done = transformers.len() - rest.len();
         let columns = rest[..wave]
             .par_iter()
-            .map(|t| {
+            .enumerate()
+            .map(|(i, t)| {
                 let started = std::time::Instant::now();
-                let column = t.compute(frame);
+                let column = t
+                    .compute(frame)
+                    .map_err(|e| e.in_spec(format!("pipeline.transformers.{}", done + i)));
                 tracing::debug!(seconds = started.elapsed().as_secs_f64(), "{}", t.output());
                 column
             })
