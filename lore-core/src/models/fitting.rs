@@ -106,15 +106,19 @@ async fn prepare_whole(
     progress.stage("transforming");
     spec.pipeline.check_columns(&column_names(&df))?;
     spec.pipeline.transform(&mut df)?;
+    let lap = |stage: &str| tracing::debug!(seconds = t.elapsed().as_secs_f64(), "{stage} done");
+    lap("transformers");
     // Only the columns the encoders and the output read are split and kept.
     let df = df.select(spec.pipeline.encoded_columns())?;
     let splits = spec.pipeline.split.rows(&df, &spec.pipeline.output)?;
+    lap("split");
     let parts = [
         take(&df, &splits.train)?,
         take(&df, &splits.validation)?,
         take(&df, &splits.test)?,
     ];
     drop(df);
+    lap("take");
     let pipeline = spec.pipeline.fit(&parts[0])?;
     seconds.transform = t.elapsed().as_secs_f64();
 

@@ -568,18 +568,20 @@ impl Transformer {
             Transformer::NameAge { column }
             | Transformer::NameSex { column }
             | Transformer::NamePopulation { column } => {
-                let values = frame::text(df, column, &by)?
-                    .iter()
-                    .map(|v| {
-                        let stats = names::lookup(v?)?;
-                        Some(match self {
-                            Transformer::NameAge { .. } => stats.mean_age,
-                            Transformer::NameSex { .. } => stats.share_male,
-                            _ => stats.population,
-                        })
-                    })
-                    .collect();
-                Ok(frame::number_column(&out, values))
+                let field = |stats: names::NameStats| match self {
+                    Transformer::NameAge { .. } => stats.mean_age,
+                    Transformer::NameSex { .. } => stats.share_male,
+                    _ => stats.population,
+                };
+                // Names repeat: each distinct spelling is looked up (trimmed, lower-cased) once.
+                let given = frame::text(df, column, &by)?;
+                let mut seen: PlHashMap<&str, Option<f64>> = PlHashMap::new();
+                let values = given.iter().map(|v| {
+                    let v = v?;
+                    *seen.entry(v).or_insert_with(|| names::lookup(v).map(field))
+                });
+                let column = Float64Chunked::from_iter_options(out.as_str().into(), values);
+                Ok(column.into_column())
             }
             Transformer::NameFamilial { column } => {
                 let values = frame::text(df, column, &by)?
