@@ -56,6 +56,36 @@ pub fn numbers(df: &DataFrame, name: &str, needed_by: &str) -> Result<Vec<Option
     }
 }
 
+/// `f` of every value of `name` as a number (NaN given as `None`), in one pass over a numeric
+/// column; text and booleans are read as [`numbers`] reads them.
+pub fn map_numbers<T>(
+    df: &DataFrame,
+    name: &str,
+    needed_by: &str,
+    f: impl Fn(Option<f64>) -> T,
+) -> Result<Vec<T>> {
+    let col = column(df, name, needed_by)?;
+    if !col.dtype().is_primitive_numeric() {
+        return Ok(numbers(df, name, needed_by)?
+            .into_iter()
+            .map(|v| f(v.filter(|x| !x.is_nan())))
+            .collect());
+    }
+    let cast = col.cast(&DataType::Float64)?;
+    let values = cast.f64()?;
+    Ok(if values.null_count() == 0 {
+        values
+            .into_no_null_iter()
+            .map(|x| f((!x.is_nan()).then_some(x)))
+            .collect()
+    } else {
+        values
+            .iter()
+            .map(|v| f(v.filter(|x| !x.is_nan())))
+            .collect()
+    })
+}
+
 /// The values of `name` as a text column to iterate without copying (numbers, booleans and dates
 /// are written out).
 pub fn text(df: &DataFrame, name: &str, needed_by: &str) -> Result<StringChunked> {
@@ -171,6 +201,85 @@ pub fn timestamps(
             message: format!("{needed_by} needs dates or timestamps but the column holds {other}"),
         }),
     }
+}
+
+/// Seconds since 1970-01-01 00:00 of each value of `name`, read like [`timestamps`] reads them
+/// but without building a date for each row where the text has the usual layouts: for arithmetic
+/// on many rows.
+pub fn epoch_seconds(df: &DataFrame, name: &str, needed_by: &str) -> Result<Vec<Option<f64>>> {
+    let col = column(df, name, needed_by)?;
+    if col.dtype() != &DataType::String {
+        return Ok(timestamps(df, name, needed_by)?
+            .into_iter()
+            .map(|t| t.map(|t| t.and_utc().timestamp_micros() as f64 / 1e6))
+            .collect());
+    }
+    col.str()?
+        .iter()
+        .map(|v| match v {
+            None => Ok(None),
+            Some(s) => match common_epoch(s.as_bytes()) {
+                Some(seconds) => Ok(Some(seconds as f64)),
+                None if s.trim().is_empty() => Ok(None),
+                None => parse_timestamp(s)
+                    .map(|t| Some(t.and_utc().timestamp_micros() as f64 / 1e6))
+                    .ok_or_else(|| Error::ColumnType {
+                        column: name.to_string(),
+                        message: format!(
+                            "{needed_by} needs timestamps like 2018-06-01 12:00:00 but found {s:?}"
+                        ),
+                    }),
+            },
+        })
+        .collect()
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = if year >= 0 { year } else { year - 399 } / 400;
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * i64::from((month + 9) % 12) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// Seconds since 1970 of `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` (or with `T`), checked as
+/// [`parse_common_timestamp`] checks them; `None` for any other text.
+fn common_epoch(b: &[u8]) -> Option<i64> {
+    let number = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > days_in_month {
+        return None;
+    }
+    let time = match b.len() {
+        10 => 0,
+        19 if matches!(b[10], b' ' | b'T') && b[13] == b':' && b[16] == b':' => {
+            let (h, m, s) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+            if h > 23 || m > 59 || s > 59 {
+                return None;
+            }
+            i64::from(h * 3600 + m * 60 + s)
+        }
+        _ => return None,
+    };
+    Some(days_from_civil(i64::from(year), month, day) * 86_400 + time)
 }
 
 /// `YYYY-MM-DD` and `YYYY-MM-DD HH:MM:SS` (or with `T`) read digit by digit: the layouts
@@ -317,6 +426,38 @@ pub fn from_records(records: &[serde_json::Value]) -> Result<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_seconds_agree_with_chrono_and_refuse_what_it_refuses() {
+        for text in [
+            "1970-01-01",
+            "2018-06-01 12:30:45",
+            "2020-02-29T23:59:59",
+            "1900-03-01",
+            "1969-12-31 23:59:59",
+            "2400-02-29",
+            "0001-01-01",
+        ] {
+            let chrono = parse_timestamp(text).unwrap().and_utc().timestamp();
+            assert_eq!(common_epoch(text.as_bytes()), Some(chrono), "{text}");
+        }
+        for text in [
+            "2019-02-29",
+            "2018-13-01",
+            "2018-06-01 24:00:00",
+            "2018-06-00",
+            "June 1",
+        ] {
+            assert_eq!(common_epoch(text.as_bytes()), None, "{text}");
+        }
+        let df = df!("t" => [Some("2018-06-01T00:00:00+02:00"), Some(" "), None]).unwrap();
+        assert_eq!(
+            epoch_seconds(&df, "t", "test").unwrap(),
+            vec![Some(1_527_804_000.0), None, None]
+        );
+        let bad = df!("t" => ["2019-02-29"]).unwrap();
+        assert!(epoch_seconds(&bad, "t", "test").is_err());
+    }
 
     #[test]
     fn records_become_typed_columns() {

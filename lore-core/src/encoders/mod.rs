@@ -694,6 +694,21 @@ fn values(df: &DataFrame, name: &str, by: &str, dates: bool) -> Result<Vec<Optio
     }
 }
 
+/// `f` of every value of `name` as [`values`] reads them, in one pass where the column is numeric.
+fn map_values(
+    df: &DataFrame,
+    name: &str,
+    by: &str,
+    dates: bool,
+    f: impl Fn(Option<f64>) -> f32,
+) -> Result<Vec<f32>> {
+    if dates {
+        Ok(values(df, name, by, true)?.into_iter().map(f).collect())
+    } else {
+        frame::map_numbers(df, name, by, f)
+    }
+}
+
 /// How a sequence encoder reads the items of a row.
 #[derive(Debug, Clone, Copy)]
 enum Items<'a> {
@@ -1708,20 +1723,16 @@ impl FittedEncoder {
     pub fn encode(&self, df: &DataFrame) -> Result<Vec<f32>> {
         let by = format!("fitted encoder of {}", self.columns().join(", "));
         Ok(match self {
-            FittedEncoder::Pass { column } => values(df, column, &by, false)?
-                .into_iter()
-                .map(|v| v.map_or(f32::NAN, |x| x as f32))
-                .collect(),
+            FittedEncoder::Pass { column } => {
+                map_values(df, column, &by, false, |v| v.map_or(f32::NAN, |x| x as f32))?
+            }
             FittedEncoder::Uniform { column, min, max } => {
                 let span = max - min;
-                values(df, column, &by, false)?
-                    .into_iter()
-                    .map(|v| match v {
-                        None => f32::NAN,
-                        Some(_) if span <= 0.0 => 0.0,
-                        Some(x) => ((x.clamp(*min, *max) - min) / span) as f32,
-                    })
-                    .collect()
+                map_values(df, column, &by, false, |v| match v {
+                    None => f32::NAN,
+                    Some(_) if span <= 0.0 => 0.0,
+                    Some(x) => ((x.clamp(*min, *max) - min) / span) as f32,
+                })?
             }
             FittedEncoder::Norm {
                 column,
@@ -1734,10 +1745,9 @@ impl FittedEncoder {
                     min.unwrap_or(f64::NEG_INFINITY),
                     max.unwrap_or(f64::INFINITY),
                 );
-                values(df, column, &by, false)?
-                    .into_iter()
-                    .map(|v| v.map_or(f32::NAN, |x| ((x.clamp(lo, hi) - mean) / std) as f32))
-                    .collect()
+                map_values(df, column, &by, false, |v| {
+                    v.map_or(f32::NAN, |x| ((x.clamp(lo, hi) - mean) / std) as f32)
+                })?
             }
             FittedEncoder::Discrete {
                 column,
@@ -1748,14 +1758,11 @@ impl FittedEncoder {
             } => {
                 let width = (max - min) / *bins as f64;
                 let last = (*bins - 1) as f64;
-                values(df, column, &by, *dates)?
-                    .into_iter()
-                    .map(|v| match v {
-                        None => *bins as f32,
-                        Some(_) if width <= 0.0 => 0.0,
-                        Some(x) => ((x - min) / width).floor().clamp(0.0, last) as f32,
-                    })
-                    .collect()
+                map_values(df, column, &by, *dates, |v| match v {
+                    None => *bins as f32,
+                    Some(_) if width <= 0.0 => 0.0,
+                    Some(x) => ((x - min) / width).floor().clamp(0.0, last) as f32,
+                })?
             }
             FittedEncoder::Quantile {
                 column,
@@ -1763,15 +1770,12 @@ impl FittedEncoder {
                 quantiles,
                 min,
                 max,
-            } => values(df, column, &by, false)?
-                .into_iter()
-                .map(|v| match v {
-                    None => (quantiles + 2) as f32,
-                    Some(x) if x < *min => *quantiles as f32,
-                    Some(x) if x > *max => (quantiles + 1) as f32,
-                    Some(x) => boundaries.partition_point(|b| *b <= x).min(quantiles - 1) as f32,
-                })
-                .collect(),
+            } => map_values(df, column, &by, false, |v| match v {
+                None => (quantiles + 2) as f32,
+                Some(x) if x < *min => *quantiles as f32,
+                Some(x) if x > *max => (quantiles + 1) as f32,
+                Some(x) => boundaries.partition_point(|b| *b <= x).min(quantiles - 1) as f32,
+            })?,
             FittedEncoder::Boolean { column } => frame::text(df, column, &by)?
                 .iter()
                 .map(|v| match v.and_then(yes_no) {
@@ -1987,6 +1991,28 @@ impl OutputEncoder {
     pub fn labels(&self, df: &DataFrame) -> Result<Vec<f32>> {
         let OutputEncoder::Boolean { column } = self;
         let by = format!("output encoder Boolean({column})");
+        let bad = |row: usize, found: String| Error::ColumnType {
+            column: column.clone(),
+            message: format!(
+                "row {}: {by} needs 0/1 or true/false but found {found}",
+                row + 1
+            ),
+        };
+        if frame::column(df, column, &by)?
+            .dtype()
+            .is_primitive_numeric()
+        {
+            // Numbers need no text: 0 and 1 are the labels.
+            return frame::numbers(df, column, &by)?
+                .into_iter()
+                .enumerate()
+                .map(|(row, v)| match v {
+                    Some(x) if x == 0.0 || x == 1.0 => Ok(x as f32),
+                    Some(x) => Err(bad(row, format!("{x}"))),
+                    None => Err(bad(row, "nothing".into())),
+                })
+                .collect();
+        }
         frame::text(df, column, &by)?
             .iter()
             .enumerate()
@@ -1994,14 +2020,7 @@ impl OutputEncoder {
                 let v = v.unwrap_or_default();
                 match yes_no(v) {
                     Some(yes) => Ok(f32::from(u8::from(yes))),
-                    None => Err(Error::ColumnType {
-                        column: column.clone(),
-                        message: format!(
-                            "row {}: {by} needs 0/1 or true/false but found {:?}",
-                            row + 1,
-                            v.trim()
-                        ),
-                    }),
+                    None => Err(bad(row, format!("{:?}", v.trim()))),
                 }
             })
             .collect()

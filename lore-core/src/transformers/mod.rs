@@ -390,11 +390,12 @@ impl Transformer {
         self.validate()?;
         let by = format!("transformer {}", self.output());
         let out = self.output();
-        let numbers_of = |column: &str, f: &dyn Fn(f64) -> Option<f64>| -> Result<Vec<_>> {
-            Ok(frame::numbers(df, column, &by)?
-                .into_iter()
-                .map(|v| v.filter(|x| !x.is_nan()).and_then(f))
-                .collect())
+        let numbers_of = |column: &str, f: &dyn Fn(f64) -> Option<f64>| -> Result<Column> {
+            let values = frame::map_numbers(df, column, &by, |v| v.and_then(f))?;
+            Ok(
+                Float64Chunked::from_iter_options(out.as_str().into(), values.into_iter())
+                    .into_column(),
+            )
         };
         match self {
             Transformer::Custom {
@@ -416,18 +417,9 @@ impl Transformer {
                 computed.rename(out.as_str().into());
                 Ok(computed)
             }
-            Transformer::Log { column } => {
-                let values = numbers_of(column, &|x| (x > 0.0).then(|| x.ln()))?;
-                Ok(frame::number_column(&out, values))
-            }
-            Transformer::LogPlusOne { column } => {
-                let values = numbers_of(column, &|x| Some(x.max(0.0).ln_1p()))?;
-                Ok(frame::number_column(&out, values))
-            }
-            Transformer::Sqrt { column } => {
-                let values = numbers_of(column, &|x| (x >= 0.0).then(|| x.sqrt()))?;
-                Ok(frame::number_column(&out, values))
-            }
+            Transformer::Log { column } => numbers_of(column, &|x| (x > 0.0).then(|| x.ln())),
+            Transformer::LogPlusOne { column } => numbers_of(column, &|x| Some(x.max(0.0).ln_1p())),
+            Transformer::Sqrt { column } => numbers_of(column, &|x| (x >= 0.0).then(|| x.sqrt())),
             Transformer::IsNull { column } => {
                 let col = frame::column(df, column, &by)?;
                 let mut missing: Vec<bool> =
@@ -476,28 +468,26 @@ impl Transformer {
                 reference,
                 unit,
             } => {
-                let from = frame::timestamps(df, column, &by)?;
-                let to: Vec<Option<NaiveDateTime>> = match reference {
-                    Reference::Now => vec![Some(chrono::Utc::now().naive_utc()); from.len()],
+                let from = frame::epoch_seconds(df, column, &by)?;
+                let to: Vec<Option<f64>> = match reference {
+                    Reference::Now => {
+                        let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
+                        vec![Some(now); from.len()]
+                    }
                     Reference::Date(d) => {
                         let d = NaiveDate::parse_from_str(d, "%Y-%m-%d")
                             .map_err(|e| Error::Data(e.to_string()))?;
-                        vec![Some(d.and_time(chrono::NaiveTime::MIN)); from.len()]
+                        let at = d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp();
+                        vec![Some(at as f64); from.len()]
                     }
-                    Reference::Column(other) => frame::timestamps(df, other, &by)?,
+                    Reference::Column(other) => frame::epoch_seconds(df, other, &by)?,
                 };
                 let seconds = unit.seconds();
                 let values = from
                     .into_iter()
                     .zip(to)
-                    .map(|(a, b)| {
-                        let span = b? - a?;
-                        let secs = span.num_seconds() as f64
-                            + f64::from(span.subsec_nanos()) / 1_000_000_000.0;
-                        Some(secs / seconds)
-                    })
-                    .collect();
-                Ok(frame::number_column(&out, values))
+                    .map(|(a, b)| Some((b? - a?) / seconds));
+                Ok(Float64Chunked::from_iter_options(out.as_str().into(), values).into_column())
             }
             Transformer::String {
                 column,
