@@ -607,29 +607,46 @@ impl Transformer {
     }
 }
 
-/// Applies `transformers` in order, as [`Transformer::apply`] one after another would, but
-/// computes each run of transformers that read none of each other's outputs side by side.
+/// Applies `transformers` as [`Transformer::apply`] one after another would, but computes side
+/// by side every transformer whose inputs are ready: first all that read only the extract's
+/// columns, then those that read their outputs, and so on.
 pub fn apply_all(transformers: &[Transformer], df: &mut DataFrame) -> Result<()> {
-    let mut rest = transformers;
-    while !rest.is_empty() {
-        let mut wave = 1;
-        while let Some(next) = rest.get(wave) {
-            let earlier: Vec<String> = rest[..wave].iter().map(Transformer::output).collect();
-            if next.inputs().iter().any(|i| earlier.iter().any(|o| o == i)) {
-                break;
-            }
-            wave += 1;
+    // A transformer's level: 0 when it reads no earlier transformer's output, else one more
+    // than the highest level among the earlier transformers it reads.
+    let outputs: Vec<String> = transformers.iter().map(Transformer::output).collect();
+    let mut levels: Vec<usize> = Vec::with_capacity(transformers.len());
+    for (i, t) in transformers.iter().enumerate() {
+        let inputs = t.inputs();
+        let level = (0..i)
+            .filter(|j| inputs.contains(&outputs[*j].as_str()))
+            .map(|j| levels[j] + 1)
+            .max()
+            .unwrap_or(0);
+        levels.push(level);
+    }
+    let deepest = levels.iter().copied().max().unwrap_or(0);
+    // The columns in the order applying one after another leaves them.
+    let mut order: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    for output in &outputs {
+        if !order.contains(output) {
+            order.push(output.clone());
         }
+    }
+    for level in 0..=deepest {
         let frame: &DataFrame = df;
-        let done = transformers.len() - rest.len();
-        let columns = rest[..wave]
+        let columns = transformers
             .par_iter()
             .enumerate()
+            .filter(|(i, _)| levels[*i] == level)
             .map(|(i, t)| {
                 let started = std::time::Instant::now();
                 let column = t
                     .compute(frame)
-                    .map_err(|e| e.in_spec(format!("pipeline.transformers.{}", done + i)));
+                    .map_err(|e| e.in_spec(format!("pipeline.transformers.{i}")));
                 tracing::debug!(seconds = started.elapsed().as_secs_f64(), "{}", t.output());
                 column
             })
@@ -637,8 +654,8 @@ pub fn apply_all(transformers: &[Transformer], df: &mut DataFrame) -> Result<()>
         for column in columns {
             df.with_column(column)?;
         }
-        rest = &rest[wave..];
     }
+    *df = df.select(order)?;
     Ok(())
 }
 
