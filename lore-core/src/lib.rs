@@ -1,7 +1,7 @@
 //! Lore: from a SQL extract to a fitted, evaluated, recorded model behind an HTTP endpoint.
 //!
 //! Modules follow the data path, each depending only on those before it: `error`, `progress`,
-//! `env`, `io`, `frame`, `names`, `transformers`, `encoders`, `pipelines`, `metrics`,
+//! `env`, `io`, `frame`, `names`, `registry`, `transformers`, `encoders`, `pipelines`, `metrics`,
 //! `estimators`, `report`, `tracking`, `models`, `serve`, `sample`, `project`.
 
 pub mod encoders;
