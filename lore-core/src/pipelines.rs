@@ -319,6 +319,20 @@ impl Split {
     }
 }
 
+/// The names of the custom transformers, then encoders, this program has not registered.
+fn unregistered<'a>(
+    transformers: &'a [Transformer],
+    encoders: impl Iterator<Item = Option<&'a str>>,
+) -> Vec<String> {
+    transformers
+        .iter()
+        .map(Transformer::unregistered)
+        .chain(encoders)
+        .flatten()
+        .map(str::to_string)
+        .collect()
+}
+
 /// Cuts rows already in order: the first train, then validation, the last test.
 fn cut(order: Vec<IdxSize>, validation: f64, test: f64) -> Splits {
     let rows = order.len();
@@ -492,12 +506,10 @@ impl PipelineSpec {
     /// The project's own transformers and encoders this spec names that this program has not
     /// registered: a program that lacks them hands the work to the project's binary.
     pub fn unregistered(&self) -> Vec<String> {
-        self.transformers
-            .iter()
-            .filter_map(Transformer::unregistered)
-            .chain(self.encoders.iter().filter_map(Encoder::unregistered))
-            .map(str::to_string)
-            .collect()
+        unregistered(
+            &self.transformers,
+            self.encoders.iter().map(Encoder::unregistered),
+        )
     }
 
     /// Adds every transformer's column to `df`, in order.
@@ -562,12 +574,10 @@ impl FittedPipeline {
     /// The project's own transformers and encoders this fitting uses that this program has
     /// not registered.
     pub fn unregistered(&self) -> Vec<String> {
-        self.transformers
-            .iter()
-            .filter_map(Transformer::unregistered)
-            .chain(self.encoders.iter().filter_map(FittedEncoder::unregistered))
-            .map(str::to_string)
-            .collect()
+        unregistered(
+            &self.transformers,
+            self.encoders.iter().map(FittedEncoder::unregistered),
+        )
     }
 
     /// The raw columns a row must have for a prediction.
@@ -626,36 +636,21 @@ impl FittedPipeline {
         let blocks = self
             .encoders
             .par_iter()
-            .map(|e| {
-                Ok(if e.is_sparse() {
-                    Values::Sparse(e.encode_sparse(df)?)
-                } else {
-                    Values::Dense(e.encode(df)?)
-                })
+            .enumerate()
+            .map(|(i, e)| {
+                e.encode_sparse(df)
+                    .map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")))
             })
             .collect::<Result<Vec<_>>>()?;
         let mut csr = Csr::new();
         for r in 0..rows {
             let mut offset = 0u32;
             for (block, encoder) in blocks.iter().zip(&self.encoders) {
-                let width = encoder.width();
-                match block {
-                    Values::Sparse(b) => {
-                        for (i, v) in b.row(r) {
-                            csr.indices.push(offset + i);
-                            csr.values.push(v);
-                        }
-                    }
-                    Values::Dense(b) => {
-                        for (j, v) in b[r * width..(r + 1) * width].iter().enumerate() {
-                            if !v.is_nan() {
-                                csr.indices.push(offset + j as u32);
-                                csr.values.push(*v);
-                            }
-                        }
-                    }
+                for (i, v) in block.row(r) {
+                    csr.indices.push(offset + i);
+                    csr.values.push(v);
                 }
-                offset += width as u32;
+                offset += encoder.width() as u32;
             }
             csr.end_row();
         }
