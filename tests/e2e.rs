@@ -813,6 +813,46 @@ fn the_query_cache_serves_repeat_reads_and_can_be_cleared() {
 }
 
 #[test]
+fn a_cached_extract_caches_the_encoded_splits_for_the_next_fit() {
+    let dir = workdir("encoded");
+    ok(&lore(&dir, &["init", "encoded", "--sample-rows", "3000"]));
+    let root = dir.join("encoded");
+    let fit = |extra: &[&str]| {
+        let mut args = vec![
+            "-v",
+            "fit",
+            "SubscribersDeclared",
+            "--param",
+            "pipeline.extract.cache=true",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = lore(&root, &args);
+        let stats: Value = serde_json::from_str(&ok(&out)).expect("--json prints JSON");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (stats["stats"].clone(), stderr)
+    };
+    let reused = "transformers and encoders not run again";
+    let (first, log) = fit(&[]);
+    assert!(!log.contains(reused), "{log}");
+    // Without the database, only the cache can answer.
+    std::fs::remove_file(root.join("data/users.sqlite")).unwrap();
+    let (second, log) = fit(&[]);
+    assert!(log.contains(reused), "{log}");
+    assert_eq!(second["test"]["auc"], first["test"]["auc"]);
+    assert_eq!(second["seconds"]["encode"], 0.0);
+    // Another estimator parameter, the same encoding.
+    let (_, log) = fit(&["--param", "learning_rate=0.1"]);
+    assert!(log.contains(reused), "{log}");
+    // Another encoder parameter: encoded again, from the cached extract.
+    let (_, log) = fit(&["--param", "pipeline.encoders.8.quantiles=4"]);
+    assert!(
+        !log.contains(reused) && log.contains("read from the query cache"),
+        "{log}"
+    );
+}
+
+#[test]
 fn a_streamed_fit_reads_in_batches_and_leaves_no_spill_behind() {
     let d = demo();
     let out: Value = serde_json::from_str(&ok(&lore(

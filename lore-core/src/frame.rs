@@ -72,18 +72,20 @@ pub fn map_numbers<T>(
             .collect());
     }
     let cast = col.cast(&DataType::Float64)?;
-    let values = cast.f64()?;
-    Ok(if values.null_count() == 0 {
-        values
-            .into_no_null_iter()
-            .map(|x| f((!x.is_nan()).then_some(x)))
-            .collect()
-    } else {
-        values
-            .iter()
-            .map(|v| f(v.filter(|x| !x.is_nan())))
-            .collect()
-    })
+    let mut out = Vec::with_capacity(col.len());
+    // Chunk by chunk, values beside their validity bits: no `Option` built per value by the
+    // column's iterator.
+    for array in cast.f64()?.downcast_iter() {
+        let xs = array.values().iter();
+        match array.validity().filter(|v| v.unset_bits() > 0) {
+            None => out.extend(xs.map(|x| f((!x.is_nan()).then_some(*x)))),
+            Some(valid) => out.extend(
+                xs.zip(valid.iter())
+                    .map(|(x, ok)| f((ok && !x.is_nan()).then_some(*x))),
+            ),
+        }
+    }
+    Ok(out)
 }
 
 /// The values of `name` as a text column to iterate without copying (numbers, booleans and dates
@@ -203,40 +205,58 @@ pub fn timestamps(
     }
 }
 
-/// Seconds since 1970-01-01 00:00 of each value of `name`, read like [`timestamps`] reads them
-/// but without building a date for each row where the text has the usual layouts: for arithmetic
-/// on many rows.
-pub fn epoch_seconds(df: &DataFrame, name: &str, needed_by: &str) -> Result<Vec<Option<f64>>> {
+/// Seconds since 1970-01-01 00:00 of each value of `name` (NaN where there is none), read like
+/// [`timestamps`] reads them but without building a date for each row where the text has the
+/// usual layouts: for arithmetic on many rows.
+pub fn epoch_seconds(df: &DataFrame, name: &str, needed_by: &str) -> Result<Vec<f64>> {
     let col = column(df, name, needed_by)?;
     if col.dtype() != &DataType::String {
         return Ok(timestamps(df, name, needed_by)?
             .into_iter()
-            .map(|t| t.map(|t| t.and_utc().timestamp_micros() as f64 / 1e6))
+            .map(|t| t.map_or(f64::NAN, |t| t.and_utc().timestamp_micros() as f64 / 1e6))
             .collect());
     }
-    col.str()?
-        .iter()
-        .map(|v| match v {
-            None => Ok(None),
+    let texts = col.str()?;
+    let mut out = Vec::with_capacity(texts.len());
+    for v in texts.iter() {
+        out.push(match v {
+            None => f64::NAN,
             Some(s) => match common_epoch(s.as_bytes()) {
-                Some(seconds) => Ok(Some(seconds as f64)),
-                None if s.trim().is_empty() => Ok(None),
+                Some(seconds) => seconds as f64,
+                None if s.trim().is_empty() => f64::NAN,
                 None => parse_timestamp(s)
-                    .map(|t| Some(t.and_utc().timestamp_micros() as f64 / 1e6))
+                    .map(|t| t.and_utc().timestamp_micros() as f64 / 1e6)
                     .ok_or_else(|| Error::ColumnType {
                         column: name.to_string(),
                         message: format!(
                             "{needed_by} needs timestamps like 2018-06-01 12:00:00 but found {s:?}"
                         ),
-                    }),
+                    })?,
             },
-        })
-        .collect()
+        });
+    }
+    Ok(out)
+}
+
+/// The date of a day counted from 1970-01-01 in the proleptic Gregorian calendar: year, month
+/// (1..12) and day (1..31) (Howard Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
 /// `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = if year >= 0 { year } else { year - 399 } / 400;
     let year_of_era = year - era * 400;
@@ -324,6 +344,19 @@ fn parse_timestamp(s: &str) -> Option<chrono::NaiveDateTime> {
                 .ok()
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
         })
+}
+
+/// A column of numbers named `name`, null where a value is NaN; the values are moved in, not
+/// copied.
+pub fn float_column(name: &str, values: Vec<f64>) -> Column {
+    let nulls = values.iter().any(|x| x.is_nan());
+    let validity = nulls.then(|| {
+        values
+            .iter()
+            .map(|x| !x.is_nan())
+            .collect::<polars_arrow::bitmap::Bitmap>()
+    });
+    Float64Chunked::from_vec_validity(name.into(), values, validity).into_column()
 }
 
 /// A column of optional numbers named `name`.
@@ -451,10 +484,9 @@ mod tests {
             assert_eq!(common_epoch(text.as_bytes()), None, "{text}");
         }
         let df = df!("t" => [Some("2018-06-01T00:00:00+02:00"), Some(" "), None]).unwrap();
-        assert_eq!(
-            epoch_seconds(&df, "t", "test").unwrap(),
-            vec![Some(1_527_804_000.0), None, None]
-        );
+        let seconds = epoch_seconds(&df, "t", "test").unwrap();
+        assert_eq!(seconds[0], 1_527_804_000.0);
+        assert!(seconds[1].is_nan() && seconds[2].is_nan());
         let bad = df!("t" => ["2019-02-29"]).unwrap();
         assert!(epoch_seconds(&bad, "t", "test").is_err());
     }

@@ -7,10 +7,12 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::time::Instant;
 
 use crate::encoders::{text_hash, Encoder, FittedEncoder, OutputEncoder};
 use crate::error::{Error, Result};
 use crate::io::ExtractSpec;
+use crate::metrics::Timings;
 use crate::transformers::{self, Transformer};
 
 /// Everything a pipeline does, as data: what a Rust `#[derive(Pipeline)]` and a `[pipeline]`
@@ -192,9 +194,17 @@ impl Split {
             }
             let n_test = (order.len() as f64 * test).round() as usize;
             let n_validation = (order.len() as f64 * validation).round() as usize;
-            let mut train = order.split_off((n_test + n_validation).min(order.len()));
+            let train = order.split_off((n_test + n_validation).min(order.len()));
             let validation = order.split_off(n_test.min(order.len()));
-            train.sort_unstable();
+            // The training rows in row order (reading them in order is cheaper), by marking them
+            // rather than sorting them.
+            let mut in_train = vec![false; df.height()];
+            for r in &train {
+                in_train[*r as usize] = true;
+            }
+            let train = (0..df.height() as IdxSize)
+                .filter(|r| in_train[*r as usize])
+                .collect();
             return Ok(Splits {
                 train,
                 validation,
@@ -413,6 +423,38 @@ impl Matrix {
         }
     }
 
+    /// The rows `rows` of this matrix, in that order (row numbers past its end are skipped).
+    pub fn select_rows(&self, rows: &[IdxSize]) -> Matrix {
+        let picked = rows.iter().map(|r| *r as usize).filter(|r| *r < self.rows);
+        let count = picked.clone().count();
+        let values = match &self.values {
+            Values::Dense(values) => {
+                let c = self.columns;
+                let mut out = Vec::with_capacity(count * c);
+                for r in picked {
+                    out.extend_from_slice(&values[r * c..(r + 1) * c]);
+                }
+                Values::Dense(out)
+            }
+            Values::Sparse(csr) => {
+                let mut out = Csr::new();
+                for r in picked {
+                    for (i, v) in csr.row(r) {
+                        out.indices.push(i);
+                        out.values.push(v);
+                    }
+                    out.end_row();
+                }
+                Values::Sparse(out)
+            }
+        };
+        Matrix {
+            values,
+            rows: count,
+            columns: self.columns,
+        }
+    }
+
     /// An empty matrix of `columns` columns.
     pub fn empty(columns: usize) -> Matrix {
         Matrix::dense(Vec::new(), 0, columns)
@@ -503,6 +545,37 @@ impl PipelineSpec {
         Ok(())
     }
 
+    /// The key its encoding of the rows cached under `extract_key` is cached under: the same
+    /// rows through the same spec with the same code give the same encoding. `None` when the
+    /// spec uses the project's own transformers or encoders, whose code may change under the
+    /// same spec.
+    pub fn encoding_key(&self, extract_key: &str) -> Option<String> {
+        use sha2::{Digest, Sha256};
+        let custom = self
+            .transformers
+            .iter()
+            .any(|t| matches!(t, Transformer::Custom { .. }))
+            || self
+                .encoders
+                .iter()
+                .any(|e| matches!(e, Encoder::Custom { .. }));
+        let spec = serde_json::to_string(self).ok()?;
+        (!custom).then(|| {
+            let mut h = Sha256::new();
+            for part in [
+                "encoded",
+                extract_key,
+                &spec,
+                &ENCODING_VERSION.to_string(),
+                env!("CARGO_PKG_VERSION"),
+            ] {
+                h.update(part.as_bytes());
+                h.update([0u8]);
+            }
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        })
+    }
+
     /// The project's own transformers and encoders this spec names that this program has not
     /// registered: a program that lacks them hands the work to the project's binary.
     pub fn unregistered(&self) -> Vec<String> {
@@ -519,15 +592,25 @@ impl PipelineSpec {
 
     /// Fits every encoder on the (already transformed) training rows.
     pub fn fit(&self, train: &DataFrame) -> Result<FittedPipeline> {
+        self.fit_encoders(|e| e.fit(train))
+    }
+
+    /// Fits every encoder on the rows `rows` of the (already transformed) `df`.
+    pub fn fit_rows(&self, df: &DataFrame, rows: &[IdxSize]) -> Result<FittedPipeline> {
+        self.fit_encoders(|e| e.fit_rows(df, rows))
+    }
+
+    fn fit_encoders(
+        &self,
+        fit: impl Fn(&Encoder) -> Result<FittedEncoder> + Sync,
+    ) -> Result<FittedPipeline> {
         let encoders = self
             .encoders
             .par_iter()
             .enumerate()
             .map(|(i, e)| {
                 let started = std::time::Instant::now();
-                let fitted = e
-                    .fit(train)
-                    .map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")));
+                let fitted = fit(e).map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")));
                 tracing::debug!(
                     seconds = started.elapsed().as_secs_f64(),
                     "fit {}",
@@ -542,6 +625,153 @@ impl PipelineSpec {
             features: encoders.iter().flat_map(FittedEncoder::features).collect(),
             encoders,
             output: self.output.clone(),
+        })
+    }
+}
+
+/// A pipeline fitted on the training rows of a frame, and the frame's three splits encoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedSplits {
+    /// The fitted transformers and encoders.
+    pub pipeline: FittedPipeline,
+    /// The features of train, validation and test.
+    pub x: [Matrix; 3],
+    /// The labels of train, validation and test.
+    pub y: [Vec<f32>; 3],
+}
+
+impl PipelineSpec {
+    /// Transforms `df`, splits its rows, fits the encoders on the training rows only and encodes
+    /// the three splits; the time of the first three goes to `seconds.transform`, of the
+    /// encoding to `seconds.encode`.
+    pub fn fit_encode(&self, mut df: DataFrame, seconds: &mut Timings) -> Result<EncodedSplits> {
+        let t = Instant::now();
+        self.transform(&mut df)?;
+        let lap =
+            |stage: &str| tracing::debug!(seconds = t.elapsed().as_secs_f64(), "{stage} done");
+        lap("transformers");
+        let df = df.select(self.encoded_columns())?;
+        let splits = self.split.rows(&df, &self.output)?;
+        lap("split");
+        let pipeline = self.fit_rows(&df, &splits.train)?;
+        seconds.transform = t.elapsed().as_secs_f64();
+
+        // Every row encoded at once, then each split's rows picked out of the matrix: cheaper
+        // than copying each split's columns out of the frame first.
+        let t = Instant::now();
+        let (all, labels) = rayon::join(|| pipeline.encode(&df), || pipeline.output.labels(&df));
+        let (all, labels) = (all?, labels?);
+        let parts = [&splits.train, &splits.validation, &splits.test];
+        let (train, (validation, test)) = rayon::join(
+            || all.select_rows(&splits.train),
+            || {
+                rayon::join(
+                    || all.select_rows(&splits.validation),
+                    || all.select_rows(&splits.test),
+                )
+            },
+        );
+        let x = [train, validation, test];
+        let y = parts.map(|rows| {
+            rows.iter()
+                .filter_map(|r| labels.get(*r as usize).copied())
+                .collect()
+        });
+        seconds.encode = t.elapsed().as_secs_f64();
+        Ok(EncodedSplits { pipeline, x, y })
+    }
+}
+
+/// The column of a cached encoding that says which split a row is in: 0 train, 1 validation,
+/// 2 test.
+const SPLIT_COLUMN: &str = "split";
+/// The column of a cached encoding with each row's label.
+const LABEL_COLUMN: &str = "label";
+/// The column of a cached encoding whose first row holds the fitted pipeline, as JSON.
+const PIPELINE_COLUMN: &str = "pipeline";
+
+impl EncodedSplits {
+    /// The splits as one frame to cache: a split number, the label and one column per feature
+    /// a row, the fitted pipeline as JSON in the first row. `None` when a matrix is sparse,
+    /// which is not cached.
+    pub fn to_frame(&self) -> Result<Option<DataFrame>> {
+        let mut dense = Vec::with_capacity(3);
+        for x in &self.x {
+            match &x.values {
+                Values::Dense(values) => dense.push(values),
+                Values::Sparse(_) => return Ok(None),
+            }
+        }
+        let columns = self.x[0].columns;
+        let rows: usize = self.x.iter().map(|x| x.rows).sum();
+        let split: Vec<u32> = (0u32..3)
+            .flat_map(|k| std::iter::repeat_n(k, self.x[k as usize].rows))
+            .collect();
+        let labels: Vec<f32> = self.y.iter().flatten().copied().collect();
+        let json = serde_json::to_string(&self.pipeline)
+            .map_err(|e| Error::Data(format!("the fitted pipeline does not serialise: {e}")))?;
+        let mut frame = vec![
+            Column::new(SPLIT_COLUMN.into(), split),
+            Column::new(LABEL_COLUMN.into(), labels),
+            Column::new(
+                PIPELINE_COLUMN.into(),
+                std::iter::once(Some(json))
+                    .chain(std::iter::repeat_n(None, rows.saturating_sub(1)))
+                    .collect::<Vec<_>>(),
+            ),
+        ];
+        for j in 0..columns {
+            let feature: Vec<f32> = dense
+                .iter()
+                .flat_map(|values| values.iter().skip(j).step_by(columns).copied())
+                .collect();
+            frame.push(Column::new(format!("f{j}").into(), feature));
+        }
+        Ok(Some(DataFrame::new(rows, frame)?))
+    }
+
+    /// The splits back from a frame [`EncodedSplits::to_frame`] made.
+    pub fn from_frame(df: &DataFrame) -> Result<EncodedSplits> {
+        let bad = |what: &str| {
+            Error::Data(format!(
+                "a cached encoding {what}; clear the cache with `lore cache clear` and fit again"
+            ))
+        };
+        let json = df
+            .column(PIPELINE_COLUMN)?
+            .str()?
+            .get(0)
+            .ok_or_else(|| bad("has no fitted pipeline"))?;
+        let pipeline: FittedPipeline =
+            serde_json::from_str(json).map_err(|e| bad(&format!("has a bad pipeline ({e})")))?;
+        let split = df.column(SPLIT_COLUMN)?.u32()?.rechunk();
+        let split = split.downcast_as_array().values().as_slice();
+        let labels = df.column(LABEL_COLUMN)?.f32()?.rechunk();
+        let labels = labels.downcast_as_array().values().as_slice();
+        let features = (0..df.width().saturating_sub(3))
+            .map(|j| Ok(df.column(&format!("f{j}"))?.f32()?.rechunk().into_owned()))
+            .collect::<Result<Vec<_>>>()?;
+        let features: Vec<&[f32]> = features
+            .iter()
+            .map(|f| f.downcast_as_array().values().as_slice())
+            .collect();
+        let mut x: [Vec<f32>; 3] = Default::default();
+        let mut y: [Vec<f32>; 3] = Default::default();
+        for (r, k) in split.iter().enumerate() {
+            let k = (*k as usize).min(2);
+            y[k].push(labels[r]);
+            x[k].extend(features.iter().map(|f| f[r]));
+        }
+        let columns = features.len();
+        let [x0, x1, x2] = x;
+        let matrix = |values: Vec<f32>| {
+            let rows = values.len().checked_div(columns).unwrap_or(0);
+            Matrix::dense(values, rows, columns)
+        };
+        Ok(EncodedSplits {
+            pipeline,
+            x: [matrix(x0), matrix(x1), matrix(x2)],
+            y,
         })
     }
 }
@@ -614,22 +844,7 @@ impl FittedPipeline {
     pub fn encode(&self, df: &DataFrame) -> Result<Matrix> {
         let rows = df.height();
         if !self.encoders.iter().any(FittedEncoder::is_sparse) {
-            let blocks = self
-                .encoders
-                .par_iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let encoded = e
-                        .encode(df)
-                        .map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")))?;
-                    Ok((encoded, e.width()))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            return Ok(Matrix::dense(
-                crate::encoders::side_by_side(&blocks, rows),
-                rows,
-                blocks.iter().map(|(_, w)| w).sum(),
-            ));
+            return self.encode_dense(df);
         }
         // Sparse: each row's entries of every encoder side by side; a dense encoder's features
         // are stored wherever they are not missing, zeros included.
@@ -659,6 +874,43 @@ impl FittedPipeline {
             rows,
             columns: self.encoders.iter().map(FittedEncoder::width).sum(),
         })
+    }
+
+    /// A dense matrix of `df`'s rows, encoded a chunk of rows at a time on every core: each
+    /// chunk's features stay in cache while they are laid side by side.
+    fn encode_dense(&self, df: &DataFrame) -> Result<Matrix> {
+        const CHUNK: usize = 64 * 1024;
+        let (rows, columns) = (
+            df.height(),
+            self.encoders.iter().map(FittedEncoder::width).sum(),
+        );
+        let encode = |part: &DataFrame| {
+            self.encoders
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let encoded = e
+                        .encode(part)
+                        .map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")))?;
+                    Ok((encoded, e.width()))
+                })
+                .collect::<Result<Vec<_>>>()
+        };
+        if rows == 0 || columns == 0 {
+            // Nothing to lay out, but a missing or mistyped column is still an error.
+            encode(df)?;
+            return Ok(Matrix::dense(Vec::new(), rows, columns));
+        }
+        let mut values = vec![0f32; rows * columns];
+        values
+            .par_chunks_mut(CHUNK * columns)
+            .enumerate()
+            .try_for_each(|(k, chunk)| {
+                let part = df.slice((k * CHUNK) as i64, chunk.len() / columns);
+                crate::encoders::interleave(&encode(&part)?, chunk);
+                Ok::<_, Error>(())
+            })?;
+        Ok(Matrix::dense(values, rows, columns))
     }
 
     /// Checks that `df` has every input column, then transforms and encodes it.
@@ -960,5 +1212,135 @@ mod tests {
         assert_eq!(csr.values[0], 0.0);
         assert_eq!(csr.indices[0], 0);
         assert!(csr.indices[1] >= 1 && csr.indices[2] >= 1 && csr.indices[1] != csr.indices[2]);
+    }
+
+    /// Whether two matrices hold the same values, bit for bit (NaN included).
+    fn same(a: &Matrix, b: &Matrix) -> bool {
+        let bits = |m: &Matrix| match &m.values {
+            Values::Dense(v) => v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            Values::Sparse(c) => c.values.iter().map(|x| x.to_bits()).collect(),
+        };
+        (a.rows, a.columns, bits(a)) == (b.rows, b.columns, bits(b))
+    }
+
+    /// A frame with numbers (with nulls), text categories, sentences and labels, and a spec
+    /// with one encoder of each way of learning.
+    fn mixed(n: usize) -> (PipelineSpec, DataFrame) {
+        let spec = PipelineSpec {
+            extract: ExtractSpec::new("t"),
+            transformers: vec![Transformer::LogPlusOne { column: "n".into() }],
+            split: Split::holdout(0.2, 0.1, 3),
+            encoders: vec![
+                Encoder::unique("city", 2),
+                Encoder::norm("LogPlusOne(n)"),
+                Encoder::discrete("n", 4),
+                Encoder::quantile("x", 3),
+                Encoder::Pass { column: "x".into() },
+                Encoder::token("words", 2),
+            ],
+            output: OutputEncoder::Boolean { column: "y".into() },
+        };
+        let df = df!(
+            "city" => (0..n).map(|i| (i % 7 != 0).then(|| format!("c{}", i % 5))).collect::<Vec<_>>(),
+            "n" => (0..n as i64).map(|i| (i % 11 != 0).then_some(i)).collect::<Vec<_>>(),
+            "x" => (0..n).map(|i| (i as f64 * 0.37).sin()).collect::<Vec<_>>(),
+            "words" => (0..n).map(|i| format!("w{} and w{}", i % 3, i % 4)).collect::<Vec<_>>(),
+            "y" => (0..n as i64).map(|i| i % 3 % 2).collect::<Vec<_>>()
+        )
+        .unwrap();
+        (spec, df)
+    }
+
+    #[test]
+    fn fitting_in_place_gives_what_fitting_on_copied_training_rows_gives() {
+        let (spec, df) = mixed(500);
+        let encoded = spec
+            .fit_encode(df.clone(), &mut Timings::default())
+            .unwrap();
+        let mut transformed = df;
+        spec.transform(&mut transformed).unwrap();
+        let splits = spec.split.rows(&transformed, &spec.output).unwrap();
+        let part = |rows: &[IdxSize]| {
+            transformed
+                .take(&IdxCa::from_vec("".into(), rows.to_vec()))
+                .unwrap()
+        };
+        let copied = spec.fit(&part(&splits.train)).unwrap();
+        assert_eq!(encoded.pipeline, copied);
+        for (k, rows) in [&splits.train, &splits.validation, &splits.test]
+            .into_iter()
+            .enumerate()
+        {
+            assert!(
+                same(&encoded.x[k], &copied.encode(&part(rows)).unwrap()),
+                "split {k}"
+            );
+            assert_eq!(encoded.y[k], copied.output.labels(&part(rows)).unwrap());
+        }
+        assert_eq!(encoded.x[0].rows, splits.train.len());
+    }
+
+    #[test]
+    fn encoded_splits_survive_the_cache_frame_and_sparse_ones_are_not_cached() {
+        let (spec, df) = mixed(300);
+        let encoded = spec.fit_encode(df, &mut Timings::default()).unwrap();
+        let frame = encoded.to_frame().unwrap().unwrap();
+        assert_eq!(frame.height(), 300);
+        let back = EncodedSplits::from_frame(&frame).unwrap();
+        assert_eq!((&back.pipeline, &back.y), (&encoded.pipeline, &encoded.y));
+        for k in 0..3 {
+            assert!(same(&back.x[k], &encoded.x[k]), "split {k}");
+        }
+        let sparse = EncodedSplits {
+            x: [
+                Matrix {
+                    values: Values::Sparse(Csr::new()),
+                    rows: 0,
+                    columns: 1,
+                },
+                Matrix::empty(1),
+                Matrix::empty(1),
+            ],
+            ..encoded
+        };
+        assert_eq!(sparse.to_frame().unwrap(), None);
+    }
+
+    #[test]
+    fn the_encoding_key_follows_the_rows_and_the_spec_and_skips_custom_code() {
+        let (spec, _) = mixed(10);
+        let key = spec.encoding_key("rows-a").unwrap();
+        assert_eq!(spec.encoding_key("rows-a").unwrap(), key);
+        assert_ne!(spec.encoding_key("rows-b").unwrap(), key);
+        let mut other = spec.clone();
+        other.split = Split::holdout(0.2, 0.1, 4);
+        assert_ne!(other.encoding_key("rows-a").unwrap(), key);
+        other.transformers.push(Transformer::custom("Mine", &["n"]));
+        assert_eq!(other.encoding_key("rows-a"), None);
+    }
+
+    #[test]
+    fn select_rows_picks_dense_and_sparse_rows_in_order() {
+        let dense = Matrix::dense(vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0], 3, 2);
+        assert_eq!(
+            dense.select_rows(&[2, 0]),
+            Matrix::dense(vec![4.0, 5.0, 0.0, 1.0], 2, 2)
+        );
+        let mut csr = Csr::new();
+        csr.indices.push(1);
+        csr.values.push(7.0);
+        csr.end_row();
+        csr.end_row();
+        let sparse = Matrix {
+            values: Values::Sparse(csr),
+            rows: 2,
+            columns: 2,
+        };
+        let picked = sparse.select_rows(&[1, 0, 5]);
+        assert_eq!(picked.rows, 2, "a row past the end is skipped");
+        let Values::Sparse(csr) = picked.values else {
+            panic!("{picked:?}")
+        };
+        assert_eq!((csr.indptr, csr.indices), (vec![0, 0, 1], vec![1]));
     }
 }

@@ -465,6 +465,14 @@ impl Encoder {
         state.finish()
     }
 
+    /// Learns what this encoder needs from the rows `rows` of `df` (the training rows of a
+    /// frame that also holds the others), without copying them out.
+    pub fn fit_rows(&self, df: &DataFrame, rows: &[IdxSize]) -> Result<FittedEncoder> {
+        let mut state = self.start()?;
+        state.learn(df, Some(rows))?;
+        state.finish()
+    }
+
     /// An empty accumulator, for fitting on training rows that arrive in batches.
     pub fn start(&self) -> Result<EncoderState> {
         let by = format!("encoder {}", self.feature());
@@ -694,6 +702,71 @@ fn values(df: &DataFrame, name: &str, by: &str, dates: bool) -> Result<Vec<Optio
     }
 }
 
+/// The finite values of `name` as [`values`] reads them, in `rows` (every row when `None`): what
+/// fitting learns from. Nulls, NaN and infinities are left out.
+fn finite_values(
+    df: &DataFrame,
+    name: &str,
+    by: &str,
+    dates: bool,
+    rows: Option<&[IdxSize]>,
+) -> Result<Vec<f64>> {
+    let col = frame::column(df, name, by)?;
+    if dates || !col.dtype().is_primitive_numeric() {
+        let all = values(df, name, by, dates)?;
+        let at = |r: usize| all.get(r).copied().flatten().filter(|x| x.is_finite());
+        return Ok(match rows {
+            None => (0..all.len()).filter_map(at).collect(),
+            Some(rows) => rows.iter().filter_map(|r| at(*r as usize)).collect(),
+        });
+    }
+    // Numbers straight from the column's buffer: no `Option` per value, no copy of every row.
+    let cast = col.cast(&DataType::Float64)?;
+    let ca = cast.f64()?.rechunk();
+    let array = ca.downcast_as_array();
+    let xs = array.values().as_slice();
+    let validity = array.validity();
+    Ok(match (rows, validity) {
+        (None, None) => xs.iter().copied().filter(|x| x.is_finite()).collect(),
+        (None, Some(valid)) => xs
+            .iter()
+            .zip(valid.iter())
+            .filter_map(|(x, ok)| (ok && x.is_finite()).then_some(*x))
+            .collect(),
+        (Some(rows), _) => rows
+            .iter()
+            .map(|r| *r as usize)
+            .filter(|r| validity.is_none_or(|v| *r < v.len() && v.get_bit(*r)))
+            .filter_map(|r| xs.get(r).copied())
+            .filter(|x| x.is_finite())
+            .collect(),
+    })
+}
+
+/// Calls `f` with each text of `name` that is not null, in `rows` (every row when `None`).
+fn each_text(
+    df: &DataFrame,
+    name: &str,
+    by: &str,
+    rows: Option<&[IdxSize]>,
+    f: impl FnMut(&str),
+) -> Result<()> {
+    let texts = frame::text(df, name, by)?;
+    match rows {
+        None => texts.iter().flatten().for_each(f),
+        Some(rows) => {
+            let texts = texts.rechunk();
+            let array = texts.downcast_as_array();
+            rows.iter()
+                .map(|r| *r as usize)
+                .filter(|r| *r < array.len())
+                .filter_map(|r| array.get(r))
+                .for_each(f);
+        }
+    }
+    Ok(())
+}
+
 /// `f` of every value of `name` as [`values`] reads them, in one pass where the column is numeric.
 fn map_values(
     df: &DataFrame,
@@ -818,9 +891,34 @@ impl EncoderState {
     /// the fitted statistics stay finite (and savable); at encoding they are clipped or binned as
     /// out-of-range values.
     pub fn update(&mut self, df: &DataFrame) -> Result<()> {
+        self.learn(df, None)
+    }
+
+    /// Learns from the rows `rows` of `df`, or from all of them when `None`. Numbers and single
+    /// texts are read in place; the other kinds learn from a copy of those rows.
+    fn learn(&mut self, df: &DataFrame, rows: Option<&[IdxSize]>) -> Result<()> {
         let by = &self.by;
         let columns = self.spec.columns();
         let column = columns[0];
+        let in_place = match &self.kind {
+            StateKind::Moments { .. } => !matches!(self.spec, Encoder::NestedNorm { .. }),
+            // Stateless encoders only check their columns, whatever the rows.
+            StateKind::Stateless
+            | StateKind::Discrete { .. }
+            | StateKind::Quantile { .. }
+            | StateKind::Enum { .. } => true,
+            StateKind::Unique { .. } => self.spec.sequence().is_none(),
+            StateKind::Text { .. } | StateKind::Custom { .. } => false,
+        };
+        if let (Some(rows), false) = (rows, in_place) {
+            let mut taken = Vec::with_capacity(columns.len());
+            for c in &columns {
+                let col = frame::column(df, c, by)?;
+                let idx = IdxCa::from_vec("row".into(), rows.to_vec());
+                taken.push(col.take(&idx)?);
+            }
+            return self.learn(&DataFrame::new(rows.len(), taken)?, None);
+        }
         match &mut self.kind {
             StateKind::Stateless => {
                 for c in &columns {
@@ -841,10 +939,7 @@ impl EncoderState {
                         .flatten()
                         .flat_map(|items| items.into_iter().take(*sequence_length))
                         .collect(),
-                    _ => values(df, column, by, false)?
-                        .into_iter()
-                        .flatten()
-                        .collect(),
+                    _ => finite_values(df, column, by, false, rows)?,
                 };
                 // Welford's update: stable, and the same whether rows come at once or in batches.
                 for x in xs.into_iter().filter(|x| x.is_finite()) {
@@ -860,11 +955,7 @@ impl EncoderState {
                     Some(d) => d,
                     None => *dates.insert(holds_dates(df, column, by)?),
                 };
-                for x in values(df, column, by, is_dates)?
-                    .into_iter()
-                    .flatten()
-                    .filter(|x| x.is_finite())
-                {
+                for x in finite_values(df, column, by, is_dates, rows)? {
                     range.add(x);
                 }
             }
@@ -876,11 +967,7 @@ impl EncoderState {
                 ..
             } => {
                 // Reservoir sampling: every training value has the same chance to be kept.
-                for x in values(df, column, by, false)?
-                    .into_iter()
-                    .flatten()
-                    .filter(|x| x.is_finite())
-                {
+                for x in finite_values(df, column, by, false, rows)? {
                     range.add(x);
                     *seen += 1;
                     if sample.len() < QUANTILE_SAMPLE {
@@ -894,11 +981,7 @@ impl EncoderState {
                 }
             }
             StateKind::Enum { max } => {
-                for x in values(df, column, by, false)?
-                    .into_iter()
-                    .flatten()
-                    .filter(|x| x.is_finite())
-                {
+                for x in finite_values(df, column, by, false, rows)? {
                     if x < 0.0 || x.fract() != 0.0 {
                         return Err(Error::ColumnType {
                             column: column.to_string(),
@@ -929,8 +1012,10 @@ impl EncoderState {
                 frame::column(df, column, by)?;
                 learner.learn(learned, df, column)?;
             }
-            StateKind::Unique { counts, rows, .. } => {
-                *rows += df.height();
+            StateKind::Unique {
+                counts, rows: seen, ..
+            } => {
+                *seen += rows.map_or(df.height(), <[IdxSize]>::len);
                 let mut count = |v: &str| match counts.get_mut(v) {
                     Some(n) => *n += 1,
                     None => {
@@ -939,10 +1024,7 @@ impl EncoderState {
                 };
                 for c in &columns {
                     match self.spec.sequence() {
-                        None => frame::text(df, c, by)?
-                            .iter()
-                            .flatten()
-                            .for_each(&mut count),
+                        None => each_text(df, c, by, rows, &mut count)?,
                         Some((items, length)) => {
                             for row in items.read(df, c, by)?.into_iter().flatten() {
                                 row.iter().take(length).for_each(|v| count(v));
@@ -1432,13 +1514,28 @@ impl<'a> Vocabulary<'a> {
 /// rows placed next to one another.
 pub(crate) fn side_by_side(blocks: &[(Vec<f32>, usize)], rows: usize) -> Vec<f32> {
     let columns: usize = blocks.iter().map(|(_, w)| w).sum();
-    let mut values = Vec::with_capacity(rows * columns);
-    for r in 0..rows {
-        for (block, width) in blocks {
-            values.extend_from_slice(&block[r * width..(r + 1) * width]);
-        }
-    }
+    let mut values = vec![0f32; rows * columns];
+    interleave(blocks, &mut values);
     values
+}
+
+/// Writes blocks of row-major values side by side into `into`, which holds as many rows of all
+/// the blocks' widths together.
+pub(crate) fn interleave(blocks: &[(Vec<f32>, usize)], into: &mut [f32]) {
+    let columns: usize = blocks.iter().map(|(_, w)| w).sum();
+    if columns == 0 {
+        return;
+    }
+    let mut offset = 0;
+    for (block, width) in blocks.iter().filter(|(_, w)| *w > 0) {
+        for (to, from) in into
+            .chunks_exact_mut(columns)
+            .zip(block.chunks_exact(*width))
+        {
+            to[offset..offset + width].copy_from_slice(from);
+        }
+        offset += width;
+    }
 }
 
 /// Recognises yes/no text: `Some(true)` for 1, true, t, yes, y; `Some(false)` for 0, false, f,
@@ -1761,7 +1858,8 @@ impl FittedEncoder {
                 map_values(df, column, &by, *dates, |v| match v {
                     None => *bins as f32,
                     Some(_) if width <= 0.0 => 0.0,
-                    Some(x) => ((x - min) / width).floor().clamp(0.0, last) as f32,
+                    // Truncating after the clamp is flooring: the value is not negative then.
+                    Some(x) => ((x - min) / width).clamp(0.0, last) as u64 as f32,
                 })?
             }
             FittedEncoder::Quantile {

@@ -153,6 +153,22 @@ impl ProjectConnection {
         self.read_extract(&extract, params, options).await
     }
 
+    /// The query cache key of `extract` run with `params` on this connection: what its rows are
+    /// cached under, and what anything computed from them alone can be keyed by.
+    pub fn extract_key(
+        &self,
+        extract: &Extract,
+        params: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<String> {
+        let (sql, binds) = extract.render(params, self.connection.placeholders())?;
+        Ok(QueryCache::key(&self.connection.identity(), &sql, &binds))
+    }
+
+    /// The project's query cache.
+    pub fn cache(&self) -> &QueryCache {
+        &self.cache
+    }
+
     /// Runs an already loaded extract (or inline SQL) with `params`.
     pub async fn read_extract(
         &self,

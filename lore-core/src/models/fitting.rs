@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::estimators::{FitHistory, FittedEstimator, InMemory, LabelledBatches, Scored};
 use crate::io::{Database, Extract, Origin, ProjectConnection, ReadOptions};
 use crate::metrics::{self, SplitStats, Stats, Timings};
-use crate::pipelines::{FittedPipeline, Matrix, ENCODING_VERSION};
+use crate::pipelines::{EncodedSplits, FittedPipeline, Matrix, ENCODING_VERSION};
 use crate::progress::Progress;
 use crate::report;
 use crate::tracking::{self, Run};
@@ -72,6 +72,8 @@ struct Prepared {
 }
 
 /// Reads the extract whole, splits it exactly by its shares, fits encoders on train, encodes.
+/// With a cached extract, the encoded splits are cached too, so the next fit of the same rows
+/// through the same pipeline (another estimator, other parameters) starts from them.
 async fn prepare_whole(
     spec: &ModelSpec,
     connection: &ProjectConnection,
@@ -81,11 +83,31 @@ async fn prepare_whole(
     seconds: &mut Timings,
 ) -> Result<Prepared> {
     let t = Instant::now();
+    let encoding_key = match spec.pipeline.extract.cache {
+        true => spec
+            .pipeline
+            .encoding_key(&connection.extract_key(extract, &spec.pipeline.extract.params)?),
+        false => None,
+    };
+    if let Some(key) = &encoding_key {
+        if let Some(cached) = connection.cache().get(key)? {
+            let encoded = EncodedSplits::from_frame(&cached)?;
+            seconds.extract = t.elapsed().as_secs_f64();
+            tracing::info!(
+                rows = cached.height(),
+                seconds = seconds.extract,
+                "encoded splits of {} read from the query cache (transformers and encoders not \
+                 run again)",
+                extract.path.display()
+            );
+            return Ok(in_memory(encoded));
+        }
+    }
     let options = ReadOptions {
         cache: Some(spec.pipeline.extract.cache),
         origin,
     };
-    let mut df = connection
+    let df = connection
         .read_extract(extract, &spec.pipeline.extract.params, &options)
         .await?;
     if df.height() == 0 {
@@ -102,42 +124,23 @@ async fn prepare_whole(
         extract.path.display()
     );
 
-    let t = Instant::now();
-    progress.stage("transforming");
+    progress.stage("transforming and encoding");
     spec.pipeline.check_columns(&column_names(&df))?;
-    spec.pipeline.transform(&mut df)?;
-    let lap = |stage: &str| tracing::debug!(seconds = t.elapsed().as_secs_f64(), "{stage} done");
-    lap("transformers");
-    // Only the columns the encoders and the output read are split and kept.
-    let df = df.select(spec.pipeline.encoded_columns())?;
-    let splits = spec.pipeline.split.rows(&df, &spec.pipeline.output)?;
-    lap("split");
-    let parts = [
-        take(&df, &splits.train)?,
-        take(&df, &splits.validation)?,
-        take(&df, &splits.test)?,
-    ];
-    drop(df);
-    lap("take");
-    let pipeline = spec.pipeline.fit(&parts[0])?;
-    seconds.transform = t.elapsed().as_secs_f64();
+    let encoded = spec.pipeline.fit_encode(df, seconds)?;
+    if let Some(key) = &encoding_key {
+        if let Some(frame) = encoded.to_frame()? {
+            connection.cache().put(key, &frame)?;
+        }
+    }
+    Ok(in_memory(encoded))
+}
 
-    let t = Instant::now();
-    progress.stage("encoding");
-    let x = [
-        pipeline.encode(&parts[0])?,
-        pipeline.encode(&parts[1])?,
-        pipeline.encode(&parts[2])?,
-    ];
-    let y = [
-        pipeline.output.labels(&parts[0])?,
-        pipeline.output.labels(&parts[1])?,
-        pipeline.output.labels(&parts[2])?,
-    ];
-    seconds.encode = t.elapsed().as_secs_f64();
+/// Encoded splits held in memory, to read as one batch each.
+fn in_memory(encoded: EncodedSplits) -> Prepared {
+    let EncodedSplits { pipeline, x, y } = encoded;
     let [x0, x1, x2] = x;
     let [y0, y1, y2] = y;
-    Ok(Prepared {
+    Prepared {
         pipeline,
         splits: [
             Box::new(InMemory::new(x0, y0)),
@@ -145,7 +148,7 @@ async fn prepare_whole(
             Box::new(InMemory::new(x2, y2)),
         ],
         spill: None,
-    })
+    }
 }
 
 /// A folder of spilled batches under `data/cache/`, removed when dropped.
@@ -342,11 +345,6 @@ impl LabelledBatches for SpilledBatches {
     fn page_to(&self) -> Option<&Path> {
         Some(&self.pages)
     }
-}
-
-fn take(df: &DataFrame, rows: &[IdxSize]) -> Result<DataFrame> {
-    let idx = IdxCa::from_vec("row".into(), rows.to_vec());
-    Ok(df.take(&idx)?)
 }
 
 /// The names of the columns of `df`.

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use chrono::NaiveDate;
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -391,11 +391,9 @@ impl Transformer {
         let by = format!("transformer {}", self.output());
         let out = self.output();
         let numbers_of = |column: &str, f: &dyn Fn(f64) -> Option<f64>| -> Result<Column> {
-            let values = frame::map_numbers(df, column, &by, |v| v.and_then(f))?;
-            Ok(
-                Float64Chunked::from_iter_options(out.as_str().into(), values.into_iter())
-                    .into_column(),
-            )
+            let values =
+                frame::map_numbers(df, column, &by, |v| v.and_then(f).unwrap_or(f64::NAN))?;
+            Ok(frame::float_column(&out, values))
         };
         match self {
             Transformer::Custom {
@@ -457,37 +455,39 @@ impl Transformer {
                 }
             }
             Transformer::DateTime { column, part } => {
-                let values = frame::timestamps(df, column, &by)?
-                    .into_iter()
-                    .map(|t| t.map(|t| part.of(t)))
-                    .collect();
-                Ok(frame::number_column(&out, values))
+                let mut values = frame::epoch_seconds(df, column, &by)?;
+                for t in values.iter_mut().filter(|t| !t.is_nan()) {
+                    *t = part.of(*t);
+                }
+                Ok(frame::float_column(&out, values))
             }
             Transformer::Age {
                 column,
                 reference,
                 unit,
             } => {
-                let from = frame::epoch_seconds(df, column, &by)?;
-                let to: Vec<Option<f64>> = match reference {
-                    Reference::Now => {
-                        let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
-                        vec![Some(now); from.len()]
+                let mut from = frame::epoch_seconds(df, column, &by)?;
+                let seconds = unit.seconds();
+                let mut to = |at: f64| {
+                    for a in from.iter_mut() {
+                        *a = (at - *a) / seconds;
                     }
+                };
+                match reference {
+                    Reference::Now => to(chrono::Utc::now().timestamp_micros() as f64 / 1e6),
                     Reference::Date(d) => {
                         let d = NaiveDate::parse_from_str(d, "%Y-%m-%d")
                             .map_err(|e| Error::Data(e.to_string()))?;
-                        let at = d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp();
-                        vec![Some(at as f64); from.len()]
+                        to(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp() as f64)
                     }
-                    Reference::Column(other) => frame::epoch_seconds(df, other, &by)?,
-                };
-                let seconds = unit.seconds();
-                let values = from
-                    .into_iter()
-                    .zip(to)
-                    .map(|(a, b)| Some((b? - a?) / seconds));
-                Ok(Float64Chunked::from_iter_options(out.as_str().into(), values).into_column())
+                    Reference::Column(other) => {
+                        let at = frame::epoch_seconds(df, other, &by)?;
+                        for (a, b) in from.iter_mut().zip(at) {
+                            *a = (b - *a) / seconds;
+                        }
+                    }
+                }
+                Ok(frame::float_column(&out, from))
             }
             Transformer::String {
                 column,
@@ -565,13 +565,17 @@ impl Transformer {
                 };
                 // Names repeat: each distinct spelling is looked up (trimmed, lower-cased) once.
                 let given = frame::text(df, column, &by)?;
-                let mut seen: PlHashMap<&str, Option<f64>> = PlHashMap::new();
-                let values = given.iter().map(|v| {
-                    let v = v?;
-                    *seen.entry(v).or_insert_with(|| names::lookup(v).map(field))
-                });
-                let column = Float64Chunked::from_iter_options(out.as_str().into(), values);
-                Ok(column.into_column())
+                let mut seen: PlHashMap<&str, f64> = PlHashMap::new();
+                let mut values = Vec::with_capacity(given.len());
+                values.extend(given.iter().map(|v| {
+                    match v {
+                        None => f64::NAN,
+                        Some(v) => *seen
+                            .entry(v)
+                            .or_insert_with(|| names::lookup(v).map_or(f64::NAN, field)),
+                    }
+                }));
+                Ok(frame::float_column(&out, values))
             }
             Transformer::NameFamilial { column } => {
                 let values = frame::text(df, column, &by)?
@@ -672,15 +676,22 @@ impl DatePart {
         }
     }
 
-    fn of(self, t: NaiveDateTime) -> f64 {
+    /// This part of the time `seconds` after 1970-01-01 00:00 UTC, computed on the count
+    /// itself rather than through a calendar type: DateTime runs once a row.
+    fn of(self, seconds: f64) -> f64 {
+        // Whole seconds, floored without a libm call.
+        let whole = seconds as i64 - i64::from((seconds as i64) as f64 > seconds);
+        let days = whole.div_euclid(86_400);
+        let (year, month, day) = frame::civil_from_days(days);
         match self {
-            DatePart::Year => f64::from(t.year()),
-            DatePart::Month => f64::from(t.month()),
-            DatePart::Day => f64::from(t.day()),
-            DatePart::Weekday => f64::from(t.weekday().num_days_from_monday()),
-            DatePart::Hour => f64::from(t.hour()),
-            DatePart::DayOfYear => f64::from(t.ordinal()),
-            DatePart::Epoch => t.and_utc().timestamp() as f64,
+            DatePart::Year => year as f64,
+            DatePart::Month => f64::from(month),
+            DatePart::Day => f64::from(day),
+            // 1970-01-01 was a Thursday, day 3 counting from Monday.
+            DatePart::Weekday => (days + 3).rem_euclid(7) as f64,
+            DatePart::Hour => (whole.rem_euclid(86_400) / 3600) as f64,
+            DatePart::DayOfYear => (days - frame::days_from_civil(year, 1, 1) + 1) as f64,
+            DatePart::Epoch => whole as f64,
         }
     }
 }
