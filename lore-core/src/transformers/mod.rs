@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
+use polars_arrow::array::MutableBinaryViewArray;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -387,6 +388,19 @@ impl Transformer {
 
     /// This transformer's output column for the rows of `df`, which it only reads.
     pub fn compute(&self, df: &DataFrame) -> Result<Column> {
+        self.compute_with(df, &Seconds::default())
+    }
+
+    /// The columns this transformer reads as timestamps.
+    fn timestamp_inputs(&self) -> Vec<&str> {
+        match self {
+            Transformer::DateTime { .. } | Transformer::Age { .. } => self.inputs(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// [`Transformer::compute`], reading timestamp columns from `seconds` where it holds them.
+    fn compute_with(&self, df: &DataFrame, seconds_of: &Seconds) -> Result<Column> {
         self.validate()?;
         let by = format!("transformer {}", self.output());
         let out = self.output();
@@ -455,7 +469,7 @@ impl Transformer {
                 }
             }
             Transformer::DateTime { column, part } => {
-                let mut values = frame::epoch_seconds(df, column, &by)?;
+                let mut values = seconds_of.get(df, column, &by)?;
                 for t in values.iter_mut().filter(|t| !t.is_nan()) {
                     *t = part.of(*t);
                 }
@@ -466,7 +480,7 @@ impl Transformer {
                 reference,
                 unit,
             } => {
-                let mut from = frame::epoch_seconds(df, column, &by)?;
+                let mut from = seconds_of.get(df, column, &by)?;
                 let seconds = unit.seconds();
                 let mut to = |at: f64| {
                     for a in from.iter_mut() {
@@ -481,8 +495,8 @@ impl Transformer {
                         to(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp() as f64)
                     }
                     Reference::Column(other) => {
-                        let at = frame::epoch_seconds(df, other, &by)?;
-                        for (a, b) in from.iter_mut().zip(at) {
+                        let at = seconds_of.read(df, other, &by)?;
+                        for (a, b) in from.iter_mut().zip(at.iter()) {
                             *a = (b - *a) / seconds;
                         }
                     }
@@ -542,18 +556,26 @@ impl Transformer {
             }
             Transformer::EmailDomain { column } => {
                 let emails = frame::text(df, column, &by)?;
-                let values = emails.iter().map(|v| {
-                    let (_, domain) = v?.rsplit_once('@')?;
-                    let domain = domain.trim();
-                    if domain.is_empty() {
-                        None
-                    } else if domain.bytes().any(|b| b.is_ascii_uppercase()) || !domain.is_ascii() {
-                        Some(Cow::Owned(domain.to_lowercase()))
-                    } else {
-                        Some(Cow::Borrowed(domain))
+                let mut domains = MutableBinaryViewArray::<str>::with_capacity(emails.len());
+                for email in emails.iter() {
+                    // Addresses are short: a plain scan from the end beats a general search.
+                    let domain = email.and_then(|e| {
+                        let at = e.bytes().rposition(|b| b == b'@')?;
+                        let d = &e[at + 1..];
+                        let spaced =
+                            d.starts_with(char::is_whitespace) || d.ends_with(char::is_whitespace);
+                        Some(if spaced { d.trim() } else { d }).filter(|d| !d.is_empty())
+                    });
+                    match domain {
+                        None => domains.push_null(),
+                        Some(d) if d.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) => {
+                            domains.push_value(d.to_lowercase())
+                        }
+                        Some(d) => domains.push_value(d),
                     }
-                });
-                Ok(frame::text_column(&out, values))
+                }
+                let domains = StringChunked::with_chunk(out.as_str().into(), domains.freeze());
+                Ok(domains.into_column())
             }
             Transformer::NameAge { column }
             | Transformer::NameSex { column }
@@ -611,6 +633,26 @@ impl Transformer {
     }
 }
 
+/// Timestamp columns already read as seconds since 1970, so that transformers reading the same
+/// column (`Age` and `DateTime` of a signup date) parse it once.
+#[derive(Default)]
+struct Seconds(PlHashMap<String, Vec<f64>>);
+
+impl Seconds {
+    /// `column` in seconds: a copy of the parsed column, to change in place.
+    fn get(&self, df: &DataFrame, column: &str, by: &str) -> Result<Vec<f64>> {
+        Ok(self.read(df, column, by)?.into_owned())
+    }
+
+    /// `column` in seconds, borrowed when it was parsed before.
+    fn read(&self, df: &DataFrame, column: &str, by: &str) -> Result<Cow<'_, [f64]>> {
+        Ok(match self.0.get(column) {
+            Some(seconds) => Cow::Borrowed(seconds),
+            None => Cow::Owned(frame::epoch_seconds(df, column, by)?),
+        })
+    }
+}
+
 /// Applies `transformers` as [`Transformer::apply`] one after another would, but computes side
 /// by side every transformer whose inputs are ready: first all that read only the extract's
 /// columns, then those that read their outputs, and so on.
@@ -642,20 +684,65 @@ pub fn apply_all(transformers: &[Transformer], df: &mut DataFrame) -> Result<()>
     }
     for level in 0..=deepest {
         let frame: &DataFrame = df;
-        let columns = transformers
+        let in_level: Vec<usize> = (0..transformers.len())
+            .filter(|i| levels[*i] == level)
+            .collect();
+        // When transformers of this level read the same timestamp column, every timestamp column
+        // of the level is parsed once, side by side with the transformers that read none; then
+        // those that do run on the parsed seconds.
+        let mut readers: Vec<(&str, usize)> = Vec::new();
+        let mut repeated = false;
+        for &i in &in_level {
+            for column in transformers[i].timestamp_inputs() {
+                match readers.iter().any(|(c, _)| *c == column) {
+                    true => repeated = true,
+                    false => readers.push((column, i)),
+                }
+            }
+        }
+        let shared = if repeated { readers } else { Vec::new() };
+        let reads_shared = |i: &usize| {
+            transformers[*i]
+                .timestamp_inputs()
+                .iter()
+                .any(|c| shared.iter().any(|(s, _)| s == c))
+        };
+        let compute = |i: usize, seconds: &Seconds| {
+            let started = std::time::Instant::now();
+            let t = &transformers[i];
+            let column = t
+                .compute_with(frame, seconds)
+                .map_err(|e| e.in_spec(format!("pipeline.transformers.{i}")));
+            tracing::debug!(seconds = started.elapsed().as_secs_f64(), "{}", t.output());
+            column
+        };
+        let (parsed, early) = rayon::join(
+            || {
+                shared
+                    .par_iter()
+                    .map(|(column, i)| {
+                        let by = format!("transformer {}", transformers[*i].output());
+                        frame::epoch_seconds(frame, column, &by)
+                            .map(|s| (column.to_string(), s))
+                            .map_err(|e| e.in_spec(format!("pipeline.transformers.{i}")))
+                    })
+                    .collect::<Result<PlHashMap<_, _>>>()
+            },
+            || {
+                in_level
+                    .par_iter()
+                    .filter(|i| !reads_shared(i))
+                    .map(|i| compute(*i, &Seconds::default()))
+                    .collect::<Result<Vec<_>>>()
+            },
+        );
+        let seconds = Seconds(parsed?);
+        let late = in_level
             .par_iter()
-            .enumerate()
-            .filter(|(i, _)| levels[*i] == level)
-            .map(|(i, t)| {
-                let started = std::time::Instant::now();
-                let column = t
-                    .compute(frame)
-                    .map_err(|e| e.in_spec(format!("pipeline.transformers.{i}")));
-                tracing::debug!(seconds = started.elapsed().as_secs_f64(), "{}", t.output());
-                column
-            })
+            .filter(|i| reads_shared(i))
+            .map(|i| compute(*i, &seconds))
             .collect::<Result<Vec<_>>>()?;
-        for column in columns {
+        for column in early?.into_iter().chain(late) {
             df.with_column(column)?;
         }
     }
