@@ -844,6 +844,20 @@ fn a_cached_extract_caches_the_encoded_splits_for_the_next_fit() {
     // Another estimator parameter, the same encoding.
     let (_, log) = fit(&["--param", "learning_rate=0.1"]);
     assert!(log.contains(reused), "{log}");
+    // A damaged entry (the one the last fit read, so the newest) is encoded again and replaced.
+    let newest = std::fs::read_dir(root.join("data/cache"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
+        .max_by_key(|e| e.metadata().unwrap().modified().unwrap())
+        .unwrap()
+        .path();
+    std::fs::write(&newest, b"not parquet").unwrap();
+    let (again, log) = fit(&[]);
+    assert!(log.contains("encoding the extract again"), "{log}");
+    assert_eq!(again["test"]["auc"], first["test"]["auc"]);
+    let (_, log) = fit(&[]);
+    assert!(log.contains(reused), "{log}");
     // Another encoder parameter: encoded again, from the cached extract.
     let (_, log) = fit(&["--param", "pipeline.encoders.8.quantiles=4"]);
     assert!(

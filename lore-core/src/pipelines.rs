@@ -732,18 +732,22 @@ impl EncodedSplits {
 
     /// The splits back from a frame [`EncodedSplits::to_frame`] made.
     pub fn from_frame(df: &DataFrame) -> Result<EncodedSplits> {
-        let bad = |what: &str| {
+        EncodedSplits::read_frame(df).map_err(|e| {
             Error::Data(format!(
-                "a cached encoding {what}; clear the cache with `lore cache clear` and fit again"
+                "a cached encoding cannot be read ({e}); `lore cache clear` removes it"
             ))
-        };
+        })
+    }
+
+    fn read_frame(df: &DataFrame) -> Result<EncodedSplits> {
+        let bad = |what: &str| Error::Data(what.to_string());
         let json = df
             .column(PIPELINE_COLUMN)?
             .str()?
             .get(0)
-            .ok_or_else(|| bad("has no fitted pipeline"))?;
+            .ok_or_else(|| bad("no fitted pipeline"))?;
         let pipeline: FittedPipeline =
-            serde_json::from_str(json).map_err(|e| bad(&format!("has a bad pipeline ({e})")))?;
+            serde_json::from_str(json).map_err(|e| bad(&format!("a bad pipeline: {e}")))?;
         let split = df.column(SPLIT_COLUMN)?.u32()?.rechunk();
         let split = split.downcast_as_array().values().as_slice();
         let labels = df.column(LABEL_COLUMN)?.f32()?.rechunk();
@@ -1304,6 +1308,9 @@ mod tests {
             ..encoded
         };
         assert_eq!(sparse.to_frame().unwrap(), None);
+        let broken = frame.drop(PIPELINE_COLUMN).unwrap();
+        let e = EncodedSplits::from_frame(&broken).unwrap_err().to_string();
+        assert!(e.contains("lore cache clear"), "{e}");
     }
 
     #[test]

@@ -90,17 +90,27 @@ async fn prepare_whole(
         false => None,
     };
     if let Some(key) = &encoding_key {
-        if let Some(cached) = connection.cache().get(key)? {
-            let encoded = EncodedSplits::from_frame(&cached)?;
-            seconds.extract = t.elapsed().as_secs_f64();
-            tracing::info!(
-                rows = cached.height(),
-                seconds = seconds.extract,
-                "encoded splits of {} read from the query cache (transformers and encoders not \
-                 run again)",
-                extract.path.display()
-            );
-            return Ok(in_memory(encoded));
+        // An entry that cannot be read (a file from another version, cut short) is encoded
+        // again and replaced rather than failing the fit.
+        let cached = connection.cache().get(key).and_then(|cached| {
+            cached
+                .map(|df| EncodedSplits::from_frame(&df).map(|e| (e, df.height())))
+                .transpose()
+        });
+        match cached {
+            Ok(Some((encoded, rows))) => {
+                seconds.extract = t.elapsed().as_secs_f64();
+                tracing::info!(
+                    rows,
+                    seconds = seconds.extract,
+                    "encoded splits of {} read from the query cache (transformers and encoders \
+                     not run again)",
+                    extract.path.display()
+                );
+                return Ok(in_memory(encoded));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("{e}; encoding the extract again"),
         }
     }
     let options = ReadOptions {
