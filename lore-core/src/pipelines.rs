@@ -559,21 +559,22 @@ impl PipelineSpec {
                 .encoders
                 .iter()
                 .any(|e| matches!(e, Encoder::Custom { .. }));
+        if custom {
+            return None;
+        }
         let spec = serde_json::to_string(self).ok()?;
-        (!custom).then(|| {
-            let mut h = Sha256::new();
-            for part in [
-                "encoded",
-                extract_key,
-                &spec,
-                &ENCODING_VERSION.to_string(),
-                env!("CARGO_PKG_VERSION"),
-            ] {
-                h.update(part.as_bytes());
-                h.update([0u8]);
-            }
-            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-        })
+        let mut h = Sha256::new();
+        for part in [
+            "encoded",
+            extract_key,
+            &spec,
+            &ENCODING_VERSION.to_string(),
+            env!("CARGO_PKG_VERSION"),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }
 
     /// The project's own transformers and encoders this spec names that this program has not

@@ -911,11 +911,10 @@ impl EncoderState {
             StateKind::Text { .. } | StateKind::Custom { .. } => false,
         };
         if let (Some(rows), false) = (rows, in_place) {
+            let idx = IdxCa::from_vec("row".into(), rows.to_vec());
             let mut taken = Vec::with_capacity(columns.len());
             for c in &columns {
-                let col = frame::column(df, c, by)?;
-                let idx = IdxCa::from_vec("row".into(), rows.to_vec());
-                taken.push(col.take(&idx)?);
+                taken.push(frame::column(df, c, by)?.take(&idx)?);
             }
             return self.learn(&DataFrame::new(rows.len(), taken)?, None);
         }
