@@ -1,6 +1,7 @@
 //! Typed access to the columns of a data frame, with errors that name the column.
 
 use polars::prelude::*;
+use polars_arrow::array::{Array, View};
 
 use crate::error::{Error, Result};
 
@@ -64,28 +65,79 @@ pub fn map_numbers<T>(
     needed_by: &str,
     f: impl Fn(Option<f64>) -> T,
 ) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(df.height());
+    each_number(df, name, needed_by, None, |v| out.push(f(v)))?;
+    Ok(out)
+}
+
+/// Calls `f` with the number in each row of `name` in order, or in each row of `rows` (rows past
+/// the end left out), `None` where null or NaN. Numeric columns are read from their buffers as
+/// they are stored, with no copy of the column and no `Option` built by the column's iterator;
+/// text and booleans are read as [`numbers`] reads them.
+pub fn each_number(
+    df: &DataFrame,
+    name: &str,
+    needed_by: &str,
+    rows: Option<&[IdxSize]>,
+    mut f: impl FnMut(Option<f64>),
+) -> Result<()> {
     let col = column(df, name, needed_by)?;
-    if !col.dtype().is_primitive_numeric() {
-        return Ok(numbers(df, name, needed_by)?
-            .into_iter()
-            .map(|v| f(v.filter(|x| !x.is_nan())))
-            .collect());
-    }
-    let cast = col.cast(&DataType::Float64)?;
-    let mut out = Vec::with_capacity(col.len());
-    // Chunk by chunk, values beside their validity bits: no `Option` built per value by the
-    // column's iterator.
-    for array in cast.f64()?.downcast_iter() {
-        let xs = array.values().iter();
-        match array.validity().filter(|v| v.unset_bits() > 0) {
-            None => out.extend(xs.map(|x| f((!x.is_nan()).then_some(*x)))),
-            Some(valid) => out.extend(
-                xs.zip(valid.iter())
-                    .map(|(x, ok)| f((ok && !x.is_nan()).then_some(*x))),
-            ),
+    match col.dtype() {
+        DataType::Float64 => native(col.f64()?, rows, |x| x, f),
+        DataType::Float32 => native(col.f32()?, rows, f64::from, f),
+        DataType::Int64 => native(col.i64()?, rows, |x| x as f64, f),
+        DataType::Int32 => native(col.i32()?, rows, f64::from, f),
+        DataType::UInt64 => native(col.u64()?, rows, |x| x as f64, f),
+        DataType::UInt32 => native(col.u32()?, rows, f64::from, f),
+        dt if dt.is_primitive_numeric() => {
+            let cast = col.cast(&DataType::Float64)?;
+            native(cast.f64()?, rows, |x| x, f)
+        }
+        _ => {
+            let all = numbers(df, name, needed_by)?;
+            let number = |v: Option<f64>| v.filter(|x| !x.is_nan());
+            match rows {
+                None => all.into_iter().for_each(|v| f(number(v))),
+                Some(rows) => rows
+                    .iter()
+                    .filter_map(|r| all.get(*r as usize))
+                    .for_each(|v| f(number(*v))),
+            }
         }
     }
-    Ok(out)
+    Ok(())
+}
+
+/// [`each_number`] over a column of one native type, each value made a number by `number`.
+fn native<T: PolarsNumericType>(
+    ca: &ChunkedArray<T>,
+    rows: Option<&[IdxSize]>,
+    number: impl Fn(T::Native) -> f64,
+    mut f: impl FnMut(Option<f64>),
+) {
+    let value = |x: T::Native| Some(number(x)).filter(|x| !x.is_nan());
+    match rows {
+        // Chunk by chunk, values beside their validity bits.
+        None => {
+            for array in ca.downcast_iter() {
+                let xs = array.values().iter();
+                match array.validity().filter(|v| v.unset_bits() > 0) {
+                    None => xs.for_each(|x| f(value(*x))),
+                    Some(valid) => xs
+                        .zip(valid.iter())
+                        .for_each(|(x, ok)| f(if ok { value(*x) } else { None })),
+                }
+            }
+        }
+        Some(rows) => {
+            let arrays: Vec<_> = ca.downcast_iter().collect();
+            for (c, r) in in_chunks(rows, arrays.iter().map(|a| a.len())) {
+                let array = arrays[c];
+                let ok = array.validity().is_none_or(|v| v.get_bit(r));
+                f(if ok { value(array.values()[r]) } else { None });
+            }
+        }
+    }
 }
 
 /// The values of `name` as a text column to iterate without copying (numbers, booleans and dates
@@ -96,6 +148,117 @@ pub fn text(df: &DataFrame, name: &str, needed_by: &str) -> Result<StringChunked
         DataType::String => Ok(col.str()?.clone()),
         _ => Ok(col.cast(&DataType::String)?.str()?.clone()),
     }
+}
+
+/// A text as a hash-map key: a text of up to 12 bytes is the 16 bytes of its Arrow view (its
+/// length and its bytes), hashed and compared as one number instead of through `memcmp`; a longer
+/// text is itself. Equal texts have equal keys whichever column they come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKey<'a> {
+    /// A text that fits in a view.
+    Short(u128),
+    /// A longer text.
+    Long(&'a str),
+}
+
+impl<'a> TextKey<'a> {
+    /// The key of `text`.
+    pub fn of(text: &'a str) -> TextKey<'a> {
+        match text.len() <= View::MAX_INLINE_SIZE as usize {
+            true => TextKey::Short(View::new_inline(text.as_bytes()).as_u128()),
+            false => TextKey::Long(text),
+        }
+    }
+
+    /// The key of `text`, read from its `view` when the text is short.
+    fn of_view(view: View, text: &'a str) -> TextKey<'a> {
+        match view.length {
+            // The bytes after a short text are zero in a valid view; the mask makes sure.
+            n if n <= View::MAX_INLINE_SIZE => {
+                TextKey::Short(view.as_u128() & (u128::MAX >> (96 - 8 * n)))
+            }
+            _ => TextKey::Long(text),
+        }
+    }
+
+    /// The text the key stands for.
+    pub fn text(&self) -> String {
+        match self {
+            TextKey::Short(bits) => {
+                let bytes = bits.to_le_bytes();
+                let length = (*bits as u32 as usize).min(View::MAX_INLINE_SIZE as usize);
+                String::from_utf8_lossy(&bytes[4..4 + length]).into_owned()
+            }
+            TextKey::Long(text) => text.to_string(),
+        }
+    }
+}
+
+impl std::hash::Hash for TextKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            // One word for the hasher: the length and first four bytes folded into the rest.
+            TextKey::Short(bits) => state.write_u64((*bits >> 64) as u64 ^ (*bits as u64)),
+            TextKey::Long(text) => text.hash(state),
+        }
+    }
+}
+
+/// Calls `f` with each text of `texts` in order and its key, `None` where null: for counting and
+/// looking up many repeated texts.
+pub fn each_keyed_text<'a>(
+    texts: &'a StringChunked,
+    mut f: impl FnMut(Option<(TextKey<'a>, &'a str)>),
+) {
+    for array in texts.downcast_iter() {
+        let views = array.views();
+        for (i, view) in views.iter().enumerate() {
+            f(array
+                .is_valid(i)
+                .then(|| array.value(i))
+                .map(|text| (TextKey::of_view(*view, text), text)));
+        }
+    }
+}
+
+/// The text of each row of `rows` in `texts` with its key, `None` where null; rows past the end
+/// are left out.
+pub fn keyed_text_rows<'a>(
+    texts: &'a StringChunked,
+    rows: &'a [IdxSize],
+) -> impl Iterator<Item = Option<(TextKey<'a>, &'a str)>> + 'a {
+    let arrays: Vec<_> = texts.downcast_iter().collect();
+    let lengths: Vec<usize> = arrays.iter().map(|a| a.len()).collect();
+    in_chunks(rows, lengths).map(move |(c, r)| {
+        let array = arrays[c];
+        let text = array.is_valid(r).then(|| array.value(r))?;
+        Some((TextKey::of_view(array.views()[r], text), text))
+    })
+}
+
+/// Where each row of `rows` is in a column of chunks of `lengths` rows: the chunk and the row
+/// within it; rows past the end are left out. Rows in order are found with one step forward
+/// each, others by a search.
+fn in_chunks(
+    rows: &[IdxSize],
+    lengths: impl IntoIterator<Item = usize>,
+) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut starts = vec![0usize];
+    for length in lengths {
+        starts.push(starts[starts.len() - 1] + length);
+    }
+    let mut chunk = 0usize;
+    rows.iter().filter_map(move |r| {
+        let r = *r as usize;
+        let end = *starts.last()?;
+        if r >= end {
+            return None;
+        }
+        if r < starts[chunk] || r >= starts[chunk + 1] {
+            chunk = starts.partition_point(|s| *s <= r) - 1;
+        }
+        Some((chunk, r - starts[chunk]))
+    })
 }
 
 /// The values of `name` as owned text (numbers and booleans are written out).
@@ -268,15 +431,36 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 /// Seconds since 1970 of `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` (or with `T`), checked as
 /// [`parse_common_timestamp`] checks them; `None` for any other text.
 fn common_epoch(b: &[u8]) -> Option<i64> {
-    let number = |from: usize, to: usize| -> Option<u32> {
-        b.get(from..to)?.iter().try_fold(0u32, |n, c| {
-            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+    // Every digit is read and checked without a branch per digit: one check for all of them.
+    let digits = |from: usize, to: usize, ok: &mut bool| -> u32 {
+        b[from..to].iter().fold(0u32, |n, c| {
+            let d = c.wrapping_sub(b'0');
+            *ok &= d < 10;
+            n * 10 + u32::from(d)
         })
     };
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+    let time = match b.len() {
+        10 => false,
+        19 if matches!(b[10], b' ' | b'T') && b[13] == b':' && b[16] == b':' => true,
+        _ => return None,
+    };
+    if b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let mut ok = true;
+    let (year, month, day) = (
+        digits(0, 4, &mut ok),
+        digits(5, 7, &mut ok),
+        digits(8, 10, &mut ok),
+    );
+    let (h, m, sec) = match time {
+        true => (
+            digits(11, 13, &mut ok),
+            digits(14, 16, &mut ok),
+            digits(17, 19, &mut ok),
+        ),
+        false => (0, 0, 0),
+    };
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let days_in_month = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -285,21 +469,10 @@ fn common_epoch(b: &[u8]) -> Option<i64> {
         2 => 28,
         _ => return None,
     };
-    if day == 0 || day > days_in_month {
+    if !ok || day == 0 || day > days_in_month || h > 23 || m > 59 || sec > 59 {
         return None;
     }
-    let time = match b.len() {
-        10 => 0,
-        19 if matches!(b[10], b' ' | b'T') && b[13] == b':' && b[16] == b':' => {
-            let (h, m, s) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
-            if h > 23 || m > 59 || s > 59 {
-                return None;
-            }
-            i64::from(h * 3600 + m * 60 + s)
-        }
-        _ => return None,
-    };
-    Some(days_from_civil(i64::from(year), month, day) * 86_400 + time)
+    Some(days_from_civil(i64::from(year), month, day) * 86_400 + i64::from(h * 3600 + m * 60 + sec))
 }
 
 /// `YYYY-MM-DD` and `YYYY-MM-DD HH:MM:SS` (or with `T`) read digit by digit: the layouts
@@ -460,6 +633,57 @@ pub fn from_records(records: &[serde_json::Value]) -> Result<DataFrame> {
 mod tests {
     use super::*;
 
+    /// A column of three chunks, as transformers computed a piece of rows at a time leave it.
+    fn chunked<T: Clone>(parts: [&[T]; 3]) -> Column
+    where
+        Series: NamedFrom<Vec<T>, [T]>,
+    {
+        let mut whole = Series::new("c".into(), parts[0].to_vec());
+        for part in &parts[1..] {
+            whole
+                .append(&Series::new("c".into(), part.to_vec()))
+                .unwrap();
+        }
+        assert_eq!(whole.n_chunks(), 3);
+        whole.into_column()
+    }
+
+    #[test]
+    fn rows_are_read_across_chunks_in_any_order() {
+        let numbers = chunked([&[Some(1i64), None], &[Some(3)], &[Some(4), Some(5)]]);
+        let df = DataFrame::new(5, vec![numbers]).unwrap();
+        let mut seen = Vec::new();
+        each_number(&df, "c", "test", Some(&[4, 0, 1, 3, 9, 2]), |v| {
+            seen.push(v)
+        })
+        .unwrap();
+        assert_eq!(seen, [Some(5.0), Some(1.0), None, Some(4.0), Some(3.0)]);
+        let mut all = Vec::new();
+        each_number(&df, "c", "test", None, |v| all.push(v)).unwrap();
+        assert_eq!(all, [Some(1.0), None, Some(3.0), Some(4.0), Some(5.0)]);
+
+        let long = "a text longer than twelve bytes";
+        let texts = chunked([&[Some("b"), None], &[Some(long)], &[Some("é"), Some("b")]]);
+        let df = DataFrame::new(5, vec![texts]).unwrap();
+        let texts = text(&df, "c", "test").unwrap();
+        let picked: Vec<_> = keyed_text_rows(&texts, &[4, 2, 1, 0, 7]).collect();
+        assert_eq!(
+            picked,
+            [
+                Some((TextKey::of("b"), "b")),
+                Some((TextKey::of(long), long)),
+                None,
+                Some((TextKey::of("b"), "b")),
+            ]
+        );
+        let mut keys = Vec::new();
+        each_keyed_text(&texts, |v| keys.push(v.map(|(k, _)| k)));
+        assert_eq!(keys[0], keys[4]);
+        assert_ne!(keys[0], keys[3]);
+        let back: Vec<String> = keys.iter().flatten().map(TextKey::text).collect();
+        assert_eq!(back, ["b", long, "é", "b"]);
+    }
+
     #[test]
     fn epoch_seconds_agree_with_chrono_and_refuse_what_it_refuses() {
         for text in [
@@ -480,6 +704,10 @@ mod tests {
             "2018-06-01 24:00:00",
             "2018-06-00",
             "June 1",
+            "201x-06-01",
+            "2018-0a-01",
+            "2018-06-01 12:3x:00",
+            "2018-06-01 12:30:4 ",
         ] {
             assert_eq!(common_epoch(text.as_bytes()), None, "{text}");
         }

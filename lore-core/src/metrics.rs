@@ -37,8 +37,11 @@ pub struct Stats {
 pub struct Timings {
     /// Reading the extract.
     pub extract: f64,
-    /// Transformers, splitting and fitting encoders.
+    /// Transformers and fitting encoders.
     pub transform: f64,
+    /// Dividing the rows into train, validation and test.
+    #[serde(default)]
+    pub split: f64,
     /// Encoding the splits.
     pub encode: f64,
     /// Fitting the estimator.

@@ -87,7 +87,7 @@ fn first_seed() -> u64 {
     1
 }
 
-/// Row numbers of each split.
+/// Row numbers of each split, each in row order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Splits {
     /// Rows to fit encoders and the estimator on.
@@ -97,6 +97,40 @@ pub struct Splits {
     /// Rows held out for the final evaluation.
     pub test: Vec<IdxSize>,
 }
+
+impl Splits {
+    /// The same splits with each one's rows in row order (reading rows in order is cheaper, and
+    /// encoding can then write each row straight into its split): `rows` rows in all, marked by
+    /// split rather than sorted.
+    fn in_row_order(self, rows: usize) -> Splits {
+        const UNUSED: u8 = u8::MAX;
+        let mut which = vec![UNUSED; rows];
+        let parts = [self.train, self.validation, self.test];
+        for (k, part) in parts.iter().enumerate() {
+            for r in part.iter().filter(|r| (**r as usize) < rows) {
+                which[*r as usize] = k as u8;
+            }
+        }
+        let [mut train, mut validation, mut test] = parts.map(|p| Vec::with_capacity(p.len()));
+        for (r, k) in which.iter().enumerate() {
+            match k {
+                0 => train.push(r as IdxSize),
+                1 => validation.push(r as IdxSize),
+                2 => test.push(r as IdxSize),
+                _ => {}
+            }
+        }
+        Splits {
+            train,
+            validation,
+            test,
+        }
+    }
+}
+
+/// Rows encoded at a time by one core: their features stay in cache while they are laid side by
+/// side.
+const CHUNK: usize = 64 * 1024;
 
 /// A seeded hash of `value` to [0, 1): the same value and seed always give the same number.
 fn unit_hash(seed: u64, value: u64) -> f64 {
@@ -173,7 +207,7 @@ impl Split {
                     let key = |i: &IdxSize| keys[*i as usize].unwrap_or(f64::NEG_INFINITY);
                     key(a).total_cmp(&key(b))
                 });
-                return Ok(cut(order, validation, test));
+                return Ok(cut(order, validation, test).in_row_order(df.height()));
             }
             Split::Holdout {
                 seed,
@@ -185,31 +219,30 @@ impl Split {
         };
         let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
         if stratify.is_none() && !stratify_labels {
-            // Rows one by one: the same shuffle as dealing units of one row, on a quarter of the
-            // memory.
+            // Rows one by one: only the rows dealt out of the whole are shuffled (all of them
+            // when validation and test take the whole of a subsample).
             let mut order: Vec<IdxSize> = (0..df.height() as IdxSize).collect();
-            order.shuffle(&mut rng);
-            if let Some(n) = subsample {
-                order.truncate(n);
-            }
-            let n_test = (order.len() as f64 * test).round() as usize;
-            let n_validation = (order.len() as f64 * validation).round() as usize;
-            let train = order.split_off((n_test + n_validation).min(order.len()));
-            let validation = order.split_off(n_test.min(order.len()));
-            // The training rows in row order (reading them in order is cheaper), by marking them
-            // rather than sorting them.
-            let mut in_train = vec![false; df.height()];
-            for r in &train {
-                in_train[*r as usize] = true;
-            }
-            let train = (0..df.height() as IdxSize)
-                .filter(|r| in_train[*r as usize])
-                .collect();
+            let used = subsample.unwrap_or(order.len()).min(order.len());
+            let n_test = (used as f64 * test).round() as usize;
+            let n_validation = (used as f64 * validation).round() as usize;
+            let dealt = match subsample {
+                Some(_) => used,
+                None => (n_test + n_validation).min(used),
+            };
+            let (picked, rest) = order.partial_shuffle(&mut rng, dealt);
+            let test_rows = picked[..n_test.min(dealt)].to_vec();
+            let validation_rows =
+                picked[test_rows.len()..(n_test + n_validation).min(dealt)].to_vec();
+            let train = match subsample {
+                Some(_) => picked[test_rows.len() + validation_rows.len()..].to_vec(),
+                None => rest.to_vec(),
+            };
             return Ok(Splits {
                 train,
-                validation,
-                test: order,
-            });
+                validation: validation_rows,
+                test: test_rows,
+            }
+            .in_row_order(df.height()));
         }
         // What is shuffled and dealt out: single rows, or the groups of rows sharing a value of
         // `stratify`, as ranges of `members`.
@@ -275,8 +308,7 @@ impl Split {
                 target.extend_from_slice(&members[start..start + len]);
             }
         }
-        splits.train.sort_unstable();
-        Ok(splits)
+        Ok(splits.in_row_order(df.height()))
     }
 
     /// The split of each row of a streamed batch whose first row is number `first_row`: 0 train,
@@ -643,41 +675,24 @@ pub struct EncodedSplits {
 
 impl PipelineSpec {
     /// Transforms `df`, splits its rows, fits the encoders on the training rows only and encodes
-    /// the three splits; the time of the first three goes to `seconds.transform`, of the
-    /// encoding to `seconds.encode`.
+    /// the three splits; the time of the transformers and the encoder fit goes to
+    /// `seconds.transform`, of the split to `seconds.split`, of the encoding to `seconds.encode`.
     pub fn fit_encode(&self, mut df: DataFrame, seconds: &mut Timings) -> Result<EncodedSplits> {
         let t = Instant::now();
         self.transform(&mut df)?;
-        let lap =
-            |stage: &str| tracing::debug!(seconds = t.elapsed().as_secs_f64(), "{stage} done");
-        lap("transformers");
+        let transformers = t.elapsed().as_secs_f64();
+        tracing::debug!(seconds = transformers, "transformers done");
+        let t = Instant::now();
         let df = df.select(self.encoded_columns())?;
         let splits = self.split.rows(&df, &self.output)?;
-        lap("split");
-        let pipeline = self.fit_rows(&df, &splits.train)?;
-        seconds.transform = t.elapsed().as_secs_f64();
-
-        // Every row encoded at once, then each split's rows picked out of the matrix: cheaper
-        // than copying each split's columns out of the frame first.
+        seconds.split = t.elapsed().as_secs_f64();
+        tracing::debug!(seconds = seconds.split, "split done");
         let t = Instant::now();
-        let (all, labels) = rayon::join(|| pipeline.encode(&df), || pipeline.output.labels(&df));
-        let (all, labels) = (all?, labels?);
-        let parts = [&splits.train, &splits.validation, &splits.test];
-        let (train, (validation, test)) = rayon::join(
-            || all.select_rows(&splits.train),
-            || {
-                rayon::join(
-                    || all.select_rows(&splits.validation),
-                    || all.select_rows(&splits.test),
-                )
-            },
-        );
-        let x = [train, validation, test];
-        let y = parts.map(|rows| {
-            rows.iter()
-                .filter_map(|r| labels.get(*r as usize).copied())
-                .collect()
-        });
+        let pipeline = self.fit_rows(&df, &splits.train)?;
+        seconds.transform = transformers + t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let (x, y) = pipeline.encode_splits(&df, &splits)?;
         seconds.encode = t.elapsed().as_secs_f64();
         Ok(EncodedSplits { pipeline, x, y })
     }
@@ -884,26 +899,13 @@ impl FittedPipeline {
     /// A dense matrix of `df`'s rows, encoded a chunk of rows at a time on every core: each
     /// chunk's features stay in cache while they are laid side by side.
     fn encode_dense(&self, df: &DataFrame) -> Result<Matrix> {
-        const CHUNK: usize = 64 * 1024;
         let (rows, columns) = (
             df.height(),
             self.encoders.iter().map(FittedEncoder::width).sum(),
         );
-        let encode = |part: &DataFrame| {
-            self.encoders
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let encoded = e
-                        .encode(part)
-                        .map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")))?;
-                    Ok((encoded, e.width()))
-                })
-                .collect::<Result<Vec<_>>>()
-        };
         if rows == 0 || columns == 0 {
             // Nothing to lay out, but a missing or mistyped column is still an error.
-            encode(df)?;
+            self.encode_blocks(df)?;
             return Ok(Matrix::dense(Vec::new(), rows, columns));
         }
         let mut values = vec![0f32; rows * columns];
@@ -912,10 +914,110 @@ impl FittedPipeline {
             .enumerate()
             .try_for_each(|(k, chunk)| {
                 let part = df.slice((k * CHUNK) as i64, chunk.len() / columns);
-                crate::encoders::interleave(&encode(&part)?, chunk);
+                crate::encoders::interleave(&self.encode_blocks(&part)?, chunk);
                 Ok::<_, Error>(())
             })?;
         Ok(Matrix::dense(values, rows, columns))
+    }
+
+    /// The rows of each split of `df` encoded, with their labels. Dense features are encoded a
+    /// chunk of rows at a time on every core and each row is written straight into its split's
+    /// matrix, with no matrix of every row in between.
+    fn encode_splits(
+        &self,
+        df: &DataFrame,
+        splits: &Splits,
+    ) -> Result<([Matrix; 3], [Vec<f32>; 3])> {
+        let parts = [&splits.train, &splits.validation, &splits.test];
+        let (x, labels) = rayon::join(|| self.encode_parts(df, parts), || self.output.labels(df));
+        let labels = labels?;
+        let y = parts.map(|rows| {
+            rows.iter()
+                .filter_map(|r| labels.get(*r as usize).copied())
+                .collect()
+        });
+        Ok((x?, y))
+    }
+
+    /// The matrices of `parts`, each a list of rows of `df`.
+    fn encode_parts(&self, df: &DataFrame, parts: [&Vec<IdxSize>; 3]) -> Result<[Matrix; 3]> {
+        let (rows, columns) = (
+            df.height(),
+            self.encoders.iter().map(FittedEncoder::width).sum(),
+        );
+        let in_order = parts.iter().all(|p| {
+            p.windows(2).all(|w| w[0] < w[1]) && p.last().is_none_or(|r| (*r as usize) < rows)
+        });
+        if !in_order
+            || rows == 0
+            || columns == 0
+            || self.encoders.iter().any(FittedEncoder::is_sparse)
+        {
+            let all = self.encode(df)?;
+            return Ok(parts.map(|p| all.select_rows(p)));
+        }
+        // Which part each row goes to, and how many rows of each part every chunk holds: each
+        // chunk then owns a run of rows of every part's matrix.
+        const NONE: u8 = u8::MAX;
+        let mut which = vec![NONE; rows];
+        for (k, part) in parts.iter().enumerate() {
+            for r in part.iter() {
+                which[*r as usize] = k as u8;
+            }
+        }
+        let mut values = parts.map(|p| vec![0f32; p.len() * columns]);
+        let mut runs: Vec<[&mut [f32]; 3]> = Vec::with_capacity(rows.div_ceil(CHUNK));
+        {
+            let mut rest: [&mut [f32]; 3] = {
+                let [a, b, c] = &mut values;
+                [a.as_mut_slice(), b.as_mut_slice(), c.as_mut_slice()]
+            };
+            for chunk in which.chunks(CHUNK) {
+                let mut run: [&mut [f32]; 3] = [&mut [], &mut [], &mut []];
+                for (k, slot) in run.iter_mut().enumerate() {
+                    let n = chunk.iter().filter(|w| usize::from(**w) == k).count();
+                    let (head, tail) = std::mem::take(&mut rest[k]).split_at_mut(n * columns);
+                    *slot = head;
+                    rest[k] = tail;
+                }
+                runs.push(run);
+            }
+        }
+        runs.into_par_iter()
+            .enumerate()
+            .try_for_each(|(c, mut run)| {
+                let start = c * CHUNK;
+                let part = df.slice(start as i64, CHUNK.min(rows - start));
+                let mut encoded = vec![0f32; part.height() * columns];
+                crate::encoders::interleave(&self.encode_blocks(&part)?, &mut encoded);
+                let mut at = [0usize; 3];
+                for (row, k) in encoded.chunks_exact(columns).zip(&which[start..]) {
+                    if let Some(to) = run.get_mut(usize::from(*k)) {
+                        let i = at[usize::from(*k)];
+                        to[i * columns..(i + 1) * columns].copy_from_slice(row);
+                        at[usize::from(*k)] += 1;
+                    }
+                }
+                Ok::<_, Error>(())
+            })?;
+        Ok(values.map(|v| {
+            let n = v.len() / columns;
+            Matrix::dense(v, n, columns)
+        }))
+    }
+
+    /// Every encoder's features of `df`, with its width.
+    fn encode_blocks(&self, df: &DataFrame) -> Result<Vec<(Vec<f32>, usize)>> {
+        self.encoders
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let encoded = e
+                    .encode(df)
+                    .map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")))?;
+                Ok((encoded, e.width()))
+            })
+            .collect()
     }
 
     /// Checks that `df` has every input column, then transforms and encodes it.

@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::frame;
+use crate::frame::{self, TextKey};
 use crate::pipelines::Csr;
 use crate::transformers::{has_no_params, no_params};
 
@@ -702,67 +702,54 @@ fn values(df: &DataFrame, name: &str, by: &str, dates: bool) -> Result<Vec<Optio
     }
 }
 
-/// The finite values of `name` as [`values`] reads them, in `rows` (every row when `None`): what
-/// fitting learns from. Nulls, NaN and infinities are left out.
-fn finite_values(
+/// Calls `f` with each finite value of `name` as [`values`] reads them, in `rows` (every row when
+/// `None`): what fitting learns from. Nulls, NaN and infinities are left out.
+fn each_finite(
     df: &DataFrame,
     name: &str,
     by: &str,
     dates: bool,
     rows: Option<&[IdxSize]>,
-) -> Result<Vec<f64>> {
+    mut f: impl FnMut(f64),
+) -> Result<()> {
     let col = frame::column(df, name, by)?;
     if dates || !col.dtype().is_primitive_numeric() {
         let all = values(df, name, by, dates)?;
         let at = |r: usize| all.get(r).copied().flatten().filter(|x| x.is_finite());
-        return Ok(match rows {
-            None => (0..all.len()).filter_map(at).collect(),
-            Some(rows) => rows.iter().filter_map(|r| at(*r as usize)).collect(),
-        });
+        match rows {
+            None => (0..all.len()).filter_map(at).for_each(f),
+            Some(rows) => rows.iter().filter_map(|r| at(*r as usize)).for_each(f),
+        }
+        return Ok(());
     }
-    // Numbers straight from the column's buffer: no `Option` per value, no copy of every row.
-    let cast = col.cast(&DataType::Float64)?;
-    let ca = cast.f64()?.rechunk();
-    let array = ca.downcast_as_array();
-    let xs = array.values().as_slice();
-    let validity = array.validity();
-    Ok(match (rows, validity) {
-        (None, None) => xs.iter().copied().filter(|x| x.is_finite()).collect(),
-        (None, Some(valid)) => xs
-            .iter()
-            .zip(valid.iter())
-            .filter_map(|(x, ok)| (ok && x.is_finite()).then_some(*x))
-            .collect(),
-        (Some(rows), _) => rows
-            .iter()
-            .map(|r| *r as usize)
-            .filter(|r| validity.is_none_or(|v| *r < v.len() && v.get_bit(*r)))
-            .filter_map(|r| xs.get(r).copied())
-            .filter(|x| x.is_finite())
-            .collect(),
+    frame::each_number(df, name, by, rows, |v| {
+        if let Some(x) = v.filter(|x| x.is_finite()) {
+            f(x)
+        }
     })
 }
 
-/// Calls `f` with each text of `name` that is not null, in `rows` (every row when `None`).
-fn each_text(
+/// Adds to `counts` how often each text of `name` that is not null occurs in `rows` (every row
+/// when `None`), counting by [`TextKey`] so that the rows' texts are neither copied nor compared
+/// byte by byte.
+fn count_texts(
     df: &DataFrame,
     name: &str,
     by: &str,
     rows: Option<&[IdxSize]>,
-    f: impl FnMut(&str),
+    counts: &mut PlHashMap<String, usize>,
 ) -> Result<()> {
     let texts = frame::text(df, name, by)?;
+    let mut keyed: PlHashMap<TextKey, usize> = PlHashMap::new();
+    let mut count = |key| *keyed.entry(key).or_default() += 1;
     match rows {
-        None => texts.iter().flatten().for_each(f),
-        Some(rows) => {
-            let texts = texts.rechunk();
-            let array = texts.downcast_as_array();
-            rows.iter()
-                .map(|r| *r as usize)
-                .filter(|r| *r < array.len())
-                .filter_map(|r| array.get(r))
-                .for_each(f);
-        }
+        None => frame::each_keyed_text(&texts, |v| v.into_iter().for_each(|(k, _)| count(k))),
+        Some(rows) => frame::keyed_text_rows(&texts, rows)
+            .flatten()
+            .for_each(|(k, _)| count(k)),
+    }
+    for (key, n) in keyed {
+        *counts.entry(key.text()).or_default() += n;
     }
     Ok(())
 }
@@ -928,7 +915,15 @@ impl EncoderState {
                 }
             }
             StateKind::Moments { n, mean, m2, range } => {
-                let xs: Vec<f64> = match &self.spec {
+                // Welford's update: stable, and the same whether rows come at once or in batches.
+                let add = |x: f64| {
+                    *n += 1.0;
+                    let delta = x - *mean;
+                    *mean += delta / *n;
+                    *m2 += delta * (x - *mean);
+                    range.add(x);
+                };
+                match &self.spec {
                     Encoder::NestedNorm {
                         sequence_length,
                         separator,
@@ -937,16 +932,9 @@ impl EncoderState {
                         .into_iter()
                         .flatten()
                         .flat_map(|items| items.into_iter().take(*sequence_length))
-                        .collect(),
-                    _ => finite_values(df, column, by, false, rows)?,
-                };
-                // Welford's update: stable, and the same whether rows come at once or in batches.
-                for x in xs.into_iter().filter(|x| x.is_finite()) {
-                    *n += 1.0;
-                    let delta = x - *mean;
-                    *mean += delta / *n;
-                    *m2 += delta * (x - *mean);
-                    range.add(x);
+                        .filter(|x| x.is_finite())
+                        .for_each(add),
+                    _ => each_finite(df, column, by, false, rows, add)?,
                 }
             }
             StateKind::Discrete { range, dates, .. } => {
@@ -954,9 +942,7 @@ impl EncoderState {
                     Some(d) => d,
                     None => *dates.insert(holds_dates(df, column, by)?),
                 };
-                for x in finite_values(df, column, by, is_dates, rows)? {
-                    range.add(x);
-                }
+                each_finite(df, column, by, is_dates, rows, |x| range.add(x))?;
             }
             StateKind::Quantile {
                 sample,
@@ -966,7 +952,7 @@ impl EncoderState {
                 ..
             } => {
                 // Reservoir sampling: every training value has the same chance to be kept.
-                for x in finite_values(df, column, by, false, rows)? {
+                each_finite(df, column, by, false, rows, |x| {
                     range.add(x);
                     *seen += 1;
                     if sample.len() < QUANTILE_SAMPLE {
@@ -977,19 +963,24 @@ impl EncoderState {
                             *kept = x;
                         }
                     }
-                }
+                })?;
             }
             StateKind::Enum { max } => {
-                for x in finite_values(df, column, by, false, rows)? {
+                let mut wrong = None;
+                each_finite(df, column, by, false, rows, |x| {
                     if x < 0.0 || x.fract() != 0.0 {
-                        return Err(Error::ColumnType {
-                            column: column.to_string(),
-                            message: format!(
-                                "{by} needs non-negative whole numbers but found {x}; use Unique for other categories"
-                            ),
-                        });
+                        wrong.get_or_insert(x);
+                    } else {
+                        *max = Some(max.map_or(x as i64, |m| m.max(x as i64)));
                     }
-                    *max = Some(max.map_or(x as i64, |m| m.max(x as i64)));
+                })?;
+                if let Some(x) = wrong {
+                    return Err(Error::ColumnType {
+                        column: column.to_string(),
+                        message: format!(
+                            "{by} needs non-negative whole numbers but found {x}; use Unique for other categories"
+                        ),
+                    });
                 }
             }
             StateKind::Text {
@@ -1015,18 +1006,19 @@ impl EncoderState {
                 counts, rows: seen, ..
             } => {
                 *seen += rows.map_or(df.height(), <[IdxSize]>::len);
-                let mut count = |v: &str| match counts.get_mut(v) {
-                    Some(n) => *n += 1,
-                    None => {
-                        counts.insert(v.to_string(), 1);
-                    }
-                };
                 for c in &columns {
                     match self.spec.sequence() {
-                        None => each_text(df, c, by, rows, &mut count)?,
+                        None => count_texts(df, c, by, rows, counts)?,
                         Some((items, length)) => {
                             for row in items.read(df, c, by)?.into_iter().flatten() {
-                                row.iter().take(length).for_each(|v| count(v));
+                                for v in row.iter().take(length) {
+                                    match counts.get_mut(v) {
+                                        Some(n) => *n += 1,
+                                        None => {
+                                            counts.insert(v.to_string(), 1);
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -1460,31 +1452,40 @@ pub enum FittedEncoder {
 /// Codes of the categories of a fitted `Unique`, `Token` or `NestedUnique`: a category's index,
 /// then one code each for the long tail, unseen values and null.
 struct Vocabulary<'a> {
-    index: PlHashMap<&'a str, usize>,
-    tail: PlHashSet<&'a str>,
+    /// The code of every training category, the long tail's included: one lookup a value.
+    codes: PlHashMap<TextKey<'a>, f32>,
+    /// How many categories have codes of their own.
+    kept: usize,
 }
 
 impl<'a> Vocabulary<'a> {
     fn new(categories: &'a [String], long_tail: &'a [String]) -> Vocabulary<'a> {
-        Vocabulary {
-            index: categories
+        let kept = categories.len();
+        let mut codes = PlHashMap::with_capacity(kept + long_tail.len());
+        codes.extend(long_tail.iter().map(|c| (TextKey::of(c), kept as f32)));
+        codes.extend(
+            categories
                 .iter()
                 .enumerate()
-                .map(|(i, c)| (c.as_str(), i))
-                .collect(),
-            tail: long_tail.iter().map(String::as_str).collect(),
-        }
+                .map(|(i, c)| (TextKey::of(c), i as f32)),
+        );
+        Vocabulary { codes, kept }
     }
 
     fn code(&self, value: Option<&str>) -> f32 {
-        let n = self.index.len();
-        match value {
-            None => (n + 2) as f32,
-            Some(s) => match self.index.get(s) {
-                Some(i) => *i as f32,
-                None if self.tail.contains(s) => n as f32,
-                None => (n + 1) as f32,
-            },
+        self.code_of(value.map(TextKey::of))
+    }
+
+    /// The code of a text given by its key.
+    #[inline]
+    fn code_of(&self, key: Option<TextKey<'_>>) -> f32 {
+        match key {
+            None => (self.kept + 2) as f32,
+            Some(k) => self
+                .codes
+                .get(&k)
+                .copied()
+                .unwrap_or((self.kept + 1) as f32),
         }
     }
 
@@ -1937,10 +1938,11 @@ impl FittedEncoder {
                     .columns()
                     .into_iter()
                     .map(|c| {
-                        let codes = frame::text(df, c, &by)?
-                            .iter()
-                            .map(|v| vocabulary.code(v))
-                            .collect();
+                        let texts = frame::text(df, c, &by)?;
+                        let mut codes = Vec::with_capacity(texts.len());
+                        frame::each_keyed_text(&texts, |v| {
+                            codes.push(vocabulary.code_of(v.map(|(k, _)| k)))
+                        });
                         Ok((codes, 1))
                     })
                     .collect::<Result<Vec<_>>>()?;
@@ -2100,15 +2102,20 @@ impl OutputEncoder {
             .is_primitive_numeric()
         {
             // Numbers need no text: 0 and 1 are the labels.
-            return frame::numbers(df, column, &by)?
-                .into_iter()
-                .enumerate()
-                .map(|(row, v)| match v {
-                    Some(x) if x == 0.0 || x == 1.0 => Ok(x as f32),
-                    Some(x) => Err(bad(row, format!("{x}"))),
-                    None => Err(bad(row, "nothing".into())),
-                })
-                .collect();
+            let mut labels = Vec::with_capacity(df.height());
+            let mut wrong = None;
+            frame::each_number(df, column, &by, None, |v| match v {
+                Some(x) if x == 0.0 || x == 1.0 => labels.push(x as f32),
+                _ => {
+                    wrong.get_or_insert((labels.len(), v));
+                    labels.push(0.0);
+                }
+            })?;
+            return match wrong {
+                None => Ok(labels),
+                Some((row, Some(x))) => Err(bad(row, format!("{x}"))),
+                Some((row, None)) => Err(bad(row, "nothing".into())),
+            };
         }
         frame::text(df, column, &by)?
             .iter()

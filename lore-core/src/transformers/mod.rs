@@ -587,16 +587,16 @@ impl Transformer {
                 };
                 // Names repeat: each distinct spelling is looked up (trimmed, lower-cased) once.
                 let given = frame::text(df, column, &by)?;
-                let mut seen: PlHashMap<&str, f64> = PlHashMap::new();
+                let mut seen: PlHashMap<frame::TextKey, f64> = PlHashMap::new();
                 let mut values = Vec::with_capacity(given.len());
-                values.extend(given.iter().map(|v| {
-                    match v {
+                frame::each_keyed_text(&given, |v| {
+                    values.push(match v {
                         None => f64::NAN,
-                        Some(v) => *seen
-                            .entry(v)
+                        Some((key, v)) => *seen
+                            .entry(key)
                             .or_insert_with(|| names::lookup(v).map_or(f64::NAN, field)),
-                    }
-                }));
+                    })
+                });
                 Ok(frame::float_column(&out, values))
             }
             Transformer::NameFamilial { column } => {
@@ -653,10 +653,106 @@ impl Seconds {
     }
 }
 
-/// Applies `transformers` as [`Transformer::apply`] one after another would, but computes side
-/// by side every transformer whose inputs are ready: first all that read only the extract's
-/// columns, then those that read their outputs, and so on.
+/// Fewest rows in one piece of a frame that [`apply_all`] transforms a piece at a time.
+const PIECE_ROWS: usize = 64 * 1024;
+
+/// Applies `transformers` as [`Transformer::apply`] one after another would, on every core. The
+/// built-in transformers compute each row from that row alone, so a large frame is cut into
+/// pieces of rows, transformed side by side and joined again as chunks of each output column:
+/// every core does the same share of every transformer. Otherwise (a small frame, or a custom
+/// transformer, which may read the whole column) the transformers whose inputs are ready are
+/// computed side by side: first all that read only the extract's columns, then those that read
+/// their outputs, and so on.
 pub fn apply_all(transformers: &[Transformer], df: &mut DataFrame) -> Result<()> {
+    let pieces = rayon::current_num_threads() * 2;
+    let built_in = transformers
+        .iter()
+        .all(|t| !matches!(t, Transformer::Custom { .. }));
+    if pieces > 1 && built_in && df.height() >= 2 * PIECE_ROWS {
+        apply_in_pieces(
+            transformers,
+            df,
+            df.height().div_ceil(pieces).max(PIECE_ROWS),
+        )
+    } else {
+        apply_by_level(transformers, df)
+    }
+}
+
+/// [`apply_all`] on pieces of `rows` rows of `df`, side by side.
+fn apply_in_pieces(transformers: &[Transformer], df: &mut DataFrame, rows: usize) -> Result<()> {
+    let outputs: Vec<String> = transformers.iter().map(Transformer::output).collect();
+    let mut order: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let mut added: Vec<&str> = Vec::new();
+    for output in &outputs {
+        if !added.contains(&output.as_str()) {
+            added.push(output);
+        }
+        if !order.contains(output) {
+            order.push(output.clone());
+        }
+    }
+    // Timestamp columns that several transformers read are parsed once a piece.
+    let mut read: Vec<(&str, usize)> = Vec::new();
+    let mut shared: Vec<(&str, usize)> = Vec::new();
+    for (i, t) in transformers.iter().enumerate() {
+        for column in t.timestamp_inputs() {
+            match read.iter().find(|(c, _)| *c == column) {
+                Some(first) if !shared.contains(first) => shared.push(*first),
+                Some(_) => {}
+                None => read.push((column, i)),
+            }
+        }
+    }
+    let starts: Vec<usize> = (0..df.height()).step_by(rows).collect();
+    let columns = starts
+        .par_iter()
+        .map(|start| {
+            let mut piece = df.slice(*start as i64, rows);
+            let mut seconds = Seconds::default();
+            for (column, i) in &shared {
+                let by = format!("transformer {}", transformers[*i].output());
+                // A transformer before the one reading it may have replaced the column.
+                if outputs[..*i].iter().all(|o| o != column) {
+                    let parsed = frame::epoch_seconds(&piece, column, &by)
+                        .map_err(|e| e.in_spec(format!("pipeline.transformers.{i}")))?;
+                    seconds.0.insert(column.to_string(), parsed);
+                }
+            }
+            for (i, t) in transformers.iter().enumerate() {
+                let column = t
+                    .compute_with(&piece, &seconds)
+                    .map_err(|e| e.in_spec(format!("pipeline.transformers.{i}")))?;
+                seconds.0.remove(t.output().as_str());
+                piece.with_column(column)?;
+            }
+            added
+                .iter()
+                .map(|name| Ok(piece.column(name)?.clone()))
+                .collect::<Result<Vec<Column>>>()
+        })
+        .collect::<Result<Vec<Vec<Column>>>>()?;
+    let mut pieces = columns.into_iter();
+    if let Some(mut joined) = pieces.next() {
+        for piece in pieces {
+            for (whole, part) in joined.iter_mut().zip(piece) {
+                whole.append_owned(part)?;
+            }
+        }
+        for column in joined {
+            df.with_column(column)?;
+        }
+    }
+    *df = df.select(order)?;
+    Ok(())
+}
+
+/// [`apply_all`] a level of transformers at a time, each on the whole of `df`.
+fn apply_by_level(transformers: &[Transformer], df: &mut DataFrame) -> Result<()> {
     // A transformer's level: 0 when it reads no earlier transformer's output, else one more
     // than the highest level among the earlier transformers it reads.
     let outputs: Vec<String> = transformers.iter().map(Transformer::output).collect();
@@ -846,6 +942,36 @@ fn haversine_km(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_frame_transformed_in_pieces_matches_one_transformer_after_another() {
+        let n = 2 * PIECE_ROWS + 1_000;
+        let day = |i: usize| format!("2018-{:02}-{:02} 0{}:00:00", i % 12 + 1, i % 28 + 1, i % 10);
+        let mut df = df!(
+            "first_name" => (0..n).map(|i| ["John", "Mary", "Zorblax", ""][i % 4]).collect::<Vec<_>>(),
+            "email" => (0..n).map(|i| format!("u{i}@Example{}.com", i % 7)).collect::<Vec<_>>(),
+            "signup" => (0..n).map(day).collect::<Vec<_>>(),
+            "seen" => (0..n).map(|i| day(i + 5)).collect::<Vec<_>>(),
+            "orders" => (0..n).map(|i| (i % 9) as i64 - 1).collect::<Vec<_>>()
+        )
+        .unwrap();
+        let transformers: Vec<Transformer> = serde_json::from_value(serde_json::json!([
+            {"type": "NameAge", "column": "first_name"},
+            {"type": "Log", "column": "NameAge(first_name)"},
+            {"type": "EmailDomain", "column": "email"},
+            {"type": "Age", "column": "signup", "reference": {"column": "seen"}, "unit": "days"},
+            {"type": "DateTime", "column": "signup", "part": "month"},
+            {"type": "LogPlusOne", "column": "orders"},
+        ]))
+        .unwrap();
+        let mut one_by_one = df.clone();
+        for t in &transformers {
+            t.apply(&mut one_by_one).unwrap();
+        }
+        apply_all(&transformers, &mut df).unwrap();
+        assert!(df.column("Log(NameAge(first_name))").unwrap().n_chunks() > 1);
+        assert!(df.equals_missing(&one_by_one));
+    }
 
     /// Five rows with the awkward cases: a typical value, an edge value, a null, and junk.
     fn frame() -> DataFrame {
