@@ -99,13 +99,12 @@ pub struct Splits {
 }
 
 impl Splits {
-    /// The same splits with each one's rows in row order (reading rows in order is cheaper, and
-    /// encoding can then write each row straight into its split): `rows` rows in all, marked by
-    /// split rather than sorted.
-    fn in_row_order(self, rows: usize) -> Splits {
+    /// Train, validation and test from `parts` (in any order) with each one's rows in row order
+    /// (reading rows in order is cheaper, and encoding can then write each row straight into its
+    /// split): `rows` rows in all, marked by split rather than sorted.
+    fn in_row_order(rows: usize, parts: [&[IdxSize]; 3]) -> Splits {
         const UNUSED: u8 = u8::MAX;
         let mut which = vec![UNUSED; rows];
-        let parts = [self.train, self.validation, self.test];
         for (k, part) in parts.iter().enumerate() {
             for r in part.iter().filter(|r| (**r as usize) < rows) {
                 which[*r as usize] = k as u8;
@@ -207,7 +206,7 @@ impl Split {
                     let key = |i: &IdxSize| keys[*i as usize].unwrap_or(f64::NEG_INFINITY);
                     key(a).total_cmp(&key(b))
                 });
-                return Ok(cut(order, validation, test).in_row_order(df.height()));
+                return Ok(cut(&order, validation, test, df.height()));
             }
             Split::Holdout {
                 seed,
@@ -230,19 +229,16 @@ impl Split {
                 None => (n_test + n_validation).min(used),
             };
             let (picked, rest) = order.partial_shuffle(&mut rng, dealt);
-            let test_rows = picked[..n_test.min(dealt)].to_vec();
-            let validation_rows =
-                picked[test_rows.len()..(n_test + n_validation).min(dealt)].to_vec();
+            let (test_rows, picked) = picked.split_at(n_test.min(dealt));
+            let (validation_rows, picked) = picked.split_at(n_validation.min(picked.len()));
             let train = match subsample {
-                Some(_) => picked[test_rows.len() + validation_rows.len()..].to_vec(),
-                None => rest.to_vec(),
+                Some(_) => picked,
+                None => rest,
             };
-            return Ok(Splits {
-                train,
-                validation: validation_rows,
-                test: test_rows,
-            }
-            .in_row_order(df.height()));
+            return Ok(Splits::in_row_order(
+                df.height(),
+                [train, validation_rows, test_rows],
+            ));
         }
         // What is shuffled and dealt out: single rows, or the groups of rows sharing a value of
         // `stratify`, as ranges of `members`.
@@ -308,7 +304,10 @@ impl Split {
                 target.extend_from_slice(&members[start..start + len]);
             }
         }
-        Ok(splits.in_row_order(df.height()))
+        Ok(Splits::in_row_order(
+            df.height(),
+            [&splits.train, &splits.validation, &splits.test],
+        ))
     }
 
     /// The split of each row of a streamed batch whose first row is number `first_row`: 0 train,
@@ -375,17 +374,15 @@ fn unregistered<'a>(
         .collect()
 }
 
-/// Cuts rows already in order: the first train, then validation, the last test.
-fn cut(order: Vec<IdxSize>, validation: f64, test: f64) -> Splits {
-    let rows = order.len();
-    let n_test = (rows as f64 * test).round() as usize;
-    let n_validation = (rows as f64 * validation).round() as usize;
-    let n_train = rows.saturating_sub(n_test + n_validation);
-    Splits {
-        train: order[..n_train].to_vec(),
-        validation: order[n_train..n_train + n_validation].to_vec(),
-        test: order[n_train + n_validation..].to_vec(),
-    }
+/// Cuts rows already in order (of `rows` in the frame): the first train, then validation, the
+/// last test.
+fn cut(order: &[IdxSize], validation: f64, test: f64, rows: usize) -> Splits {
+    let n_test = (order.len() as f64 * test).round() as usize;
+    let n_validation = (order.len() as f64 * validation).round() as usize;
+    let n_train = order.len().saturating_sub(n_test + n_validation);
+    let (train, rest) = order.split_at(n_train);
+    let (validation, test) = rest.split_at(n_validation.min(rest.len()));
+    Splits::in_row_order(rows, [train, validation, test])
 }
 
 /// A matrix of features: dense, or sparse when an encoder makes sparse features (`Text`).
