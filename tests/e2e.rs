@@ -974,3 +974,245 @@ fn spec_mistakes_are_errors_naming_the_file_line_and_column() {
         std::fs::remove_file(root.join(file)).unwrap();
     }
 }
+
+/// A declared model over the sample users predicting `output` (a TOML table) from activity.
+fn activity_model(extract: &str, output: &str, estimator: &str) -> String {
+    format!(
+        "[pipeline.extract]\nsql = \"{extract}\"\n\n[pipeline.split]\ntype = \"Holdout\"\n\n\
+         [[pipeline.encoders]]\ntype = \"Norm\"\ncolumn = \"orders\"\n\n\
+         [[pipeline.encoders]]\ntype = \"Norm\"\ncolumn = \"basket_value\"\n\n\
+         [pipeline.output]\n{output}\n\n[estimator]\ntype = \"XGBoost\"\n{estimator}\n"
+    )
+}
+
+#[test]
+fn classes_and_numbers_are_fitted_evaluated_explained_and_exported() {
+    let dir = workdir("tasks");
+    ok(&lore(&dir, &["init", "tasks", "--sample-rows", "5000"]));
+    let root = dir.join("tasks");
+    std::fs::write(
+        root.join("src/extracts/segments.sql"),
+        "SELECT orders, basket_value, sessions_30d, CASE WHEN sessions_30d >= 5 THEN 'heavy' \
+         WHEN sessions_30d >= 2 THEN 'regular' ELSE 'light' END AS segment FROM users ORDER BY id",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/models/segments.toml"),
+        activity_model(
+            "segments",
+            "type = \"Unique\"\ncolumn = \"segment\"",
+            "max_depth = 2",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/models/sessions.toml"),
+        activity_model(
+            "segments",
+            "type = \"Pass\"\ncolumn = \"sessions_30d\"",
+            "model_format = \"ubj\"",
+        ),
+    )
+    .unwrap();
+
+    // Several classes: better than always answering the commonest, in accuracy and log-loss.
+    let out: Value =
+        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Segments", "--json"]))).unwrap();
+    let test = &out["stats"]["test"];
+    assert_eq!(
+        out["stats"]["task"],
+        serde_json::json!({"MultiClass": {"classes": 3}})
+    );
+    assert_eq!(out["stats"]["scoring"], "log_loss");
+    let confusion: Vec<Vec<f64>> = serde_json::from_value(test["confusion"].clone()).unwrap();
+    let per_class: Vec<f64> = confusion.iter().map(|r| r.iter().sum()).collect();
+    let rows: f64 = per_class.iter().sum();
+    assert_eq!(rows, test["rows"].as_f64().unwrap());
+    let majority = per_class.iter().cloned().fold(0.0, f64::max) / rows;
+    let prior_log_loss: f64 = per_class
+        .iter()
+        .map(|n| -(n / rows) * (n / rows).ln())
+        .sum();
+    assert!(test["accuracy"].as_f64().unwrap() > majority, "{test}");
+    assert!(
+        test["log_loss"].as_f64().unwrap() < prior_log_loss,
+        "{test}"
+    );
+    assert_eq!(test["score"], test["log_loss"]);
+    assert!(test["macro_avg"]["f1"].as_f64().unwrap() > 0.0, "{test}");
+
+    // A number: better than its mean (R² above 0), saved as UBJ.
+    let out: Value =
+        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Sessions", "--json"]))).unwrap();
+    let test = &out["stats"]["test"];
+    assert_eq!(out["stats"]["task"], "Regression");
+    assert!(test["r2"].as_f64().unwrap() > 0.0, "{test}");
+    assert_eq!(test["score"], test["rmse"]);
+    assert!(test.get("auc").is_none(), "{test}");
+    let fitting = PathBuf::from(out["path"].as_str().unwrap());
+    assert!(fitting.join("model.ubj").is_file());
+    assert!(fitting.join("predicted.svg").is_file());
+    let report = std::fs::read_to_string(fitting.join("report.md")).unwrap();
+    assert!(
+        report.contains("RMSE") && report.contains("regression"),
+        "{report}"
+    );
+
+    // Predictions, explained: the contributions and the bias add up to the number predicted.
+    std::fs::write(
+        root.join("rows.csv"),
+        "orders,basket_value,sessions_30d,segment\n0,20.5,0,light\n30,80,7,heavy\n12,,3,regular\n",
+    )
+    .unwrap();
+    let out = ok(&lore(
+        &root,
+        &["predict", "Sessions", "--input", "rows.csv", "--explain"],
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0], "prediction,shap_Norm(orders),shap_Norm(basket_value),shap_bias",
+        "{out}"
+    );
+    for line in &lines[1..] {
+        let v: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();
+        assert!((v[1] + v[2] + v[3] - v[0]).abs() < 1e-3, "{line}");
+    }
+    let out = ok(&lore(
+        &root,
+        &["predict", "Segments", "--input", "rows.csv"],
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "prediction,probability,probability_heavy,probability_light,probability_regular"
+    );
+    for line in &lines[1..] {
+        let class = line.split(',').next().unwrap();
+        assert!(["heavy", "light", "regular"].contains(&class), "{line}");
+    }
+
+    // Evaluated on new labelled rows; rows without the label are refused, naming the column.
+    let out: Value = serde_json::from_str(&ok(&lore(
+        &root,
+        &["evaluate", "Segments", "--input", "rows.csv", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(out["stats"]["rows"], 3);
+    assert!(out["stats"]["accuracy"].as_f64().is_some(), "{out}");
+    let text = ok(&lore(
+        &root,
+        &["evaluate", "Sessions", "--input", "rows.csv"],
+    ));
+    assert!(text.contains("RMSE") && text.contains("input"), "{text}");
+    std::fs::write(root.join("unlabelled.csv"), "orders,basket_value\n3,20\n").unwrap();
+    let err = failed(&lore(
+        &root,
+        &["evaluate", "Sessions", "--input", "unlabelled.csv"],
+    ));
+    assert!(
+        err.contains("`sessions_30d`") && err.contains("unlabelled.csv"),
+        "{err}"
+    );
+
+    // The encoded splits, exported with labels and predictions; Python's own xgboost loads each
+    // booster and predicts exactly what Lore did.
+    let python = python();
+    for (model, header) in [
+        (
+            "Sessions",
+            "Norm(orders),Norm(basket_value),label,prediction\n",
+        ),
+        (
+            "Segments",
+            "Norm(orders),Norm(basket_value),label,prediction_heavy,prediction_light,prediction_regular\n",
+        ),
+        ("SubscribersDeclared", "Unique(first_name),"),
+    ] {
+        let export = format!("encoded/{model}");
+        let out: Value = serde_json::from_str(&ok(&lore(
+            &root,
+            &["-q", "fit", model, "--export", &export, "--json"],
+        )))
+        .unwrap();
+        for file in ["train.parquet", "validation.parquet", "test.parquet"] {
+            let csv = format!("{export}/{file}.csv");
+            ok(&lore(
+                &root,
+                &["data", "convert", &format!("{export}/{file}"), &csv],
+            ));
+            let csv = std::fs::read_to_string(root.join(csv)).unwrap();
+            assert!(
+                csv.starts_with(header),
+                "{model} {file}: {}",
+                &csv[..120.min(csv.len())]
+            );
+        }
+        let Some(python) = &python else { continue };
+        let checked = Command::new(python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/booster_in_python.py"))
+            .arg(out["path"].as_str().unwrap())
+            .arg(root.join(&export))
+            .output()
+            .expect("python runs");
+        assert!(
+            checked.status.success(),
+            "{model}: {}{}",
+            String::from_utf8_lossy(&checked.stdout),
+            String::from_utf8_lossy(&checked.stderr)
+        );
+    }
+}
+
+/// The Python with XGBoost's package that scripts/python made (`LORE_TEST_PYTHON`); with
+/// `LORE_REQUIRE_PYTHON=1`, as in scripts/test and CI, its absence fails.
+fn python() -> Option<PathBuf> {
+    match std::env::var("LORE_TEST_PYTHON") {
+        Ok(path) => Some(PathBuf::from(path)),
+        Err(_) => {
+            assert!(
+                std::env::var("LORE_REQUIRE_PYTHON").is_err(),
+                "LORE_REQUIRE_PYTHON is set but LORE_TEST_PYTHON is not"
+            );
+            eprintln!("LORE_TEST_PYTHON is not set: boosters are not loaded in Python");
+            None
+        }
+    }
+}
+
+#[test]
+fn bad_estimator_parameters_fail_before_training_naming_the_parameter() {
+    let dir = workdir("bad-estimator");
+    ok(&lore(&dir, &["init", "bad", "--sample-rows", "1000"]));
+    let root = dir.join("bad");
+    let cases: [(&[&str], &str); 4] = [
+        (&["max_depth=-1"], "estimator.max_depth"),
+        (&["objective=binary:nonsense"], "binary:nonsense"),
+        (&["objective=reg:squarederror"], "Boolean(has_subscription)"),
+        (&["scoring=rmse"], "scoring"),
+    ];
+    for (params, named) in cases {
+        let mut args = vec!["fit", "SubscribersDeclared"];
+        for p in params {
+            args.extend(["-p", p]);
+        }
+        let err = failed(&lore(&root, &args));
+        assert!(err.contains(named), "{params:?}: {err}");
+        assert!(!err.contains("extracting"), "{params:?} read data: {err}");
+    }
+    assert!(
+        !root.join("models/SubscribersDeclared").exists(),
+        "no fitting is written"
+    );
+    let declared =
+        std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
+    std::fs::write(
+        root.join("src/models/deep.toml"),
+        declared.replace("max_depth = 3", "max_depth = -1"),
+    )
+    .unwrap();
+    let err = failed(&lore(&root, &["fit", "Deep"]));
+    assert!(
+        err.contains("deep.toml") && err.contains("max_depth"),
+        "{err}"
+    );
+}

@@ -39,6 +39,8 @@ pub enum Command {
     Fit(FitArgs),
     /// Predict with a saved fitting for every row of a CSV, Parquet or JSON lines file.
     Predict(PredictArgs),
+    /// Evaluate a saved fitting on new labelled rows: the metrics `lore fit` reports, on them.
+    Evaluate(EvaluateArgs),
     /// Serve the latest fitting of every fitted model over HTTP.
     Api(ApiArgs),
     /// Add code to the project from templates.
@@ -152,22 +154,49 @@ pub struct FitArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write the encoded train, validation and test splits, with each row's label and the
+    /// fitted model's predictions, as Parquet files into this folder (to study or fit elsewhere).
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+}
+
+/// A fitting and a file of rows for it, as `lore predict` and `lore evaluate` name them.
+#[derive(Debug, Args)]
+pub struct FittingRows {
+    /// The model whose fitting is used.
+    pub model: String,
+    /// The fitting to use [default: the latest].
+    #[arg(long)]
+    pub fitting: Option<String>,
+    /// The rows: .csv, .parquet or .jsonl (for `evaluate`, with the column the model predicts).
+    #[arg(long, short)]
+    pub input: PathBuf,
+}
+
+/// Arguments of `lore evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The model, its fitting and the labelled rows.
+    #[command(flatten)]
+    pub rows: FittingRows,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `lore predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// The model whose fitting predicts.
-    pub model: String,
-    /// The fitting to use [default: the latest].
-    #[arg(long)]
-    pub fitting: Option<String>,
-    /// Rows to predict: .csv, .parquet or .jsonl.
-    #[arg(long, short)]
-    pub input: PathBuf,
+    /// The model, its fitting and the rows to predict.
+    #[command(flatten)]
+    pub rows: FittingRows,
     /// Where to write predictions (.csv, .parquet or .jsonl) [default: CSV on stdout].
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Also write each feature's SHAP contribution to each prediction (`shap_<feature>` and
+    /// `shap_bias` columns, in log-odds for a classifier; they add up to the prediction's margin).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// Arguments of `lore api`.

@@ -7,15 +7,17 @@ use anyhow::{bail, Context, Result};
 use lore_core::env::Project;
 use std::collections::BTreeMap;
 
+use lore_core::encoders::Task;
 use lore_core::io::{files, Database, Extract, Origin, QueryCache, ReadOptions};
+use lore_core::metrics::SplitStats;
 use lore_core::models::{self, Entry, FitOptions, Fitting, Source};
 use lore_core::project::Component;
 use lore_core::{project, serve, tracking};
 use polars::prelude::DataFrame;
 
 use crate::args::{
-    ApiArgs, CacheCommand, Cli, Command, DataCommand, ExtractArgs, FitArgs, GenerateCommand,
-    InitArgs, JsonArgs, PredictArgs, RunsArgs, SqlArgs,
+    ApiArgs, CacheCommand, Cli, Command, DataCommand, EvaluateArgs, ExtractArgs, FitArgs,
+    FittingRows, GenerateCommand, InitArgs, JsonArgs, PredictArgs, RunsArgs, SqlArgs,
 };
 use crate::{build_info, delegate, Host};
 
@@ -30,6 +32,7 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
         Command::Init(args) => runtime.block_on(init(args, quiet)),
         Command::Fit(args) => runtime.block_on(fit(args, host, verbose, quiet)),
         Command::Predict(args) => predict(args, &host, verbose),
+        Command::Evaluate(args) => evaluate(args, &host, verbose),
         Command::Api(args) => runtime.block_on(api(args, &host, verbose)),
         Command::Generate(GenerateCommand::Model { name }) => generate_model(&name),
         Command::Generate(GenerateCommand::Transformer { name }) => {
@@ -141,6 +144,7 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
         &spec,
         &FitOptions {
             quiet: quiet || args.json,
+            export: args.export.clone(),
         },
     )
     .await;
@@ -157,25 +161,28 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
         return Ok(ExitCode::SUCCESS);
     }
     let s = &fitting.stats;
-    println!("Fitted {} -> fitting {}", fitting.model, fitting.id);
     println!(
-        "{:<12} {:>8} {:>10} {:>8}",
-        "split", "rows", "log-loss", "AUC"
+        "Fitted {} -> fitting {} ({}, scored by {})",
+        fitting.model,
+        fitting.id,
+        s.task.name(),
+        s.scoring.name()
     );
-    for (name, split) in [
-        ("train", &s.train),
-        ("validation", &s.validation),
-        ("test", &s.test),
-    ] {
-        println!(
-            "{:<12} {:>8} {:>10.4} {:>8.4}",
-            name, split.rows, split.log_loss, split.auc
-        );
-    }
+    print_metrics(
+        s.task,
+        &[
+            ("train", &s.train),
+            ("validation", &s.validation),
+            ("test", &s.test),
+        ],
+    );
     println!(
         "best iteration {} of {} rounds; {:.2}s extract, {:.2}s fit",
         s.best_iteration, s.rounds, s.seconds.extract, s.seconds.fit
     );
+    if let Some(dir) = &args.export {
+        println!("encoded splits: {}", dir.display());
+    }
     println!(
         "report: {}",
         fitting.dir.join(lore_core::report::REPORT_FILE).display()
@@ -183,21 +190,92 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn predict(args: PredictArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
-    let project = current_project()?;
-    let fitting = Fitting::find(&project, &args.model, args.fitting.as_deref())?;
-    if !fitting.pipeline.unregistered().is_empty() && delegates(host, &project) {
-        return delegate::run_in_project_binary(&project.root, verbose);
+/// The metrics of `task` for each named split, one row each.
+fn print_metrics(task: Task, splits: &[(&str, &SplitStats)]) {
+    let columns = lore_core::metrics::columns(task);
+    let mut header = format!("{:<12} {:>8}", "split", "rows");
+    for (name, _) in &columns {
+        header += &format!(" {name:>11}");
     }
-    let df = files::read(&args.input)?;
-    let p = fitting.predict(df, &args.input.display().to_string())?;
+    println!("{header}");
+    for (name, split) in splits {
+        let mut line = format!("{:<12} {:>8}", name, split.rows);
+        for (_, value) in &columns {
+            match value(split) {
+                Some(v) if v.is_finite() => line += &format!(" {v:>11.4}"),
+                _ => line += &format!(" {:>11}", "-"),
+            }
+        }
+        println!("{line}");
+    }
+}
+
+/// A fitting and the rows of a file for it, or the exit code of the project's binary when the
+/// fitting needs code of the project's own that this `lore` lacks.
+fn fitting_and_rows(
+    rows: &FittingRows,
+    host: &Host,
+    verbose: bool,
+) -> Result<std::result::Result<(Fitting, DataFrame), ExitCode>> {
+    let project = current_project()?;
+    let fitting = Fitting::find(&project, &rows.model, rows.fitting.as_deref())?;
+    if !fitting.pipeline.unregistered().is_empty() && delegates(host, &project) {
+        return Ok(Err(delegate::run_in_project_binary(
+            &project.root,
+            verbose,
+        )?));
+    }
+    let df = files::read(&rows.input)?;
+    Ok(Ok((fitting, df)))
+}
+
+fn evaluate(args: EvaluateArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
+    let (fitting, df) = match fitting_and_rows(&args.rows, host, verbose)? {
+        Ok(found) => found,
+        Err(code) => return Ok(code),
+    };
+    let stats = fitting.evaluate(df, &args.rows.input.display().to_string())?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "model": fitting.model,
+                "fitting_id": fitting.id,
+                "input": args.rows.input.display().to_string(),
+                "scoring": fitting.stats.scoring.name(),
+                "stats": stats,
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Evaluated {} (fitting {}) on {}: {} {}",
+        fitting.model,
+        fitting.id,
+        args.rows.input.display(),
+        fitting.stats.scoring.name(),
+        stats.score.map_or("-".into(), |v| format!("{v:.4}"))
+    );
+    print_metrics(
+        fitting.stats.task,
+        &[("test (fit)", &fitting.stats.test), ("input", &stats)],
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn predict(args: PredictArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
+    let (fitting, df) = match fitting_and_rows(&args.rows, host, verbose)? {
+        Ok(found) => found,
+        Err(code) => return Ok(code),
+    };
+    let p = fitting.predict(df, &args.rows.input.display().to_string(), args.explain)?;
     let mut out = p.frame()?;
     match &args.output {
         Some(path) => {
             files::write(&mut out, path)?;
             eprintln!(
                 "Wrote {} predictions of {} (fitting {}) to {}",
-                p.probabilities.len(),
+                p.len(),
                 fitting.model,
                 fitting.id,
                 path.display()

@@ -32,6 +32,7 @@ pub mod prelude {
     pub use crate::encoders::{Encoder, OutputEncoder};
     pub use crate::estimators::{Estimator, XGBoost};
     pub use crate::io::ExtractSpec;
+    pub use crate::metrics::Metric;
     pub use crate::models::{Model, ModelDefinition, ModelSpec, Pipeline, PipelineDefinition};
     pub use crate::pipelines::{PipelineSpec, Split};
     pub use crate::transformers::{AgeUnit, DatePart, Reference, StringOp, Transformer};

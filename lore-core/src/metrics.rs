@@ -1,21 +1,189 @@
-//! Evaluation: metrics for binary classifiers and the stats a fit records.
+//! Evaluation: the metrics of binary and multi-class classifiers and of regressions, and the
+//! stats a fit records.
 
 use serde::{Deserialize, Serialize};
 
-/// Evaluation of one split.
+use crate::encoders::{OutputEncoder, Task};
+use crate::error::{Error, Result};
+
+/// A metric a model can be scored by, named in specs by its snake-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Mean negative log-likelihood (lower is better).
+    LogLoss,
+    /// Area under the ROC curve (binary).
+    Auc,
+    /// Share of rows whose most probable class is right.
+    Accuracy,
+    /// F1 of the positive class at 0.5 (binary) or the mean F1 of the classes (multi-class).
+    F1,
+    /// F1 of each class weighted by its rows (multi-class).
+    WeightedF1,
+    /// Root mean squared error (lower is better).
+    Rmse,
+    /// Mean absolute error (lower is better).
+    Mae,
+    /// Coefficient of determination.
+    R2,
+}
+
+impl Metric {
+    /// The metric a model is scored by when it declares none: AUC, log-loss, RMSE.
+    pub fn default_for(task: Task) -> Metric {
+        match task {
+            Task::Binary => Metric::Auc,
+            Task::MultiClass { .. } => Metric::LogLoss,
+            Task::Regression => Metric::Rmse,
+        }
+    }
+
+    /// Whether a larger value is a better model.
+    pub fn greater_is_better(self) -> bool {
+        !matches!(self, Metric::LogLoss | Metric::Rmse | Metric::Mae)
+    }
+
+    /// Its name, as specs write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::LogLoss => "log_loss",
+            Metric::Auc => "auc",
+            Metric::Accuracy => "accuracy",
+            Metric::F1 => "f1",
+            Metric::WeightedF1 => "weighted_f1",
+            Metric::Rmse => "rmse",
+            Metric::Mae => "mae",
+            Metric::R2 => "r2",
+        }
+    }
+
+    /// Whether it measures what `output` predicts; an error naming `scoring` when it does not.
+    pub fn check(self, output: &OutputEncoder) -> Result<()> {
+        let classifier = output.is_categorical();
+        let multi_class = matches!(output, OutputEncoder::Unique { .. });
+        let fits = match self {
+            Metric::LogLoss | Metric::Accuracy | Metric::F1 => classifier,
+            Metric::Auc => classifier && !multi_class,
+            Metric::WeightedF1 => classifier && multi_class,
+            Metric::Rmse | Metric::Mae | Metric::R2 => !classifier,
+        };
+        if fits {
+            return Ok(());
+        }
+        let (task, choices) = match (classifier, multi_class) {
+            (false, _) => ("a regression", "rmse, mae, r2"),
+            (true, false) => ("a binary classifier", "log_loss, auc, accuracy, f1"),
+            (true, true) => (
+                "a multi-class classifier",
+                "log_loss, accuracy, f1, weighted_f1",
+            ),
+        };
+        Err(Error::InvalidParam {
+            key: "scoring".into(),
+            message: format!(
+                "`{}` does not measure {task} (output encoder {}({})); use one of {choices}",
+                self.name(),
+                output.kind(),
+                output.column()
+            ),
+        })
+    }
+
+    /// This metric's value in `stats`.
+    pub fn of(self, stats: &SplitStats) -> Option<f64> {
+        match self {
+            Metric::LogLoss => stats.log_loss,
+            Metric::Auc => stats.auc,
+            Metric::Accuracy => stats.accuracy,
+            Metric::F1 => stats.f1.or(stats.macro_avg.as_ref().map(|a| a.f1)),
+            Metric::WeightedF1 => stats.weighted_avg.as_ref().map(|a| a.f1),
+            Metric::Rmse => stats.rmse,
+            Metric::Mae => stats.mae,
+            Metric::R2 => stats.r2,
+        }
+        .filter(|v| v.is_finite())
+    }
+}
+
+/// Precision, recall and F1 together.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Averages {
+    /// Share of rows predicted a class that have it.
+    pub precision: f64,
+    /// Share of rows of a class predicted to have it.
+    pub recall: f64,
+    /// Harmonic mean of precision and recall.
+    pub f1: f64,
+}
+
+/// The threshold on the probability of yes with the best F1, and what it gives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    /// Rows at or above it are predicted yes.
+    pub threshold: f64,
+    /// Precision, recall and F1 at the threshold.
+    #[serde(flatten)]
+    pub at: Averages,
+}
+
+/// Evaluation of one split; only the metrics of the model's task are present.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SplitStats {
     /// Rows in the split.
     pub rows: usize,
-    /// Mean log-loss.
-    pub log_loss: f64,
-    /// Area under the ROC curve.
-    pub auc: f64,
+    /// The model's scoring metric (`Stats::scoring`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// Mean log-loss (classifiers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_loss: Option<f64>,
+    /// Area under the ROC curve (binary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auc: Option<f64>,
+    /// Share of rows whose predicted class is right (classifiers; binary at 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    /// Precision of yes at 0.5 (binary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<f64>,
+    /// Recall of yes at 0.5 (binary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall: Option<f64>,
+    /// F1 of yes at 0.5 (binary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub f1: Option<f64>,
+    /// The threshold with the best F1 (binary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_f1: Option<Threshold>,
+    /// Precision, recall and F1 of each class, averaged (multi-class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub macro_avg: Option<Averages>,
+    /// The same, weighted by each class's rows (multi-class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weighted_avg: Option<Averages>,
+    /// Rows by true class (rows) and predicted class (columns), in label order (classifiers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confusion: Option<Vec<Vec<u64>>>,
+    /// Root mean squared error (regression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rmse: Option<f64>,
+    /// Mean absolute error (regression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mae: Option<f64>,
+    /// Coefficient of determination (regression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r2: Option<f64>,
 }
 
 /// What a fit measured: per-split metrics, the kept round and how long each stage took.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
+    /// What the model learned to predict.
+    #[serde(default = "task_of_old_fittings")]
+    pub task: Task,
+    /// The metric `score` holds in each split.
+    #[serde(default = "scoring_of_old_fittings")]
+    pub scoring: Metric,
     /// The training split.
     pub train: SplitStats,
     /// The validation split (early stopping).
@@ -26,10 +194,219 @@ pub struct Stats {
     pub best_iteration: u32,
     /// Rounds run.
     pub rounds: u32,
-    /// Feature names with their gain importance, most important first.
+    /// Feature names with their importance (total gain), most important first.
     pub importance: Vec<(String, f64)>,
+    /// Feature names with how many splits use them, most used first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub importance_weight: Vec<(String, f64)>,
+    /// Feature names with the training rows their splits divide (total cover), most first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub importance_cover: Vec<(String, f64)>,
     /// Seconds spent in each stage.
     pub seconds: Timings,
+}
+
+fn task_of_old_fittings() -> Task {
+    Task::Binary
+}
+
+fn scoring_of_old_fittings() -> Metric {
+    Metric::Auc
+}
+
+/// Reads one metric of a split.
+pub type Reading = fn(&SplitStats) -> Option<f64>;
+
+/// The metrics of `task` as a table shows them: a column name and how to read it, in order.
+pub fn columns(task: Task) -> Vec<(&'static str, Reading)> {
+    match task {
+        Task::Binary => vec![
+            ("log-loss", |s| s.log_loss),
+            ("AUC", |s| s.auc),
+            ("accuracy", |s| s.accuracy),
+            ("precision", |s| s.precision),
+            ("recall", |s| s.recall),
+            ("F1", |s| s.f1),
+            ("best F1", |s| s.best_f1.as_ref().map(|b| b.at.f1)),
+            ("threshold", |s| s.best_f1.as_ref().map(|b| b.threshold)),
+        ],
+        Task::MultiClass { .. } => vec![
+            ("log-loss", |s| s.log_loss),
+            ("accuracy", |s| s.accuracy),
+            ("macro F1", |s| s.macro_avg.as_ref().map(|a| a.f1)),
+            ("weighted F1", |s| s.weighted_avg.as_ref().map(|a| a.f1)),
+        ],
+        Task::Regression => vec![("RMSE", |s| s.rmse), ("MAE", |s| s.mae), ("R2", |s| s.r2)],
+    }
+}
+
+/// Every metric of `task` for `labels` and `predictions` ([`Task::width`] numbers a row), with
+/// `scoring`'s value as the score.
+pub fn evaluate(task: Task, scoring: Metric, labels: &[f32], predictions: &[f32]) -> SplitStats {
+    let mut stats = SplitStats {
+        rows: labels.len(),
+        ..SplitStats::default()
+    };
+    if labels.is_empty() {
+        return stats;
+    }
+    match task {
+        Task::Binary => {
+            stats.log_loss = Some(log_loss(labels, predictions));
+            stats.auc = Some(auc(labels, predictions)).filter(|a| a.is_finite());
+            let predicted: Vec<u32> = predictions.iter().map(|p| u32::from(*p >= 0.5)).collect();
+            let truth: Vec<u32> = labels.iter().map(|y| u32::from(*y > 0.5)).collect();
+            let confusion = confusion(&truth, &predicted, 2);
+            let yes = per_class(&confusion)[1].clone();
+            stats.accuracy = Some(accuracy(&confusion));
+            stats.precision = Some(yes.precision);
+            stats.recall = Some(yes.recall);
+            stats.f1 = Some(yes.f1);
+            stats.best_f1 = best_f1(labels, predictions);
+            stats.confusion = Some(confusion);
+        }
+        Task::MultiClass { classes } => {
+            stats.log_loss = Some(multi_log_loss(labels, predictions, classes));
+            let predicted: Vec<u32> = predictions
+                .chunks(classes.max(1))
+                .map(|row| {
+                    row.iter()
+                        .enumerate()
+                        .max_by(|a, b| a.1.total_cmp(b.1))
+                        .map_or(0, |(i, _)| i as u32)
+                })
+                .collect();
+            let truth: Vec<u32> = labels.iter().map(|y| *y as u32).collect();
+            let confusion = confusion(&truth, &predicted, classes);
+            let each = per_class(&confusion);
+            let support: Vec<f64> = confusion
+                .iter()
+                .map(|row| row.iter().sum::<u64>() as f64)
+                .collect();
+            let total: f64 = support.iter().sum();
+            let mean = |weights: &dyn Fn(usize) -> f64| Averages {
+                precision: (0..classes).map(|k| weights(k) * each[k].precision).sum(),
+                recall: (0..classes).map(|k| weights(k) * each[k].recall).sum(),
+                f1: (0..classes).map(|k| weights(k) * each[k].f1).sum(),
+            };
+            stats.accuracy = Some(accuracy(&confusion));
+            stats.macro_avg = Some(mean(&|_| 1.0 / classes as f64));
+            stats.weighted_avg = Some(mean(&|k| support[k] / total));
+            stats.confusion = Some(confusion);
+        }
+        Task::Regression => {
+            let n = labels.len() as f64;
+            let mean = labels.iter().map(|y| f64::from(*y)).sum::<f64>() / n;
+            let (mut squares, mut absolute, mut total) = (0.0, 0.0, 0.0);
+            for (y, p) in labels.iter().zip(predictions) {
+                let (y, p) = (f64::from(*y), f64::from(*p));
+                squares += (y - p).powi(2);
+                absolute += (y - p).abs();
+                total += (y - mean).powi(2);
+            }
+            stats.rmse = Some((squares / n).sqrt());
+            stats.mae = Some(absolute / n);
+            stats.r2 = Some(1.0 - squares / total).filter(|r| r.is_finite());
+        }
+    }
+    stats.score = scoring.of(&stats);
+    stats
+}
+
+/// Rows by true class and predicted class.
+fn confusion(truth: &[u32], predicted: &[u32], classes: usize) -> Vec<Vec<u64>> {
+    let mut m = vec![vec![0u64; classes]; classes];
+    for (t, p) in truth.iter().zip(predicted) {
+        if let Some(cell) = m
+            .get_mut(*t as usize)
+            .and_then(|row| row.get_mut(*p as usize))
+        {
+            *cell += 1;
+        }
+    }
+    m
+}
+
+fn accuracy(confusion: &[Vec<u64>]) -> f64 {
+    let total: u64 = confusion.iter().flatten().sum();
+    let right: u64 = (0..confusion.len()).map(|k| confusion[k][k]).sum();
+    right as f64 / total.max(1) as f64
+}
+
+fn averages(tp: f64, predicted: f64, actual: f64) -> Averages {
+    let precision = if predicted > 0.0 { tp / predicted } else { 0.0 };
+    let recall = if actual > 0.0 { tp / actual } else { 0.0 };
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    Averages {
+        precision,
+        recall,
+        f1,
+    }
+}
+
+/// Precision, recall and F1 of each class, from a confusion matrix (0 where undefined, as
+/// scikit-learn's `zero_division=0`).
+fn per_class(confusion: &[Vec<u64>]) -> Vec<Averages> {
+    (0..confusion.len())
+        .map(|k| {
+            let tp = confusion[k][k] as f64;
+            let predicted: u64 = confusion.iter().map(|row| row[k]).sum();
+            let actual: u64 = confusion[k].iter().sum();
+            averages(tp, predicted as f64, actual as f64)
+        })
+        .collect()
+}
+
+/// The threshold on the probability of yes that gives the best F1, searching every distinct
+/// probability.
+pub fn best_f1(labels: &[f32], probabilities: &[f32]) -> Option<Threshold> {
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+    let actual = labels.iter().filter(|y| **y > 0.5).count() as f64;
+    if actual == 0.0 {
+        return None;
+    }
+    let (mut tp, mut best): (f64, Option<Threshold>) = (0.0, None);
+    for (n, &k) in order.iter().enumerate() {
+        if labels[k] > 0.5 {
+            tp += 1.0;
+        }
+        let last_of_tie = order
+            .get(n + 1)
+            .is_none_or(|next| probabilities[*next] != probabilities[k]);
+        if !last_of_tie {
+            continue;
+        }
+        let at = averages(tp, (n + 1) as f64, actual);
+        if best.as_ref().is_none_or(|b| at.f1 > b.at.f1) {
+            best = Some(Threshold {
+                threshold: f64::from(probabilities[k]),
+                at,
+            });
+        }
+    }
+    best
+}
+
+/// Mean negative log-likelihood of class `labels` (0..k) under rows of `k` probabilities.
+pub fn multi_log_loss(labels: &[f32], probabilities: &[f32], classes: usize) -> f64 {
+    if labels.is_empty() || classes == 0 {
+        return f64::NAN;
+    }
+    let eps = 1e-15;
+    let total: f64 = labels
+        .iter()
+        .zip(probabilities.chunks(classes))
+        .map(|(y, row)| {
+            let p = row.get(*y as usize).copied().unwrap_or(0.0);
+            -(f64::from(p)).clamp(eps, 1.0 - eps).ln()
+        })
+        .sum();
+    total / labels.len() as f64
 }
 
 /// Seconds spent in each stage of a fit.
@@ -138,6 +515,80 @@ mod tests {
     fn log_loss_of_perfect_and_coin_flip() {
         assert!(log_loss(&[1.0, 0.0], &[1.0, 0.0]) < 1e-10);
         assert!((log_loss(&[1.0, 0.0], &[0.5, 0.5]) - 2f64.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn binary_metrics_at_half_and_at_the_best_threshold() {
+        let labels = [1.0, 1.0, 0.0, 0.0, 1.0];
+        let p = [0.9, 0.4, 0.6, 0.1, 0.45];
+        let s = evaluate(Task::Binary, Metric::Auc, &labels, &p);
+        // At 0.5: one true yes (0.9), one false yes (0.6), two missed.
+        assert_eq!(s.confusion, Some(vec![vec![1, 1], vec![2, 1]]));
+        assert_eq!(s.accuracy, Some(0.4));
+        assert_eq!(s.precision, Some(0.5));
+        assert!((s.recall.unwrap() - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(s.score, s.auc);
+        let best = s.best_f1.unwrap();
+        // At 0.4 every yes is caught with one false yes: precision 3/4, recall 1.
+        assert_eq!(best.threshold, f64::from(0.4f32));
+        assert!((best.at.f1 - 6.0 / 7.0).abs() < 1e-12, "{best:?}");
+        assert!(s.rmse.is_none());
+    }
+
+    #[test]
+    fn multi_class_metrics_average_over_classes() {
+        let labels = [0.0, 1.0, 2.0, 2.0];
+        let p = [
+            0.8, 0.1, 0.1, //
+            0.2, 0.7, 0.1, //
+            0.1, 0.6, 0.3, //
+            0.1, 0.1, 0.8,
+        ];
+        let s = evaluate(
+            Task::MultiClass { classes: 3 },
+            Metric::LogLoss,
+            &labels,
+            &p,
+        );
+        assert_eq!(s.accuracy, Some(0.75));
+        assert_eq!(
+            s.confusion,
+            Some(vec![vec![1, 0, 0], vec![0, 1, 0], vec![0, 1, 1]])
+        );
+        let macro_avg = s.macro_avg.unwrap();
+        assert!((macro_avg.precision - (1.0 + 0.5 + 1.0) / 3.0).abs() < 1e-12);
+        assert!((macro_avg.recall - (1.0 + 1.0 + 0.5) / 3.0).abs() < 1e-12);
+        let weighted = s.weighted_avg.unwrap();
+        assert!((weighted.recall - 0.75).abs() < 1e-12);
+        let expected = -(0.8f32.ln() + 0.7f32.ln() + 0.3f32.ln() + 0.8f32.ln()) / 4.0;
+        assert!((s.log_loss.unwrap() - f64::from(expected)).abs() < 1e-6);
+        assert_eq!(s.score, s.log_loss);
+        assert!(s.auc.is_none());
+    }
+
+    #[test]
+    fn regression_metrics_against_a_constant() {
+        let labels = [1.0, 2.0, 3.0, 4.0];
+        let s = evaluate(
+            Task::Regression,
+            Metric::Rmse,
+            &labels,
+            &[1.5, 2.0, 3.0, 3.5],
+        );
+        assert!((s.rmse.unwrap() - (0.5f64 / 4.0).sqrt()).abs() < 1e-9);
+        assert!((s.mae.unwrap() - 0.25).abs() < 1e-9);
+        assert!((s.r2.unwrap() - (1.0 - 0.5 / 5.0)).abs() < 1e-9);
+        let constant = evaluate(Task::Regression, Metric::R2, &labels, &[2.5; 4]);
+        assert_eq!(constant.r2, Some(0.0));
+        assert_eq!(constant.score, Some(0.0));
+        let output = |o: fn(String) -> OutputEncoder| o("y".into());
+        let boolean = output(|column| OutputEncoder::Boolean { column });
+        let unique = output(|column| OutputEncoder::Unique { column });
+        let pass = output(|column| OutputEncoder::Pass { column });
+        assert!(Metric::Rmse.check(&boolean).is_err());
+        let e = Metric::Auc.check(&unique).unwrap_err().to_string();
+        assert!(e.contains("scoring") && e.contains("Unique(y)"), "{e}");
+        assert!(Metric::R2.check(&pass).is_ok());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-use crate::encoders::{text_hash, Encoder, FittedEncoder, OutputEncoder};
+use crate::encoders::{text_hash, Encoder, FittedEncoder, FittedOutput, OutputEncoder};
 use crate::error::{Error, Result};
 use crate::io::ExtractSpec;
 use crate::metrics::Timings;
@@ -268,7 +268,7 @@ impl Split {
             units.truncate(n);
         }
         let classes: Vec<Vec<(usize, usize)>> = if stratify_labels {
-            let labels = output.labels(df)?;
+            let labels = output.strata(df)?;
             let mut by_class: std::collections::BTreeMap<u32, Vec<(usize, usize)>> =
                 std::collections::BTreeMap::new();
             for unit in units {
@@ -622,17 +622,23 @@ impl PipelineSpec {
 
     /// Fits every encoder on the (already transformed) training rows.
     pub fn fit(&self, train: &DataFrame) -> Result<FittedPipeline> {
-        self.fit_encoders(|e| e.fit(train))
+        self.fit_encoders(|e| e.fit(train), self.output.fit(train)?)
     }
 
-    /// Fits every encoder on the rows `rows` of the (already transformed) `df`.
+    /// Fits every encoder on the rows `rows` of the (already transformed) `df`, and the output
+    /// on all of its rows (see [`OutputEncoder::fit`]).
     pub fn fit_rows(&self, df: &DataFrame, rows: &[IdxSize]) -> Result<FittedPipeline> {
-        self.fit_encoders(|e| e.fit_rows(df, rows))
+        let output = self
+            .output
+            .fit(df)
+            .map_err(|e| e.in_spec("pipeline.output"))?;
+        self.fit_encoders(|e| e.fit_rows(df, rows), output)
     }
 
     fn fit_encoders(
         &self,
         fit: impl Fn(&Encoder) -> Result<FittedEncoder> + Sync,
+        output: FittedOutput,
     ) -> Result<FittedPipeline> {
         let encoders = self
             .encoders
@@ -654,7 +660,7 @@ impl PipelineSpec {
             transformers: self.transformers.clone(),
             features: encoders.iter().flat_map(FittedEncoder::features).collect(),
             encoders,
-            output: self.output.clone(),
+            output,
         })
     }
 }
@@ -809,8 +815,8 @@ pub struct FittedPipeline {
     pub encoders: Vec<FittedEncoder>,
     /// The feature names, in matrix column order.
     pub features: Vec<String>,
-    /// The output encoder.
-    pub output: OutputEncoder,
+    /// The fitted output encoder.
+    pub output: FittedOutput,
 }
 
 fn first_version() -> u32 {

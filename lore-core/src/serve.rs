@@ -1,6 +1,7 @@
 //! The HTTP API: the latest fitting of every fitted model, served with axum.
 //!
-//! `GET /health`, `GET /models`, `POST /models/{name}/predict` (a JSON list of records) and
+//! `GET /health`, `GET /models`, `POST /models/{name}/predict[?explain=true]` (a JSON list of
+//! records) and
 //! `GET /openapi.json`. Bad input gets a 400 with a JSON error naming the field; the server keeps serving.
 
 use std::collections::BTreeMap;
@@ -8,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -143,6 +144,9 @@ async fn models(State(state): State<ApiState>) -> Json<Value> {
                 "fitting_id": f.id,
                 "inputs": f.inputs(),
                 "output": f.pipeline.output.column(),
+                "task": f.stats.task.name(),
+                "scoring": f.stats.scoring.name(),
+                "test_score": f.stats.test.score,
                 "test_auc": f.stats.test.auc,
             }))
         })
@@ -150,9 +154,18 @@ async fn models(State(state): State<ApiState>) -> Json<Value> {
     Json(json!({ "models": list }))
 }
 
+/// The query of a prediction request.
+#[derive(Debug, Default, serde::Deserialize)]
+struct PredictQuery {
+    /// Also give each feature's contribution to each prediction.
+    #[serde(default)]
+    explain: bool,
+}
+
 async fn predict(
     State(state): State<ApiState>,
     Path(name): Path<String>,
+    Query(query): Query<PredictQuery>,
     body: Bytes,
 ) -> std::result::Result<Json<Value>, ApiError> {
     let fitting = state.fittings.get(&name).cloned().ok_or_else(|| ApiError {
@@ -194,18 +207,24 @@ async fn predict(
         let f = fitting.lock().map_err(|_| {
             Error::Fitting("the model is unavailable after an earlier failure".into())
         })?;
-        let p = f.predict(df, "the request body")?;
+        let p = f.predict(df, "the request body", query.explain)?;
         Ok::<_, Error>((f.id.clone(), p))
     })
     .await
     .map_err(|e| Error::Fitting(e.to_string()))??;
     let (fitting_id, p) = result;
-    Ok(Json(json!({
+    let mut answer = json!({
         "model": name,
         "fitting_id": fitting_id,
         "predictions": p.predictions,
-        "probabilities": p.probabilities,
-    })))
+    });
+    if let Some(probabilities) = p.probabilities() {
+        answer["probabilities"] = probabilities.into();
+    }
+    if let Some(contributions) = p.contributions_json() {
+        answer["contributions"] = contributions.into();
+    }
+    Ok(Json(answer))
 }
 
 async fn openapi(State(state): State<ApiState>) -> Json<Value> {
@@ -223,10 +242,13 @@ async fn openapi(State(state): State<ApiState>) -> Json<Value> {
             format!("/models/{name}/predict"),
             json!({"post": {
                 "summary": format!("Predict {} with {name}", f.pipeline.output.column()),
+                "parameters": [{"name": "explain", "in": "query", "required": false,
+                    "description": "also give each feature's SHAP contribution to each prediction",
+                    "schema": {"type": "boolean"}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {
                     "type": "array", "items": {"type": "object", "properties": properties, "required": f.inputs()}}}}},
                 "responses": {
-                    "200": {"description": "predictions, probabilities and the fitting id"},
+                    "200": {"description": "predictions, probabilities (of yes, or of each class; none for a number) and the fitting id; with explain, contributions"},
                     "400": {"description": "malformed body or a missing or mistyped field, named in `field`"}
                 }
             }}),

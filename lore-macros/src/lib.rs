@@ -193,6 +193,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                     name: #name.to_string(),
                     pipeline: <#pipeline as ::std::default::Default>::default().spec(),
                     estimator: self.estimator(),
+                    scoring: ::lore_core::models::ModelDefinition::scoring(self),
                 }
             }
         }

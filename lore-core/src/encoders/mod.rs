@@ -14,8 +14,10 @@ use crate::pipelines::Csr;
 use crate::transformers::{has_no_params, no_params};
 
 mod custom;
+mod output;
 
 pub use custom::{is_registered, register, CustomEncoder};
+pub use output::{FittedOutput, OutputEncoder, OutputState, Task};
 
 /// How many training values a `Quantile` encoder keeps to place its boundaries: all of them up
 /// to this many, a seeded uniform sample beyond (so batches and whole reads agree in expectation).
@@ -2067,75 +2069,6 @@ fn middle_out(position: usize, length: usize, depth: usize) -> usize {
     }
 }
 
-/// How the column to predict becomes labels, and predictions become answers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", deny_unknown_fields)]
-pub enum OutputEncoder {
-    /// A yes/no column (0/1, true/false, yes/no): labels 0 and 1, answers true when p >= 0.5.
-    Boolean {
-        /// The column to predict.
-        column: String,
-    },
-}
-
-impl OutputEncoder {
-    /// The column to predict.
-    pub fn column(&self) -> &str {
-        match self {
-            OutputEncoder::Boolean { column } => column,
-        }
-    }
-
-    /// The labels of every row of `df`; a missing or unreadable label is an error naming the row.
-    pub fn labels(&self, df: &DataFrame) -> Result<Vec<f32>> {
-        let OutputEncoder::Boolean { column } = self;
-        let by = format!("output encoder Boolean({column})");
-        let bad = |row: usize, found: String| Error::ColumnType {
-            column: column.clone(),
-            message: format!(
-                "row {}: {by} needs 0/1 or true/false but found {found}",
-                row + 1
-            ),
-        };
-        if frame::column(df, column, &by)?
-            .dtype()
-            .is_primitive_numeric()
-        {
-            // Numbers need no text: 0 and 1 are the labels.
-            let mut labels = Vec::with_capacity(df.height());
-            let mut wrong = None;
-            frame::each_number(df, column, &by, None, |v| match v {
-                Some(x) if x == 0.0 || x == 1.0 => labels.push(x as f32),
-                _ => {
-                    wrong.get_or_insert((labels.len(), v));
-                    labels.push(0.0);
-                }
-            })?;
-            return match wrong {
-                None => Ok(labels),
-                Some((row, Some(x))) => Err(bad(row, format!("{x}"))),
-                Some((row, None)) => Err(bad(row, "nothing".into())),
-            };
-        }
-        frame::text(df, column, &by)?
-            .iter()
-            .enumerate()
-            .map(|(row, v)| {
-                let v = v.unwrap_or_default();
-                match yes_no(v) {
-                    Some(yes) => Ok(f32::from(u8::from(yes))),
-                    None => Err(bad(row, format!("{:?}", v.trim()))),
-                }
-            })
-            .collect()
-    }
-
-    /// The answer for a predicted probability.
-    pub fn decode(&self, probability: f32) -> serde_json::Value {
-        serde_json::Value::Bool(probability >= 0.5)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2632,18 +2565,5 @@ mod tests {
                 &fitted.encode(&df).unwrap()
             ));
         }
-    }
-
-    #[test]
-    fn boolean_labels_name_the_bad_row() {
-        let df = df!("y" => ["1", "false", "maybe"]).unwrap();
-        let e = OutputEncoder::Boolean { column: "y".into() }
-            .labels(&df)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("row 3") && e.contains("maybe") && e.contains("`y`"),
-            "{e}"
-        );
     }
 }

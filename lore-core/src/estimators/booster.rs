@@ -313,6 +313,42 @@ impl DMatrix {
         built.ok_or_else(|| Error::Estimator("XGBoost built no matrix".into()))
     }
 
+    /// An XGBoost matrix holding a copy of the rows of `x` (missing values NaN), for the
+    /// predictions XGBoost cannot make in place.
+    pub fn from_matrix(x: &Matrix) -> Result<DMatrix> {
+        let config = c_string(r#"{"missing":NaN,"nthread":0}"#)?;
+        let mut out = ptr::null_mut();
+        // SAFETY: XGBoost copies the borrowed arrays during the call.
+        match &x.values {
+            Values::Dense(values) => {
+                let data = array_interface(values, &[x.rows, x.columns])?;
+                check(unsafe {
+                    sys::XGDMatrixCreateFromDense(data.as_ptr(), config.as_ptr(), &mut out)
+                })?;
+            }
+            Values::Sparse(csr) => {
+                let [indptr, indices, values] = csr_interfaces(csr)?;
+                check(unsafe {
+                    sys::XGDMatrixCreateFromCSR(
+                        indptr.as_ptr(),
+                        indices.as_ptr(),
+                        values.as_ptr(),
+                        x.columns as sys::bst_ulong,
+                        config.as_ptr(),
+                        &mut out,
+                    )
+                })?;
+            }
+        }
+        if out.is_null() {
+            return Err(Error::Estimator("XGBoost built no matrix".into()));
+        }
+        Ok(DMatrix {
+            handle: out,
+            _proxy: None,
+        })
+    }
+
     /// The labels XGBoost holds for the rows.
     pub fn labels(&self) -> Result<Vec<f32>> {
         let field = c_string("label")?;
@@ -327,6 +363,15 @@ impl DMatrix {
         }
         Ok(unsafe { std::slice::from_raw_parts(out, len as usize) }.to_vec())
     }
+}
+
+/// What a booster predicts, by XGBoost's number for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prediction {
+    /// The prediction itself (a probability for a classifier).
+    Value = 0,
+    /// Each feature's SHAP contribution to the margin, and the bias.
+    Contributions = 2,
 }
 
 /// A gradient-boosted model, being trained or loaded.
@@ -409,11 +454,12 @@ impl Booster {
         parse_evaluation(&text, matrices.len())
     }
 
-    /// The model's output for every row of `matrix` (probabilities for a classifier).
-    pub fn predict(&self, matrix: &DMatrix) -> Result<Vec<f32>> {
-        let config = c_string(
-            r#"{"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false}"#,
-        )?;
+    /// The model's output (`what`) for every row of `matrix`.
+    pub fn predict(&self, matrix: &DMatrix, what: Prediction) -> Result<Vec<f32>> {
+        let config = c_string(&format!(
+            r#"{{"type":{},"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false}}"#,
+            what as u8
+        ))?;
         let (mut shape, mut dim, mut out) = (ptr::null(), 0, ptr::null());
         // SAFETY: valid handles; the result is copied before the next call on the booster.
         check(unsafe {
@@ -429,15 +475,20 @@ impl Booster {
         Ok(copy_floats(shape, dim, out))
     }
 
-    /// The model's output for every row of a dense or sparse matrix, without building an
-    /// XGBoost matrix.
-    pub fn predict_matrix(&self, x: &Matrix) -> Result<Vec<f32>> {
+    /// The model's output (`what`) for every row of a dense or sparse matrix, without building
+    /// an XGBoost matrix.
+    pub fn predict_matrix(&self, x: &Matrix, what: Prediction) -> Result<Vec<f32>> {
         if x.rows == 0 {
             return Ok(Vec::new());
         }
-        let config = c_string(
-            r#"{"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"missing":NaN}"#,
-        )?;
+        if what != Prediction::Value {
+            // XGBoost predicts in place only values; contributions need a matrix of its own.
+            return self.predict(&DMatrix::from_matrix(x)?, what);
+        }
+        let config = c_string(&format!(
+            r#"{{"type":{},"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"missing":NaN}}"#,
+            what as u8
+        ))?;
         let (mut shape, mut dim, mut out) = (ptr::null(), 0, ptr::null());
         // SAFETY: `x` outlives the call; the result is copied before the next call.
         match &x.values {
@@ -516,9 +567,10 @@ impl Booster {
         Ok(booster)
     }
 
-    /// The total gain of the splits on each feature, by feature index (0 for unused features).
-    pub fn total_gain(&self, features: usize) -> Result<Vec<f64>> {
-        let config = c_string(r#"{"importance_type":"total_gain"}"#)?;
+    /// XGBoost's importance score `kind` (`weight`, `total_gain`, `total_cover`, ...) of each
+    /// feature, by feature index (0 for unused features).
+    pub fn feature_scores(&self, features: usize, kind: &str) -> Result<Vec<f64>> {
+        let config = c_string(&format!(r#"{{"importance_type":"{kind}"}}"#))?;
         let (mut n, mut names, mut dim, mut shape, mut scores) =
             (0, ptr::null_mut(), 0, ptr::null(), ptr::null());
         // SAFETY: XGBoost returns `n` names and scores in memory it owns; read at once.
@@ -533,9 +585,9 @@ impl Booster {
                 &mut scores,
             )
         })?;
-        let mut gains = vec![0.0; features];
+        let mut out = vec![0.0; features];
         if n == 0 || names.is_null() || scores.is_null() {
-            return Ok(gains);
+            return Ok(out);
         }
         let names = unsafe { std::slice::from_raw_parts(names, n as usize) };
         let scores = unsafe { std::slice::from_raw_parts(scores, n as usize) };
@@ -543,11 +595,11 @@ impl Booster {
             // SAFETY: each name is a NUL-terminated string XGBoost owns.
             let name = unsafe { CStr::from_ptr(*name) }.to_string_lossy();
             let index = name.strip_prefix('f').and_then(|i| i.parse::<usize>().ok());
-            if let Some(slot) = index.and_then(|i| gains.get_mut(i)) {
+            if let Some(slot) = index.and_then(|i| out.get_mut(i)) {
                 *slot = f64::from(*score);
             }
         }
-        Ok(gains)
+        Ok(out)
     }
 }
 
@@ -646,13 +698,19 @@ mod tests {
         }
         assert!(losses[4][0] < losses[0][0], "{losses:?}");
         let kept = booster.first_rounds(3).unwrap();
-        let from_matrix = kept.predict(&valid).unwrap();
-        let from_dense = kept.predict_matrix(&valid_pieces.x[0]).unwrap();
+        let from_matrix = kept.predict(&valid, Prediction::Value).unwrap();
+        let from_dense = kept
+            .predict_matrix(&valid_pieces.x[0], Prediction::Value)
+            .unwrap();
         assert_eq!(from_matrix, from_dense);
         assert!(from_dense[5] > 0.5 && from_dense[4] < 0.5, "{from_dense:?}");
         let back = Booster::load(&kept.save("ubj").unwrap()).unwrap();
-        assert_eq!(back.predict_matrix(&valid_pieces.x[0]).unwrap(), from_dense);
-        assert!(kept.total_gain(1).unwrap()[0] > 0.0);
+        assert_eq!(
+            back.predict_matrix(&valid_pieces.x[0], Prediction::Value)
+                .unwrap(),
+            from_dense
+        );
+        assert!(kept.feature_scores(1, "total_gain").unwrap()[0] > 0.0);
     }
 
     #[test]

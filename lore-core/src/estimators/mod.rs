@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 mod booster;
 
-use booster::{Booster, DMatrix};
+use crate::encoders::{OutputEncoder, Task};
+use booster::{Booster, DMatrix, Prediction};
 pub use booster::{InMemory, LabelledBatches};
 
 /// Which estimator a model uses, named in specs by its `type`.
@@ -20,46 +21,61 @@ pub enum Estimator {
     XGBoost(XGBoost),
 }
 
-/// XGBoost hyper-parameters, with XGBoost's own names and defaults suited to tabular data.
+/// XGBoost hyper-parameters, with XGBoost's own names (or scikit-learn's, which XGBoost's Python
+/// package also takes) and defaults suited to tabular data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct XGBoost {
-    /// The learning objective (`binary:logistic` for yes/no outputs).
-    pub objective: String,
+    /// The learning objective, such as `reg:absoluteerror` [default: from the output encoder:
+    /// `binary:logistic` for Boolean, `multi:softprob` for Unique, `reg:squarederror` for Pass].
+    pub objective: Option<String>,
     /// Most boosting rounds (trees).
-    pub n_estimators: u32,
+    pub n_estimators: i64,
     /// Deepest a tree may grow.
-    pub max_depth: u32,
+    pub max_depth: i64,
     /// Shrinkage applied to each tree (`eta`).
+    #[serde(alias = "eta")]
     pub learning_rate: f64,
     /// Smallest sum of instance weight in a child.
     pub min_child_weight: f64,
+    /// Smallest loss reduction a split must make (`gamma`).
+    #[serde(alias = "gamma")]
+    pub min_split_loss: f64,
     /// Share of rows sampled for each tree.
     pub subsample: f64,
     /// Share of features sampled for each tree.
     pub colsample_bytree: f64,
-    /// L2 regularisation.
+    /// L2 regularisation (`lambda`).
+    #[serde(alias = "lambda")]
     pub reg_lambda: f64,
-    /// L1 regularisation.
+    /// L1 regularisation (`alpha`).
+    #[serde(alias = "alpha")]
     pub reg_alpha: f64,
-    /// Stop when validation log-loss has not improved for this many rounds (0: never stop early).
-    pub early_stopping_rounds: u32,
+    /// Stop when the validation loss has not improved for this many rounds (`patience`; 0:
+    /// never stop early); the model keeps the best round.
+    #[serde(alias = "patience")]
+    pub early_stopping_rounds: i64,
     /// XGBoost's tree construction algorithm (`hist`, `approx`, `exact`).
     pub tree_method: String,
-    /// Threads to use (0: all cores).
-    pub n_jobs: u32,
+    /// Threads to use (`nthread`; 0: all cores).
+    #[serde(alias = "nthread")]
+    pub n_jobs: i64,
     /// Random seed.
     pub seed: u64,
+    /// How the booster is saved: XGBoost's `json` (readable) or `ubj` (binary JSON, smaller and
+    /// faster to load); any XGBoost loads either.
+    pub model_format: String,
 }
 
 impl Default for XGBoost {
     fn default() -> Self {
         XGBoost {
-            objective: "binary:logistic".into(),
+            objective: None,
             n_estimators: 100,
             max_depth: 3,
             learning_rate: 0.3,
             min_child_weight: 1.0,
+            min_split_loss: 0.0,
             subsample: 1.0,
             colsample_bytree: 1.0,
             reg_lambda: 1.0,
@@ -68,24 +84,91 @@ impl Default for XGBoost {
             tree_method: "hist".into(),
             n_jobs: 0,
             seed: 0,
+            model_format: "json".into(),
+        }
+    }
+}
+
+/// XGBoost's objectives that Lore trains, with the kind of output each needs. Ranking and
+/// survival need grouped or censored labels, which Lore's outputs do not give.
+const OBJECTIVES: &[(&str, Kind)] = &[
+    ("binary:logistic", Kind::Binary),
+    ("multi:softprob", Kind::MultiClass),
+    ("reg:squarederror", Kind::Regression),
+    ("reg:squaredlogerror", Kind::Regression),
+    ("reg:pseudohubererror", Kind::Regression),
+    ("reg:absoluteerror", Kind::Regression),
+    ("reg:logistic", Kind::Regression),
+    ("reg:gamma", Kind::Regression),
+    ("reg:tweedie", Kind::Regression),
+    ("count:poisson", Kind::Regression),
+];
+
+/// A task without its number of classes, which is only known once the output is fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Binary,
+    MultiClass,
+    Regression,
+}
+
+impl Kind {
+    fn of(output: &OutputEncoder) -> Kind {
+        match output {
+            OutputEncoder::Boolean { .. } => Kind::Binary,
+            OutputEncoder::Unique { .. } => Kind::MultiClass,
+            OutputEncoder::Pass { .. } => Kind::Regression,
+        }
+    }
+
+    fn of_task(task: Task) -> Kind {
+        match task {
+            Task::Binary => Kind::Binary,
+            Task::MultiClass { .. } => Kind::MultiClass,
+            Task::Regression => Kind::Regression,
+        }
+    }
+
+    fn objective(self) -> &'static str {
+        match self {
+            Kind::Binary => "binary:logistic",
+            Kind::MultiClass => "multi:softprob",
+            Kind::Regression => "reg:squarederror",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Binary => "binary classification",
+            Kind::MultiClass => "multi-class classification",
+            Kind::Regression => "regression",
+        }
+    }
+
+    /// The output encoders that give this kind of labels.
+    fn outputs(self) -> &'static str {
+        match self {
+            Kind::Binary => "Boolean",
+            Kind::MultiClass => "Unique",
+            Kind::Regression => "Pass",
         }
     }
 }
 
 impl XGBoost {
-    /// A binary classifier with the defaults.
+    /// A classifier or regressor with the defaults; the output encoder decides which.
     pub fn classifier() -> Self {
         XGBoost::default()
     }
 
     /// Sets the most boosting rounds.
-    pub fn n_estimators(mut self, n: u32) -> Self {
+    pub fn n_estimators(mut self, n: i64) -> Self {
         self.n_estimators = n;
         self
     }
 
     /// Sets the deepest a tree may grow.
-    pub fn max_depth(mut self, depth: u32) -> Self {
+    pub fn max_depth(mut self, depth: i64) -> Self {
         self.max_depth = depth;
         self
     }
@@ -97,53 +180,152 @@ impl XGBoost {
     }
 
     /// Sets the early-stopping patience in rounds.
-    pub fn early_stopping_rounds(mut self, rounds: u32) -> Self {
+    pub fn early_stopping_rounds(mut self, rounds: i64) -> Self {
         self.early_stopping_rounds = rounds;
         self
     }
 
-    fn params(&self) -> Vec<(&'static str, String)> {
+    /// Sets the objective.
+    pub fn objective(mut self, objective: &str) -> Self {
+        self.objective = Some(objective.into());
+        self
+    }
+
+    /// The objective for `kind` of labels: the one given, else the kind's own.
+    fn objective_for(&self, kind: Kind) -> &str {
+        self.objective.as_deref().unwrap_or(kind.objective())
+    }
+
+    /// XGBoost's loss on the validation split that early stopping watches.
+    fn eval_metric(&self, task: Task) -> &'static str {
+        match (task, self.objective_for(Kind::of_task(task))) {
+            (Task::Binary, _) => "logloss",
+            (Task::MultiClass { .. }, _) => "mlogloss",
+            (Task::Regression, "reg:absoluteerror") => "mae",
+            (Task::Regression, _) => "rmse",
+        }
+    }
+
+    fn params(&self, task: Task) -> Vec<(&'static str, String)> {
         let mut p = vec![
-            ("objective", self.objective.clone()),
+            (
+                "objective",
+                self.objective_for(Kind::of_task(task)).to_string(),
+            ),
             ("max_depth", self.max_depth.to_string()),
             ("eta", self.learning_rate.to_string()),
             ("min_child_weight", self.min_child_weight.to_string()),
+            ("gamma", self.min_split_loss.to_string()),
             ("subsample", self.subsample.to_string()),
             ("colsample_bytree", self.colsample_bytree.to_string()),
             ("lambda", self.reg_lambda.to_string()),
             ("alpha", self.reg_alpha.to_string()),
             ("tree_method", self.tree_method.clone()),
             ("seed", self.seed.to_string()),
-            ("eval_metric", "logloss".into()),
+            ("eval_metric", self.eval_metric(task).into()),
             ("max_bin", booster::MAX_BIN.to_string()),
             ("verbosity", "0".into()),
         ];
+        if let Task::MultiClass { classes } = task {
+            p.push(("num_class", classes.to_string()));
+        }
         if self.n_jobs > 0 {
             p.push(("nthread", self.n_jobs.to_string()));
         }
         p
     }
 
-    fn validate(&self) -> Result<()> {
-        let bad = |key: &str, message: &str| {
+    /// Checks every parameter, and that the objective suits `output`, before any data is read.
+    fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        let bad = |key: &str, message: String| {
             Err(Error::InvalidParam {
                 key: format!("estimator.{key}"),
-                message: message.into(),
+                message,
             })
         };
-        if self.n_estimators == 0 {
-            return bad("n_estimators", "must be at least 1");
+        // Integers are read signed so that a negative one is refused here, by name.
+        if !(1..=1_000_000).contains(&self.n_estimators) {
+            return bad(
+                "n_estimators",
+                format!("{} is not a number of rounds from 1", self.n_estimators),
+            );
+        }
+        for (key, v) in [
+            ("early_stopping_rounds", self.early_stopping_rounds),
+            ("n_jobs", self.n_jobs),
+        ] {
+            if v < 0 {
+                return bad(key, format!("{v} is negative; use 0 or more"));
+            }
         }
         if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
-            return bad("learning_rate", "must be in (0, 1]");
+            return bad(
+                "learning_rate",
+                format!("{} is not in (0, 1]", self.learning_rate),
+            );
         }
         for (key, v) in [
             ("subsample", self.subsample),
             ("colsample_bytree", self.colsample_bytree),
         ] {
             if !(v > 0.0 && v <= 1.0) {
-                return bad(key, "must be in (0, 1]");
+                return bad(key, format!("{v} is not in (0, 1]"));
             }
+        }
+        for (key, v) in [
+            ("min_child_weight", self.min_child_weight),
+            ("min_split_loss", self.min_split_loss),
+            ("reg_lambda", self.reg_lambda),
+            ("reg_alpha", self.reg_alpha),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return bad(key, format!("{v} is not a number of 0 or more"));
+            }
+        }
+        if !(1..=64).contains(&self.max_depth) {
+            return bad(
+                "max_depth",
+                format!("{} is not a depth from 1 to 64", self.max_depth),
+            );
+        }
+        if !["hist", "approx", "exact"].contains(&self.tree_method.as_str()) {
+            return bad(
+                "tree_method",
+                format!("`{}` is not one of hist, approx, exact", self.tree_method),
+            );
+        }
+        if !["json", "ubj"].contains(&self.model_format.as_str()) {
+            return bad(
+                "model_format",
+                format!("`{}` is not json or ubj", self.model_format),
+            );
+        }
+        let wanted = Kind::of(output);
+        let objective = self.objective_for(wanted);
+        let Some((_, kind)) = OBJECTIVES.iter().find(|(name, _)| *name == objective) else {
+            let known: Vec<&str> = OBJECTIVES.iter().map(|(n, _)| *n).collect();
+            return bad(
+                "objective",
+                format!(
+                    "`{objective}` is not an objective Lore trains; use one of {}",
+                    known.join(", ")
+                ),
+            );
+        };
+        if *kind != wanted {
+            return bad(
+                "objective",
+                format!(
+                    "`{objective}` is a {} objective, but the output encoder {}({}) asks for \
+                     {}; use a {} output encoder, or leave the objective out to get {}",
+                    kind.name(),
+                    output.kind(),
+                    output.column(),
+                    wanted.name(),
+                    kind.outputs(),
+                    wanted.objective()
+                ),
+            );
         }
         Ok(())
     }
@@ -156,10 +338,12 @@ pub struct FitHistory {
     pub best_iteration: u32,
     /// Rounds run before stopping.
     pub rounds: u32,
-    /// Training log-loss after each round.
-    pub train_log_loss: Vec<f64>,
-    /// Validation log-loss after each round.
-    pub validation_log_loss: Vec<f64>,
+    /// The loss watched, as XGBoost names it (`logloss`, `mlogloss`, `rmse`, `mae`).
+    pub metric: String,
+    /// The training loss after each round.
+    pub train_loss: Vec<f64>,
+    /// The validation loss after each round.
+    pub validation_loss: Vec<f64>,
 }
 
 /// The labels of a split and the fitted model's predictions for them, row by row.
@@ -167,13 +351,25 @@ pub struct FitHistory {
 pub struct Scored {
     /// One label per row.
     pub labels: Vec<f32>,
-    /// The kept model's prediction for each row.
+    /// The kept model's predictions, [`Task::width`] numbers per row.
     pub predictions: Vec<f32>,
 }
 
-/// A fitted estimator that predicts probabilities.
+/// How a feature's importance is counted over the trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Importance {
+    /// The total loss reduction of the splits on the feature.
+    Gain,
+    /// How many splits use the feature.
+    Weight,
+    /// How many training rows the splits on the feature divide, summed.
+    Cover,
+}
+
+/// A fitted estimator that predicts probabilities or numbers.
 pub struct FittedEstimator {
     booster: Booster,
+    format: String,
 }
 
 impl std::fmt::Debug for FittedEstimator {
@@ -182,30 +378,41 @@ impl std::fmt::Debug for FittedEstimator {
     }
 }
 
-/// The file name of a saved booster inside a fitting (XGBoost's own JSON model format).
-pub const BOOSTER_FILE: &str = "model.json";
+/// The file name of a saved booster inside a fitting, by format: XGBoost's own JSON or UBJ.
+pub fn booster_file(format: &str) -> String {
+    format!("model.{format}")
+}
 
 impl Estimator {
-    /// Fits on `train`, stopping early on `validation` (which may have no rows); `on_round` is
-    /// told each finished round. Both are read batch by batch into XGBoost's quantised matrices,
-    /// so neither has to be in memory whole. Also returns both splits scored by the kept model.
+    /// Checks the hyper-parameters, and that they suit the output encoder, before any data is
+    /// read.
+    pub fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        let Estimator::XGBoost(spec) = self;
+        spec.validate(output)
+    }
+
+    /// Fits on `train` for `task`, stopping early on `validation` (which may have no rows);
+    /// `on_round` is told each finished round. Both are read batch by batch into XGBoost's
+    /// quantised matrices, so neither has to be in memory whole. Also returns both splits
+    /// scored by the kept model.
     pub fn fit(
         &self,
+        task: Task,
         train: &mut dyn LabelledBatches,
         validation: &mut dyn LabelledBatches,
         on_round: &mut dyn FnMut(u32, u32),
     ) -> Result<(FittedEstimator, FitHistory, [Scored; 2])> {
         let Estimator::XGBoost(spec) = self;
-        spec.validate()?;
         let pages = train.page_to().map(Path::to_path_buf);
-        let dtrain = DMatrix::quantised(train, None, spec.n_jobs, pages.as_deref())?;
+        let threads = u32::try_from(spec.n_jobs).unwrap_or(0);
+        let dtrain = DMatrix::quantised(train, None, threads, pages.as_deref())?;
 
         let dvalid = if validation.rows() > 0 {
             let pages = validation.page_to().map(Path::to_path_buf);
             Some(DMatrix::quantised(
                 validation,
                 Some(&dtrain),
-                spec.n_jobs,
+                threads,
                 pages.as_deref(),
             )?)
         } else {
@@ -214,29 +421,30 @@ impl Estimator {
         let mut watched = vec![("train", &dtrain)];
         watched.extend(dvalid.as_ref().map(|d| ("validation", d)));
         let matrices: Vec<&DMatrix> = watched.iter().map(|(_, m)| *m).collect();
-        let mut booster = Booster::new(&matrices, &spec.params())?;
+        let mut booster = Booster::new(&matrices, &spec.params(task))?;
         let mut history = FitHistory {
             best_iteration: 0,
             rounds: 0,
-            train_log_loss: vec![],
-            validation_log_loss: vec![],
+            metric: spec.eval_metric(task).into(),
+            train_loss: vec![],
+            validation_loss: vec![],
         };
         let mut best = f64::INFINITY;
-        for round in 0..spec.n_estimators {
+        let rounds = u32::try_from(spec.n_estimators).unwrap_or(u32::MAX);
+        let patience = u32::try_from(spec.early_stopping_rounds).unwrap_or(0);
+        for round in 0..rounds {
             booster.update(&dtrain, round)?;
             let losses = booster.evaluate(round, &watched)?;
             let train_loss = losses[0];
             let valid_loss = losses.get(1).copied().unwrap_or(train_loss);
-            history.train_log_loss.push(train_loss);
-            history.validation_log_loss.push(valid_loss);
+            history.train_loss.push(train_loss);
+            history.validation_loss.push(valid_loss);
             history.rounds = round + 1;
-            on_round(round + 1, spec.n_estimators);
+            on_round(round + 1, rounds);
             if valid_loss < best {
                 best = valid_loss;
                 history.best_iteration = round;
-            } else if spec.early_stopping_rounds > 0
-                && round - history.best_iteration >= spec.early_stopping_rounds
-            {
+            } else if patience > 0 && round - history.best_iteration >= patience {
                 break;
             }
         }
@@ -246,41 +454,65 @@ impl Estimator {
             Ok(match matrix {
                 Some(m) => Scored {
                     labels: m.labels()?,
-                    predictions: kept.predict(m)?,
+                    predictions: kept.predict(m, Prediction::Value)?,
                 },
                 None => Scored::default(),
             })
         };
         let scored = [score(Some(&dtrain))?, score(dvalid.as_ref())?];
-        Ok((FittedEstimator { booster: kept }, history, scored))
+        let fitted = FittedEstimator {
+            booster: kept,
+            format: spec.model_format.clone(),
+        };
+        Ok((fitted, history, scored))
     }
 }
 
 impl FittedEstimator {
-    /// The probability of the positive class for every row of `x`.
+    /// The predictions for every row of `x`: [`Task::width`] numbers a row (the probability of
+    /// yes; a probability per class; the number predicted).
     pub fn predict(&self, x: &Matrix) -> Result<Vec<f32>> {
-        self.booster.predict_matrix(x)
+        self.booster.predict_matrix(x, Prediction::Value)
     }
 
-    /// Saves the booster in XGBoost's own JSON format into `dir`.
+    /// Each feature's SHAP contribution to each row's prediction (XGBoost's `pred_contribs`),
+    /// in the model's margin (log-odds for a classifier): per row, per class of a multi-class
+    /// model, one number per feature and a last one for the bias. They sum to the margin.
+    pub fn contributions(&self, x: &Matrix) -> Result<Vec<f32>> {
+        self.booster.predict_matrix(x, Prediction::Contributions)
+    }
+
+    /// Saves the booster in XGBoost's own format (JSON or UBJ, as fitted) into `dir`.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let bytes = self.booster.save("json")?;
-        let path = dir.join(BOOSTER_FILE);
+        let bytes = self.booster.save(&self.format)?;
+        let path = dir.join(booster_file(&self.format));
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
     }
 
-    /// Loads a booster saved by [`FittedEstimator::save`].
+    /// Loads a booster saved by [`FittedEstimator::save`], in whichever format it was saved.
     pub fn load(dir: &Path) -> Result<FittedEstimator> {
-        let path = dir.join(BOOSTER_FILE);
+        let format = ["json", "ubj"]
+            .into_iter()
+            .find(|f| dir.join(booster_file(f)).is_file())
+            .unwrap_or("json");
+        let path = dir.join(booster_file(format));
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let booster = Booster::load(&bytes)
             .map_err(|e| Error::Fitting(format!("{}: {e}", path.display())))?;
-        Ok(FittedEstimator { booster })
+        Ok(FittedEstimator {
+            booster,
+            format: format.into(),
+        })
     }
 
-    /// Gain-based importance of each feature, by feature index.
-    pub fn importance(&self, features: usize) -> Result<Vec<f64>> {
-        self.booster.total_gain(features)
+    /// Each feature's importance counted as `kind`, by feature index (0 for unused features).
+    pub fn importance(&self, features: usize, kind: Importance) -> Result<Vec<f64>> {
+        let name = match kind {
+            Importance::Gain => "total_gain",
+            Importance::Weight => "weight",
+            Importance::Cover => "total_cover",
+        };
+        self.booster.feature_scores(features, name)
     }
 }
 
@@ -288,6 +520,7 @@ impl FittedEstimator {
 mod tests {
     use super::*;
     use crate::metrics;
+    use crate::pipelines::Values;
 
     fn data(n: usize) -> (Matrix, Vec<f32>) {
         let values: Vec<f32> = (0..n).map(|i| (i % 10) as f32).collect();
@@ -304,13 +537,14 @@ mod tests {
         let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(20));
         let (fitted, history, [train, validation]) = est
             .fit(
+                Task::Binary,
                 &mut InMemory::new(x.clone(), y.clone()),
                 &mut InMemory::new(x.clone(), y.clone()),
                 &mut |_, _| {},
             )
             .unwrap();
         assert!(history.rounds >= 1);
-        assert_eq!(history.validation_log_loss.len(), history.rounds as usize);
+        assert_eq!(history.validation_loss.len(), history.rounds as usize);
         let p = fitted.predict(&x).unwrap();
         assert!(metrics::auc(&y, &p) > 0.99);
         assert_eq!(train.labels, y);
@@ -323,7 +557,9 @@ mod tests {
         fitted.save(dir.path()).unwrap();
         let back = FittedEstimator::load(dir.path()).unwrap();
         assert_eq!(back.predict(&x).unwrap(), p);
-        assert!(fitted.importance(1).unwrap()[0] > 0.0);
+        for kind in [Importance::Gain, Importance::Weight, Importance::Cover] {
+            assert!(fitted.importance(1, kind).unwrap()[0] > 0.0);
+        }
     }
 
     #[test]
@@ -349,6 +585,7 @@ mod tests {
         let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(20));
         let (fitted, _, [train, _]) = est
             .fit(
+                Task::Binary,
                 &mut InMemory::new(sparse.clone(), y.clone()),
                 &mut InMemory::new(sparse.clone(), y.clone()),
                 &mut |_, _| {},
@@ -369,27 +606,128 @@ mod tests {
         let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(5));
         let (_, history, [_, validation]) = est
             .fit(
+                Task::Binary,
                 &mut InMemory::new(x, y),
                 &mut InMemory::new(Matrix::empty(1), vec![]),
                 &mut |_, _| {},
             )
             .unwrap();
-        assert_eq!(history.train_log_loss, history.validation_log_loss);
+        assert_eq!(history.train_loss, history.validation_loss);
         assert!(validation.labels.is_empty());
     }
 
     #[test]
-    fn bad_hyper_parameters_are_named() {
-        let (x, y) = data(10);
-        let est = Estimator::XGBoost(XGBoost::classifier().learning_rate(0.0));
-        let e = est
+    fn bad_hyper_parameters_are_named_before_any_data_is_read() {
+        let boolean = OutputEncoder::Boolean { column: "y".into() };
+        let error = |spec: XGBoost, output: &OutputEncoder| {
+            Estimator::XGBoost(spec)
+                .validate(output)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = error(XGBoost::classifier().learning_rate(0.0), &boolean);
+        assert!(e.contains("estimator.learning_rate"), "{e}");
+        let e = error(XGBoost::classifier().objective("binary:nonsense"), &boolean);
+        assert!(
+            e.contains("estimator.objective") && e.contains("binary:nonsense"),
+            "{e}"
+        );
+        let e = error(
+            XGBoost::classifier().objective("reg:squarederror"),
+            &boolean,
+        );
+        assert!(
+            e.contains("estimator.objective")
+                && e.contains("regression")
+                && e.contains("Boolean(y)"),
+            "{e}"
+        );
+        let pass = OutputEncoder::Pass { column: "y".into() };
+        let e = error(XGBoost::classifier().objective("multi:softprob"), &pass);
+        assert!(e.contains("Unique output encoder"), "{e}");
+        let mut spec = XGBoost::classifier();
+        spec.tree_method = "fastest".into();
+        assert!(error(spec, &boolean).contains("estimator.tree_method"));
+        assert!(Estimator::XGBoost(XGBoost::default())
+            .validate(&pass)
+            .is_ok());
+    }
+
+    /// Rows of one feature 0..30 in three bands, labelled by band.
+    fn bands(n: usize) -> (Matrix, Vec<f32>) {
+        let values: Vec<f32> = (0..n).map(|i| (i % 30) as f32).collect();
+        let labels = values.iter().map(|v| (*v / 10.0).floor()).collect();
+        (Matrix::dense(values, n, 1), labels)
+    }
+
+    #[test]
+    fn learns_several_classes_with_a_probability_for_each() {
+        let (x, y) = bands(600);
+        let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(20));
+        let (fitted, history, [train, _]) = est
             .fit(
+                Task::MultiClass { classes: 3 },
                 &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(x, y),
+                &mut InMemory::new(x.clone(), y.clone()),
                 &mut |_, _| {},
             )
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("learning_rate"), "{e}");
+            .unwrap();
+        assert_eq!(history.metric, "mlogloss");
+        let p = fitted.predict(&x).unwrap();
+        assert_eq!(p.len(), 600 * 3);
+        assert_eq!(train.predictions, p);
+        let stats = metrics::evaluate(
+            Task::MultiClass { classes: 3 },
+            metrics::Metric::Accuracy,
+            &y,
+            &p,
+        );
+        assert_eq!(stats.accuracy, Some(1.0));
+        for row in p.chunks(3) {
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{row:?}");
+        }
+        // One contribution per class, feature and bias.
+        assert_eq!(fitted.contributions(&x).unwrap().len(), 600 * 3 * 2);
+    }
+
+    #[test]
+    fn learns_a_number_and_explains_it_with_contributions_that_add_up() {
+        let (x, _) = bands(600);
+        let Values::Dense(values) = &x.values else {
+            panic!("dense data")
+        };
+        let y: Vec<f32> = values.iter().map(|v| 2.0 * v + 1.0).collect();
+        let mut spec = XGBoost::classifier().n_estimators(200);
+        spec.model_format = "ubj".into();
+        let est = Estimator::XGBoost(spec);
+        let (fitted, history, _) = est
+            .fit(
+                Task::Regression,
+                &mut InMemory::new(x.clone(), y.clone()),
+                &mut InMemory::new(x.clone(), y.clone()),
+                &mut |_, _| {},
+            )
+            .unwrap();
+        assert_eq!(history.metric, "rmse");
+        let p = fitted.predict(&x).unwrap();
+        let stats = metrics::evaluate(Task::Regression, metrics::Metric::R2, &y, &p);
+        assert!(stats.r2.unwrap() > 0.99, "{stats:?}");
+        let contributions = fitted.contributions(&x).unwrap();
+        for (row, prediction) in contributions.chunks(2).zip(&p) {
+            assert!(
+                (row[0] + row[1] - prediction).abs() < 1e-3,
+                "{row:?} {prediction}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        fitted.save(dir.path()).unwrap();
+        assert!(dir.path().join("model.ubj").is_file());
+        assert_eq!(
+            FittedEstimator::load(dir.path())
+                .unwrap()
+                .predict(&x)
+                .unwrap(),
+            p
+        );
     }
 }

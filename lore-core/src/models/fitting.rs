@@ -10,13 +10,15 @@ use std::time::Instant;
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::ModelSpec;
-use crate::encoders::FittedEncoder;
+use super::{export, ModelSpec};
+use crate::encoders::{FittedEncoder, OutputState, Task};
 use crate::env::Project;
 use crate::error::{Error, Result};
-use crate::estimators::{FitHistory, FittedEstimator, InMemory, LabelledBatches, Scored};
+use crate::estimators::{
+    FitHistory, FittedEstimator, Importance, InMemory, LabelledBatches, Scored,
+};
 use crate::io::{Database, Extract, Origin, ProjectConnection, ReadOptions};
-use crate::metrics::{self, SplitStats, Stats, Timings};
+use crate::metrics::{self, Metric, SplitStats, Stats, Timings};
 use crate::pipelines::{EncodedSplits, FittedPipeline, Matrix, ENCODING_VERSION};
 use crate::progress::Progress;
 use crate::report;
@@ -34,6 +36,9 @@ pub const PIPELINE_FILE: &str = "pipeline.json";
 pub struct FitOptions {
     /// Hide the progress bar.
     pub quiet: bool,
+    /// Also write the encoded splits, with their labels and the fitted model's predictions, as
+    /// `train.parquet`, `validation.parquet` and `test.parquet` into this folder.
+    pub export: Option<PathBuf>,
 }
 
 /// A saved fitting, loaded for predictions.
@@ -55,12 +60,30 @@ pub struct Fitting {
 }
 
 /// Predictions for a batch of rows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Predictions {
+    /// What the model predicts.
+    pub task: Task,
+    /// The classes, in label order (none for a regression).
+    pub classes: Vec<String>,
     /// The decoded answer for each row.
     pub predictions: Vec<serde_json::Value>,
-    /// The probability of the positive class for each row.
-    pub probabilities: Vec<f32>,
+    /// The estimator's numbers, [`Task::width`] a row: the probability of yes, a probability
+    /// per class, or the number predicted.
+    pub values: Vec<f32>,
+    /// Why each row got its prediction, when asked for.
+    pub contributions: Option<Contributions>,
+}
+
+/// Each feature's SHAP contribution to each row's prediction, in the model's margin (log-odds
+/// for a classifier; for several classes, toward the class predicted). A row's contributions
+/// and its bias add up to its margin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contributions {
+    /// The features, then `bias`.
+    pub names: Vec<String>,
+    /// `names.len()` numbers a row.
+    pub values: Vec<f32>,
 }
 
 /// The fitted pipeline and the train, validation and test splits, encoded, to read in batches.
@@ -200,7 +223,8 @@ async fn prepare_streamed(
             .join(format!(".spill-{}", new_fitting_id())),
     };
     std::fs::create_dir_all(&spill.dir).map_err(|e| Error::io(&spill.dir, e))?;
-    let (states, files) = stream_to_spill(spec, connection, batch_rows, origin, &spill.dir).await?;
+    let (states, output, files) =
+        stream_to_spill(spec, connection, batch_rows, origin, &spill.dir).await?;
     seconds.extract = t.elapsed().as_secs_f64();
     let rows: Vec<usize> = files
         .iter()
@@ -222,7 +246,7 @@ async fn prepare_streamed(
         transformers: spec.pipeline.transformers.clone(),
         features: encoders.iter().flat_map(FittedEncoder::features).collect(),
         encoders,
-        output: spec.pipeline.output.clone(),
+        output: output.finish().map_err(|e| e.in_spec("pipeline.output"))?,
     });
     let [f0, f1, f2] = files;
     let batches = |files, split: &str| -> Box<dyn LabelledBatches + Send> {
@@ -255,7 +279,12 @@ async fn stream_to_spill(
     batch_rows: usize,
     origin: Origin,
     spill: &Path,
-) -> Result<(Vec<crate::encoders::EncoderState>, [SpilledFiles; 3])> {
+) -> Result<(
+    Vec<crate::encoders::EncoderState>,
+    OutputState,
+    [SpilledFiles; 3],
+)> {
+    let mut output = spec.pipeline.output.start();
     let mut states = spec
         .pipeline
         .encoders
@@ -283,6 +312,9 @@ async fn stream_to_spill(
         row += df.height() as u64;
         let slim = df.select(keep.iter().map(|c| c.as_str()))?;
         drop(df);
+        output
+            .update(&slim)
+            .map_err(|e| e.in_spec("pipeline.output"))?;
         for (k, name) in SPLITS.iter().enumerate() {
             let mask = BooleanChunked::from_iter_values(
                 "split".into(),
@@ -312,7 +344,7 @@ async fn stream_to_spill(
             spec.pipeline.extract.sql
         )));
     }
-    Ok((states, files))
+    Ok((states, output, files))
 }
 
 /// One split's spilled files, read back and encoded a file at a time.
@@ -393,13 +425,24 @@ fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<T
     })
 }
 
+/// Every row of `split` scored by `estimator`, a batch at a time.
+fn score(estimator: &FittedEstimator, split: &mut dyn LabelledBatches) -> Result<Scored> {
+    let mut scored = Scored::default();
+    split.reset()?;
+    while let Some((x, y)) = split.next_batch()? {
+        scored.predictions.extend(estimator.predict(x)?);
+        scored.labels.extend_from_slice(y);
+    }
+    Ok(scored)
+}
+
 /// Extract -> transform -> split -> fit encoders on train -> encode -> fit -> evaluate -> save -> record.
 pub async fn fit(
     project: &Project,
     spec: &ModelSpec,
     options: &FitOptions,
 ) -> Result<(Fitting, Run)> {
-    spec.pipeline.validate()?;
+    spec.validate()?;
     let started_at = chrono::Utc::now();
     let progress = Progress::new(options.quiet);
     let mut seconds = Timings::default();
@@ -445,51 +488,58 @@ pub async fn fit(
     }
 
     let t = Instant::now();
+    let task = pipeline.output.task();
     let [mut train, mut validation, mut test] = splits;
-    let (estimator, history, [scored_train, scored_validation]) =
-        spec.estimator
-            .fit(train.as_mut(), validation.as_mut(), &mut |round, total| {
-                progress.rounds(round, total)
-            })?;
-    drop((train, validation));
+    let (estimator, history, [scored_train, scored_validation]) = spec.estimator.fit(
+        task,
+        train.as_mut(),
+        validation.as_mut(),
+        &mut |round, total| progress.rounds(round, total),
+    )?;
     seconds.fit = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
     progress.stage("evaluating");
-    let mut scored_test = Scored::default();
-    test.reset()?;
-    while let Some((x, y)) = test.next_batch()? {
-        scored_test.predictions.extend(estimator.predict(x)?);
-        scored_test.labels.extend_from_slice(y);
-    }
-    drop((test, spill));
+    let scored_test = score(&estimator, test.as_mut())?;
     let scored = [scored_train, scored_validation, scored_test];
-    let split_stats = |i: usize| {
-        let Scored {
-            labels,
-            predictions,
-        } = &scored[i];
-        SplitStats {
-            rows: labels.len(),
-            log_loss: metrics::log_loss(labels, predictions),
-            auc: metrics::auc(labels, predictions),
-        }
+    if let Some(dir) = &options.export {
+        progress.stage(&format!(
+            "exporting the encoded splits to {}",
+            dir.display()
+        ));
+        export::write(
+            dir,
+            &pipeline,
+            [train.as_mut(), validation.as_mut(), test.as_mut()],
+            &scored,
+        )?;
+    }
+    drop((train, validation, test, spill));
+    let scoring = spec.scoring.unwrap_or(Metric::default_for(task));
+    let [train, validation, test] = [0, 1, 2]
+        .map(|i| metrics::evaluate(task, scoring, &scored[i].labels, &scored[i].predictions));
+    let importance = |kind| -> Result<Vec<(String, f64)>> {
+        let scores = estimator.importance(pipeline.features.len(), kind)?;
+        let mut named: Vec<(String, f64)> = pipeline.features.iter().cloned().zip(scores).collect();
+        named.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Ok(named)
     };
-    let gains = estimator.importance(pipeline.features.len())?;
-    let mut importance: Vec<(String, f64)> = pipeline.features.iter().cloned().zip(gains).collect();
-    importance.sort_by(|a, b| b.1.total_cmp(&a.1));
     let FitHistory {
         best_iteration,
         rounds,
         ..
     } = history;
     let mut stats = Stats {
-        train: split_stats(0),
-        validation: split_stats(1),
-        test: split_stats(2),
+        task,
+        scoring,
+        train,
+        validation,
+        test,
         best_iteration,
         rounds,
-        importance,
+        importance: importance(Importance::Gain)?,
+        importance_weight: importance(Importance::Weight)?,
+        importance_cover: importance(Importance::Cover)?,
         seconds: seconds.clone(),
     };
     seconds.evaluate = t.elapsed().as_secs_f64();
@@ -509,6 +559,7 @@ pub async fn fit(
         report::write(
             &tmp, &spec.name, &id, &stats, &history, &scored[2], &pipeline,
         )?;
+
         seconds.save = t.elapsed().as_secs_f64();
         stats.seconds = seconds.clone();
         write_json(&tmp, STATS_FILE, &stats)?;
@@ -544,18 +595,115 @@ pub async fn fit(
 }
 
 impl Predictions {
-    /// A `prediction`, `probability` table, one row per input row, to write or print.
-    pub fn frame(&self) -> Result<DataFrame> {
-        let predictions: Vec<Option<bool>> = self.predictions.iter().map(|v| v.as_bool()).collect();
-        let probabilities: Vec<f64> = self.probabilities.iter().map(|v| *v as f64).collect();
-        Ok(DataFrame::new(
-            probabilities.len(),
-            vec![
-                Column::new("prediction".into(), predictions),
-                Column::new("probability".into(), probabilities),
-            ],
-        )?)
+    /// How many rows were predicted.
+    pub fn len(&self) -> usize {
+        self.predictions.len()
     }
+
+    /// Whether no rows were predicted.
+    pub fn is_empty(&self) -> bool {
+        self.predictions.is_empty()
+    }
+
+    /// The probabilities of each row: of yes (a number), or of each class (an object of class
+    /// to probability); none for a regression.
+    pub fn probabilities(&self) -> Option<Vec<serde_json::Value>> {
+        match self.task {
+            Task::Regression => None,
+            Task::Binary => Some(self.values.iter().map(|p| json_number(*p)).collect()),
+            Task::MultiClass { .. } => Some(named_rows(&self.classes, &self.values)),
+        }
+    }
+
+    /// The contributions of each row as an object of feature to contribution.
+    pub fn contributions_json(&self) -> Option<Vec<serde_json::Value>> {
+        let c = self.contributions.as_ref()?;
+        Some(named_rows(&c.names, &c.values))
+    }
+
+    /// A table with one row per input row: `prediction`; `probability` (of yes, or of the class
+    /// predicted) and, for several classes, `probability_<class>` each; `shap_<feature>` and
+    /// `shap_bias` when explained.
+    pub fn frame(&self) -> Result<DataFrame> {
+        let rows = self.len();
+        let mut columns = Vec::new();
+        let prediction: Column = match self.task {
+            Task::Binary => Column::new(
+                "prediction".into(),
+                self.predictions
+                    .iter()
+                    .map(|v| v.as_bool())
+                    .collect::<Vec<_>>(),
+            ),
+            _ if self.predictions.iter().all(|v| v.is_number()) => Column::new(
+                "prediction".into(),
+                self.predictions
+                    .iter()
+                    .map(|v| v.as_f64())
+                    .collect::<Vec<_>>(),
+            ),
+            _ => crate::frame::text_column(
+                "prediction",
+                self.predictions
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string)),
+            ),
+        };
+        columns.push(prediction);
+        let width = self.task.width();
+        match self.task {
+            Task::Regression => {}
+            Task::Binary => columns.push(Column::new(
+                "probability".into(),
+                self.values
+                    .iter()
+                    .map(|p| f64::from(*p))
+                    .collect::<Vec<_>>(),
+            )),
+            Task::MultiClass { .. } => {
+                let best: Vec<f64> = self
+                    .values
+                    .chunks(width)
+                    .map(|row| f64::from(row.iter().copied().fold(f32::MIN, f32::max)))
+                    .collect();
+                columns.push(Column::new("probability".into(), best));
+                for (k, class) in self.classes.iter().enumerate() {
+                    let p: Vec<f64> = (0..rows)
+                        .map(|r| f64::from(self.values[r * width + k]))
+                        .collect();
+                    columns.push(Column::new(format!("probability_{class}").into(), p));
+                }
+            }
+        }
+        if let Some(c) = &self.contributions {
+            let n = c.names.len();
+            for (k, name) in c.names.iter().enumerate() {
+                let v: Vec<f64> = (0..rows).map(|r| f64::from(c.values[r * n + k])).collect();
+                columns.push(Column::new(format!("shap_{name}").into(), v));
+            }
+        }
+        Ok(DataFrame::new(rows, columns)?)
+    }
+}
+
+/// Rows of `names.len()` numbers, each as a JSON object of name to number.
+fn named_rows(names: &[String], values: &[f32]) -> Vec<serde_json::Value> {
+    values
+        .chunks(names.len().max(1))
+        .map(|row| {
+            let map = names
+                .iter()
+                .zip(row)
+                .map(|(n, v)| (n.clone(), json_number(*v)))
+                .collect();
+            serde_json::Value::Object(map)
+        })
+        .collect()
+}
+
+/// A JSON number for a prediction (null for NaN, which JSON has no number for).
+fn json_number(x: f32) -> serde_json::Value {
+    serde_json::Number::from_f64(f64::from(x)).map_or(serde_json::Value::Null, Into::into)
 }
 
 impl Fitting {
@@ -644,16 +792,82 @@ impl Fitting {
     }
 
     /// Predicts every row of `df` with the saved encoders; `location` names the data in errors.
-    pub fn predict(&self, df: DataFrame, location: &str) -> Result<Predictions> {
+    /// With `explain`, also each feature's contribution to each prediction.
+    pub fn predict(&self, df: DataFrame, location: &str, explain: bool) -> Result<Predictions> {
         let x = self.pipeline.prepare(df, location)?;
-        let probabilities = self.estimator.predict(&x)?;
-        let predictions = probabilities
-            .iter()
-            .map(|p| self.pipeline.output.decode(*p))
+        let task = self.pipeline.output.task();
+        let values = self.estimator.predict(&x)?;
+        let width = task.width();
+        let predictions: Vec<serde_json::Value> = values
+            .chunks(width)
+            .map(|row| self.pipeline.output.decode(row))
             .collect();
+        let contributions = match explain {
+            false => None,
+            true => Some(self.contributions(&x, task, &values)?),
+        };
         Ok(Predictions {
+            task,
+            classes: self.pipeline.output.class_names(),
             predictions,
-            probabilities,
+            values,
+            contributions,
         })
+    }
+
+    /// Evaluates the fitting on labelled rows it has not seen: `df` has the model's inputs and
+    /// the column it predicts; `location` names the data in errors.
+    pub fn evaluate(&self, df: DataFrame, location: &str) -> Result<SplitStats> {
+        let column = self.pipeline.output.column();
+        if df.column(column).is_err() {
+            return Err(Error::MissingColumn {
+                column: column.to_string(),
+                needed_by: "evaluation (the column the model predicts)".into(),
+                location: Some(location.to_string()),
+                present: column_names(&df),
+            });
+        }
+        let labels = self.pipeline.output.labels(&df)?;
+        let p = self.predict(df, location, false)?;
+        Ok(metrics::evaluate(
+            p.task,
+            self.stats.scoring,
+            &labels,
+            &p.values,
+        ))
+    }
+
+    /// The SHAP contributions of every row of `x`, toward the predicted class of a multi-class
+    /// model (whose `values` are its probabilities).
+    fn contributions(&self, x: &Matrix, task: Task, values: &[f32]) -> Result<Contributions> {
+        let all = self.estimator.contributions(x)?;
+        let n = self.pipeline.features.len() + 1;
+        let mut names = self.pipeline.features.clone();
+        names.push("bias".into());
+        let values = match task {
+            Task::MultiClass { classes } => values
+                .chunks(classes)
+                .enumerate()
+                .flat_map(|(r, row)| {
+                    let best = row
+                        .iter()
+                        .enumerate()
+                        .max_by(|a, b| a.1.total_cmp(b.1))
+                        .map_or(0, |(k, _)| k);
+                    let start = (r * classes + best) * n;
+                    all.get(start..start + n).unwrap_or_default().to_vec()
+                })
+                .collect(),
+            Task::Binary | Task::Regression => all,
+        };
+        if values.len() != x.rows * n {
+            return Err(Error::Estimator(format!(
+                "XGBoost gave {} contributions for {} rows of {} features and a bias",
+                values.len(),
+                x.rows,
+                n - 1
+            )));
+        }
+        Ok(Contributions { names, values })
     }
 }

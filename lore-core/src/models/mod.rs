@@ -1,6 +1,7 @@
 //! Models: a pipeline plus an estimator, described once as a [`ModelSpec`] whether written in Rust
 //! (`#[derive(Model)]`) or declared in TOML (`src/models/<name>.toml`), fitted into fittings.
 
+mod export;
 pub mod fitting;
 pub mod params;
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::env::toml_message;
 use crate::error::{Error, Result};
 use crate::estimators::Estimator;
+use crate::metrics::Metric;
 use crate::pipelines::PipelineSpec;
 
 pub use crate::metrics::Stats;
@@ -27,6 +29,23 @@ pub struct ModelSpec {
     pub pipeline: PipelineSpec,
     /// What learns from the features.
     pub estimator: Estimator,
+    /// The metric the model is judged by [default: AUC for yes/no, log-loss for classes, RMSE
+    /// for numbers].
+    #[serde(default)]
+    pub scoring: Option<Metric>,
+}
+
+impl ModelSpec {
+    /// Checks the whole spec before any data is read: the pipeline, the estimator's
+    /// hyper-parameters and that they and the scoring metric suit the output encoder.
+    pub fn validate(&self) -> Result<()> {
+        self.pipeline.validate()?;
+        self.estimator.validate(&self.pipeline.output)?;
+        if let Some(metric) = self.scoring {
+            metric.check(&self.pipeline.output)?;
+        }
+        Ok(())
+    }
 }
 
 /// A model written in Rust; `#[derive(Model)]` implements it from a [`ModelDefinition`].
@@ -41,6 +60,10 @@ pub trait Model: Send + Sync {
 pub trait ModelDefinition {
     /// The estimator and its hyper-parameters.
     fn estimator(&self) -> Estimator;
+    /// The metric the model is judged by [default: by what it predicts].
+    fn scoring(&self) -> Option<Metric> {
+        None
+    }
 }
 
 /// A pipeline written in Rust; `#[derive(Pipeline)]` implements it from a [`PipelineDefinition`]
@@ -88,6 +111,8 @@ struct DeclaredFile {
     name: Option<String>,
     pipeline: PipelineSpec,
     estimator: Estimator,
+    #[serde(default)]
+    scoring: Option<Metric>,
 }
 
 /// `subscribers_declared` -> `SubscribersDeclared`.
@@ -130,6 +155,7 @@ pub fn read_declared(path: &Path) -> Result<ModelSpec> {
         name: file.name.unwrap_or_else(|| camel_case(stem)),
         pipeline: file.pipeline,
         estimator: file.estimator,
+        scoring: file.scoring,
     })
 }
 
@@ -137,13 +163,15 @@ pub fn read_declared(path: &Path) -> Result<ModelSpec> {
 /// spec item (`pipeline.transformers.1`), the item's line in the TOML, or the line naming the
 /// column at fault within it.
 pub fn in_declared(path: &Path, e: Error) -> Error {
-    let Error::InSpec { key, .. } = &e else {
-        return e;
-    };
     let Ok(text) = std::fs::read_to_string(path) else {
         return e;
     };
-    match locate(&text, key, e.column()) {
+    let at = match &e {
+        Error::InSpec { key, .. } => locate(&text, key, e.column()),
+        Error::InvalidParam { key, .. } => locate_param(&text, key),
+        _ => return e,
+    };
+    match at {
         Some((line, column)) => Error::config(path, format!("line {line}, column {column}: {e}")),
         None => Error::config(path, e.to_string()),
     }
@@ -182,6 +210,41 @@ fn locate(text: &str, key: &str, needle: Option<&str>) -> Option<(usize, usize)>
         }
     }
     start.map(|line| (line, 1))
+}
+
+/// Line and column (from 1) of the value of the parameter `key` (`estimator.max_depth`,
+/// `scoring`) in a declared model's TOML, or of its table's header when the value is not
+/// written there (a default).
+fn locate_param(text: &str, key: &str) -> Option<(usize, usize)> {
+    let (table, field) = match key.rsplit_once('.') {
+        Some((table, field)) => (Some(format!("[{table}]")), field),
+        None => (None, key),
+    };
+    let mut inside = table.is_none();
+    let mut header = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            if inside && header.is_some() || table.is_none() {
+                break;
+            }
+            inside = table.as_deref().is_some_and(|t| trimmed.starts_with(t));
+            if inside {
+                header = Some((i + 1, 1));
+            }
+            continue;
+        }
+        let written = trimmed
+            .strip_prefix(field)
+            .is_some_and(|rest| rest.trim_start().starts_with('='));
+        if inside && written {
+            let value = line.find('=').map_or(0, |at| {
+                at + 1 + line[at + 1..].len() - line[at + 1..].trim_start().len()
+            });
+            return Some((i + 1, value + 1));
+        }
+    }
+    header
 }
 
 /// Every declared model (`*.toml`) in `dir`, sorted by file name.
@@ -252,6 +315,15 @@ mod tests {
             ),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn parameters_point_at_their_value_or_their_table() {
+        let text = "scoring = \"auc\"\n\n[pipeline.extract]\nsql = \"users\"\n\n[estimator]\ntype = \"XGBoost\"\nmax_depth = -1\n";
+        assert_eq!(locate_param(text, "estimator.max_depth"), Some((8, 13)));
+        assert_eq!(locate_param(text, "estimator.seed"), Some((6, 1)));
+        assert_eq!(locate_param(text, "scoring"), Some((1, 11)));
+        assert_eq!(locate_param(text, "pipeline.split.seed"), None);
     }
 
     #[test]

@@ -157,6 +157,7 @@ mod tests {
                 output: OutputEncoder::Boolean { column: "y".into() },
             },
             estimator: Estimator::XGBoost(XGBoost::default()),
+            scoring: None,
         }
     }
 
