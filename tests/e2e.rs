@@ -1216,3 +1216,105 @@ fn bad_estimator_parameters_fail_before_training_naming_the_parameter() {
         "{err}"
     );
 }
+
+#[test]
+fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
+    let dir = workdir("search");
+    ok(&lore(&dir, &["init", "tune", "--sample-rows", "20000"]));
+    let root = dir.join("tune");
+    let out: Value = serde_json::from_str(&ok(&lore(
+        &root,
+        &[
+            "-q",
+            "fit",
+            "SubscribersDeclared",
+            "--search",
+            "20",
+            "--json",
+        ],
+    )))
+    .unwrap();
+    let search = &out["search"];
+    let trials = search["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 20, "{search}");
+    assert!(trials.iter().all(|t| t["score"].is_f64()), "{search}");
+    assert_eq!(
+        trials[0]["params"]["estimator.max_depth"], 3,
+        "trial 0 is the model's own parameters"
+    );
+    let best = &trials[search["best"].as_u64().unwrap() as usize];
+    let best_score = best["score"].as_f64().unwrap();
+    assert!(
+        best_score > trials[0]["score"].as_f64().unwrap(),
+        "the best trial beats the defaults: {search}"
+    );
+    assert!(trials
+        .iter()
+        .all(|t| t["score"].as_f64().unwrap() <= best_score));
+    // The kept fitting is the best trial's: its parameters, its validation score, every trial.
+    let fitting = PathBuf::from(out["path"].as_str().unwrap());
+    let params: Value =
+        serde_json::from_str(&std::fs::read_to_string(fitting.join("params.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        params["estimator"]["max_depth"],
+        best["params"]["estimator.max_depth"]
+    );
+    assert_eq!(
+        out["stats"]["validation"]["score"].as_f64(),
+        Some(best_score)
+    );
+    let recorded: Value =
+        serde_json::from_str(&std::fs::read_to_string(fitting.join("search.json")).unwrap())
+            .unwrap();
+    assert_eq!(&recorded, search);
+
+    // Other strategies, trials two at a time.
+    for strategy in ["random", "grid"] {
+        let out: Value = serde_json::from_str(&ok(&lore(
+            &root,
+            &[
+                "-q",
+                "fit",
+                "SubscribersDeclared",
+                "--search",
+                "6",
+                "--search-strategy",
+                strategy,
+                "--jobs",
+                "2",
+                "--json",
+            ],
+        )))
+        .unwrap();
+        assert_eq!(
+            out["search"]["trials"].as_array().unwrap().len(),
+            6,
+            "{out}"
+        );
+        assert_eq!(out["search"]["strategy"], strategy);
+    }
+
+    // A search without a space, or over a pipeline parameter, is refused before any data is read.
+    let declared =
+        std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
+    let (without, _) = declared.split_once("\n# What `lore fit").unwrap();
+    std::fs::write(root.join("src/models/plain.toml"), without).unwrap();
+    let err = failed(&lore(&root, &["fit", "Plain", "--search", "5"]));
+    assert!(err.contains("[search]"), "{err}");
+    std::fs::write(
+        root.join("src/models/wide.toml"),
+        format!("{without}\n[search]\nlimit = {{ int = [100, 1000] }}\n"),
+    )
+    .unwrap();
+    let err = failed(&lore(&root, &["fit", "Wide", "--search", "5"]));
+    assert!(
+        err.contains("search.limit") && err.contains("not an estimator parameter"),
+        "{err}"
+    );
+    let err = failed(&lore(
+        &root,
+        &["fit", "Wide", "--search", "5", "--search-strategy", "bayes"],
+    ));
+    assert!(err.contains("bayes") && err.contains("tpe"), "{err}");
+}

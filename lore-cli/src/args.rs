@@ -158,6 +158,23 @@ pub struct FitArgs {
     /// fitted model's predictions, as Parquet files into this folder (to study or fit elsewhere).
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
+    /// Search the model's hyper-parameter space (its [search] table) with N trials, the model's
+    /// own parameters first, and keep the one with the best validation score; every trial is
+    /// recorded in the kept fitting's search.json.
+    #[arg(long, value_name = "N")]
+    pub search: Option<usize>,
+    /// How trials after the first are proposed: random, grid or tpe (a tree-structured Parzen
+    /// estimator).
+    #[arg(
+        long,
+        value_name = "STRATEGY",
+        default_value = "tpe",
+        requires = "search"
+    )]
+    pub search_strategy: String,
+    /// Trials fitted at once, each estimator on a share of the cores.
+    #[arg(long, default_value_t = 1, requires = "search")]
+    pub jobs: usize,
 }
 
 /// A fitting and a file of rows for it, as `lore predict` and `lore evaluate` name them.

@@ -139,12 +139,22 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
         return delegate::run_in_project_binary(&project.root, verbose);
     }
     let spec = models::params::apply(&spec, &args.params)?;
+    let search = match args.search {
+        Some(trials) => Some(models::SearchOptions {
+            trials,
+            strategy: args.search_strategy.parse()?,
+            jobs: args.jobs,
+            seed: 0,
+        }),
+        None => None,
+    };
     let fitted = models::fit(
         &project,
         &spec,
         &FitOptions {
             quiet: quiet || args.json,
             export: args.export.clone(),
+            search,
         },
     )
     .await;
@@ -156,7 +166,13 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
     if args.json {
         println!(
             "{}",
-            serde_json::json!({ "model": run.model, "fitting_id": run.fitting_id, "path": run.path, "stats": run.stats })
+            serde_json::json!({
+                "model": run.model,
+                "fitting_id": run.fitting_id,
+                "path": run.path,
+                "stats": run.stats,
+                "search": fitting.search,
+            })
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -180,6 +196,9 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
         "best iteration {} of {} rounds; {:.2}s extract, {:.2}s fit",
         s.best_iteration, s.rounds, s.seconds.extract, s.seconds.fit
     );
+    if let Some(search) = &fitting.search {
+        print_search(search);
+    }
     if let Some(dir) = &args.export {
         println!("encoded splits: {}", dir.display());
     }
@@ -188,6 +207,36 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
         fitting.dir.join(lore_core::report::REPORT_FILE).display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every trial of a search, the kept one marked.
+fn print_search(search: &models::search::SearchRecord) {
+    println!(
+        "search: {} trials ({}), validation {} ({} is better); kept trial {}",
+        search.trials.len(),
+        search.strategy.name(),
+        search.scoring.name(),
+        if search.greater_is_better {
+            "higher"
+        } else {
+            "lower"
+        },
+        search.best
+    );
+    for t in &search.trials {
+        let params: Vec<String> = t
+            .params
+            .iter()
+            .map(|(k, v)| format!("{}={v}", k.trim_start_matches("estimator.")))
+            .collect();
+        let score = match (&t.score, &t.error) {
+            (Some(s), _) => format!("{s:.4}"),
+            (None, Some(e)) => format!("failed: {e}"),
+            (None, None) => "-".into(),
+        };
+        let mark = if t.number == search.best { "*" } else { " " };
+        println!("{mark}{:>4}  {score:>8}  {}", t.number, params.join(" "));
+    }
 }
 
 /// The metrics of `task` for each named split, one row each.

@@ -19,6 +19,7 @@ pub mod project;
 mod registry;
 pub mod report;
 pub mod sample;
+pub mod search;
 pub mod serve;
 pub mod tracking;
 pub mod transformers;
@@ -35,6 +36,7 @@ pub mod prelude {
     pub use crate::metrics::Metric;
     pub use crate::models::{Model, ModelDefinition, ModelSpec, Pipeline, PipelineDefinition};
     pub use crate::pipelines::{PipelineSpec, Split};
+    pub use crate::search::{Range, SearchSpace};
     pub use crate::transformers::{AgeUnit, DatePart, Reference, StringOp, Transformer};
     pub use lore_macros::{Model, Pipeline};
 }

@@ -45,6 +45,22 @@ impl Progress {
         self.bar.set_position(round as u64);
     }
 
+    /// Shows `done` of `total` search trials and the best score so far.
+    pub fn trials(&self, done: usize, total: usize, best: Option<f64>) {
+        if done == 0 {
+            self.bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} searching {bar:30} {pos}/{len} trials, best {msg} [{elapsed}]",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            self.bar.set_length(total as u64);
+        }
+        self.bar.set_position(done as u64);
+        self.bar
+            .set_message(best.map_or("-".to_string(), |b| format!("{b:.4}")));
+    }
+
     /// Clears the display.
     pub fn finish(&self) {
         self.bar.finish_and_clear();

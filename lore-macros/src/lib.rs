@@ -194,6 +194,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                     pipeline: <#pipeline as ::std::default::Default>::default().spec(),
                     estimator: self.estimator(),
                     scoring: ::lore_core::models::ModelDefinition::scoring(self),
+                    search: ::lore_core::models::ModelDefinition::search(self),
                 }
             }
         }

@@ -103,6 +103,11 @@ pub trait LabelledBatches {
     fn page_to(&self) -> Option<&Path> {
         None
     }
+    /// Another reader of the same rows from the first batch, independent of this one, so that
+    /// several estimators can be fitted at once; `None` where the rows cannot be shared.
+    fn cursor(&self) -> Option<Box<dyn LabelledBatches + Send + '_>> {
+        None
+    }
 }
 
 /// Rows already in memory, given as one batch.
@@ -136,6 +141,39 @@ impl LabelledBatches for InMemory {
             return Ok(None);
         }
         Ok(Some((&self.x, &self.y)))
+    }
+
+    fn cursor(&self) -> Option<Box<dyn LabelledBatches + Send + '_>> {
+        Some(Box::new(Borrowed {
+            x: &self.x,
+            y: &self.y,
+            given: false,
+        }))
+    }
+}
+
+/// Rows in memory that another owns, given as one batch.
+struct Borrowed<'a> {
+    x: &'a Matrix,
+    y: &'a [f32],
+    given: bool,
+}
+
+impl LabelledBatches for Borrowed<'_> {
+    fn rows(&self) -> usize {
+        self.x.rows
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.given = false;
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> Result<Option<(&Matrix, &[f32])>> {
+        if std::mem::replace(&mut self.given, true) {
+            return Ok(None);
+        }
+        Ok(Some((self.x, self.y)))
     }
 }
 

@@ -391,6 +391,17 @@ impl Estimator {
         spec.validate(output)
     }
 
+    /// This estimator held to `threads` threads where it would take every core, so that several
+    /// can be fitted at once.
+    pub fn sharing_cores(&self, threads: i64) -> Estimator {
+        let mut shared = self.clone();
+        let Estimator::XGBoost(x) = &mut shared;
+        if x.n_jobs == 0 {
+            x.n_jobs = threads;
+        }
+        shared
+    }
+
     /// Fits on `train` for `task`, stopping early on `validation` (which may have no rows);
     /// `on_round` is told each finished round. Both are read batch by batch into XGBoost's
     /// quantised matrices, so neither has to be in memory whole. Also returns both splits

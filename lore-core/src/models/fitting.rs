@@ -10,6 +10,7 @@ use std::time::Instant;
 use polars::prelude::*;
 use serde::Serialize;
 
+use super::search::{self, SearchOptions, SearchRecord, Trained, SEARCH_FILE};
 use super::{export, ModelSpec};
 use crate::encoders::{FittedEncoder, OutputState, Task};
 use crate::env::Project;
@@ -39,6 +40,8 @@ pub struct FitOptions {
     /// Also write the encoded splits, with their labels and the fitted model's predictions, as
     /// `train.parquet`, `validation.parquet` and `test.parquet` into this folder.
     pub export: Option<PathBuf>,
+    /// Search the model's hyper-parameter space and keep the best trial.
+    pub search: Option<SearchOptions>,
 }
 
 /// A saved fitting, loaded for predictions.
@@ -56,6 +59,8 @@ pub struct Fitting {
     pub pipeline: FittedPipeline,
     /// What it measured.
     pub stats: Stats,
+    /// Every trial of the search that chose its parameters, when one did.
+    pub search: Option<SearchRecord>,
     estimator: FittedEstimator,
 }
 
@@ -387,6 +392,19 @@ impl LabelledBatches for SpilledBatches {
     fn page_to(&self) -> Option<&Path> {
         Some(&self.pages)
     }
+
+    fn cursor(&self) -> Option<Box<dyn LabelledBatches + Send + '_>> {
+        // Each reader pages to its own files.
+        static READERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = READERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(Box::new(SpilledBatches {
+            files: self.files.clone(),
+            pipeline: Arc::clone(&self.pipeline),
+            pages: self.pages.with_extension(format!("reader{n}")),
+            at: 0,
+            current: None,
+        }))
+    }
 }
 
 /// The names of the columns of `df`.
@@ -443,6 +461,9 @@ pub async fn fit(
     options: &FitOptions,
 ) -> Result<(Fitting, Run)> {
     spec.validate()?;
+    if options.search.is_some() {
+        search::searched_keys(spec)?;
+    }
     let started_at = chrono::Utc::now();
     let progress = Progress::new(options.quiet);
     let mut seconds = Timings::default();
@@ -490,12 +511,35 @@ pub async fn fit(
     let t = Instant::now();
     let task = pipeline.output.task();
     let [mut train, mut validation, mut test] = splits;
-    let (estimator, history, [scored_train, scored_validation]) = spec.estimator.fit(
-        task,
-        train.as_mut(),
-        validation.as_mut(),
-        &mut |round, total| progress.rounds(round, total),
-    )?;
+    let (trained, searched) = match &options.search {
+        None => {
+            let (estimator, history, scored) = spec.estimator.fit(
+                task,
+                train.as_mut(),
+                validation.as_mut(),
+                &mut |round, total| progress.rounds(round, total),
+            )?;
+            let trained = Trained {
+                spec: spec.clone(),
+                estimator,
+                history,
+                scored,
+            };
+            (trained, None)
+        }
+        Some(search) => {
+            let splits: [&mut dyn LabelledBatches; 2] = [train.as_mut(), validation.as_mut()];
+            let (trained, record) = search::run(spec, task, splits, search, &progress)?;
+            (trained, Some(record))
+        }
+    };
+    let Trained {
+        spec,
+        estimator,
+        history,
+        scored: [scored_train, scored_validation],
+    } = trained;
+    let spec = &spec;
     seconds.fit = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -555,6 +599,9 @@ pub async fn fit(
         std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         write_json(&tmp, PARAMS_FILE, spec)?;
         write_json(&tmp, PIPELINE_FILE, &pipeline)?;
+        if let Some(record) = &searched {
+            write_json(&tmp, SEARCH_FILE, record)?;
+        }
         estimator.save(&tmp)?;
         report::write(
             &tmp, &spec.name, &id, &stats, &history, &scored[2], &pipeline,
@@ -589,6 +636,7 @@ pub async fn fit(
         spec: spec.clone(),
         pipeline,
         stats,
+        search: searched,
         estimator,
     };
     Ok((fitting, run))
@@ -721,6 +769,10 @@ impl Fitting {
             )));
         }
         let stats: Stats = read_json(dir, STATS_FILE)?;
+        let search = match dir.join(SEARCH_FILE).is_file() {
+            true => Some(read_json(dir, SEARCH_FILE)?),
+            false => None,
+        };
         let estimator = FittedEstimator::load(dir)?;
         let id = dir
             .file_name()
@@ -734,6 +786,7 @@ impl Fitting {
             spec,
             pipeline,
             stats,
+            search,
             estimator,
         })
     }

@@ -4,6 +4,7 @@
 mod export;
 pub mod fitting;
 pub mod params;
+pub mod search;
 
 use std::path::{Path, PathBuf};
 
@@ -14,9 +15,11 @@ use crate::error::{Error, Result};
 use crate::estimators::Estimator;
 use crate::metrics::Metric;
 use crate::pipelines::PipelineSpec;
+use crate::search::SearchSpace;
 
 pub use crate::metrics::Stats;
 pub use fitting::{fit, FitOptions, Fitting};
+pub use search::{SearchOptions, Trial};
 
 /// The complete runtime description of a model; saved as `params.json` with every fitting, so any
 /// fitting can be reproduced from it.
@@ -33,6 +36,9 @@ pub struct ModelSpec {
     /// for numbers].
     #[serde(default)]
     pub scoring: Option<Metric>,
+    /// The hyper-parameters `lore fit --search N` tries, by their `--param` names.
+    #[serde(default, skip_serializing_if = "SearchSpace::is_empty")]
+    pub search: SearchSpace,
 }
 
 impl ModelSpec {
@@ -63,6 +69,10 @@ pub trait ModelDefinition {
     /// The metric the model is judged by [default: by what it predicts].
     fn scoring(&self) -> Option<Metric> {
         None
+    }
+    /// The hyper-parameters `lore fit --search N` tries [default: none].
+    fn search(&self) -> SearchSpace {
+        SearchSpace::new()
     }
 }
 
@@ -113,6 +123,8 @@ struct DeclaredFile {
     estimator: Estimator,
     #[serde(default)]
     scoring: Option<Metric>,
+    #[serde(default)]
+    search: SearchSpace,
 }
 
 /// `subscribers_declared` -> `SubscribersDeclared`.
@@ -156,6 +168,7 @@ pub fn read_declared(path: &Path) -> Result<ModelSpec> {
         pipeline: file.pipeline,
         estimator: file.estimator,
         scoring: file.scoring,
+        search: file.search,
     })
 }
 

@@ -18,7 +18,8 @@ fn walk(value: &Value, path: String, out: &mut Vec<(String, Value)>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                if k == "type" || (path.is_empty() && k == "name") {
+                // The search space describes parameters; it is not one.
+                if k == "type" || (path.is_empty() && (k == "name" || k == "search")) {
                     continue;
                 }
                 let p = if path.is_empty() {
@@ -36,6 +37,11 @@ fn walk(value: &Value, path: String, out: &mut Vec<(String, Value)>) {
         }
         scalar => out.push((path, scalar.clone())),
     }
+}
+
+/// The full path of parameter `key` of `spec` (see [`apply`]).
+pub fn resolve_key(spec: &ModelSpec, key: &str) -> Result<String> {
+    resolve(key, &list(spec)?, &spec.name)
 }
 
 /// The full path a key names: itself, or the one parameter whose path ends with `.KEY`.
@@ -158,6 +164,7 @@ mod tests {
             },
             estimator: Estimator::XGBoost(XGBoost::default()),
             scoring: None,
+            search: Default::default(),
         }
     }
 

@@ -13,4 +13,9 @@ impl ModelDefinition for Subscribers {
     fn estimator(&self) -> Estimator {
         crate::estimators::subscribers::subscribers()
     }
+
+    /// What `lore fit Subscribers --search 20` tries, the estimator's own parameters first.
+    fn search(&self) -> SearchSpace {
+        crate::estimators::subscribers::search()
+    }
 }
