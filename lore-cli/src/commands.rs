@@ -439,13 +439,16 @@ async fn runs(args: RunsArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<22} {:<22} {:>9} {:>6}  git",
-        "fitting", "model", "test AUC", "best"
+        "{:<22} {:<22} {:>18} {:>6}  git",
+        "fitting", "model", "test score", "best"
     );
     for r in runs {
-        let auc = r.stats["test"]["auc"]
+        // Fittings from before scoring metrics were recorded were scored by AUC.
+        let scoring = r.stats["scoring"].as_str().unwrap_or("auc");
+        let score = r.stats["test"]["score"]
             .as_f64()
-            .map(|a| format!("{a:.4}"))
+            .or(r.stats["test"]["auc"].as_f64())
+            .map(|a| format!("{scoring} {a:.4}"))
             .unwrap_or_else(|| "-".into());
         let commit = r
             .git_commit
@@ -453,8 +456,8 @@ async fn runs(args: RunsArgs) -> Result<ExitCode> {
             .map(|c| &c[..c.len().min(8)])
             .unwrap_or("-");
         println!(
-            "{:<22} {:<22} {:>9} {:>6}  {commit}",
-            r.fitting_id, r.model, auc, r.stats["best_iteration"]
+            "{:<22} {:<22} {:>18} {:>6}  {commit}",
+            r.fitting_id, r.model, score, r.stats["best_iteration"]
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -851,6 +851,16 @@ impl Fitting {
         let task = self.pipeline.output.task();
         let values = self.estimator.predict(&x)?;
         let width = task.width();
+        if values.len() != x.rows * width {
+            return Err(Error::Fitting(format!(
+                "{}: the saved estimator gives {} numbers for {} rows, but the output encoder \
+                 asks for {width} a row ({}); fit the model again",
+                self.dir.display(),
+                values.len(),
+                x.rows,
+                task.name()
+            )));
+        }
         let predictions: Vec<serde_json::Value> = values
             .chunks(width)
             .map(|row| self.pipeline.output.decode(row))
