@@ -1318,3 +1318,102 @@ fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
     ));
     assert!(err.contains("bayes") && err.contains("tpe"), "{err}");
 }
+
+#[test]
+fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
+    let dir = workdir("linfa");
+    ok(&lore(&dir, &["init", "classic", "--sample-rows", "20000"]));
+    let root = dir.join("classic");
+    let declared =
+        std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
+    let (pipeline, _) = declared.split_once("[estimator]").unwrap();
+    let text_pipeline = pipeline
+        .split_once("[[pipeline.encoders]]")
+        .unwrap()
+        .0
+        .to_string()
+        + "[[pipeline.encoders]]\ntype = \"Text\"\ncolumn = \"email\"\nmax_features = 30\n\
+           minimum_occurrences = 20\n\n[pipeline.output]\ntype = \"Boolean\"\ncolumn = \"has_subscription\"\n\n";
+    std::fs::write(
+        root.join("rows.csv"),
+        "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
+         John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n\
+         Ann,ann@nowhere.example,2016-01-02 10:00:00,2018-05-01 09:00:00,1,5.5,0\n",
+    )
+    .unwrap();
+    // (model, its pipeline, estimator table, the least test AUC: above a constant's 0.5)
+    let classifiers = [
+        ("Logistic", pipeline, "type = \"LogisticRegression\"", 0.65),
+        ("Gaussian", pipeline, "type = \"GaussianNB\"", 0.6),
+        (
+            "Tree",
+            pipeline,
+            "type = \"DecisionTree\"\nmax_depth = 5",
+            0.6,
+        ),
+        (
+            "Words",
+            text_pipeline.as_str(),
+            "type = \"MultinomialNB\"",
+            0.52,
+        ),
+    ];
+    for (model, pipeline, estimator, least) in classifiers {
+        let file = format!("src/models/{}.toml", model.to_lowercase());
+        std::fs::write(
+            root.join(&file),
+            format!("{pipeline}[estimator]\n{estimator}\n"),
+        )
+        .unwrap();
+        let out: Value =
+            serde_json::from_str(&ok(&lore(&root, &["-q", "fit", model, "--json"]))).unwrap();
+        let auc = out["stats"]["test"]["auc"].as_f64().unwrap();
+        assert!(auc > least, "{model}: test AUC {auc}");
+        assert!(PathBuf::from(out["path"].as_str().unwrap())
+            .join("model.linfa.json")
+            .is_file());
+        let predictions = ok(&lore(&root, &["predict", model, "--input", "rows.csv"]));
+        assert_eq!(predictions.lines().count(), 3, "{model}: {predictions}");
+    }
+
+    // A number: ordinary least squares beats the mean.
+    std::fs::write(
+        root.join("src/models/spend.toml"),
+        activity_model("users", "type = \"Pass\"\ncolumn = \"sessions_30d\"", "")
+            .replace("type = \"XGBoost\"", "type = \"LinearRegression\"")
+            .replace(
+                "sql = \"users\"",
+                "sql = \"users\"\nparams = { limit = 100000 }",
+            ),
+    )
+    .unwrap();
+    let out: Value =
+        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Spend", "--json"]))).unwrap();
+    assert!(out["stats"]["test"]["r2"].as_f64().unwrap() > 0.05, "{out}");
+    let predictions = ok(&lore(&root, &["predict", "Spend", "--input", "rows.csv"]));
+    assert_eq!(predictions.lines().count(), 3, "{predictions}");
+
+    // Counts only for MultinomialNB; classes only for a classifier; no SHAP without XGBoost.
+    std::fs::write(
+        root.join("src/models/negative.toml"),
+        format!("{pipeline}[estimator]\ntype = \"MultinomialNB\"\n"),
+    )
+    .unwrap();
+    let err = failed(&lore(&root, &["fit", "Negative"]));
+    assert!(err.contains("negative values"), "{err}");
+    std::fs::write(
+        root.join("src/models/wrong.toml"),
+        format!("{pipeline}[estimator]\ntype = \"LinearRegression\"\n"),
+    )
+    .unwrap();
+    let err = failed(&lore(&root, &["fit", "Wrong"]));
+    assert!(
+        err.contains("estimator.type") && err.contains("LinearRegression"),
+        "{err}"
+    );
+    let err = failed(&lore(
+        &root,
+        &["predict", "Logistic", "--input", "rows.csv", "--explain"],
+    ));
+    assert!(err.contains("XGBoost"), "{err}");
+}

@@ -192,9 +192,14 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
             ("test", &s.test),
         ],
     );
+    let rounds = match s.rounds {
+        // Estimators that fit in one go have no rounds to tell of.
+        0 | 1 => String::new(),
+        n => format!("best iteration {} of {n} rounds; ", s.best_iteration),
+    };
     println!(
-        "best iteration {} of {} rounds; {:.2}s extract, {:.2}s fit",
-        s.best_iteration, s.rounds, s.seconds.extract, s.seconds.fit
+        "{rounds}{:.2}s extract, {:.2}s fit",
+        s.seconds.extract, s.seconds.fit
     );
     if let Some(search) = &fitting.search {
         print_search(search);

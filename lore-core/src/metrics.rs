@@ -194,7 +194,8 @@ pub struct Stats {
     pub best_iteration: u32,
     /// Rounds run.
     pub rounds: u32,
-    /// Feature names with their importance (total gain), most important first.
+    /// Feature names with their importance, most important first: XGBoost's total gain, a
+    /// linear model's absolute weight, a tree's impurity decrease (none for naive Bayes).
     pub importance: Vec<(String, f64)>,
     /// Feature names with how many splits use them, most used first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -51,10 +51,14 @@ pub fn write(
         }
         Task::MultiClass { .. } => {}
     }
-    importance(&dir.join("importance.svg"), &stats.importance)?;
-    charts.push(("Feature importance (total gain)", "importance.svg"));
-    learning_curve(&dir.join("learning_curve.svg"), history)?;
-    charts.push(("Learning curve", "learning_curve.svg"));
+    if !stats.importance.is_empty() {
+        importance(&dir.join("importance.svg"), &stats.importance)?;
+        charts.push(("Feature importance", "importance.svg"));
+    }
+    if !history.train_loss.is_empty() {
+        learning_curve(&dir.join("learning_curve.svg"), history)?;
+        charts.push(("Learning curve", "learning_curve.svg"));
+    }
 
     let mut md = String::new();
     let _ = writeln!(md, "# {model} — fitting {id}\n");
@@ -98,11 +102,14 @@ pub fn write(
             let _ = writeln!(md, "| **{class}** | {} |", cells.join(" | "));
         }
     }
-    let _ = writeln!(
-        md,
-        "\nBest iteration {} of {} rounds run.\n",
-        stats.best_iteration, stats.rounds
-    );
+    if stats.rounds > 1 {
+        let _ = writeln!(
+            md,
+            "\nBest iteration {} of {} rounds run.",
+            stats.best_iteration, stats.rounds
+        );
+    }
+    let _ = writeln!(md);
     for (title, file) in charts {
         let _ = writeln!(md, "![{title}]({file})\n");
     }
@@ -208,7 +215,7 @@ fn importance(path: &Path, importance: &[(String, f64)]) -> Result<()> {
         .fold(0.0, f64::max)
         .max(1e-9);
     let mut chart = ChartBuilder::on(&root)
-        .caption("Feature importance (total gain)", ("sans-serif", 20))
+        .caption("Feature importance", ("sans-serif", 20))
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(300)

@@ -7,11 +7,18 @@ use crate::error::{Error, Result};
 use crate::pipelines::Matrix;
 use serde::{Deserialize, Serialize};
 
+mod bayes;
 mod booster;
+mod dense;
+mod linear;
+mod tree;
 
 use crate::encoders::{OutputEncoder, Task};
+pub use bayes::{GaussianNB, MultinomialNB};
 use booster::{Booster, DMatrix, Prediction};
 pub use booster::{InMemory, LabelledBatches};
+pub use linear::{LinearRegression, LogisticRegression};
+pub use tree::DecisionTree;
 
 /// Which estimator a model uses, named in specs by its `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +26,16 @@ pub use booster::{InMemory, LabelledBatches};
 pub enum Estimator {
     /// Gradient-boosted trees from the XGBoost library.
     XGBoost(XGBoost),
+    /// Logistic regression (linfa): binary, or multinomial for several classes.
+    LogisticRegression(LogisticRegression),
+    /// Ordinary least squares (linfa).
+    LinearRegression(LinearRegression),
+    /// Gaussian naive Bayes (linfa).
+    GaussianNB(GaussianNB),
+    /// Multinomial naive Bayes over counts (linfa).
+    MultinomialNB(MultinomialNB),
+    /// A decision tree classifier (linfa).
+    DecisionTree(DecisionTree),
 }
 
 /// XGBoost hyper-parameters, with XGBoost's own names (or scikit-learn's, which XGBoost's Python
@@ -367,14 +384,41 @@ pub enum Importance {
 }
 
 /// A fitted estimator that predicts probabilities or numbers.
-pub struct FittedEstimator {
-    booster: Booster,
-    format: String,
+pub enum FittedEstimator {
+    /// An XGBoost booster and the format it is saved in.
+    XGBoost {
+        /// The booster, cut at its best round.
+        booster: Booster,
+        /// `json` or `ubj`.
+        format: String,
+    },
+    /// A fitted linfa model.
+    Linfa(Box<LinfaModel>),
+}
+
+/// A fitted linfa model, saved with serde as `model.linfa.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinfaModel {
+    /// What it predicts.
+    task: Task,
+    /// The model.
+    model: Linfa,
+}
+
+/// The fitted linfa models, by family.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Linfa {
+    Linear(linear::FittedLinear),
+    Bayes(bayes::FittedBayes),
+    Tree(tree::FittedTree),
 }
 
 impl std::fmt::Debug for FittedEstimator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FittedEstimator(XGBoost)")
+        match self {
+            FittedEstimator::XGBoost { .. } => f.write_str("FittedEstimator(XGBoost)"),
+            FittedEstimator::Linfa(model) => write!(f, "FittedEstimator({model:?})"),
+        }
     }
 }
 
@@ -383,28 +427,92 @@ pub fn booster_file(format: &str) -> String {
     format!("model.{format}")
 }
 
+/// The file name of a saved linfa model inside a fitting.
+pub const LINFA_FILE: &str = "model.linfa.json";
+
+impl LinfaModel {
+    /// The predictions for every row of `x`: [`Task::width`] numbers a row.
+    fn predict(&self, x: &ndarray::Array2<f64>) -> Vec<f32> {
+        let out = match &self.model {
+            Linfa::Linear(m) => m.predict(x),
+            Linfa::Bayes(m) => m.predict(x),
+            Linfa::Tree(m) => m.predict(x),
+        };
+        match self.task {
+            // A classifier of two classes gives both; the probability of yes is the second.
+            Task::Binary if out.len() == 2 * x.nrows() => out.chunks(2).map(|p| p[1]).collect(),
+            _ => out,
+        }
+    }
+}
+
 impl Estimator {
     /// Checks the hyper-parameters, and that they suit the output encoder, before any data is
     /// read.
     pub fn validate(&self, output: &OutputEncoder) -> Result<()> {
-        let Estimator::XGBoost(spec) = self;
-        spec.validate(output)
+        let kind = match self {
+            Estimator::XGBoost(spec) => return spec.validate(output),
+            Estimator::LogisticRegression(spec) => spec.validate()?,
+            Estimator::LinearRegression(_) => Kind::Regression,
+            Estimator::GaussianNB(spec) => spec.validate()?,
+            Estimator::MultinomialNB(spec) => spec.validate()?,
+            Estimator::DecisionTree(spec) => spec.validate()?,
+        };
+        let classifier = kind != Kind::Regression;
+        if classifier == output.is_categorical() {
+            return Ok(());
+        }
+        let (predicts, instead, outputs) = match classifier {
+            true => (
+                "classes",
+                "LinearRegression or XGBoost",
+                "Boolean or Unique",
+            ),
+            false => (
+                "numbers",
+                "LogisticRegression, GaussianNB, MultinomialNB, DecisionTree or XGBoost",
+                "Pass",
+            ),
+        };
+        Err(Error::InvalidParam {
+            key: "estimator.type".into(),
+            message: format!(
+                "{} predicts {predicts}, but the output encoder {}({}) asks for {}; use {instead}, \
+                 or a {outputs} output encoder",
+                self.name(),
+                output.kind(),
+                output.column(),
+                Kind::of(output).name()
+            ),
+        })
+    }
+
+    /// The estimator's type, as specs name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Estimator::XGBoost(_) => "XGBoost",
+            Estimator::LogisticRegression(_) => "LogisticRegression",
+            Estimator::LinearRegression(_) => "LinearRegression",
+            Estimator::GaussianNB(_) => "GaussianNB",
+            Estimator::MultinomialNB(_) => "MultinomialNB",
+            Estimator::DecisionTree(_) => "DecisionTree",
+        }
     }
 
     /// This estimator held to `threads` threads where it would take every core, so that several
     /// can be fitted at once.
     pub fn sharing_cores(&self, threads: i64) -> Estimator {
         let mut shared = self.clone();
-        let Estimator::XGBoost(x) = &mut shared;
-        if x.n_jobs == 0 {
-            x.n_jobs = threads;
+        if let Estimator::XGBoost(x) = &mut shared {
+            if x.n_jobs == 0 {
+                x.n_jobs = threads;
+            }
         }
         shared
     }
 
-    /// Fits on `train` for `task`, stopping early on `validation` (which may have no rows);
-    /// `on_round` is told each finished round. Both are read batch by batch into XGBoost's
-    /// quantised matrices, so neither has to be in memory whole. Also returns both splits
+    /// Fits on `train` for `task`, stopping early on `validation` (which may have no rows) where
+    /// the estimator can; `on_round` is told each finished round. Also returns both splits
     /// scored by the kept model.
     pub fn fit(
         &self,
@@ -413,7 +521,65 @@ impl Estimator {
         validation: &mut dyn LabelledBatches,
         on_round: &mut dyn FnMut(u32, u32),
     ) -> Result<(FittedEstimator, FitHistory, [Scored; 2])> {
-        let Estimator::XGBoost(spec) = self;
+        let classes = match task {
+            Task::MultiClass { classes } => classes,
+            Task::Binary | Task::Regression => 2,
+        };
+        let (x, y) = match self {
+            Estimator::XGBoost(spec) => return spec.fit(task, train, validation, on_round),
+            _ => dense::read(train)?,
+        };
+        on_round(0, 1);
+        let model = match self {
+            Estimator::XGBoost(_) => unreachable!("XGBoost returned above"),
+            Estimator::LogisticRegression(spec) => Linfa::Linear(spec.fit(&x, &y, classes)?),
+            Estimator::LinearRegression(spec) => Linfa::Linear(spec.fit(&x, &y)?),
+            Estimator::GaussianNB(spec) => Linfa::Bayes(spec.fit(&x, &y, classes)?),
+            Estimator::MultinomialNB(spec) => Linfa::Bayes(spec.fit(&x, &y, classes)?),
+            Estimator::DecisionTree(spec) => Linfa::Tree(spec.fit(&x, &y, classes)?),
+        };
+        on_round(1, 1);
+        let model = LinfaModel { task, model };
+        let train = Scored {
+            predictions: model.predict(&x),
+            labels: y,
+        };
+        let validation = match validation.rows() {
+            0 => Scored::default(),
+            _ => {
+                let (x, labels) = dense::read(validation)?;
+                Scored {
+                    predictions: model.predict(&x),
+                    labels,
+                }
+            }
+        };
+        let history = FitHistory {
+            best_iteration: 0,
+            rounds: 1,
+            metric: String::new(),
+            train_loss: vec![],
+            validation_loss: vec![],
+        };
+        Ok((
+            FittedEstimator::Linfa(Box::new(model)),
+            history,
+            [train, validation],
+        ))
+    }
+}
+
+impl XGBoost {
+    /// Fits boosted trees, reading both splits batch by batch into XGBoost's quantised
+    /// matrices, so neither has to be in memory whole.
+    fn fit(
+        &self,
+        task: Task,
+        train: &mut dyn LabelledBatches,
+        validation: &mut dyn LabelledBatches,
+        on_round: &mut dyn FnMut(u32, u32),
+    ) -> Result<(FittedEstimator, FitHistory, [Scored; 2])> {
+        let spec = self;
         let pages = train.page_to().map(Path::to_path_buf);
         let threads = u32::try_from(spec.n_jobs).unwrap_or(0);
         let dtrain = DMatrix::quantised(train, None, threads, pages.as_deref())?;
@@ -471,7 +637,7 @@ impl Estimator {
             })
         };
         let scored = [score(Some(&dtrain))?, score(dvalid.as_ref())?];
-        let fitted = FittedEstimator {
+        let fitted = FittedEstimator::XGBoost {
             booster: kept,
             format: spec.model_format.clone(),
         };
@@ -483,25 +649,60 @@ impl FittedEstimator {
     /// The predictions for every row of `x`: [`Task::width`] numbers a row (the probability of
     /// yes; a probability per class; the number predicted).
     pub fn predict(&self, x: &Matrix) -> Result<Vec<f32>> {
-        self.booster.predict_matrix(x, Prediction::Value)
+        match self {
+            FittedEstimator::XGBoost { booster, .. } => {
+                booster.predict_matrix(x, Prediction::Value)
+            }
+            FittedEstimator::Linfa(model) => Ok(model.predict(&dense::of(x)?)),
+        }
     }
 
     /// Each feature's SHAP contribution to each row's prediction (XGBoost's `pred_contribs`),
     /// in the model's margin (log-odds for a classifier): per row, per class of a multi-class
     /// model, one number per feature and a last one for the bias. They sum to the margin.
     pub fn contributions(&self, x: &Matrix) -> Result<Vec<f32>> {
-        self.booster.predict_matrix(x, Prediction::Contributions)
+        match self {
+            FittedEstimator::XGBoost { booster, .. } => {
+                booster.predict_matrix(x, Prediction::Contributions)
+            }
+            FittedEstimator::Linfa(_) => Err(Error::Estimator(
+                "SHAP contributions (--explain) come from XGBoost's own trees; this model's \
+                 estimator is a linfa one, which has none"
+                    .into(),
+            )),
+        }
     }
 
-    /// Saves the booster in XGBoost's own format (JSON or UBJ, as fitted) into `dir`.
+    /// Saves the model into `dir`: a booster in XGBoost's own format (JSON or UBJ, as fitted),
+    /// a linfa model as JSON.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let bytes = self.booster.save(&self.format)?;
-        let path = dir.join(booster_file(&self.format));
+        let (bytes, path) = match self {
+            FittedEstimator::XGBoost { booster, format } => {
+                (booster.save(format)?, dir.join(booster_file(format)))
+            }
+            FittedEstimator::Linfa(model) => (
+                serde_json::to_vec(model).map_err(|e| Error::Estimator(e.to_string()))?,
+                dir.join(LINFA_FILE),
+            ),
+        };
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
     }
 
-    /// Loads a booster saved by [`FittedEstimator::save`], in whichever format it was saved.
+    /// Loads a model saved by [`FittedEstimator::save`], in whichever form it was saved.
     pub fn load(dir: &Path) -> Result<FittedEstimator> {
+        let linfa = dir.join(LINFA_FILE);
+        if linfa.is_file() {
+            let bytes = std::fs::read(&linfa).map_err(|e| Error::io(&linfa, e))?;
+            let model: LinfaModel = serde_json::from_slice(&bytes).map_err(|e| {
+                Error::Fitting(format!(
+                    "{}: line {}, column {}: {e}",
+                    linfa.display(),
+                    e.line(),
+                    e.column()
+                ))
+            })?;
+            return Ok(FittedEstimator::Linfa(Box::new(model)));
+        }
         let format = ["json", "ubj"]
             .into_iter()
             .find(|f| dir.join(booster_file(f)).is_file())
@@ -510,20 +711,36 @@ impl FittedEstimator {
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let booster = Booster::load(&bytes)
             .map_err(|e| Error::Fitting(format!("{}: {e}", path.display())))?;
-        Ok(FittedEstimator {
+        Ok(FittedEstimator::XGBoost {
             booster,
             format: format.into(),
         })
     }
 
-    /// Each feature's importance counted as `kind`, by feature index (0 for unused features).
-    pub fn importance(&self, features: usize, kind: Importance) -> Result<Vec<f64>> {
+    /// Each feature's importance counted as `kind`, by feature index (0 for unused features);
+    /// `None` where the estimator does not count it. A linfa model has one kind of its own,
+    /// given as `Gain`: the absolute weight of a linear model, the impurity decrease of a tree.
+    pub fn importance(&self, features: usize, kind: Importance) -> Result<Option<Vec<f64>>> {
+        let booster = match self {
+            FittedEstimator::XGBoost { booster, .. } => booster,
+            FittedEstimator::Linfa(model) => {
+                let own = match (&model.model, kind) {
+                    (Linfa::Linear(m), Importance::Gain) => Some(m.importance()),
+                    (Linfa::Tree(m), Importance::Gain) => Some(m.importance(features)),
+                    _ => None,
+                };
+                return Ok(own.map(|mut v| {
+                    v.resize(features, 0.0);
+                    v
+                }));
+            }
+        };
         let name = match kind {
             Importance::Gain => "total_gain",
             Importance::Weight => "weight",
             Importance::Cover => "total_cover",
         };
-        self.booster.feature_scores(features, name)
+        booster.feature_scores(features, name).map(Some)
     }
 }
 
@@ -569,7 +786,7 @@ mod tests {
         let back = FittedEstimator::load(dir.path()).unwrap();
         assert_eq!(back.predict(&x).unwrap(), p);
         for kind in [Importance::Gain, Importance::Weight, Importance::Cover] {
-            assert!(fitted.importance(1, kind).unwrap()[0] > 0.0);
+            assert!(fitted.importance(1, kind).unwrap().unwrap()[0] > 0.0);
         }
     }
 
@@ -740,5 +957,127 @@ mod tests {
                 .unwrap(),
             p
         );
+    }
+
+    /// Two features: the first decides the class (above 5), the second is noise; the number is
+    /// twice the first plus one.
+    fn two_features(n: usize) -> (Matrix, Vec<f32>, Vec<f32>) {
+        let mut values = Vec::with_capacity(2 * n);
+        let (mut classes, mut numbers) = (vec![], vec![]);
+        for i in 0..n {
+            let a = (i % 10) as f32;
+            values.extend([a, ((i * 7) % 3) as f32]);
+            classes.push(f32::from(a >= 5.0));
+            numbers.push(2.0 * a + 1.0);
+        }
+        (Matrix::dense(values, n, 2), classes, numbers)
+    }
+
+    #[test]
+    fn every_linfa_estimator_fits_beats_a_constant_and_round_trips() {
+        let (x, classes, numbers) = two_features(400);
+        let classifiers = [
+            Estimator::LogisticRegression(LogisticRegression::default()),
+            Estimator::GaussianNB(GaussianNB::default()),
+            Estimator::MultinomialNB(MultinomialNB::default()),
+            Estimator::DecisionTree(DecisionTree::default()),
+        ];
+        let regressors = [Estimator::LinearRegression(LinearRegression::default())];
+        let cases = classifiers
+            .into_iter()
+            .map(|e| (e, Task::Binary, &classes, metrics::Metric::Auc))
+            .chain(
+                regressors
+                    .into_iter()
+                    .map(|e| (e, Task::Regression, &numbers, metrics::Metric::R2)),
+            );
+        for (estimator, task, y, metric) in cases {
+            let name = estimator.name();
+            let (fitted, history, [train, validation]) = estimator
+                .fit(
+                    task,
+                    &mut InMemory::new(x.clone(), y.clone()),
+                    &mut InMemory::new(x.clone(), y.clone()),
+                    &mut |_, _| {},
+                )
+                .unwrap();
+            assert_eq!(history.rounds, 1);
+            let p = fitted.predict(&x).unwrap();
+            assert_eq!(p.len(), 400, "{name}");
+            assert_eq!(train.predictions, p, "{name}");
+            assert_eq!(validation.predictions, p, "{name}");
+            let score = metrics::evaluate(task, metric, y, &p).score.unwrap();
+            // A constant predictor scores AUC 0.5 and R² 0.
+            assert!(score > 0.8, "{name}: {metric:?} {score}");
+            let dir = tempfile::tempdir().unwrap();
+            fitted.save(dir.path()).unwrap();
+            assert!(dir.path().join(LINFA_FILE).is_file(), "{name}");
+            let back = FittedEstimator::load(dir.path()).unwrap();
+            assert_eq!(back.predict(&x).unwrap(), p, "{name}");
+            let e = back.contributions(&x).unwrap_err().to_string();
+            assert!(e.contains("XGBoost"), "{e}");
+        }
+    }
+
+    #[test]
+    fn linfa_classifiers_give_a_probability_per_class() {
+        let (x, y) = bands(300);
+        let Values::Dense(values) = &x.values else {
+            panic!("dense data")
+        };
+        let x = Matrix::dense(values.clone(), 300, 1);
+        for estimator in [
+            Estimator::LogisticRegression(LogisticRegression::default()),
+            Estimator::GaussianNB(GaussianNB::default()),
+            Estimator::DecisionTree(DecisionTree::default()),
+        ] {
+            let name = estimator.name();
+            let task = Task::MultiClass { classes: 3 };
+            let (fitted, _, _) = estimator
+                .fit(
+                    task,
+                    &mut InMemory::new(x.clone(), y.clone()),
+                    &mut InMemory::new(Matrix::empty(1), vec![]),
+                    &mut |_, _| {},
+                )
+                .unwrap();
+            let p = fitted.predict(&x).unwrap();
+            assert_eq!(p.len(), 900, "{name}");
+            for row in p.chunks(3) {
+                assert!(
+                    (row.iter().sum::<f32>() - 1.0).abs() < 1e-4,
+                    "{name}: {row:?}"
+                );
+            }
+            let stats = metrics::evaluate(task, metrics::Metric::Accuracy, &y, &p);
+            assert!(stats.accuracy.unwrap() > 0.9, "{name}: {stats:?}");
+        }
+    }
+
+    #[test]
+    fn a_linfa_estimator_must_suit_the_output() {
+        let boolean = OutputEncoder::Boolean { column: "y".into() };
+        let e = Estimator::LinearRegression(LinearRegression::default())
+            .validate(&boolean)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("estimator.type")
+                && e.contains("LinearRegression")
+                && e.contains("Boolean(y)"),
+            "{e}"
+        );
+        let pass = OutputEncoder::Pass { column: "y".into() };
+        assert!(Estimator::GaussianNB(GaussianNB::default())
+            .validate(&pass)
+            .is_err());
+        let e = Estimator::LogisticRegression(LogisticRegression {
+            alpha: -1.0,
+            ..LogisticRegression::default()
+        })
+        .validate(&boolean)
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("estimator.alpha"), "{e}");
     }
 }

@@ -563,7 +563,9 @@ pub async fn fit(
     let [train, validation, test] = [0, 1, 2]
         .map(|i| metrics::evaluate(task, scoring, &scored[i].labels, &scored[i].predictions));
     let importance = |kind| -> Result<Vec<(String, f64)>> {
-        let scores = estimator.importance(pipeline.features.len(), kind)?;
+        let Some(scores) = estimator.importance(pipeline.features.len(), kind)? else {
+            return Ok(Vec::new());
+        };
         let mut named: Vec<(String, f64)> = pipeline.features.iter().cloned().zip(scores).collect();
         named.sort_by(|a, b| b.1.total_cmp(&a.1));
         Ok(named)

@@ -197,7 +197,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.pipeline.extract.params["limit"], serde_json::json!(5));
-        let Estimator::XGBoost(x) = &s.estimator;
+        let Estimator::XGBoost(x) = &s.estimator else {
+            panic!("the spec has an XGBoost estimator")
+        };
         assert_eq!((x.max_depth, x.learning_rate), (6, 0.1));
         assert_eq!(s.pipeline.split, Split::holdout(0.1, 0.1, 9));
     }

@@ -1,0 +1,61 @@
+//! The encoded rows as the dense `f64` matrix linfa's estimators take. linfa refuses missing
+//! values, so a missing (NaN) feature is 0: the mean of a `Norm` feature, the bottom of a
+//! `Uniform` one, "absent" for a count; the same at prediction time.
+
+use ndarray::Array2;
+
+use super::LabelledBatches;
+use crate::error::{Error, Result};
+use crate::pipelines::{Matrix, Values};
+
+/// Every batch of `source` in one matrix, with the labels.
+pub fn read(source: &mut dyn LabelledBatches) -> Result<(Array2<f64>, Vec<f32>)> {
+    let mut values = Vec::new();
+    let mut labels = Vec::with_capacity(source.rows());
+    let mut columns = None;
+    source.reset()?;
+    while let Some((x, y)) = source.next_batch()? {
+        match columns {
+            Some(c) if c != x.columns => {
+                return Err(Error::Estimator(format!(
+                    "a batch has {} feature columns where the first had {c}",
+                    x.columns
+                )))
+            }
+            _ => columns = Some(x.columns),
+        }
+        extend(&mut values, x);
+        labels.extend_from_slice(y);
+    }
+    let columns = columns.unwrap_or(0);
+    let x = Array2::from_shape_vec((labels.len(), columns), values)
+        .map_err(|e| Error::Estimator(format!("the encoded rows do not form a matrix: {e}")))?;
+    Ok((x, labels))
+}
+
+/// The rows of `x` as a dense matrix.
+pub fn of(x: &Matrix) -> Result<Array2<f64>> {
+    let mut values = Vec::with_capacity(x.rows * x.columns);
+    extend(&mut values, x);
+    Array2::from_shape_vec((x.rows, x.columns), values)
+        .map_err(|e| Error::Estimator(format!("the encoded rows do not form a matrix: {e}")))
+}
+
+fn extend(values: &mut Vec<f64>, x: &Matrix) {
+    let finite = |v: f32| if v.is_finite() { f64::from(v) } else { 0.0 };
+    match &x.values {
+        Values::Dense(dense) => values.extend(dense.iter().map(|v| finite(*v))),
+        Values::Sparse(csr) => {
+            for r in 0..x.rows {
+                let start = values.len();
+                values.resize(start + x.columns, 0.0);
+                let (from, to) = (csr.indptr[r] as usize, csr.indptr[r + 1] as usize);
+                for (c, v) in csr.indices[from..to].iter().zip(&csr.values[from..to]) {
+                    if let Some(slot) = values.get_mut(start + *c as usize) {
+                        *slot = finite(*v);
+                    }
+                }
+            }
+        }
+    }
+}
