@@ -531,12 +531,16 @@ impl Estimator {
         };
         on_round(0, 1);
         let model = match self {
-            Estimator::XGBoost(_) => unreachable!("XGBoost returned above"),
             Estimator::LogisticRegression(spec) => Linfa::Linear(spec.fit(&x, &y, classes)?),
             Estimator::LinearRegression(spec) => Linfa::Linear(spec.fit(&x, &y)?),
             Estimator::GaussianNB(spec) => Linfa::Bayes(spec.fit(&x, &y, classes)?),
             Estimator::MultinomialNB(spec) => Linfa::Bayes(spec.fit(&x, &y, classes)?),
             Estimator::DecisionTree(spec) => Linfa::Tree(spec.fit(&x, &y, classes)?),
+            Estimator::XGBoost(_) => {
+                return Err(Error::Estimator(
+                    "XGBoost is fitted from batches, not as a linfa model".into(),
+                ))
+            }
         };
         on_round(1, 1);
         let model = LinfaModel { task, model };
