@@ -3,6 +3,7 @@
 //! `QuantileDMatrix`), evaluate with XGBoost's own metrics or score features, so Lore calls the
 //! same library (`xgboost_lib-sys`, built from source) through this module instead.
 
+use std::borrow::Borrow;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::Path;
 use std::ptr;
@@ -111,24 +112,31 @@ pub trait LabelledBatches {
 }
 
 /// Rows already in memory, given as one batch.
-pub struct InMemory {
+pub type InMemory = OneBatch<Matrix, Vec<f32>>;
+
+/// Rows given as one batch, owned (`InMemory`) or borrowed (a cursor of another's rows).
+pub struct OneBatch<X, Y> {
     /// The features.
-    pub x: Matrix,
+    pub x: X,
     /// One label per row.
-    pub y: Vec<f32>,
+    pub y: Y,
     given: bool,
 }
 
-impl InMemory {
+impl<X, Y> OneBatch<X, Y> {
     /// One batch of `x` labelled `y`.
-    pub fn new(x: Matrix, y: Vec<f32>) -> InMemory {
-        InMemory { x, y, given: false }
+    pub fn new(x: X, y: Y) -> OneBatch<X, Y> {
+        OneBatch { x, y, given: false }
     }
 }
 
-impl LabelledBatches for InMemory {
+impl<X, Y> LabelledBatches for OneBatch<X, Y>
+where
+    X: Borrow<Matrix> + Sync,
+    Y: Borrow<[f32]> + Sync,
+{
     fn rows(&self) -> usize {
-        self.x.rows
+        self.x.borrow().rows
     }
 
     fn reset(&mut self) -> Result<()> {
@@ -140,40 +148,11 @@ impl LabelledBatches for InMemory {
         if std::mem::replace(&mut self.given, true) {
             return Ok(None);
         }
-        Ok(Some((&self.x, &self.y)))
+        Ok(Some((self.x.borrow(), self.y.borrow())))
     }
 
     fn cursor(&self) -> Option<Box<dyn LabelledBatches + Send + '_>> {
-        Some(Box::new(Borrowed {
-            x: &self.x,
-            y: &self.y,
-            given: false,
-        }))
-    }
-}
-
-/// Rows in memory that another owns, given as one batch.
-struct Borrowed<'a> {
-    x: &'a Matrix,
-    y: &'a [f32],
-    given: bool,
-}
-
-impl LabelledBatches for Borrowed<'_> {
-    fn rows(&self) -> usize {
-        self.x.rows
-    }
-
-    fn reset(&mut self) -> Result<()> {
-        self.given = false;
-        Ok(())
-    }
-
-    fn next_batch(&mut self) -> Result<Option<(&Matrix, &[f32])>> {
-        if std::mem::replace(&mut self.given, true) {
-            return Ok(None);
-        }
-        Ok(Some((self.x, self.y)))
+        Some(Box::new(OneBatch::new(self.x.borrow(), self.y.borrow())))
     }
 }
 

@@ -16,7 +16,7 @@ mod tree;
 use crate::encoders::{OutputEncoder, Task};
 pub use bayes::{GaussianNB, MultinomialNB};
 use booster::{Booster, DMatrix, Prediction};
-pub use booster::{InMemory, LabelledBatches};
+pub use booster::{InMemory, LabelledBatches, OneBatch};
 pub use linear::{LinearRegression, LogisticRegression};
 pub use tree::DecisionTree;
 
