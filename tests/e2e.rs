@@ -1376,22 +1376,30 @@ fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
         assert_eq!(predictions.lines().count(), 3, "{model}: {predictions}");
     }
 
-    // A number: ordinary least squares beats the mean.
-    std::fs::write(
-        root.join("src/models/spend.toml"),
-        activity_model("users", "type = \"Pass\"\ncolumn = \"sessions_30d\"", "")
-            .replace("type = \"XGBoost\"", "type = \"LinearRegression\"")
-            .replace(
-                "sql = \"users\"",
-                "sql = \"users\"\nparams = { limit = 100000 }",
-            ),
-    )
-    .unwrap();
-    let out: Value =
-        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Spend", "--json"]))).unwrap();
-    assert!(out["stats"]["test"]["r2"].as_f64().unwrap() > 0.05, "{out}");
-    let predictions = ok(&lore(&root, &["predict", "Spend", "--input", "rows.csv"]));
-    assert_eq!(predictions.lines().count(), 3, "{predictions}");
+    // A number: least squares, plain and penalised, beats the mean.
+    for (model, estimator, extra) in [
+        ("Spend", "LinearRegression", ""),
+        ("Shrunk", "ElasticNet", "penalty = 0.05"),
+    ] {
+        std::fs::write(
+            root.join(format!("src/models/{}.toml", model.to_lowercase())),
+            activity_model("users", "type = \"Pass\"\ncolumn = \"sessions_30d\"", extra)
+                .replace("type = \"XGBoost\"", &format!("type = \"{estimator}\""))
+                .replace(
+                    "sql = \"users\"",
+                    "sql = \"users\"\nparams = { limit = 100000 }",
+                ),
+        )
+        .unwrap();
+        let out: Value =
+            serde_json::from_str(&ok(&lore(&root, &["-q", "fit", model, "--json"]))).unwrap();
+        assert!(
+            out["stats"]["test"]["r2"].as_f64().unwrap() > 0.05,
+            "{model}: {out}"
+        );
+        let predictions = ok(&lore(&root, &["predict", model, "--input", "rows.csv"]));
+        assert_eq!(predictions.lines().count(), 3, "{model}: {predictions}");
+    }
 
     // Counts only for MultinomialNB; classes only for a classifier; no SHAP without XGBoost.
     std::fs::write(

@@ -17,7 +17,7 @@ use crate::encoders::{OutputEncoder, Task};
 pub use bayes::{GaussianNB, MultinomialNB};
 use booster::{Booster, DMatrix, Prediction};
 pub use booster::{InMemory, LabelledBatches, OneBatch};
-pub use linear::{LinearRegression, LogisticRegression};
+pub use linear::{ElasticNet, LinearRegression, LogisticRegression};
 pub use tree::DecisionTree;
 
 /// Which estimator a model uses, named in specs by its `type`.
@@ -30,6 +30,8 @@ pub enum Estimator {
     LogisticRegression(LogisticRegression),
     /// Ordinary least squares (linfa).
     LinearRegression(LinearRegression),
+    /// Least squares with an elastic-net penalty: ridge, lasso and between.
+    ElasticNet(ElasticNet),
     /// Gaussian naive Bayes (linfa).
     GaussianNB(GaussianNB),
     /// Multinomial naive Bayes over counts (linfa).
@@ -454,6 +456,7 @@ impl Estimator {
             Estimator::XGBoost(spec) => return spec.validate(output),
             Estimator::LogisticRegression(spec) => spec.validate()?,
             Estimator::LinearRegression(_) => Kind::Regression,
+            Estimator::ElasticNet(spec) => spec.validate()?,
             Estimator::GaussianNB(spec) => spec.validate()?,
             Estimator::MultinomialNB(spec) => spec.validate()?,
             Estimator::DecisionTree(spec) => spec.validate()?,
@@ -465,7 +468,7 @@ impl Estimator {
         let (predicts, instead, outputs) = match classifier {
             true => (
                 "classes",
-                "LinearRegression or XGBoost",
+                "LinearRegression, ElasticNet or XGBoost",
                 "Boolean or Unique",
             ),
             false => (
@@ -493,6 +496,7 @@ impl Estimator {
             Estimator::XGBoost(_) => "XGBoost",
             Estimator::LogisticRegression(_) => "LogisticRegression",
             Estimator::LinearRegression(_) => "LinearRegression",
+            Estimator::ElasticNet(_) => "ElasticNet",
             Estimator::GaussianNB(_) => "GaussianNB",
             Estimator::MultinomialNB(_) => "MultinomialNB",
             Estimator::DecisionTree(_) => "DecisionTree",
@@ -533,6 +537,7 @@ impl Estimator {
         let model = match self {
             Estimator::LogisticRegression(spec) => Linfa::Linear(spec.fit(&x, &y, classes)?),
             Estimator::LinearRegression(spec) => Linfa::Linear(spec.fit(&x, &y)?),
+            Estimator::ElasticNet(spec) => Linfa::Linear(spec.fit(&x, &y)?),
             Estimator::GaussianNB(spec) => Linfa::Bayes(spec.fit(&x, &y, classes)?),
             Estimator::MultinomialNB(spec) => Linfa::Bayes(spec.fit(&x, &y, classes)?),
             Estimator::DecisionTree(spec) => Linfa::Tree(spec.fit(&x, &y, classes)?),
@@ -986,7 +991,10 @@ mod tests {
             Estimator::MultinomialNB(MultinomialNB::default()),
             Estimator::DecisionTree(DecisionTree::default()),
         ];
-        let regressors = [Estimator::LinearRegression(LinearRegression::default())];
+        let regressors = [
+            Estimator::LinearRegression(LinearRegression::default()),
+            Estimator::ElasticNet(ElasticNet::default()),
+        ];
         let cases = classifiers
             .into_iter()
             .map(|e| (e, Task::Binary, &classes, metrics::Metric::Auc))
@@ -1021,6 +1029,43 @@ mod tests {
             let e = back.contributions(&x).unwrap_err().to_string();
             assert!(e.contains("XGBoost"), "{e}");
         }
+    }
+
+    #[test]
+    fn the_elastic_net_is_least_squares_without_a_penalty_and_shrinks_with_one() {
+        let (x, _, y) = two_features(400);
+        let fit = |penalty: f64, l1_ratio: f64| {
+            let spec = ElasticNet {
+                penalty,
+                l1_ratio,
+                ..ElasticNet::default()
+            };
+            let (fitted, _, _) = Estimator::ElasticNet(spec)
+                .fit(
+                    Task::Regression,
+                    &mut InMemory::new(x.clone(), y.clone()),
+                    &mut InMemory::new(Matrix::empty(2), vec![]),
+                    &mut |_, _| {},
+                )
+                .unwrap();
+            let weights = fitted.importance(2, Importance::Gain).unwrap().unwrap();
+            (weights, fitted.predict(&x).unwrap())
+        };
+        // y = 2a + 1 exactly: no penalty finds it.
+        let (weights, p) = fit(0.0, 0.5);
+        assert!(
+            (weights[0] - 2.0).abs() < 1e-6 && weights[1] < 1e-6,
+            "{weights:?}"
+        );
+        assert!((p[3] - 7.0).abs() < 1e-4, "{:?}", &p[..4]);
+        // Lasso drops the noise feature and shrinks the other; ridge shrinks.
+        let (lasso, _) = fit(0.5, 1.0);
+        assert!(
+            lasso[1] == 0.0 && lasso[0] < 2.0 && lasso[0] > 1.5,
+            "{lasso:?}"
+        );
+        let (ridge, _) = fit(0.5, 0.0);
+        assert!(ridge[0] < 2.0 && ridge[0] > 1.5, "{ridge:?}");
     }
 
     #[test]
