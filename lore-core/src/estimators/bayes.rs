@@ -8,7 +8,7 @@ use linfa_bayes::NaiveBayes;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::Kind;
+use super::{invalid, Kind};
 use crate::error::{Error, Result};
 
 /// Gaussian naive Bayes: each feature normal within each class.
@@ -64,10 +64,7 @@ fn positive(key: &str, v: f64) -> Result<Kind> {
     if v > 0.0 && v.is_finite() {
         return Ok(Kind::MultiClass);
     }
-    Err(Error::InvalidParam {
-        key: format!("estimator.{key}"),
-        message: format!("{v} is not above 0"),
-    })
+    Err(invalid(key, format!("{v} is not above 0")))
 }
 
 fn targets(y: &[f32]) -> ndarray::Array1<usize> {

@@ -7,7 +7,7 @@ use linfa::prelude::*;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::Kind;
+use super::{invalid, Kind};
 use crate::error::{Error, Result};
 
 /// Logistic regression (linfa-logistic): one weight per feature and class, L2-penalised.
@@ -81,13 +81,6 @@ impl Default for ElasticNet {
     }
 }
 
-fn bad(key: &str, message: String) -> Error {
-    Error::InvalidParam {
-        key: format!("estimator.{key}"),
-        message,
-    }
-}
-
 fn linfa_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Estimator(format!("{what}: {e}"))
 }
@@ -120,10 +113,10 @@ impl LogisticRegression {
     /// Checks the parameters.
     pub(super) fn validate(&self) -> Result<Kind> {
         if !(self.alpha >= 0.0 && self.alpha.is_finite()) {
-            return Err(bad("alpha", format!("{} is not 0 or more", self.alpha)));
+            return Err(invalid("alpha", format!("{} is not 0 or more", self.alpha)));
         }
         if self.gradient_tolerance.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-            return Err(bad(
+            return Err(invalid(
                 "gradient_tolerance",
                 format!("{} is not above 0", self.gradient_tolerance),
             ));
@@ -161,16 +154,19 @@ impl ElasticNet {
     /// Checks the parameters.
     pub(super) fn validate(&self) -> Result<Kind> {
         if !(self.penalty >= 0.0 && self.penalty.is_finite()) {
-            return Err(bad("penalty", format!("{} is not 0 or more", self.penalty)));
+            return Err(invalid(
+                "penalty",
+                format!("{} is not 0 or more", self.penalty),
+            ));
         }
         if !(0.0..=1.0).contains(&self.l1_ratio) {
-            return Err(bad(
+            return Err(invalid(
                 "l1_ratio",
                 format!("{} is not between 0 and 1", self.l1_ratio),
             ));
         }
         if self.tolerance.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-            return Err(bad(
+            return Err(invalid(
                 "tolerance",
                 format!("{} is not above 0", self.tolerance),
             ));

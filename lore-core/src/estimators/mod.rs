@@ -123,6 +123,14 @@ const OBJECTIVES: &[(&str, Kind)] = &[
     ("count:poisson", Kind::Regression),
 ];
 
+/// The error of a bad estimator parameter `key`, named by its path in the spec.
+fn invalid(key: &str, message: String) -> Error {
+    Error::InvalidParam {
+        key: format!("estimator.{key}"),
+        message,
+    }
+}
+
 /// A task without its number of classes, which is only known once the output is fitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -256,12 +264,7 @@ impl XGBoost {
 
     /// Checks every parameter, and that the objective suits `output`, before any data is read.
     fn validate(&self, output: &OutputEncoder) -> Result<()> {
-        let bad = |key: &str, message: String| {
-            Err(Error::InvalidParam {
-                key: format!("estimator.{key}"),
-                message,
-            })
-        };
+        let bad = |key: &str, message: String| Err(invalid(key, message));
         // Integers are read signed so that a negative one is refused here, by name.
         if !(1..=1_000_000).contains(&self.n_estimators) {
             return bad(
@@ -277,13 +280,8 @@ impl XGBoost {
                 return bad(key, format!("{v} is negative; use 0 or more"));
             }
         }
-        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
-            return bad(
-                "learning_rate",
-                format!("{} is not in (0, 1]", self.learning_rate),
-            );
-        }
         for (key, v) in [
+            ("learning_rate", self.learning_rate),
             ("subsample", self.subsample),
             ("colsample_bytree", self.colsample_bytree),
         ] {

@@ -8,7 +8,7 @@ use linfa_trees::{SplitQuality, TreeNode};
 use ndarray::{Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
 
-use super::Kind;
+use super::{invalid, Kind};
 use crate::error::{Error, Result};
 
 /// A decision tree classifier (linfa-trees, CART).
@@ -75,12 +75,7 @@ fn leaf_of(node: &TreeNode<f64, usize>, row: ArrayView1<f64>) -> String {
 impl DecisionTree {
     /// Checks the parameters.
     pub(super) fn validate(&self) -> Result<Kind> {
-        let bad = |key: &str, message: String| {
-            Err(Error::InvalidParam {
-                key: format!("estimator.{key}"),
-                message,
-            })
-        };
+        let bad = |key: &str, message: String| Err(invalid(key, message));
         if !["gini", "entropy"].contains(&self.split_quality.as_str()) {
             return bad(
                 "split_quality",
