@@ -1,5 +1,7 @@
 //! Lets the `lore` binary find XGBoost's shared library without `LD_LIBRARY_PATH`: the library
 //! built by `xgboost_lib-sys` is copied beside the binary and the binary's rpath points there.
+//! With the `torch` feature, the rpath also points at libtorch's folder (PyTorch's `lib/`), which
+//! is too big to copy.
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +47,22 @@ fn main() {
             println!("cargo:rustc-link-arg-bins=-Wl,-rpath,{}", dir.display());
         }
         println!("cargo:rerun-if-changed={}", lib.display());
+    }
+    // Set by torch-sys (its `links = "tch"`) for the crates that depend on it directly.
+    if let Some(libtorch) = std::env::var_os("DEP_TCH_LIBTORCH_LIB") {
+        let libtorch = Path::new(&libtorch);
+        println!(
+            "cargo:rustc-link-arg-bins=-Wl,-rpath,{}",
+            libtorch.display()
+        );
+        // Nothing calls libtorch_cuda by name, so the linker would drop it and libtorch would
+        // see no CUDA device; keep it linked wherever PyTorch's build has it.
+        if libtorch.join("libtorch_cuda.so").is_file() {
+            println!(
+                "cargo:rustc-link-arg-bins=-Wl,--no-as-needed,-L{},-ltorch_cuda,--as-needed",
+                libtorch.display()
+            );
+        }
     }
     println!("cargo:rustc-link-arg-bins=-Wl,-rpath,$ORIGIN");
 }

@@ -1425,3 +1425,98 @@ fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
     ));
     assert!(err.contains("XGBoost"), "{err}");
 }
+
+/// The sample's declared model with its estimator table replaced by `estimator`.
+fn declared_with(root: &Path, estimator: &str) -> String {
+    let declared =
+        std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
+    let (pipeline, _) = declared.split_once("[estimator]").unwrap();
+    format!("{pipeline}[estimator]\n{estimator}\n")
+}
+
+#[cfg(feature = "torch")]
+#[test]
+fn a_neural_network_learns_codes_and_numbers_and_predicts_after_reloading() {
+    let dir = workdir("network");
+    ok(&lore(&dir, &["init", "deep", "--sample-rows", "20000"]));
+    let root = dir.join("deep");
+    std::fs::write(
+        root.join("src/models/deep.toml"),
+        declared_with(
+            &root,
+            "type = \"NeuralNetwork\"\nhidden_width = 32\nbatch_size = 128\nepochs = 10\ndevice = \"cpu\"",
+        ),
+    )
+    .unwrap();
+    let out: Value =
+        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Deep", "--json"]))).unwrap();
+    let stats = &out["stats"];
+    let auc = stats["test"]["auc"].as_f64().unwrap();
+    assert!(auc > 0.68, "test AUC {auc}");
+    // Early stopping keeps the best epoch; the report draws the epochs' losses.
+    assert!(
+        stats["best_iteration"].as_u64().unwrap() < stats["rounds"].as_u64().unwrap(),
+        "{stats}"
+    );
+    let fitting = PathBuf::from(out["path"].as_str().unwrap());
+    let shape: Value =
+        serde_json::from_str(&std::fs::read_to_string(fitting.join("model.network.json")).unwrap())
+            .unwrap();
+    let embedded = shape["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i.get("Embedded").is_some())
+        .count();
+    assert!(embedded >= 3, "the sample's codes are embedded: {shape}");
+    assert!(fitting.join("model.safetensors").is_file());
+    assert!(fitting.join("learning_curve.svg").is_file());
+
+    // Each `lore predict` loads the saved network afresh.
+    let rows = "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
+                John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n\
+                Ann,ann@nowhere.example,2016-01-02 10:00:00,2018-05-01 09:00:00,1,5.5,0\n";
+    std::fs::write(root.join("rows.csv"), rows).unwrap();
+    let first = ok(&lore(&root, &["predict", "Deep", "--input", "rows.csv"]));
+    let second = ok(&lore(&root, &["predict", "Deep", "--input", "rows.csv"]));
+    assert_eq!(first.lines().count(), 3, "{first}");
+    assert_eq!(first, second, "a reloaded network predicts the same");
+
+    // A number, in its own units.
+    std::fs::write(
+        root.join("src/models/sessions.toml"),
+        activity_model(
+            "users",
+            "type = \"Pass\"\ncolumn = \"sessions_30d\"",
+            "batch_size = 128\nepochs = 10\ndevice = \"cpu\"",
+        )
+        .replace("type = \"XGBoost\"", "type = \"NeuralNetwork\"")
+        .replace(
+            "sql = \"users\"",
+            "sql = \"users\"\nparams = { limit = 100000 }",
+        ),
+    )
+    .unwrap();
+    let out: Value =
+        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Sessions", "--json"]))).unwrap();
+    assert!(out["stats"]["test"]["r2"].as_f64().unwrap() > 0.05, "{out}");
+}
+
+#[cfg(not(feature = "torch"))]
+#[test]
+fn a_neural_network_without_libtorch_says_how_to_enable_it() {
+    let dir = workdir("no-torch");
+    ok(&lore(&dir, &["init", "plain", "--sample-rows", "1000"]));
+    let root = dir.join("plain");
+    std::fs::write(
+        root.join("src/models/deep.toml"),
+        declared_with(&root, "type = \"NeuralNetwork\""),
+    )
+    .unwrap();
+    let err = failed(&lore(&root, &["fit", "Deep"]));
+    assert!(
+        err.contains("--features torch") && err.contains("scripts/torch"),
+        "{err}"
+    );
+    assert!(!err.contains("extracting"), "read data: {err}");
+}

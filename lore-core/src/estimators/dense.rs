@@ -1,6 +1,6 @@
-//! The encoded rows as the dense `f64` matrix linfa's estimators take. linfa refuses missing
-//! values, so a missing (NaN) feature is 0: the mean of a `Norm` feature, the bottom of a
-//! `Uniform` one, "absent" for a count; the same at prediction time.
+//! The encoded rows as one dense matrix: `f64` for linfa's estimators, `f32` for the neural
+//! network. Neither takes missing values, so a missing (NaN) feature is 0: the mean of a `Norm`
+//! feature, the bottom of a `Uniform` one, "absent" for a count; the same at prediction time.
 
 use ndarray::Array2;
 
@@ -9,7 +9,9 @@ use crate::error::{Error, Result};
 use crate::pipelines::{Matrix, Values};
 
 /// Every batch of `source` in one matrix, with the labels.
-pub fn read(source: &mut dyn LabelledBatches) -> Result<(Array2<f64>, Vec<f32>)> {
+pub fn read<T: From<f32> + Default + Clone>(
+    source: &mut dyn LabelledBatches,
+) -> Result<(Array2<T>, Vec<f32>)> {
     let mut values = Vec::new();
     let mut labels = Vec::with_capacity(source.rows());
     let mut columns = None;
@@ -34,21 +36,27 @@ pub fn read(source: &mut dyn LabelledBatches) -> Result<(Array2<f64>, Vec<f32>)>
 }
 
 /// The rows of `x` as a dense matrix.
-pub fn of(x: &Matrix) -> Result<Array2<f64>> {
+pub fn of<T: From<f32> + Default + Clone>(x: &Matrix) -> Result<Array2<T>> {
     let mut values = Vec::with_capacity(x.rows * x.columns);
     extend(&mut values, x);
     Array2::from_shape_vec((x.rows, x.columns), values)
         .map_err(|e| Error::Estimator(format!("the encoded rows do not form a matrix: {e}")))
 }
 
-fn extend(values: &mut Vec<f64>, x: &Matrix) {
-    let finite = |v: f32| if v.is_finite() { f64::from(v) } else { 0.0 };
+fn extend<T: From<f32> + Default + Clone>(values: &mut Vec<T>, x: &Matrix) {
+    let finite = |v: f32| {
+        if v.is_finite() {
+            T::from(v)
+        } else {
+            T::default()
+        }
+    };
     match &x.values {
         Values::Dense(dense) => values.extend(dense.iter().map(|v| finite(*v))),
         Values::Sparse(csr) => {
             for r in 0..x.rows {
                 let start = values.len();
-                values.resize(start + x.columns, 0.0);
+                values.resize(start + x.columns, T::default());
                 let (from, to) = (csr.indptr[r] as usize, csr.indptr[r + 1] as usize);
                 for (c, v) in csr.indices[from..to].iter().zip(&csr.values[from..to]) {
                     if let Some(slot) = values.get_mut(start + *c as usize) {

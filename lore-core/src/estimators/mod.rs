@@ -1,5 +1,6 @@
 //! Estimators: a spec with hyper-parameters that is `fit` on encoded training data into a fitted
-//! estimator that predicts. XGBoost is the gradient-boosting estimator.
+//! estimator that predicts: XGBoost's boosted trees, linfa's classic models, and a neural
+//! network on libtorch (cargo feature `torch`).
 
 use std::path::Path;
 
@@ -11,6 +12,7 @@ mod bayes;
 mod booster;
 mod dense;
 mod linear;
+mod network;
 mod tree;
 
 use crate::encoders::{OutputEncoder, Task};
@@ -18,6 +20,9 @@ pub use bayes::{GaussianNB, MultinomialNB};
 use booster::{Booster, DMatrix, Prediction};
 pub use booster::{InMemory, LabelledBatches, OneBatch};
 pub use linear::{ElasticNet, LinearRegression, LogisticRegression};
+#[cfg(feature = "torch")]
+pub use network::FittedNetwork;
+pub use network::{Architecture, Input, NeuralNetwork, ENABLE_TORCH, NETWORK_FILE, WEIGHTS_FILE};
 pub use tree::DecisionTree;
 
 /// Which estimator a model uses, named in specs by its `type`.
@@ -38,6 +43,8 @@ pub enum Estimator {
     MultinomialNB(MultinomialNB),
     /// A decision tree classifier (linfa).
     DecisionTree(DecisionTree),
+    /// A neural network with embeddings for codes (libtorch; cargo feature `torch`).
+    NeuralNetwork(NeuralNetwork),
 }
 
 /// XGBoost hyper-parameters, with XGBoost's own names (or scikit-learn's, which XGBoost's Python
@@ -394,6 +401,9 @@ pub enum FittedEstimator {
     },
     /// A fitted linfa model.
     Linfa(Box<LinfaModel>),
+    /// A fitted neural network.
+    #[cfg(feature = "torch")]
+    Network(Box<FittedNetwork>),
 }
 
 /// A fitted linfa model, saved with serde as `model.linfa.json`.
@@ -418,6 +428,8 @@ impl std::fmt::Debug for FittedEstimator {
         match self {
             FittedEstimator::XGBoost { .. } => f.write_str("FittedEstimator(XGBoost)"),
             FittedEstimator::Linfa(model) => write!(f, "FittedEstimator({model:?})"),
+            #[cfg(feature = "torch")]
+            FittedEstimator::Network(model) => write!(f, "FittedEstimator({model:?})"),
         }
     }
 }
@@ -452,6 +464,7 @@ impl Estimator {
     pub fn validate(&self, output: &OutputEncoder) -> Result<()> {
         let kind = match self {
             Estimator::XGBoost(spec) => return spec.validate(output),
+            Estimator::NeuralNetwork(spec) => return spec.validate(),
             Estimator::LogisticRegression(spec) => spec.validate()?,
             Estimator::LinearRegression(_) => Kind::Regression,
             Estimator::ElasticNet(spec) => spec.validate()?,
@@ -498,6 +511,7 @@ impl Estimator {
             Estimator::GaussianNB(_) => "GaussianNB",
             Estimator::MultinomialNB(_) => "MultinomialNB",
             Estimator::DecisionTree(_) => "DecisionTree",
+            Estimator::NeuralNetwork(_) => "NeuralNetwork",
         }
     }
 
@@ -505,20 +519,22 @@ impl Estimator {
     /// can be fitted at once.
     pub fn sharing_cores(&self, threads: i64) -> Estimator {
         let mut shared = self.clone();
-        if let Estimator::XGBoost(x) = &mut shared {
-            if x.n_jobs == 0 {
-                x.n_jobs = threads;
-            }
+        match &mut shared {
+            Estimator::XGBoost(x) if x.n_jobs == 0 => x.n_jobs = threads,
+            Estimator::NeuralNetwork(n) if n.n_jobs == 0 => n.n_jobs = threads,
+            _ => {}
         }
         shared
     }
 
     /// Fits on `train` for `task`, stopping early on `validation` (which may have no rows) where
-    /// the estimator can; `on_round` is told each finished round. Also returns both splits
-    /// scored by the kept model.
+    /// the estimator can; `on_round` is told each finished round. `cardinalities` says of each
+    /// feature column how many integer codes it takes (`None`: a float), as the pipeline's
+    /// encoders tell. Also returns both splits scored by the kept model.
     pub fn fit(
         &self,
         task: Task,
+        cardinalities: &[Option<usize>],
         train: &mut dyn LabelledBatches,
         validation: &mut dyn LabelledBatches,
         on_round: &mut dyn FnMut(u32, u32),
@@ -529,6 +545,17 @@ impl Estimator {
         };
         let (x, y) = match self {
             Estimator::XGBoost(spec) => return spec.fit(task, train, validation, on_round),
+            #[cfg(feature = "torch")]
+            Estimator::NeuralNetwork(spec) => {
+                let (model, history, scored) =
+                    spec.fit(task, cardinalities, train, validation, on_round)?;
+                return Ok((FittedEstimator::Network(Box::new(model)), history, scored));
+            }
+            #[cfg(not(feature = "torch"))]
+            Estimator::NeuralNetwork(_) => {
+                let _ = cardinalities;
+                return Err(Error::Estimator(ENABLE_TORCH.into()));
+            }
             _ => dense::read(train)?,
         };
         on_round(0, 1);
@@ -539,10 +566,11 @@ impl Estimator {
             Estimator::GaussianNB(spec) => Linfa::Bayes(spec.fit(&x, &y, classes)?),
             Estimator::MultinomialNB(spec) => Linfa::Bayes(spec.fit(&x, &y, classes)?),
             Estimator::DecisionTree(spec) => Linfa::Tree(spec.fit(&x, &y, classes)?),
-            Estimator::XGBoost(_) => {
-                return Err(Error::Estimator(
-                    "XGBoost is fitted from batches, not as a linfa model".into(),
-                ))
+            Estimator::XGBoost(_) | Estimator::NeuralNetwork(_) => {
+                return Err(Error::Estimator(format!(
+                    "{} is fitted from batches, not as a linfa model",
+                    self.name()
+                )))
             }
         };
         on_round(1, 1);
@@ -661,6 +689,8 @@ impl FittedEstimator {
                 booster.predict_matrix(x, Prediction::Value)
             }
             FittedEstimator::Linfa(model) => Ok(model.predict(&dense::of(x)?)),
+            #[cfg(feature = "torch")]
+            FittedEstimator::Network(model) => model.predict(x),
         }
     }
 
@@ -672,9 +702,9 @@ impl FittedEstimator {
             FittedEstimator::XGBoost { booster, .. } => {
                 booster.predict_matrix(x, Prediction::Contributions)
             }
-            FittedEstimator::Linfa(_) => Err(Error::Estimator(
+            _ => Err(Error::Estimator(
                 "SHAP contributions (--explain) come from XGBoost's own trees; this model's \
-                 estimator is a linfa one, which has none"
+                 estimator is not XGBoost, so it has none"
                     .into(),
             )),
         }
@@ -684,6 +714,8 @@ impl FittedEstimator {
     /// a linfa model as JSON.
     pub fn save(&self, dir: &Path) -> Result<()> {
         let (bytes, path) = match self {
+            #[cfg(feature = "torch")]
+            FittedEstimator::Network(model) => return model.save(dir),
             FittedEstimator::XGBoost { booster, format } => {
                 (booster.save(format)?, dir.join(booster_file(format)))
             }
@@ -697,6 +729,17 @@ impl FittedEstimator {
 
     /// Loads a model saved by [`FittedEstimator::save`], in whichever form it was saved.
     pub fn load(dir: &Path) -> Result<FittedEstimator> {
+        if dir.join(NETWORK_FILE).is_file() {
+            #[cfg(feature = "torch")]
+            return Ok(FittedEstimator::Network(Box::new(FittedNetwork::load(
+                dir,
+            )?)));
+            #[cfg(not(feature = "torch"))]
+            return Err(Error::Fitting(format!(
+                "{}: this fitting is a neural network. {ENABLE_TORCH}",
+                dir.join(NETWORK_FILE).display()
+            )));
+        }
         let linfa = dir.join(LINFA_FILE);
         if linfa.is_file() {
             let bytes = std::fs::read(&linfa).map_err(|e| Error::io(&linfa, e))?;
@@ -741,6 +784,8 @@ impl FittedEstimator {
                     v
                 }));
             }
+            #[cfg(feature = "torch")]
+            FittedEstimator::Network(_) => return Ok(None),
         };
         let name = match kind {
             Importance::Gain => "total_gain",
@@ -773,6 +818,7 @@ mod tests {
         let (fitted, history, [train, validation]) = est
             .fit(
                 Task::Binary,
+                &[None; 1],
                 &mut InMemory::new(x.clone(), y.clone()),
                 &mut InMemory::new(x.clone(), y.clone()),
                 &mut |_, _| {},
@@ -821,6 +867,7 @@ mod tests {
         let (fitted, _, [train, _]) = est
             .fit(
                 Task::Binary,
+                &[None; 1],
                 &mut InMemory::new(sparse.clone(), y.clone()),
                 &mut InMemory::new(sparse.clone(), y.clone()),
                 &mut |_, _| {},
@@ -842,6 +889,7 @@ mod tests {
         let (_, history, [_, validation]) = est
             .fit(
                 Task::Binary,
+                &[None; 1],
                 &mut InMemory::new(x, y),
                 &mut InMemory::new(Matrix::empty(1), vec![]),
                 &mut |_, _| {},
@@ -902,6 +950,7 @@ mod tests {
         let (fitted, history, [train, _]) = est
             .fit(
                 Task::MultiClass { classes: 3 },
+                &[None; 1],
                 &mut InMemory::new(x.clone(), y.clone()),
                 &mut InMemory::new(x.clone(), y.clone()),
                 &mut |_, _| {},
@@ -938,6 +987,7 @@ mod tests {
         let (fitted, history, _) = est
             .fit(
                 Task::Regression,
+                &[None; 1],
                 &mut InMemory::new(x.clone(), y.clone()),
                 &mut InMemory::new(x.clone(), y.clone()),
                 &mut |_, _| {},
@@ -1006,6 +1056,7 @@ mod tests {
             let (fitted, history, [train, validation]) = estimator
                 .fit(
                     task,
+                    &[None; 1],
                     &mut InMemory::new(x.clone(), y.clone()),
                     &mut InMemory::new(x.clone(), y.clone()),
                     &mut |_, _| {},
@@ -1041,6 +1092,7 @@ mod tests {
             let (fitted, _, _) = Estimator::ElasticNet(spec)
                 .fit(
                     Task::Regression,
+                    &[None; 1],
                     &mut InMemory::new(x.clone(), y.clone()),
                     &mut InMemory::new(Matrix::empty(2), vec![]),
                     &mut |_, _| {},
@@ -1083,6 +1135,7 @@ mod tests {
             let (fitted, _, _) = estimator
                 .fit(
                     task,
+                    &[None; 1],
                     &mut InMemory::new(x.clone(), y.clone()),
                     &mut InMemory::new(Matrix::empty(1), vec![]),
                     &mut |_, _| {},

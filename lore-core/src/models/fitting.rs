@@ -515,6 +515,7 @@ pub async fn fit(
         None => {
             let (estimator, history, scored) = spec.estimator.fit(
                 task,
+                &pipeline.cardinalities(),
                 train.as_mut(),
                 validation.as_mut(),
                 &mut |round, total| progress.rounds(round, total),
@@ -529,7 +530,14 @@ pub async fn fit(
         }
         Some(search) => {
             let splits: [&mut dyn LabelledBatches; 2] = [train.as_mut(), validation.as_mut()];
-            let (trained, record) = search::run(spec, task, splits, search, &progress)?;
+            let (trained, record) = search::run(
+                spec,
+                task,
+                &pipeline.cardinalities(),
+                splits,
+                search,
+                &progress,
+            )?;
             (trained, Some(record))
         }
     };

@@ -130,10 +130,12 @@ fn with_values(spec: &ModelSpec, keys: &[String], values: &[Value]) -> Result<Mo
 }
 
 /// Runs the search on the encoded `train` and `validation` splits and returns the best trial's
-/// fit and every trial.
+/// fit and every trial; `cardinalities` describes the features, as for
+/// [`Estimator::fit`](crate::estimators::Estimator::fit).
 pub(super) fn run(
     spec: &ModelSpec,
     task: Task,
+    cardinalities: &[Option<usize>],
     [train, validation]: [&mut dyn LabelledBatches; 2],
     options: &SearchOptions,
     progress: &Progress,
@@ -175,7 +177,16 @@ pub(super) fn run(
     };
     let worker = |train: &mut dyn LabelledBatches, validation: &mut dyn LabelledBatches| {
         trials(
-            spec, task, scoring, &keys, &defaults, threads, total, train, validation, &shared,
+            spec,
+            (task, cardinalities),
+            scoring,
+            &keys,
+            &defaults,
+            threads,
+            total,
+            train,
+            validation,
+            &shared,
             progress,
         )
     };
@@ -231,7 +242,7 @@ pub(super) fn run(
 #[allow(clippy::too_many_arguments)]
 fn trials(
     spec: &ModelSpec,
-    task: Task,
+    (task, cardinalities): (Task, &[Option<usize>]),
     scoring: Metric,
     keys: &[String],
     defaults: &[Value],
@@ -277,8 +288,13 @@ fn trials(
                 Some(n) => trial.estimator.sharing_cores(n),
                 None => trial.estimator.clone(),
             };
-            let (estimator, history, scored) =
-                estimator.fit(task, &mut *train, &mut *validation, &mut |_, _| {})?;
+            let (estimator, history, scored) = estimator.fit(
+                task,
+                cardinalities,
+                &mut *train,
+                &mut *validation,
+                &mut |_, _| {},
+            )?;
             let [_, valid] = &scored;
             let score = metrics::evaluate(task, scoring, &valid.labels, &valid.predictions)
                 .score

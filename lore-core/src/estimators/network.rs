@@ -1,0 +1,343 @@
+//! Lore's deep model, a neural network on libtorch (cargo feature `torch`): one embedding per
+//! integer-coded feature (sized from its cardinality × `embed_scale`), the float features
+//! standardised and fed in directly, then `hidden_layers` dense layers that shrink by
+//! `layer_shrink`, and a head for the task (a logit, a logit per class, or a number). Trained
+//! with Adam in mini-batches, stopping early on the validation loss and keeping the best epoch.
+//!
+//! The spec is always compiled so that a project naming `NeuralNetwork` reads the same with or
+//! without the feature; without it, fitting or loading one says how to enable it.
+
+use serde::{Deserialize, Serialize};
+
+use super::invalid;
+use crate::encoders::Task;
+use crate::error::{Error, Result};
+
+#[cfg(feature = "torch")]
+mod torch;
+#[cfg(feature = "torch")]
+pub use torch::FittedNetwork;
+
+/// The neural network's hyper-parameters, with the names of Python Lore's Keras estimator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NeuralNetwork {
+    /// An integer-coded feature of cardinality `n` gets an embedding of `ceil(n ×
+    /// embed_scale)` numbers, at most `max_embedding`.
+    pub embed_scale: f64,
+    /// The widest an embedding may be.
+    pub max_embedding: i64,
+    /// Dense layers between the inputs and the head.
+    pub hidden_layers: i64,
+    /// Width of the first dense layer.
+    pub hidden_width: i64,
+    /// Each dense layer is this share of the previous one's width (at least 1 unit).
+    pub layer_shrink: f64,
+    /// Share of a dense layer's outputs dropped in training.
+    pub dropout: f64,
+    /// Normalise each dense layer's outputs over the batch.
+    pub batch_norm: bool,
+    /// Adam's step size.
+    pub learning_rate: f64,
+    /// L2 penalty on the weights (Adam's weight decay).
+    pub weight_decay: f64,
+    /// Rows per training step.
+    pub batch_size: i64,
+    /// Most passes over the training rows.
+    pub epochs: i64,
+    /// Stop when the validation loss has not improved for this many epochs (0: never stop
+    /// early); the weights of the best epoch are kept.
+    pub patience: i64,
+    /// Where to train: `auto` (CUDA when present, else the CPU), `cpu` or `cuda`.
+    pub device: String,
+    /// Threads on the CPU (0: libtorch's choice, every core).
+    pub n_jobs: i64,
+    /// Random seed of the initial weights, the shuffles and dropout.
+    pub seed: u64,
+}
+
+impl Default for NeuralNetwork {
+    fn default() -> Self {
+        NeuralNetwork {
+            embed_scale: 0.25,
+            max_embedding: 32,
+            hidden_layers: 2,
+            hidden_width: 128,
+            layer_shrink: 0.5,
+            dropout: 0.1,
+            batch_norm: false,
+            learning_rate: 1e-3,
+            weight_decay: 0.0,
+            batch_size: 1024,
+            epochs: 20,
+            patience: 3,
+            device: "auto".into(),
+            n_jobs: 0,
+            seed: 0,
+        }
+    }
+}
+
+/// The file of a fitted network's architecture, task and input scaling, beside its weights.
+pub const NETWORK_FILE: &str = "model.network.json";
+
+/// The file of a fitted network's weights, in the safetensors format (PyTorch reads it).
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+
+/// What to do when Lore was built without libtorch.
+pub const ENABLE_TORCH: &str = "NeuralNetwork needs Lore built with the `torch` cargo feature \
+     on libtorch from PyTorch 2.13.0: in Lore's checkout run `eval \"$(scripts/torch)\"` (it \
+     installs PyPI's torch into a virtual environment and sets LIBTORCH_USE_PYTORCH=1), then \
+     `cargo build --release --features lore-cli/torch`";
+
+/// How one feature column enters the network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// An integer code looked up in an embedding.
+    Embedded {
+        /// The feature's column in the encoded rows.
+        column: usize,
+        /// How many codes it takes.
+        cardinality: usize,
+        /// The embedding's width.
+        width: usize,
+    },
+    /// A float, standardised.
+    Float {
+        /// The feature's column in the encoded rows.
+        column: usize,
+        /// Its mean over the training rows.
+        mean: f32,
+        /// Its standard deviation over the training rows (1 where it is constant).
+        scale: f32,
+    },
+}
+
+/// A network's shape, fixed at fit time from the spec, the task and the encoded features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Architecture {
+    /// What it predicts.
+    pub task: Task,
+    /// Each feature column, in order.
+    pub inputs: Vec<Input>,
+    /// The dense layers' widths.
+    pub layers: Vec<usize>,
+    /// Dropout share after each dense layer.
+    pub dropout: f64,
+    /// Batch normalisation after each dense layer.
+    pub batch_norm: bool,
+    /// For regression, the labels' mean and standard deviation: the network learns the
+    /// standardised label, which keeps Adam's steps at one scale whatever the label's units.
+    pub label_mean: f32,
+    /// See `label_mean`.
+    pub label_scale: f32,
+}
+
+impl NeuralNetwork {
+    /// Checks every parameter before any data is read.
+    pub(super) fn validate(&self) -> Result<()> {
+        let bad = |key: &str, message: String| Err(invalid(key, message));
+        for (key, v, low) in [
+            ("max_embedding", self.max_embedding, 1),
+            ("hidden_layers", self.hidden_layers, 0),
+            ("hidden_width", self.hidden_width, 1),
+            ("batch_size", self.batch_size, 1),
+            ("epochs", self.epochs, 1),
+            ("patience", self.patience, 0),
+            ("n_jobs", self.n_jobs, 0),
+        ] {
+            if v < low {
+                return bad(key, format!("{v} is below {low}; use {low} or more"));
+            }
+        }
+        if self.hidden_layers > 64 {
+            return bad(
+                "hidden_layers",
+                format!("{} is more than 64 layers", self.hidden_layers),
+            );
+        }
+        for (key, v) in [
+            ("embed_scale", self.embed_scale),
+            ("learning_rate", self.learning_rate),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return bad(key, format!("{v} is not a number above 0"));
+            }
+        }
+        if !(self.layer_shrink > 0.0 && self.layer_shrink <= 1.0) {
+            return bad(
+                "layer_shrink",
+                format!("{} is not in (0, 1]", self.layer_shrink),
+            );
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad("dropout", format!("{} is not in [0, 1)", self.dropout));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return bad(
+                "weight_decay",
+                format!("{} is not a number of 0 or more", self.weight_decay),
+            );
+        }
+        if !["auto", "cpu", "cuda"].contains(&self.device.as_str()) {
+            return bad(
+                "device",
+                format!("`{}` is not one of auto, cpu, cuda", self.device),
+            );
+        }
+        if cfg!(not(feature = "torch")) {
+            return Err(Error::InvalidParam {
+                key: "estimator.type".into(),
+                message: ENABLE_TORCH.into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The network's shape for `task`, given each feature column's cardinality (`None` for a
+    /// float) and the training rows' column means and standard deviations.
+    pub fn architecture(
+        &self,
+        task: Task,
+        cardinalities: &[Option<usize>],
+        moments: &[(f32, f32)],
+        labels: (f32, f32),
+    ) -> Architecture {
+        let inputs = cardinalities
+            .iter()
+            .zip(moments)
+            .enumerate()
+            .map(|(column, (cardinality, (mean, scale)))| match cardinality {
+                Some(n) => {
+                    let cardinality = (*n).max(1);
+                    let wide = (cardinality as f64 * self.embed_scale).ceil() as usize;
+                    let most = usize::try_from(self.max_embedding).unwrap_or(1);
+                    Input::Embedded {
+                        column,
+                        cardinality,
+                        width: wide.clamp(1, most.max(1)),
+                    }
+                }
+                None => Input::Float {
+                    column,
+                    mean: *mean,
+                    scale: if *scale > 0.0 { *scale } else { 1.0 },
+                },
+            })
+            .collect();
+        let mut layers = Vec::new();
+        let mut width = self.hidden_width as f64;
+        for _ in 0..self.hidden_layers {
+            layers.push((width.round() as usize).max(1));
+            width *= self.layer_shrink;
+        }
+        let (label_mean, label_scale) = match task {
+            Task::Regression => (labels.0, if labels.1 > 0.0 { labels.1 } else { 1.0 }),
+            Task::Binary | Task::MultiClass { .. } => (0.0, 1.0),
+        };
+        Architecture {
+            task,
+            inputs,
+            layers,
+            dropout: self.dropout,
+            batch_norm: self.batch_norm,
+            label_mean,
+            label_scale,
+        }
+    }
+}
+
+impl Architecture {
+    /// How many numbers enter the first dense layer.
+    pub fn input_width(&self) -> usize {
+        self.inputs
+            .iter()
+            .map(|i| match i {
+                Input::Embedded { width, .. } => *width,
+                Input::Float { .. } => 1,
+            })
+            .sum()
+    }
+
+    /// How many numbers the head gives a row: a logit, a logit per class, or a number.
+    pub fn output_width(&self) -> usize {
+        match self.task {
+            Task::MultiClass { classes } => classes,
+            Task::Binary | Task::Regression => 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embeddings_are_sized_by_cardinality_and_layers_shrink() {
+        let spec = NeuralNetwork {
+            hidden_layers: 3,
+            hidden_width: 100,
+            ..NeuralNetwork::default()
+        };
+        let shape = spec.architecture(
+            Task::Regression,
+            &[Some(10), None, Some(1000)],
+            &[(0.0, 1.0), (5.0, 0.0), (0.0, 1.0)],
+            (3.0, 2.0),
+        );
+        assert_eq!(
+            shape.inputs,
+            vec![
+                Input::Embedded {
+                    column: 0,
+                    cardinality: 10,
+                    width: 3
+                },
+                Input::Float {
+                    column: 1,
+                    mean: 5.0,
+                    scale: 1.0
+                },
+                Input::Embedded {
+                    column: 2,
+                    cardinality: 1000,
+                    width: 32
+                },
+            ]
+        );
+        assert_eq!(shape.layers, vec![100, 50, 25]);
+        assert_eq!(shape.input_width(), 3 + 1 + 32);
+        assert_eq!((shape.label_mean, shape.label_scale), (3.0, 2.0));
+        assert_eq!(shape.output_width(), 1);
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let error = |spec: NeuralNetwork| spec.validate().unwrap_err().to_string();
+        let e = error(NeuralNetwork {
+            hidden_layers: -1,
+            ..NeuralNetwork::default()
+        });
+        assert!(e.contains("estimator.hidden_layers"), "{e}");
+        let e = error(NeuralNetwork {
+            dropout: 1.0,
+            ..NeuralNetwork::default()
+        });
+        assert!(e.contains("estimator.dropout"), "{e}");
+        let e = error(NeuralNetwork {
+            device: "tpu".into(),
+            ..NeuralNetwork::default()
+        });
+        assert!(e.contains("estimator.device"), "{e}");
+    }
+
+    #[cfg(not(feature = "torch"))]
+    #[test]
+    fn without_libtorch_the_error_says_how_to_enable_it() {
+        let e = NeuralNetwork::default().validate().unwrap_err().to_string();
+        assert!(
+            e.contains("estimator.type") && e.contains("--features torch"),
+            "{e}"
+        );
+    }
+}
