@@ -1352,6 +1352,13 @@ fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
             0.6,
         ),
         (
+            "Forest",
+            pipeline,
+            "type = \"RandomForest\"\nn_estimators = 30\nmax_depth = 6",
+            0.65,
+        ),
+        ("Margin", pipeline, "type = \"Svm\"\nmax_rows = 2000", 0.6),
+        (
             "Words",
             text_pipeline.as_str(),
             "type = \"MultinomialNB\"",
@@ -1380,6 +1387,7 @@ fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
     for (model, estimator, extra) in [
         ("Spend", "LinearRegression", ""),
         ("Shrunk", "ElasticNet", "penalty = 0.05"),
+        ("Kernel", "Svm", "max_rows = 2000"),
     ] {
         std::fs::write(
             root.join(format!("src/models/{}.toml", model.to_lowercase())),
@@ -1515,7 +1523,7 @@ fn a_neural_network_without_libtorch_says_how_to_enable_it() {
     .unwrap();
     let err = failed(&lore(&root, &["fit", "Deep"]));
     assert!(
-        err.contains("--features torch") && err.contains("scripts/torch"),
+        err.contains("--features lore-cli/torch") && err.contains("scripts/torch"),
         "{err}"
     );
     assert!(!err.contains("extracting"), "read data: {err}");

@@ -11,18 +11,22 @@ use serde::{Deserialize, Serialize};
 mod bayes;
 mod booster;
 mod dense;
+mod forest;
 mod linear;
 mod network;
+mod svm;
 mod tree;
 
 use crate::encoders::{OutputEncoder, Task};
 pub use bayes::{GaussianNB, MultinomialNB};
 use booster::{Booster, DMatrix, Prediction};
 pub use booster::{InMemory, LabelledBatches, OneBatch};
+pub use forest::RandomForest;
 pub use linear::{ElasticNet, LinearRegression, LogisticRegression};
 #[cfg(feature = "torch")]
 pub use network::FittedNetwork;
 pub use network::{Architecture, Input, NeuralNetwork, ENABLE_TORCH, NETWORK_FILE, WEIGHTS_FILE};
+pub use svm::Svm;
 pub use tree::DecisionTree;
 
 /// Which estimator a model uses, named in specs by its `type`.
@@ -43,6 +47,10 @@ pub enum Estimator {
     MultinomialNB(MultinomialNB),
     /// A decision tree classifier (linfa).
     DecisionTree(DecisionTree),
+    /// A random forest of bagged decision trees (linfa's trees).
+    RandomForest(RandomForest),
+    /// A support vector machine (linfa): classes with Platt probabilities, or a number.
+    Svm(Svm),
     /// A neural network with embeddings for codes (libtorch; cargo feature `torch`).
     NeuralNetwork(NeuralNetwork),
 }
@@ -421,6 +429,8 @@ enum Linfa {
     Linear(linear::FittedLinear),
     Bayes(bayes::FittedBayes),
     Tree(tree::FittedTree),
+    Forest(forest::FittedForest),
+    Svm(svm::FittedSvm),
 }
 
 impl std::fmt::Debug for FittedEstimator {
@@ -449,6 +459,8 @@ impl LinfaModel {
             Linfa::Linear(m) => m.predict(x),
             Linfa::Bayes(m) => m.predict(x),
             Linfa::Tree(m) => m.predict(x),
+            Linfa::Forest(m) => m.predict(x),
+            Linfa::Svm(m) => m.predict(x),
         };
         match self.task {
             // A classifier of two classes gives both; the probability of yes is the second.
@@ -465,12 +477,14 @@ impl Estimator {
         let kind = match self {
             Estimator::XGBoost(spec) => return spec.validate(output),
             Estimator::NeuralNetwork(spec) => return spec.validate(),
+            Estimator::Svm(spec) => return spec.validate(),
             Estimator::LogisticRegression(spec) => spec.validate()?,
             Estimator::LinearRegression(_) => Kind::Regression,
             Estimator::ElasticNet(spec) => spec.validate()?,
             Estimator::GaussianNB(spec) => spec.validate()?,
             Estimator::MultinomialNB(spec) => spec.validate()?,
             Estimator::DecisionTree(spec) => spec.validate()?,
+            Estimator::RandomForest(spec) => spec.validate()?,
         };
         let classifier = kind != Kind::Regression;
         if classifier == output.is_categorical() {
@@ -479,12 +493,13 @@ impl Estimator {
         let (predicts, instead, outputs) = match classifier {
             true => (
                 "classes",
-                "LinearRegression, ElasticNet or XGBoost",
+                "LinearRegression, ElasticNet, Svm or XGBoost",
                 "Boolean or Unique",
             ),
             false => (
                 "numbers",
-                "LogisticRegression, GaussianNB, MultinomialNB, DecisionTree or XGBoost",
+                "LogisticRegression, GaussianNB, MultinomialNB, DecisionTree, RandomForest, Svm \
+                 or XGBoost",
                 "Pass",
             ),
         };
@@ -511,6 +526,8 @@ impl Estimator {
             Estimator::GaussianNB(_) => "GaussianNB",
             Estimator::MultinomialNB(_) => "MultinomialNB",
             Estimator::DecisionTree(_) => "DecisionTree",
+            Estimator::RandomForest(_) => "RandomForest",
+            Estimator::Svm(_) => "Svm",
             Estimator::NeuralNetwork(_) => "NeuralNetwork",
         }
     }
@@ -566,6 +583,11 @@ impl Estimator {
             Estimator::GaussianNB(spec) => Linfa::Bayes(spec.fit(&x, &y, classes)?),
             Estimator::MultinomialNB(spec) => Linfa::Bayes(spec.fit(&x, &y, classes)?),
             Estimator::DecisionTree(spec) => Linfa::Tree(spec.fit(&x, &y, classes)?),
+            Estimator::RandomForest(spec) => Linfa::Forest(spec.fit(&x, &y, classes)?),
+            Estimator::Svm(spec) => {
+                let classes = (task != Task::Regression).then_some(classes);
+                Linfa::Svm(spec.fit(&x, &y, classes)?)
+            }
             Estimator::XGBoost(_) | Estimator::NeuralNetwork(_) => {
                 return Err(Error::Estimator(format!(
                     "{} is fitted from batches, not as a linfa model",
@@ -777,6 +799,7 @@ impl FittedEstimator {
                 let own = match (&model.model, kind) {
                     (Linfa::Linear(m), Importance::Gain) => Some(m.importance()),
                     (Linfa::Tree(m), Importance::Gain) => Some(m.importance(features)),
+                    (Linfa::Forest(m), Importance::Gain) => Some(m.importance(features)),
                     _ => None,
                 };
                 return Ok(own.map(|mut v| {

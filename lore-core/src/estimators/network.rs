@@ -336,7 +336,7 @@ mod tests {
     fn without_libtorch_the_error_says_how_to_enable_it() {
         let e = NeuralNetwork::default().validate().unwrap_err().to_string();
         assert!(
-            e.contains("estimator.type") && e.contains("--features torch"),
+            e.contains("estimator.type") && e.contains("--features lore-cli/torch"),
             "{e}"
         );
     }
