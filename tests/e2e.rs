@@ -1528,3 +1528,72 @@ fn a_neural_network_without_libtorch_says_how_to_enable_it() {
     );
     assert!(!err.contains("extracting"), "read data: {err}");
 }
+
+#[test]
+fn k_means_groups_rows_without_labels_and_predict_gives_the_cluster() {
+    let dir = workdir("kmeans");
+    ok(&lore(&dir, &["init", "groups", "--sample-rows", "5000"]));
+    let root = dir.join("groups");
+    let model = activity_model("users", "type = \"Cluster\"", "n_clusters = 4\nn_runs = 3")
+        .replace("type = \"XGBoost\"", "type = \"KMeans\"")
+        .replace(
+            "sql = \"users\"",
+            "sql = \"users\"\nparams = { limit = 100000 }",
+        );
+    std::fs::write(root.join("src/models/segments.toml"), &model).unwrap();
+    let out: Value =
+        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Segments", "--json"]))).unwrap();
+    let stats = &out["stats"];
+    assert_eq!(stats["task"], "Clustering", "{stats}");
+    assert_eq!(stats["scoring"], "silhouette");
+    let test = &stats["test"];
+    let silhouette = test["silhouette"].as_f64().unwrap();
+    assert!(silhouette > 0.0 && silhouette <= 1.0, "{test}");
+    assert!(test["inertia"].as_f64().unwrap() > 0.0, "{test}");
+    let sizes: Vec<u64> = serde_json::from_value(test["cluster_sizes"].clone()).unwrap();
+    assert_eq!(sizes.iter().sum::<u64>(), test["rows"].as_u64().unwrap());
+    assert!(sizes.len() <= 4 && sizes.iter().filter(|n| **n > 0).count() >= 2);
+
+    std::fs::write(
+        root.join("rows.csv"),
+        "orders,basket_value\n1,5.5\n12,55.5\n300,900\n",
+    )
+    .unwrap();
+    let predictions = ok(&lore(
+        &root,
+        &["predict", "Segments", "--input", "rows.csv"],
+    ));
+    let header = predictions.lines().next().unwrap();
+    assert!(
+        header.contains("prediction")
+            && header.contains("distance")
+            && header.contains("silhouette"),
+        "{predictions}"
+    );
+    for line in predictions.lines().skip(1) {
+        let cluster: u32 = line.split(',').next().unwrap().parse().unwrap();
+        assert!(cluster < 4, "{predictions}");
+    }
+
+    // KMeans learns no labels, and a labelled estimator cannot learn from a Cluster output.
+    std::fs::write(
+        root.join("src/models/mixed.toml"),
+        model.replace("type = \"Cluster\"", "type = \"Pass\"\ncolumn = \"orders\""),
+    )
+    .unwrap();
+    let err = failed(&lore(&root, &["fit", "Mixed"]));
+    assert!(
+        err.contains("estimator.type") && err.contains("Cluster"),
+        "{err}"
+    );
+    std::fs::write(
+        root.join("src/models/labelled.toml"),
+        activity_model("users", "type = \"Cluster\"", "").replace(
+            "sql = \"users\"",
+            "sql = \"users\"\nparams = { limit = 100000 }",
+        ),
+    )
+    .unwrap();
+    let err = failed(&lore(&root, &["fit", "Labelled"]));
+    assert!(err.contains("XGBoost learns from labels"), "{err}");
+}

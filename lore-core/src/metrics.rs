@@ -1,5 +1,5 @@
-//! Evaluation: the metrics of binary and multi-class classifiers and of regressions, and the
-//! stats a fit records.
+//! Evaluation: the metrics of binary and multi-class classifiers, of regressions and of
+//! clusterings, and the stats a fit records.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +26,10 @@ pub enum Metric {
     Mae,
     /// Coefficient of determination.
     R2,
+    /// Mean centroid silhouette of a clustering, from -1 to 1.
+    Silhouette,
+    /// Sum of squared distances from rows to their cluster's centre (lower is better).
+    Inertia,
 }
 
 impl Metric {
@@ -35,12 +39,16 @@ impl Metric {
             Task::Binary => Metric::Auc,
             Task::MultiClass { .. } => Metric::LogLoss,
             Task::Regression => Metric::Rmse,
+            Task::Clustering => Metric::Silhouette,
         }
     }
 
     /// Whether a larger value is a better model.
     pub fn greater_is_better(self) -> bool {
-        !matches!(self, Metric::LogLoss | Metric::Rmse | Metric::Mae)
+        !matches!(
+            self,
+            Metric::LogLoss | Metric::Rmse | Metric::Mae | Metric::Inertia
+        )
     }
 
     /// Its name, as specs write it.
@@ -54,6 +62,8 @@ impl Metric {
             Metric::Rmse => "rmse",
             Metric::Mae => "mae",
             Metric::R2 => "r2",
+            Metric::Silhouette => "silhouette",
+            Metric::Inertia => "inertia",
         }
     }
 
@@ -61,16 +71,19 @@ impl Metric {
     pub fn check(self, output: &OutputEncoder) -> Result<()> {
         let classifier = output.is_categorical();
         let multi_class = matches!(output, OutputEncoder::Unique { .. });
+        let clustering = matches!(output, OutputEncoder::Cluster {});
         let fits = match self {
             Metric::LogLoss | Metric::Accuracy | Metric::F1 => classifier,
             Metric::Auc => classifier && !multi_class,
             Metric::WeightedF1 => classifier && multi_class,
-            Metric::Rmse | Metric::Mae | Metric::R2 => !classifier,
+            Metric::Rmse | Metric::Mae | Metric::R2 => !classifier && !clustering,
+            Metric::Silhouette | Metric::Inertia => clustering,
         };
         if fits {
             return Ok(());
         }
         let (task, choices) = match (classifier, multi_class) {
+            _ if clustering => ("a clustering", "silhouette, inertia"),
             (false, _) => ("a regression", "rmse, mae, r2"),
             (true, false) => ("a binary classifier", "log_loss, auc, accuracy, f1"),
             (true, true) => (
@@ -100,6 +113,8 @@ impl Metric {
             Metric::Rmse => stats.rmse,
             Metric::Mae => stats.mae,
             Metric::R2 => stats.r2,
+            Metric::Silhouette => stats.silhouette,
+            Metric::Inertia => stats.inertia,
         }
         .filter(|v| v.is_finite())
     }
@@ -173,6 +188,16 @@ pub struct SplitStats {
     /// Coefficient of determination (regression).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r2: Option<f64>,
+    /// Sum of squared distances from each row to its cluster's centre (clustering).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inertia: Option<f64>,
+    /// Mean centroid silhouette (clustering): per row `(b - a) / max(a, b)`, `a` its distance to
+    /// its own centre, `b` to the nearest other one; near 1 for well-separated clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silhouette: Option<f64>,
+    /// Rows in each cluster (clustering).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_sizes: Option<Vec<u64>>,
 }
 
 /// What a fit measured: per-split metrics, the kept round and how long each stage took.
@@ -238,6 +263,7 @@ pub fn columns(task: Task) -> Vec<(&'static str, Reading)> {
             ("weighted F1", |s| s.weighted_avg.as_ref().map(|a| a.f1)),
         ],
         Task::Regression => vec![("RMSE", |s| s.rmse), ("MAE", |s| s.mae), ("R2", |s| s.r2)],
+        Task::Clustering => vec![("silhouette", |s| s.silhouette), ("inertia", |s| s.inertia)],
     }
 }
 
@@ -252,6 +278,25 @@ pub fn evaluate(task: Task, scoring: Metric, labels: &[f32], predictions: &[f32]
         return stats;
     }
     match task {
+        Task::Clustering => {
+            // Each row predicts [cluster, squared distance to its centre, silhouette].
+            let mut sizes: Vec<u64> = Vec::new();
+            let (mut inertia, mut silhouette) = (0.0, 0.0);
+            for row in predictions.chunks(3) {
+                if let [cluster, distance, s] = row {
+                    let k = *cluster as usize;
+                    if sizes.len() <= k {
+                        sizes.resize(k + 1, 0);
+                    }
+                    sizes[k] += 1;
+                    inertia += f64::from(*distance);
+                    silhouette += f64::from(*s);
+                }
+            }
+            stats.inertia = Some(inertia);
+            stats.silhouette = Some(silhouette / labels.len() as f64);
+            stats.cluster_sizes = Some(sizes);
+        }
         Task::Binary => {
             stats.log_loss = Some(log_loss(labels, predictions));
             stats.auc = Some(auc(labels, predictions)).filter(|a| a.is_finite());

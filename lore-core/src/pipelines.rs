@@ -498,7 +498,7 @@ impl PipelineSpec {
             .encoders
             .iter()
             .flat_map(|e| e.columns())
-            .chain([self.output.column()])
+            .chain(Some(self.output.column()).filter(|c| !c.is_empty()))
             .chain(self.split.columns());
         for column in wanted {
             if !columns.iter().any(|c| c == column) {
@@ -544,7 +544,8 @@ impl PipelineSpec {
                 );
             }
         }
-        for (column, key) in std::iter::once((self.output.column(), "pipeline.output")).chain(
+        let output = Some((self.output.column(), "pipeline.output")).filter(|(c, _)| !c.is_empty());
+        for (column, key) in output.into_iter().chain(
             self.split
                 .columns()
                 .into_iter()

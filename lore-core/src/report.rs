@@ -49,7 +49,7 @@ pub fn write(
                 "predicted.svg",
             ));
         }
-        Task::MultiClass { .. } => {}
+        Task::MultiClass { .. } | Task::Clustering => {}
     }
     if !stats.importance.is_empty() {
         importance(&dir.join("importance.svg"), &stats.importance)?;

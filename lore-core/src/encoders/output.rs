@@ -1,6 +1,6 @@
 //! Output encoders: how the column to predict becomes labels for an estimator, and how its
-//! predictions become answers again. Boolean gives a binary classifier, Unique a multi-class one
-//! and Pass a regression.
+//! predictions become answers again. Boolean gives a binary classifier, Unique a multi-class one,
+//! Pass a regression, and Cluster (no column) a clustering model that finds its own groups.
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,9 @@ pub enum Task {
     },
     /// A number for each row.
     Regression,
+    /// Groups the model finds in the rows, without labels: for each row its cluster, its
+    /// squared distance to the cluster's centre and its (centroid) silhouette.
+    Clustering,
 }
 
 impl Task {
@@ -33,6 +36,7 @@ impl Task {
         match self {
             Task::MultiClass { classes } => *classes,
             Task::Binary | Task::Regression => 1,
+            Task::Clustering => 3,
         }
     }
 
@@ -42,6 +46,7 @@ impl Task {
             Task::Binary => "binary classification",
             Task::MultiClass { .. } => "multi-class classification",
             Task::Regression => "regression",
+            Task::Clustering => "clustering",
         }
     }
 }
@@ -66,6 +71,8 @@ pub enum OutputEncoder {
         /// The column to predict.
         column: String,
     },
+    /// No column: a clustering estimator (KMeans) finds groups in the features.
+    Cluster {},
 }
 
 /// An output encoder with what it learned from the rows of a fit: the classes of a Unique output.
@@ -89,6 +96,8 @@ pub enum FittedOutput {
         /// The column to predict.
         column: String,
     },
+    /// See [`OutputEncoder::Cluster`].
+    Cluster {},
 }
 
 /// An output encoder learning from batches of rows.
@@ -126,12 +135,13 @@ fn number_value(x: f64) -> serde_json::Value {
 }
 
 impl OutputEncoder {
-    /// The column to predict.
+    /// The column to predict; empty for Cluster, which reads none.
     pub fn column(&self) -> &str {
         match self {
             OutputEncoder::Boolean { column }
             | OutputEncoder::Unique { column }
             | OutputEncoder::Pass { column } => column,
+            OutputEncoder::Cluster {} => "",
         }
     }
 
@@ -141,12 +151,16 @@ impl OutputEncoder {
             OutputEncoder::Boolean { .. } => "Boolean",
             OutputEncoder::Unique { .. } => "Unique",
             OutputEncoder::Pass { .. } => "Pass",
+            OutputEncoder::Cluster {} => "Cluster",
         }
     }
 
-    /// Whether it predicts classes (Boolean, Unique) rather than numbers (Pass).
+    /// Whether it predicts classes (Boolean, Unique) rather than numbers (Pass) or clusters.
     pub fn is_categorical(&self) -> bool {
-        !matches!(self, OutputEncoder::Pass { .. })
+        matches!(
+            self,
+            OutputEncoder::Boolean { .. } | OutputEncoder::Unique { .. }
+        )
     }
 
     /// `Boolean(column)`, as errors name it.
@@ -176,8 +190,8 @@ impl OutputEncoder {
             return Err(Error::InvalidParam {
                 key: "pipeline.split.stratify_labels".into(),
                 message: format!(
-                    "{} predicts numbers, which have no classes to stratify; set it to false \
-                     or predict classes (Boolean, Unique)",
+                    "{} has no classes to stratify; set it to false or predict classes \
+                     (Boolean, Unique)",
                     self.by()
                 ),
             });
@@ -252,6 +266,7 @@ impl OutputState {
         Ok(match self.spec {
             OutputEncoder::Boolean { column } => FittedOutput::Boolean { column },
             OutputEncoder::Pass { column } => FittedOutput::Pass { column },
+            OutputEncoder::Cluster {} => FittedOutput::Cluster {},
             OutputEncoder::Unique { column } => {
                 let mut classes: Vec<serde_json::Value> = self.classes.into_values().collect();
                 if classes.len() < 2 {
@@ -277,12 +292,13 @@ impl OutputState {
 }
 
 impl FittedOutput {
-    /// The column to predict.
+    /// The column to predict; empty for Cluster, which reads none.
     pub fn column(&self) -> &str {
         match self {
             FittedOutput::Boolean { column }
             | FittedOutput::Unique { column, .. }
             | FittedOutput::Pass { column } => column,
+            FittedOutput::Cluster {} => "",
         }
     }
 
@@ -294,6 +310,7 @@ impl FittedOutput {
                 classes: classes.len(),
             },
             FittedOutput::Pass { .. } => Task::Regression,
+            FittedOutput::Cluster {} => Task::Clustering,
         }
     }
 
@@ -302,7 +319,7 @@ impl FittedOutput {
         match self {
             FittedOutput::Boolean { .. } => vec!["false".into(), "true".into()],
             FittedOutput::Unique { classes, .. } => classes.iter().map(class_key).collect(),
-            FittedOutput::Pass { .. } => vec![],
+            FittedOutput::Pass { .. } | FittedOutput::Cluster {} => vec![],
         }
     }
 
@@ -311,6 +328,7 @@ impl FittedOutput {
             FittedOutput::Boolean { .. } => "Boolean",
             FittedOutput::Unique { .. } => "Unique",
             FittedOutput::Pass { .. } => "Pass",
+            FittedOutput::Cluster {} => "Cluster",
         };
         format!("output encoder {kind}({})", self.column())
     }
@@ -323,10 +341,15 @@ impl FittedOutput {
             column: column.to_string(),
             message: format!("row {}: {by} {message}", row + 1),
         };
-        let numeric = frame::column(df, column, &by)?
-            .dtype()
-            .is_primitive_numeric();
+        let numeric = match self {
+            FittedOutput::Cluster {} => false,
+            _ => frame::column(df, column, &by)?
+                .dtype()
+                .is_primitive_numeric(),
+        };
         match self {
+            // Nothing to learn from: every row's label is 0, which a clustering estimator ignores.
+            FittedOutput::Cluster {} => Ok(vec![0.0; df.height()]),
             FittedOutput::Boolean { .. } if numeric => {
                 let mut labels = Vec::with_capacity(df.height());
                 let mut wrong = None;
@@ -433,6 +456,8 @@ impl FittedOutput {
         match self {
             FittedOutput::Boolean { .. } => serde_json::Value::Bool(first >= 0.5),
             FittedOutput::Pass { .. } => serde_json::Value::from(f64::from(first)),
+            // [cluster, squared distance, silhouette]: the answer is the cluster's number.
+            FittedOutput::Cluster {} => serde_json::Value::from(first as i64),
             FittedOutput::Unique { classes, .. } => {
                 let best = prediction
                     .iter()

@@ -67,3 +67,28 @@ fn extend<T: From<f32> + Default + Clone>(values: &mut Vec<T>, x: &Matrix) {
         }
     }
 }
+
+/// The mean and standard deviation of `values` (1 where they are all the same).
+pub fn moments(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let n = values.clone().count().max(1) as f64;
+    let mean = values.clone().sum::<f64>() / n;
+    let sd = (values.map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    (mean, if sd > 0.0 { sd } else { 1.0 })
+}
+
+/// Each column's mean and standard deviation over the rows of `x`.
+pub fn scaling(x: &Array2<f64>) -> Vec<(f64, f64)> {
+    x.columns()
+        .into_iter()
+        .map(|c| moments(c.iter().copied()))
+        .collect()
+}
+
+/// `x` with each column standardised by its `scaling`.
+pub fn standardised(x: &Array2<f64>, scaling: &[(f64, f64)]) -> Array2<f64> {
+    let mut x = x.clone();
+    for (mut column, (mean, scale)) in x.columns_mut().into_iter().zip(scaling) {
+        column.mapv_inplace(|v| (v - mean) / scale);
+    }
+    x
+}

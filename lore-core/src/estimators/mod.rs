@@ -12,6 +12,7 @@ mod bayes;
 mod booster;
 mod dense;
 mod forest;
+mod kmeans;
 mod linear;
 mod network;
 mod svm;
@@ -22,6 +23,7 @@ pub use bayes::{GaussianNB, MultinomialNB};
 use booster::{Booster, DMatrix, Prediction};
 pub use booster::{InMemory, LabelledBatches, OneBatch};
 pub use forest::RandomForest;
+pub use kmeans::KMeans;
 pub use linear::{ElasticNet, LinearRegression, LogisticRegression};
 #[cfg(feature = "torch")]
 pub use network::FittedNetwork;
@@ -51,6 +53,8 @@ pub enum Estimator {
     RandomForest(RandomForest),
     /// A support vector machine (linfa): classes with Platt probabilities, or a number.
     Svm(Svm),
+    /// K-means clustering (linfa), for a `Cluster` output.
+    KMeans(KMeans),
     /// A neural network with embeddings for codes (libtorch; cargo feature `torch`).
     NeuralNetwork(NeuralNetwork),
 }
@@ -152,6 +156,7 @@ enum Kind {
     Binary,
     MultiClass,
     Regression,
+    Clustering,
 }
 
 impl Kind {
@@ -160,6 +165,7 @@ impl Kind {
             OutputEncoder::Boolean { .. } => Kind::Binary,
             OutputEncoder::Unique { .. } => Kind::MultiClass,
             OutputEncoder::Pass { .. } => Kind::Regression,
+            OutputEncoder::Cluster {} => Kind::Clustering,
         }
     }
 
@@ -168,6 +174,7 @@ impl Kind {
             Task::Binary => Kind::Binary,
             Task::MultiClass { .. } => Kind::MultiClass,
             Task::Regression => Kind::Regression,
+            Task::Clustering => Kind::Clustering,
         }
     }
 
@@ -176,6 +183,8 @@ impl Kind {
             Kind::Binary => "binary:logistic",
             Kind::MultiClass => "multi:softprob",
             Kind::Regression => "reg:squarederror",
+            // No objective learns without labels; Estimator::validate refuses the pairing first.
+            Kind::Clustering => "none",
         }
     }
 
@@ -184,6 +193,7 @@ impl Kind {
             Kind::Binary => "binary classification",
             Kind::MultiClass => "multi-class classification",
             Kind::Regression => "regression",
+            Kind::Clustering => "clustering",
         }
     }
 
@@ -193,6 +203,7 @@ impl Kind {
             Kind::Binary => "Boolean",
             Kind::MultiClass => "Unique",
             Kind::Regression => "Pass",
+            Kind::Clustering => "Cluster",
         }
     }
 }
@@ -244,7 +255,7 @@ impl XGBoost {
             (Task::Binary, _) => "logloss",
             (Task::MultiClass { .. }, _) => "mlogloss",
             (Task::Regression, "reg:absoluteerror") => "mae",
-            (Task::Regression, _) => "rmse",
+            (Task::Regression | Task::Clustering, _) => "rmse",
         }
     }
 
@@ -431,6 +442,7 @@ enum Linfa {
     Tree(tree::FittedTree),
     Forest(forest::FittedForest),
     Svm(svm::FittedSvm),
+    KMeans(kmeans::FittedKMeans),
 }
 
 impl std::fmt::Debug for FittedEstimator {
@@ -461,6 +473,7 @@ impl LinfaModel {
             Linfa::Tree(m) => m.predict(x),
             Linfa::Forest(m) => m.predict(x),
             Linfa::Svm(m) => m.predict(x),
+            Linfa::KMeans(m) => m.predict(x),
         };
         match self.task {
             // A classifier of two classes gives both; the probability of yes is the second.
@@ -474,10 +487,34 @@ impl Estimator {
     /// Checks the hyper-parameters, and that they suit the output encoder, before any data is
     /// read.
     pub fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        let clustering = matches!(output, OutputEncoder::Cluster {});
+        let refused = match (self, clustering) {
+            (Estimator::KMeans(spec), true) => return spec.validate(),
+            (Estimator::KMeans(_), false) => format!(
+                "KMeans finds clusters without labels, but the output encoder {}({}) gives \
+                 labels to learn; declare `[pipeline.output]` as `type = \"Cluster\"`, or use \
+                 an estimator that learns labels",
+                output.kind(),
+                output.column()
+            ),
+            (_, true) => format!(
+                "{} learns from labels, but the output encoder Cluster has none; use KMeans, \
+                 or an output encoder with a column (Boolean, Unique, Pass)",
+                self.name()
+            ),
+            (_, false) => String::new(),
+        };
+        if !refused.is_empty() {
+            return Err(Error::InvalidParam {
+                key: "estimator.type".into(),
+                message: refused,
+            });
+        }
         let kind = match self {
             Estimator::XGBoost(spec) => return spec.validate(output),
             Estimator::NeuralNetwork(spec) => return spec.validate(),
             Estimator::Svm(spec) => return spec.validate(),
+            Estimator::KMeans(spec) => return spec.validate(),
             Estimator::LogisticRegression(spec) => spec.validate()?,
             Estimator::LinearRegression(_) => Kind::Regression,
             Estimator::ElasticNet(spec) => spec.validate()?,
@@ -528,6 +565,7 @@ impl Estimator {
             Estimator::DecisionTree(_) => "DecisionTree",
             Estimator::RandomForest(_) => "RandomForest",
             Estimator::Svm(_) => "Svm",
+            Estimator::KMeans(_) => "KMeans",
             Estimator::NeuralNetwork(_) => "NeuralNetwork",
         }
     }
@@ -558,7 +596,7 @@ impl Estimator {
     ) -> Result<(FittedEstimator, FitHistory, [Scored; 2])> {
         let classes = match task {
             Task::MultiClass { classes } => classes,
-            Task::Binary | Task::Regression => 2,
+            Task::Binary | Task::Regression | Task::Clustering => 2,
         };
         let (x, y) = match self {
             Estimator::XGBoost(spec) => return spec.fit(task, train, validation, on_round),
@@ -588,6 +626,7 @@ impl Estimator {
                 let classes = (task != Task::Regression).then_some(classes);
                 Linfa::Svm(spec.fit(&x, &y, classes)?)
             }
+            Estimator::KMeans(spec) => Linfa::KMeans(spec.fit(&x)?),
             Estimator::XGBoost(_) | Estimator::NeuralNetwork(_) => {
                 return Err(Error::Estimator(format!(
                     "{} is fitted from batches, not as a linfa model",

@@ -233,7 +233,7 @@ impl NeuralNetwork {
         }
         let (label_mean, label_scale) = match task {
             Task::Regression => (labels.0, if labels.1 > 0.0 { labels.1 } else { 1.0 }),
-            Task::Binary | Task::MultiClass { .. } => (0.0, 1.0),
+            Task::Binary | Task::MultiClass { .. } | Task::Clustering => (0.0, 1.0),
         };
         Architecture {
             task,
@@ -263,7 +263,7 @@ impl Architecture {
     pub fn output_width(&self) -> usize {
         match self.task {
             Task::MultiClass { classes } => classes,
-            Task::Binary | Task::Regression => 1,
+            Task::Binary | Task::Regression | Task::Clustering => 1,
         }
     }
 }

@@ -11,7 +11,7 @@ use rand::seq::index::sample;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use super::invalid;
+use super::{dense, invalid};
 use crate::error::{Error, Result};
 
 /// A support vector machine: classes or a number, as the output encoder asks.
@@ -79,13 +79,6 @@ enum Machines {
     },
 }
 
-fn moments(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
-    let n = values.clone().count().max(1) as f64;
-    let mean = values.clone().sum::<f64>() / n;
-    let sd = (values.map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-    (mean, if sd > 0.0 { sd } else { 1.0 })
-}
-
 fn svm_error(e: impl std::fmt::Display) -> Error {
     Error::Estimator(format!("Svm: {e}"))
 }
@@ -151,12 +144,8 @@ impl Svm {
         } else {
             (x.clone(), y.to_vec())
         };
-        let scaling: Vec<(f64, f64)> = x
-            .columns()
-            .into_iter()
-            .map(|c| moments(c.iter().copied()))
-            .collect();
-        let x = standardised(&x, &scaling);
+        let scaling = dense::scaling(&x);
+        let x = dense::standardised(&x, &scaling);
         let features = x.ncols();
         let classifier = |yes: f32| -> Result<LinfaSvm<f64, Pr>> {
             let targets: Array1<bool> = y.iter().map(|v| *v == yes).collect();
@@ -180,7 +169,7 @@ impl Svm {
                     .collect::<Result<_>>()?,
             ),
             None => {
-                let (mean, scale) = moments(y.iter().map(|v| f64::from(*v)));
+                let (mean, scale) = dense::moments(y.iter().map(|v| f64::from(*v)));
                 let targets: Array1<f64> =
                     y.iter().map(|v| (f64::from(*v) - mean) / scale).collect();
                 let model = self
@@ -195,14 +184,6 @@ impl Svm {
     }
 }
 
-fn standardised(x: &Array2<f64>, scaling: &[(f64, f64)]) -> Array2<f64> {
-    let mut x = x.clone();
-    for (mut column, (mean, scale)) in x.columns_mut().into_iter().zip(scaling) {
-        column.mapv_inplace(|v| (v - mean) / scale);
-    }
-    x
-}
-
 fn probabilities<F: Float>(model: &LinfaSvm<F, Pr>, x: &Array2<F>) -> Vec<f32> {
     let p: Array1<Pr> = model.predict(x);
     p.iter().map(|p| **p).collect()
@@ -211,7 +192,7 @@ fn probabilities<F: Float>(model: &LinfaSvm<F, Pr>, x: &Array2<F>) -> Vec<f32> {
 impl FittedSvm {
     /// The probability of yes, a probability per class, or the number, for every row of `x`.
     pub(super) fn predict(&self, x: &Array2<f64>) -> Vec<f32> {
-        let x = standardised(x, &self.scaling);
+        let x = dense::standardised(x, &self.scaling);
         match &self.model {
             Machines::Binary(model) => probabilities(model, &x),
             Machines::OneVsRest(models) => {

@@ -32,6 +32,9 @@ pub fn write(
             .map(|c| format!("prediction_{c}"))
             .collect(),
         Task::Binary | Task::Regression => vec!["prediction".into()],
+        Task::Clustering => ["cluster", "distance", "silhouette"]
+            .map(String::from)
+            .to_vec(),
     };
     for ((split, scored), file) in splits.into_iter().zip(scored).zip(FILES) {
         let width = pipeline.features.len();

@@ -667,7 +667,7 @@ impl Predictions {
     /// to probability); none for a regression.
     pub fn probabilities(&self) -> Option<Vec<serde_json::Value>> {
         match self.task {
-            Task::Regression => None,
+            Task::Regression | Task::Clustering => None,
             Task::Binary => Some(self.values.iter().map(|p| json_number(*p)).collect()),
             Task::MultiClass { .. } => Some(named_rows(&self.classes, &self.values)),
         }
@@ -693,6 +693,13 @@ impl Predictions {
                     .map(|v| v.as_bool())
                     .collect::<Vec<_>>(),
             ),
+            Task::Clustering => Column::new(
+                "prediction".into(),
+                self.predictions
+                    .iter()
+                    .map(|v| v.as_i64())
+                    .collect::<Vec<_>>(),
+            ),
             _ if self.predictions.iter().all(|v| v.is_number()) => Column::new(
                 "prediction".into(),
                 self.predictions
@@ -711,6 +718,14 @@ impl Predictions {
         let width = self.task.width();
         match self.task {
             Task::Regression => {}
+            Task::Clustering => {
+                for (i, name) in [(1, "distance"), (2, "silhouette")] {
+                    let v: Vec<f64> = (0..rows)
+                        .map(|r| f64::from(self.values[r * width + i]))
+                        .collect();
+                    columns.push(Column::new(name.into(), v));
+                }
+            }
             Task::Binary => columns.push(Column::new(
                 "probability".into(),
                 self.values
@@ -892,7 +907,7 @@ impl Fitting {
     /// the column it predicts; `location` names the data in errors.
     pub fn evaluate(&self, df: DataFrame, location: &str) -> Result<SplitStats> {
         let column = self.pipeline.output.column();
-        if df.column(column).is_err() {
+        if !column.is_empty() && df.column(column).is_err() {
             return Err(Error::MissingColumn {
                 column: column.to_string(),
                 needed_by: "evaluation (the column the model predicts)".into(),
@@ -931,7 +946,7 @@ impl Fitting {
                     all.get(start..start + n).unwrap_or_default().to_vec()
                 })
                 .collect(),
-            Task::Binary | Task::Regression => all,
+            Task::Binary | Task::Regression | Task::Clustering => all,
         };
         if values.len() != x.rows * n {
             return Err(Error::Estimator(format!(

@@ -126,7 +126,8 @@ fn loss(task: Task, out: &Tensor, y: &Tensor) -> Tensor {
             .squeeze_dim(1)
             .binary_cross_entropy_with_logits::<Tensor>(y, None, None, Reduction::Mean),
         Task::MultiClass { .. } => out.cross_entropy_for_logits(&y.to_kind(Kind::Int64)),
-        Task::Regression => out.squeeze_dim(1).mse_loss(y, Reduction::Mean),
+        // Clustering never reaches a network: Estimator::validate refuses it.
+        Task::Regression | Task::Clustering => out.squeeze_dim(1).mse_loss(y, Reduction::Mean),
     }
 }
 
@@ -306,7 +307,7 @@ impl NeuralNetwork {
 /// The loss as the fit history reports it: log-loss for classes, RMSE in the label's units.
 fn reported(task: Task, shape: &Architecture, loss: f64) -> f64 {
     match task {
-        Task::Regression => loss.sqrt() * f64::from(shape.label_scale),
+        Task::Regression | Task::Clustering => loss.sqrt() * f64::from(shape.label_scale),
         Task::Binary | Task::MultiClass { .. } => loss,
     }
 }
@@ -316,7 +317,7 @@ fn metric(task: Task) -> &'static str {
     match task {
         Task::Binary => "logloss",
         Task::MultiClass { .. } => "mlogloss",
-        Task::Regression => "rmse",
+        Task::Regression | Task::Clustering => "rmse",
     }
 }
 
@@ -376,7 +377,7 @@ impl FittedNetwork {
                 let p = match self.shape.task {
                     Task::Binary => raw.sigmoid(),
                     Task::MultiClass { .. } => raw.softmax(1, Kind::Float),
-                    Task::Regression => {
+                    Task::Regression | Task::Clustering => {
                         raw * f64::from(self.shape.label_scale) + f64::from(self.shape.label_mean)
                     }
                 };
