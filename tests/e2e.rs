@@ -1597,3 +1597,74 @@ fn k_means_groups_rows_without_labels_and_predict_gives_the_cluster() {
     let err = failed(&lore(&root, &["fit", "Labelled"]));
     assert!(err.contains("XGBoost learns from labels"), "{err}");
 }
+
+#[test]
+fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
+    let dir = workdir("manifest");
+    ok(&lore(&dir, &["init", "sealed", "--sample-rows", "2000"]));
+    let root = dir.join("sealed");
+    let out: Value = serde_json::from_str(&ok(&lore(
+        &root,
+        &["-q", "fit", "SubscribersDeclared", "--json"],
+    )))
+    .unwrap();
+    let fitting = PathBuf::from(out["path"].as_str().unwrap());
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(fitting.join("manifest.json")).unwrap())
+            .unwrap();
+    for file in ["params.json", "pipeline.json", "model.json", "stats.json"] {
+        assert_eq!(
+            manifest["files"][file]["sha256"].as_str().map(str::len),
+            Some(64),
+            "{file} in {manifest}"
+        );
+    }
+    std::fs::write(
+        root.join("rows.csv"),
+        "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
+         John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n",
+    )
+    .unwrap();
+    let predict = ["predict", "SubscribersDeclared", "--input", "rows.csv"];
+    ok(&lore(&root, &predict));
+
+    // One byte of the fitted encoders flipped: the JSON still parses, the manifest catches it.
+    let encoders = fitting.join("pipeline.json");
+    let mut bytes = std::fs::read(&encoders).unwrap();
+    let at = bytes.iter().position(|b| b.is_ascii_digit()).unwrap();
+    bytes[at] = if bytes[at] == b'9' {
+        b'8'
+    } else {
+        bytes[at] + 1
+    };
+    std::fs::write(&encoders, &bytes).unwrap();
+    let err = failed(&lore(&root, &predict));
+    assert!(
+        err.contains("pipeline.json") && err.contains("SHA-256"),
+        "{err}"
+    );
+
+    // The API will not start on it: nothing is served from the fitting.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lore"))
+        .args(["api", "--port", "0"])
+        .current_dir(&root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lore api runs");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("lore api served a fitting whose pipeline.json was changed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("pipeline.json"), "{stderr}");
+}

@@ -1,7 +1,8 @@
 //! Fitting a model and the fittings it leaves: `models/<Model>/<fitting id>/` holds the resolved
 //! spec (`params.json`), the stats (`stats.json`), the fitted pipeline (`pipeline.json`) and the
-//! booster in XGBoost's own format. A fitting is written under a temporary name and renamed, so an
-//! interrupted fit leaves nothing behind.
+//! estimator in its own format, the report, and a manifest of every file's SHA-256 that loading
+//! checks. A fitting is written under a temporary name and renamed, so an interrupted fit leaves
+//! nothing behind.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::search::{self, SearchOptions, SearchRecord, Trained, SEARCH_FILE};
-use super::{export, ModelSpec};
+use super::{export, manifest, ModelSpec};
 use crate::encoders::{FittedEncoder, OutputState, Task};
 use crate::env::Project;
 use crate::error::{Error, Result};
@@ -605,6 +606,7 @@ pub async fn fit(
     std::fs::create_dir_all(&model_dir).map_err(|e| Error::io(&model_dir, e))?;
     let tmp = model_dir.join(format!(".tmp-{id}"));
     let dir = model_dir.join(&id);
+    let git_commit = tracking::git_commit(&project.root);
     let written = (|| {
         std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         write_json(&tmp, PARAMS_FILE, spec)?;
@@ -620,6 +622,7 @@ pub async fn fit(
         seconds.save = t.elapsed().as_secs_f64();
         stats.seconds = seconds.clone();
         write_json(&tmp, STATS_FILE, &stats)?;
+        manifest::write(&tmp, git_commit.clone())?;
         std::fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, e))
     })();
     if let Err(e) = written {
@@ -635,7 +638,7 @@ pub async fn fit(
         finished_at: chrono::Utc::now().to_rfc3339(),
         params: serde_json::to_value(spec).map_err(|e| Error::Data(e.to_string()))?,
         stats: serde_json::to_value(&stats).map_err(|e| Error::Data(e.to_string()))?,
-        git_commit: tracking::git_commit(&project.root),
+        git_commit,
         path: dir.display().to_string(),
     };
     tracking::record(project, &run).await?;
@@ -782,6 +785,7 @@ fn json_number(x: f32) -> serde_json::Value {
 impl Fitting {
     /// Loads the fitting in `dir` (`models/<Model>/<id>`).
     pub fn load(dir: &Path) -> Result<Fitting> {
+        manifest::verify(dir)?;
         let spec: ModelSpec = read_json(dir, PARAMS_FILE)?;
         let pipeline: FittedPipeline = read_json(dir, PIPELINE_FILE)?;
         if pipeline.encoding != ENCODING_VERSION {

@@ -3,6 +3,7 @@
 
 mod export;
 pub mod fitting;
+pub mod manifest;
 pub mod params;
 pub mod search;
 
