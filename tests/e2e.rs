@@ -695,13 +695,7 @@ fn a_one_hot_encoder_fits_predicts_and_names_its_features() {
         features.contains(&"OneHot(EmailDomain(email))=gmail.com".to_string()),
         "{features:?}"
     );
-    std::fs::write(
-        root.join("two.csv"),
-        "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
-         John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n\
-         Ann,ann@nowhere.example,2016-01-02 10:00:00,2018-05-01 09:00:00,1,5.5,0\n",
-    )
-    .unwrap();
+    std::fs::write(root.join("two.csv"), TWO_USERS).unwrap();
     let predictions = ok(&lore(&root, &["predict", "HotMail", "--input", "two.csv"]));
     assert_eq!(predictions.lines().count(), 3, "{predictions}");
 
@@ -1336,13 +1330,7 @@ fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
         .to_string()
         + "[[pipeline.encoders]]\ntype = \"Text\"\ncolumn = \"email\"\nmax_features = 30\n\
            minimum_occurrences = 20\n\n[pipeline.output]\ntype = \"Boolean\"\ncolumn = \"has_subscription\"\n\n";
-    std::fs::write(
-        root.join("rows.csv"),
-        "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
-         John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n\
-         Ann,ann@nowhere.example,2016-01-02 10:00:00,2018-05-01 09:00:00,1,5.5,0\n",
-    )
-    .unwrap();
+    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
     // (model, its pipeline, estimator table, the least test AUC: above a constant's 0.5)
     let classifiers = [
         ("Logistic", pipeline, "type = \"LogisticRegression\"", 0.65),
@@ -1395,10 +1383,7 @@ fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
             root.join(format!("src/models/{}.toml", model.to_lowercase())),
             activity_model("users", "type = \"Pass\"\ncolumn = \"sessions_30d\"", extra)
                 .replace("type = \"XGBoost\"", &format!("type = \"{estimator}\""))
-                .replace(
-                    "sql = \"users\"",
-                    "sql = \"users\"\nparams = { limit = 100000 }",
-                ),
+                .replace(USERS, LIMITED_USERS),
         )
         .unwrap();
         let out: Value =
@@ -1435,6 +1420,17 @@ fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
     ));
     assert!(err.contains("XGBoost"), "{err}");
 }
+
+/// Two rows of the sample's `users` columns, to predict.
+const TWO_USERS: &str =
+    "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
+     John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n\
+     Ann,ann@nowhere.example,2016-01-02 10:00:00,2018-05-01 09:00:00,1,5.5,0\n";
+
+/// The extract line of an [`activity_model`] of `users`.
+const USERS: &str = "sql = \"users\"";
+/// The same line with the `users` extract's `limit` given.
+const LIMITED_USERS: &str = "sql = \"users\"\nparams = { limit = 100000 }";
 
 /// The sample's declared model with its estimator table replaced by `estimator`.
 fn declared_with(root: &Path, estimator: &str) -> String {
@@ -1483,10 +1479,7 @@ fn a_neural_network_learns_codes_and_numbers_and_predicts_after_reloading() {
     assert!(fitting.join("learning_curve.svg").is_file());
 
     // Each `lore predict` loads the saved network afresh.
-    let rows = "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
-                John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n\
-                Ann,ann@nowhere.example,2016-01-02 10:00:00,2018-05-01 09:00:00,1,5.5,0\n";
-    std::fs::write(root.join("rows.csv"), rows).unwrap();
+    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
     let first = ok(&lore(&root, &["predict", "Deep", "--input", "rows.csv"]));
     let second = ok(&lore(&root, &["predict", "Deep", "--input", "rows.csv"]));
     assert_eq!(first.lines().count(), 3, "{first}");
@@ -1501,10 +1494,7 @@ fn a_neural_network_learns_codes_and_numbers_and_predicts_after_reloading() {
             "batch_size = 128\nepochs = 10\ndevice = \"cpu\"",
         )
         .replace("type = \"XGBoost\"", "type = \"NeuralNetwork\"")
-        .replace(
-            "sql = \"users\"",
-            "sql = \"users\"\nparams = { limit = 100000 }",
-        ),
+        .replace(USERS, LIMITED_USERS),
     )
     .unwrap();
     let out: Value =
@@ -1538,10 +1528,7 @@ fn k_means_groups_rows_without_labels_and_predict_gives_the_cluster() {
     let root = dir.join("groups");
     let model = activity_model("users", "type = \"Cluster\"", "n_clusters = 4\nn_runs = 3")
         .replace("type = \"XGBoost\"", "type = \"KMeans\"")
-        .replace(
-            "sql = \"users\"",
-            "sql = \"users\"\nparams = { limit = 100000 }",
-        );
+        .replace(USERS, LIMITED_USERS);
     std::fs::write(root.join("src/models/segments.toml"), &model).unwrap();
     let out: Value =
         serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Segments", "--json"]))).unwrap();
@@ -1590,10 +1577,7 @@ fn k_means_groups_rows_without_labels_and_predict_gives_the_cluster() {
     );
     std::fs::write(
         root.join("src/models/labelled.toml"),
-        activity_model("users", "type = \"Cluster\"", "").replace(
-            "sql = \"users\"",
-            "sql = \"users\"\nparams = { limit = 100000 }",
-        ),
+        activity_model("users", "type = \"Cluster\"", "").replace(USERS, LIMITED_USERS),
     )
     .unwrap();
     let err = failed(&lore(&root, &["fit", "Labelled"]));
@@ -1621,12 +1605,7 @@ fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
             "{file} in {manifest}"
         );
     }
-    std::fs::write(
-        root.join("rows.csv"),
-        "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
-         John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n",
-    )
-    .unwrap();
+    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
     let predict = ["predict", "SubscribersDeclared", "--input", "rows.csv"];
     ok(&lore(&root, &predict));
 

@@ -490,24 +490,24 @@ impl Estimator {
         let clustering = matches!(output, OutputEncoder::Cluster {});
         let refused = match (self, clustering) {
             (Estimator::KMeans(spec), true) => return spec.validate(),
-            (Estimator::KMeans(_), false) => format!(
+            (Estimator::KMeans(_), false) => Some(format!(
                 "KMeans finds clusters without labels, but the output encoder {}({}) gives \
                  labels to learn; declare `[pipeline.output]` as `type = \"Cluster\"`, or use \
                  an estimator that learns labels",
                 output.kind(),
                 output.column()
-            ),
-            (_, true) => format!(
+            )),
+            (_, true) => Some(format!(
                 "{} learns from labels, but the output encoder Cluster has none; use KMeans, \
                  or an output encoder with a column (Boolean, Unique, Pass)",
                 self.name()
-            ),
-            (_, false) => String::new(),
+            )),
+            (_, false) => None,
         };
-        if !refused.is_empty() {
+        if let Some(message) = refused {
             return Err(Error::InvalidParam {
                 key: "estimator.type".into(),
-                message: refused,
+                message,
             });
         }
         let kind = match self {

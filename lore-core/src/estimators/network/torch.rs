@@ -152,12 +152,10 @@ fn moments(x: &Array2<f32>) -> Vec<(f32, f32)> {
         .collect()
 }
 
-/// The mean and standard deviation of `values`.
+/// The mean and standard deviation of `values` (1 where they are all the same).
 fn mean_and_scale<'a>(values: impl Iterator<Item = &'a f32> + Clone) -> (f32, f32) {
-    let n = values.clone().count().max(1) as f64;
-    let mean = values.clone().map(|v| f64::from(*v)).sum::<f64>() / n;
-    let var = values.map(|v| (f64::from(*v) - mean).powi(2)).sum::<f64>() / n;
-    (mean as f32, var.sqrt() as f32)
+    let (mean, scale) = dense::moments(values.map(|v| f64::from(*v)));
+    (mean as f32, scale as f32)
 }
 
 /// The rows of `x` as a tensor on `device`.
