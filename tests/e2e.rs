@@ -301,12 +301,12 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
-#[test]
-fn api_predicts_over_http_and_survives_bad_requests() {
-    let d = demo();
+/// `lore api --port 0` with `args` in `root`, and the port it listens on.
+fn api(root: &Path, args: &[&str]) -> (Server, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lore"))
         .args(["api", "--port", "0"])
-        .current_dir(&d.root)
+        .args(args)
+        .current_dir(root)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -321,6 +321,13 @@ fn api_predicts_over_http_and_survives_bad_requests() {
         .next()
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no port in {line:?}"));
+    (server, port)
+}
+
+#[test]
+fn api_predicts_over_http_and_survives_bad_requests() {
+    let d = demo();
+    let (server, port) = api(&d.root, &[]);
 
     assert_eq!(http(port, "GET", "/health", "").0, 200);
     let (status, models) = http(port, "GET", "/models", "");
@@ -821,6 +828,8 @@ fn a_cached_extract_caches_the_encoded_splits_for_the_next_fit() {
             "--param",
             "pipeline.extract.cache=true",
             "--json",
+            // Each fit must run, not reuse the last identical one: the cache is what is tested.
+            "--force",
         ];
         args.extend_from_slice(extra);
         let out = lore(&root, &args);
@@ -1648,4 +1657,388 @@ fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(!status.success());
     assert!(stderr.contains("pipeline.json"), "{stderr}");
+}
+
+/// `lore -q fit SubscribersDeclared --json` with `args`, in `root`.
+fn fit_declared(root: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["-q", "fit", "SubscribersDeclared", "--json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&ok(&lore(root, &all))).expect("--json prints JSON")
+}
+
+#[test]
+fn identical_fits_are_reused_and_a_changed_param_or_row_refits() {
+    let dir = workdir("reuse");
+    ok(&lore(&dir, &["init", "same", "--sample-rows", "3000"]));
+    let root = dir.join("same");
+    let first = fit_declared(&root, &[]);
+    assert_eq!(first["reused"], false);
+    assert_eq!(
+        first["fingerprint"].as_str().map(str::len),
+        Some(64),
+        "{first}"
+    );
+    let again = fit_declared(&root, &[]);
+    assert_eq!(again["reused"], true, "{again}");
+    assert_eq!(again["fitting_id"], first["fitting_id"]);
+    let text = ok(&lore(&root, &["-q", "fit", "SubscribersDeclared"]));
+    assert!(
+        text.contains("Reused fitting") && text.contains("--force"),
+        "{text}"
+    );
+    let fittings = || {
+        std::fs::read_dir(root.join("models/SubscribersDeclared"))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(fittings(), 1, "reusing writes no fitting");
+
+    let param = fit_declared(&root, &["-p", "max_depth=5"]);
+    assert_eq!(param["reused"], false, "a changed param refits");
+    let forced = fit_declared(&root, &["--force"]);
+    assert_eq!(forced["reused"], false);
+    assert_ne!(forced["fitting_id"], first["fitting_id"]);
+
+    // The latest identical fit is reproduced exactly from its saved spec.
+    let id = forced["fitting_id"].as_str().unwrap();
+    let out = ok(&lore(&root, &["-q", "reproduce", id]));
+    assert!(
+        out.contains("the extract gave the same rows") && out.contains("metrics match"),
+        "{out}"
+    );
+
+    // One row of the data changed: the fingerprint differs, so it refits.
+    ok(&lore(
+        &root,
+        &["sql", "UPDATE users SET orders = orders + 7 WHERE id = 5"],
+    ));
+    let changed = fit_declared(&root, &[]);
+    assert_eq!(changed["reused"], false, "a changed row refits: {changed}");
+    assert_ne!(changed["fingerprint"], first["fingerprint"]);
+    assert_eq!(
+        fit_declared(&root, &[])["fitting_id"],
+        changed["fitting_id"]
+    );
+    let out: Value =
+        serde_json::from_str(&lore_status(&root, &["-q", "reproduce", id, "--json"], 1)).unwrap();
+    assert_eq!(out["same_data"], false, "{out}");
+    assert_eq!(out["matches"], false, "{out}");
+    let err = failed(&lore(&root, &["reproduce", "20990101-000000-0000"]));
+    assert!(err.contains("no fitting `20990101-000000-0000`"), "{err}");
+}
+
+/// Runs `lore` and checks it exits with `code`; its stdout.
+fn lore_status(root: &Path, args: &[&str], code: i32) -> String {
+    let out = lore(root, args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn runs_json(root: &Path, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["runs", "--json"];
+    all.extend_from_slice(args);
+    match serde_json::from_str(&ok(&lore(root, &all))).expect("--json prints JSON") {
+        Value::Array(runs) => runs,
+        other => panic!("not a list: {other}"),
+    }
+}
+
+#[test]
+fn runs_are_documents_found_by_filters_shown_compared_and_exported() {
+    let dir = workdir("runs");
+    ok(&lore(&dir, &["init", "tracked", "--sample-rows", "3000"]));
+    let root = dir.join("tracked");
+    let growth = fit_declared(&root, &["--tag", "team=growth"]);
+    let risk = fit_declared(&root, &["-p", "max_depth=5", "--tag", "team=risk"]);
+    fit_declared(&root, &["-p", "max_depth=4", "--search", "3"]);
+
+    let found = runs_json(&root, &["--where", "tags.team = 'growth'"]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let run = &found[0];
+    assert_eq!(run["run_id"], growth["fitting_id"]);
+    assert_eq!(run["kind"], "fit");
+    assert_eq!(run["data"]["rows"], 3000);
+    assert!(run["metrics"]["test"]["auc"].as_f64().is_some(), "{run}");
+    assert_eq!(run["params"]["estimator"]["type"], "XGBoost");
+    assert!(Path::new(run["artifacts"]["fitting"].as_str().unwrap()).is_dir());
+    let found = runs_json(
+        &root,
+        &[
+            "--where",
+            "params.estimator.max_depth = 5 and metrics.test.auc > 0.5",
+        ],
+    );
+    assert_eq!(
+        found.iter().map(|r| &r["run_id"]).collect::<Vec<_>>(),
+        [&risk["fitting_id"]]
+    );
+    let found = runs_json(
+        &root,
+        &[
+            "--where",
+            "metrics.`test.auc` > 0 AND tags.team ILIKE 'GROW%'",
+        ],
+    );
+    assert_eq!(found.len(), 1, "MLflow's syntax: {found:?}");
+
+    let trials = runs_json(&root, &["--kind", "trial"]);
+    assert_eq!(trials.len(), 3);
+    assert_eq!(
+        trials
+            .iter()
+            .filter(|t| t["search"]["kept"] == true)
+            .count(),
+        1
+    );
+    assert!(
+        trials
+            .iter()
+            .all(|t| t["metrics"]["validation"]["auc"].is_number()),
+        "{trials:?}"
+    );
+
+    let sorted = ok(&lore(
+        &root,
+        &[
+            "runs",
+            "--kind",
+            "fit",
+            "--sort",
+            "-metrics.test.auc",
+            "--columns",
+            "metrics.test.auc",
+        ],
+    ));
+    let aucs: Vec<f64> = sorted
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().last()?.parse().ok())
+        .collect();
+    assert_eq!(aucs.len(), 3, "{sorted}");
+    assert!(aucs.windows(2).all(|w| w[0] >= w[1]), "{sorted}");
+    let limited = ok(&lore(&root, &["runs", "--limit", "2"]));
+    assert!(limited.contains("--limit 0 shows them all"), "{limited}");
+
+    let (a, b) = (
+        growth["fitting_id"].as_str().unwrap(),
+        risk["fitting_id"].as_str().unwrap(),
+    );
+    let shown = ok(&lore(&root, &["runs", "show", a]));
+    assert!(
+        shown.contains("metrics.test.auc = ") && shown.contains("tags.team = \"growth\""),
+        "{shown}"
+    );
+    let compared = ok(&lore(&root, &["runs", "compare", a, b]));
+    assert!(
+        compared
+            .lines()
+            .any(|l| l.starts_with("* params.estimator.max_depth")),
+        "{compared}"
+    );
+    assert!(
+        compared.lines().any(|l| l.starts_with("  data.rows")),
+        "{compared}"
+    );
+
+    let out = ok(&lore(
+        &root,
+        &[
+            "runs", "export", "--format", "csv", "--output", "runs.csv", "--kind", "fit",
+        ],
+    ));
+    assert!(out.is_empty(), "{out}");
+    let csv = std::fs::read_to_string(root.join("runs.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.contains("metrics.test.auc") && header.contains("params.estimator.max_depth"),
+        "{header}"
+    );
+    assert_eq!(csv.lines().count(), 4, "a header and three fits");
+    ok(&lore(
+        &root,
+        &[
+            "runs",
+            "export",
+            "--format",
+            "parquet",
+            "--output",
+            "runs.parquet",
+        ],
+    ));
+    let converted = ok(&lore(
+        &root,
+        &["data", "convert", "runs.parquet", "back.csv"],
+    ));
+    assert!(
+        converted.contains("6 rows"),
+        "three fits and three trials: {converted}"
+    );
+
+    ok(&lore(
+        &root,
+        &[
+            "extract",
+            "users",
+            "--param",
+            "limit=300",
+            "--output",
+            "labelled.csv",
+        ],
+    ));
+    ok(&lore(
+        &root,
+        &["evaluate", "SubscribersDeclared", "--input", "labelled.csv"],
+    ));
+    let evaluated = runs_json(&root, &["--kind", "evaluate"]);
+    assert_eq!(evaluated.len(), 1);
+    assert_eq!(evaluated[0]["data"]["rows"], 300);
+    assert!(
+        evaluated[0]["metrics"]["input"]["auc"].is_number(),
+        "{:?}",
+        evaluated[0]
+    );
+
+    let err = failed(&lore(&root, &["runs", "--where", "metrics.test.auc >> 1"]));
+    assert!(
+        err.contains("--where") && err.contains("column 19"),
+        "{err}"
+    );
+    let err = failed(&lore(&root, &["runs", "show", "nope"]));
+    assert!(err.contains("no run `nope`"), "{err}");
+    let err = failed(&lore(&root, &["runs", "--kind", "bogus"]));
+    assert!(err.contains("fit, evaluate or trial"), "{err}");
+    let err = failed(&lore(
+        &root,
+        &["fit", "SubscribersDeclared", "--tag", "oops"],
+    ));
+    assert!(
+        err.contains("--tag oops") && err.contains("KEY=VALUE"),
+        "{err}"
+    );
+}
+
+/// Polls the API's `/models` until `model` is served from `fitting` by `alias`.
+fn wait_for_fitting(port: u16, model: &str, fitting: &Value, alias: Value) {
+    let started = std::time::Instant::now();
+    loop {
+        let (_, models) = http(port, "GET", "/models", "");
+        let served = models["models"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["name"] == model).cloned())
+            .unwrap_or_default();
+        if served["fitting_id"] == *fitting && served["alias"] == alias {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the API never switched to {fitting} ({alias}): {served}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn promote_rollback_and_history_and_the_api_follows_the_production_alias() {
+    let dir = workdir("registry");
+    ok(&lore(
+        &dir,
+        &["init", "registered", "--sample-rows", "2000"],
+    ));
+    let root = dir.join("registered");
+    let a = fit_declared(&root, &[])["fitting_id"].clone();
+    let b = fit_declared(&root, &["-p", "max_depth=5"])["fitting_id"].clone();
+    let (ida, idb) = (a.as_str().unwrap(), b.as_str().unwrap());
+    let (_server, port) = api(&root, &["--refresh", "1"]);
+    wait_for_fitting(port, "SubscribersDeclared", &b, Value::Null);
+
+    let promote = |id: &str| {
+        ok(&lore(
+            &root,
+            &["models", "promote", "SubscribersDeclared", id],
+        ))
+    };
+    assert!(promote(ida).contains(&format!("production -> {ida}")));
+    wait_for_fitting(port, "SubscribersDeclared", &a, "production".into());
+    assert!(promote(idb).contains(&format!("(was {ida})")));
+    wait_for_fitting(port, "SubscribersDeclared", &b, "production".into());
+    let out = ok(&lore(&root, &["models", "rollback", "SubscribersDeclared"]));
+    assert!(
+        out.contains(&format!("production -> {ida} (rolled back from {idb})")),
+        "{out}"
+    );
+    wait_for_fitting(port, "SubscribersDeclared", &a, "production".into());
+    ok(&lore(
+        &root,
+        &[
+            "models",
+            "promote",
+            "SubscribersDeclared",
+            idb,
+            "--to",
+            "staging",
+        ],
+    ));
+
+    let history: Value = serde_json::from_str(&ok(&lore(
+        &root,
+        &["models", "history", "SubscribersDeclared", "--json"],
+    )))
+    .unwrap();
+    let events: Vec<(String, String, String)> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["alias"].as_str().unwrap().into(),
+                e["action"].as_str().unwrap().into(),
+                e["fitting_id"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    let event = |alias: &str, action: &str, id: &str| {
+        (alias.to_string(), action.to_string(), id.to_string())
+    };
+    assert_eq!(
+        events,
+        [
+            event("production", "promote", ida),
+            event("production", "promote", idb),
+            event("production", "rollback", ida),
+            event("staging", "promote", idb),
+        ]
+    );
+    assert_eq!(history["holders"]["production"], a);
+    assert_eq!(history["holders"]["staging"], b);
+
+    // Rolled back past its first promotion, production holds nothing: the latest is served.
+    ok(&lore(&root, &["models", "rollback", "SubscribersDeclared"]));
+    wait_for_fitting(port, "SubscribersDeclared", &b, Value::Null);
+    let err = failed(&lore(&root, &["models", "rollback", "SubscribersDeclared"]));
+    assert!(err.contains("nothing to roll back"), "{err}");
+    let err = failed(&lore(
+        &root,
+        &["models", "promote", "SubscribersDeclared", "nope"],
+    ));
+    assert!(
+        err.contains("no fitting `nope`") && err.contains(ida),
+        "{err}"
+    );
+    let err = failed(&lore(
+        &root,
+        &[
+            "models",
+            "promote",
+            "SubscribersDeclared",
+            ida,
+            "--to",
+            "Prod",
+        ],
+    ));
+    assert!(err.contains("`Prod` is not an alias name"), "{err}");
 }

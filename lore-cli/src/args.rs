@@ -46,10 +46,16 @@ pub enum Command {
     /// Add code to the project from templates.
     #[command(subcommand)]
     Generate(GenerateCommand),
-    /// List the project's models: Rust ones (compiled) and declared ones (TOML).
-    Models(JsonArgs),
-    /// List recorded fittings, newest first, with their stats.
+    /// List the project's models (Rust and declared), or promote, roll back and show the
+    /// history of their aliases (production, staging, ...).
+    Models(ModelsArgs),
+    /// List runs (fits, evaluations, search trials), newest first; filter, sort, show, compare
+    /// and export them.
     Runs(RunsArgs),
+    /// Fit a fitting again from the spec it saved and say whether every metric came out the
+    /// same (and whether the extract gave the same rows). The new fitting is kept, tagged
+    /// reproduces=FITTING.
+    Reproduce(ReproduceArgs),
     /// Run an extract (src/extracts/NAME.sql) and show its first rows, or write them to a file.
     Extract(ExtractArgs),
     /// Run one SQL statement on a connection and show its rows.
@@ -175,6 +181,14 @@ pub struct FitArgs {
     /// Trials fitted at once, each estimator on a share of the cores.
     #[arg(long, default_value_t = 1, requires = "search")]
     pub jobs: usize,
+    /// Tag the run (`tags.KEY` in its document, for `lore runs --where`). Repeatable.
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+    /// Fit even if an earlier fitting was made from identical inputs (spec, SQL, parameters,
+    /// data, search, Lore version and git state), which `lore fit` otherwise reuses (it always
+    /// fits with --export).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A fitting and a file of rows for it, as `lore predict` and `lore evaluate` name them.
@@ -225,6 +239,54 @@ pub struct ApiArgs {
     /// Port to listen on (0 picks a free one and prints it).
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
+    /// Check this often (seconds) for a promotion, a rollback or a new latest fitting, and serve
+    /// it without a restart (0: never).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub refresh: u64,
+}
+
+/// Arguments of `lore models`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ModelsArgs {
+    /// Work with a model's aliases instead of listing the models.
+    #[command(subcommand)]
+    pub command: Option<ModelsCommand>,
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `lore models` does besides listing.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Point an alias (production, staging, any name) at a fitting; `lore api` serves the
+    /// production alias's fitting when it is set.
+    Promote {
+        /// The model, such as Subscribers.
+        model: String,
+        /// The fitting's id.
+        fitting: String,
+        /// The alias.
+        #[arg(long, default_value = "production")]
+        to: String,
+    },
+    /// Point an alias back at the fitting it held before its last promotion.
+    Rollback {
+        /// The model.
+        model: String,
+        /// The alias.
+        #[arg(long, default_value = "production")]
+        alias: String,
+    },
+    /// Every promotion and rollback of a model's aliases, oldest first, and who holds each now.
+    History {
+        /// The model.
+        model: String,
+        /// Print the events as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What `lore generate` can add.
@@ -257,12 +319,90 @@ pub struct JsonArgs {
     pub json: bool,
 }
 
-/// Arguments of `lore runs`.
+/// Arguments of `lore reproduce`.
 #[derive(Debug, Args)]
-pub struct RunsArgs {
-    /// Only this model's fittings.
-    pub model: Option<String>,
+pub struct ReproduceArgs {
+    /// The fitting's id (`lore runs --kind fit` lists them).
+    pub fitting: String,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `lore runs`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RunsArgs {
+    /// Show, compare or export runs instead of listing them.
+    #[command(subcommand)]
+    pub command: Option<RunsCommand>,
+    /// Only this model's runs (the same as --model).
+    pub model: Option<String>,
+    /// Which runs.
+    #[command(flatten)]
+    pub select: RunSelection,
+    /// Sort by these comma-separated keys, a leading `-` for descending, such as
+    /// -metrics.test.auc [default: newest first].
+    #[arg(long, value_name = "KEYS", allow_hyphen_values = true)]
+    pub sort: Option<String>,
+    /// Show these comma-separated keys as columns, such as metrics.test.auc,params.estimator.eta.
+    #[arg(long, value_name = "KEYS", value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// Show at most this many runs (0: all).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Print the runs' documents as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which runs `lore runs` and `lore runs export` take.
+#[derive(Debug, Args)]
+pub struct RunSelection {
+    /// Only this model's runs.
+    #[arg(long = "model", value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Only runs of this kind: fit, evaluate or trial.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only runs passing this filter, run in the metadata database, such as
+    /// 'metrics.test.auc >= 0.72 and params.estimator.max_depth = 6'. Operators = != < <= > >=
+    /// in, not in, like, exists, not exists; and, or, parentheses; MLflow's search_runs syntax
+    /// where it maps (`metrics.`test.auc``, AND, ILIKE, IS NULL). See docs/reference.md.
+    #[arg(long = "where", value_name = "FILTER")]
+    pub filter: Option<String>,
+}
+
+/// What `lore runs` does besides listing.
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// One run's whole document: params, data, metrics, tags, timings, artifacts.
+    Show {
+        /// The run's id, or the start of it (a fit's run has its fitting's id).
+        run: String,
+        /// Print the document as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs side by side: every param, data and metric key, changed ones marked with `*`.
+    Compare {
+        /// Two or more run ids (or starts of them).
+        #[arg(num_args = 2.., required = true)]
+        runs: Vec<String>,
+        /// Show only the keys whose values differ.
+        #[arg(long)]
+        changed: bool,
+    },
+    /// Write runs as a table, one column per key: CSV or Parquet.
+    Export {
+        /// Which runs.
+        #[command(flatten)]
+        select: RunSelection,
+        /// csv or parquet.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// The file to write [default: CSV on stdout].
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }

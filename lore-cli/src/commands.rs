@@ -10,14 +10,16 @@ use std::collections::BTreeMap;
 use lore_core::encoders::Task;
 use lore_core::io::{files, Database, Extract, Origin, QueryCache, ReadOptions};
 use lore_core::metrics::SplitStats;
-use lore_core::models::{self, Entry, FitOptions, Fitting, Source};
+use lore_core::models::{self, aliases, Entry, FitOptions, Fitted, Fitting, Source};
 use lore_core::project::Component;
+use lore_core::tracking::{Filter, Path, Run, RunKind};
 use lore_core::{project, serve, tracking};
 use polars::prelude::DataFrame;
 
 use crate::args::{
     ApiArgs, CacheCommand, Cli, Command, DataCommand, EvaluateArgs, ExtractArgs, FitArgs,
-    FittingRows, GenerateCommand, InitArgs, JsonArgs, PredictArgs, RunsArgs, SqlArgs,
+    FittingRows, GenerateCommand, InitArgs, JsonArgs, ModelsArgs, ModelsCommand, PredictArgs,
+    ReproduceArgs, RunSelection, RunsArgs, RunsCommand, SqlArgs,
 };
 use crate::{build_info, delegate, Host};
 
@@ -32,7 +34,7 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
         Command::Init(args) => runtime.block_on(init(args, quiet)),
         Command::Fit(args) => runtime.block_on(fit(args, host, verbose, quiet)),
         Command::Predict(args) => predict(args, &host, verbose),
-        Command::Evaluate(args) => evaluate(args, &host, verbose),
+        Command::Evaluate(args) => runtime.block_on(evaluate(args, &host, verbose)),
         Command::Api(args) => runtime.block_on(api(args, &host, verbose)),
         Command::Generate(GenerateCommand::Model { name }) => generate_model(&name),
         Command::Generate(GenerateCommand::Transformer { name }) => {
@@ -41,8 +43,16 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
         Command::Generate(GenerateCommand::Encoder { name }) => {
             generate_component(Component::Encoder, &name)
         }
-        Command::Models(args) => list_models(args, host, verbose),
+        Command::Models(ModelsArgs {
+            command: Some(command),
+            ..
+        }) => runtime.block_on(registry(command)),
+        Command::Models(ModelsArgs {
+            command: None,
+            json,
+        }) => list_models(JsonArgs { json }, host, verbose),
         Command::Runs(args) => runtime.block_on(runs(args)),
+        Command::Reproduce(args) => runtime.block_on(reproduce(args, quiet)),
         Command::Extract(args) => runtime.block_on(extract(args)),
         Command::Sql(args) => runtime.block_on(sql(args)),
         Command::Data(DataCommand::Convert {
@@ -148,6 +158,7 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
         }),
         None => None,
     };
+    let tags = key_values(&args.tags, "--tag")?;
     let fitted = models::fit(
         &project,
         &spec,
@@ -155,10 +166,16 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
             quiet: quiet || args.json,
             export: args.export.clone(),
             search,
+            force: args.force,
+            tags,
         },
     )
     .await;
-    let (fitting, run) = match (fitted, &source) {
+    let Fitted {
+        fitting,
+        run,
+        reused,
+    } = match (fitted, &source) {
         (Ok(fitted), _) => fitted,
         (Err(e), Source::Declared(path)) => return Err(models::in_declared(path, e).into()),
         (Err(e), Source::Rust) => return Err(e.into()),
@@ -167,23 +184,33 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
         println!(
             "{}",
             serde_json::json!({
-                "model": run.model,
-                "fitting_id": run.fitting_id,
-                "path": run.path,
-                "stats": run.stats,
+                "model": fitting.model,
+                "fitting_id": fitting.id,
+                "path": fitting.dir.display().to_string(),
+                "reused": reused,
+                "stats": fitting.stats,
                 "search": fitting.search,
+                "fingerprint": run.get("fingerprint"),
             })
         );
         return Ok(ExitCode::SUCCESS);
     }
     let s = &fitting.stats;
-    println!(
-        "Fitted {} -> fitting {} ({}, scored by {})",
-        fitting.model,
-        fitting.id,
-        s.task.name(),
-        s.scoring.name()
-    );
+    if reused {
+        println!(
+            "Reused fitting {} of {}: it was made from identical inputs (spec, SQL, parameters, \
+             data, Lore version, git state); `--force` fits again",
+            fitting.id, fitting.model
+        );
+    } else {
+        println!(
+            "Fitted {} -> fitting {} ({}, scored by {})",
+            fitting.model,
+            fitting.id,
+            s.task.name(),
+            s.scoring.name()
+        );
+    }
     print_metrics(
         s.task,
         &[
@@ -283,12 +310,15 @@ fn fitting_and_rows(
     Ok(Ok((fitting, df)))
 }
 
-fn evaluate(args: EvaluateArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
+async fn evaluate(args: EvaluateArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
     let (fitting, df) = match fitting_and_rows(&args.rows, host, verbose)? {
         Ok(found) => found,
         Err(code) => return Ok(code),
     };
-    let stats = fitting.evaluate(df, &args.rows.input.display().to_string())?;
+    let input = args.rows.input.display().to_string();
+    let stats = fitting.evaluate(df, &input)?;
+    let run = fitting.evaluation_run(&input, &stats)?;
+    tracking::record(&current_project()?, std::slice::from_ref(&run)).await?;
     if args.json {
         println!(
             "{}",
@@ -298,6 +328,7 @@ fn evaluate(args: EvaluateArgs, host: &Host, verbose: bool) -> Result<ExitCode> 
                 "input": args.rows.input.display().to_string(),
                 "scoring": fitting.stats.scoring.name(),
                 "stats": stats,
+                "run_id": run.id(),
             })
         );
         return Ok(ExitCode::SUCCESS);
@@ -342,7 +373,7 @@ fn predict(args: PredictArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
 
 async fn api(args: ApiArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
     let project = current_project()?;
-    let state = serve::ApiState::load(&project)?;
+    let state = serve::ApiState::load(&project).await?;
     if !state.unregistered().is_empty() && delegates(host, &project) {
         return delegate::run_in_project_binary(&project.root, verbose);
     }
@@ -358,6 +389,9 @@ async fn api(args: ApiArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
             )
         })?;
     let models = state.models().join(", ");
+    if args.refresh > 0 {
+        state.follow(project, std::time::Duration::from_secs(args.refresh));
+    }
     serve::serve(state, addr, |bound| {
         println!(
             "Serving {} on http://{bound}",
@@ -436,34 +470,356 @@ fn list_models(args: JsonArgs, host: Host, verbose: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn reproduce(args: ReproduceArgs, quiet: bool) -> Result<ExitCode> {
+    let project = current_project()?;
+    let r = models::reproduce::reproduce(&project, &args.fitting, quiet || args.json).await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "fitting_id": r.original.id,
+                "reproduced_by": r.fitted.fitting.id,
+                "matches": r.matches(),
+                "same_data": r.same_data,
+                "compared": r.compared,
+                "differences": r.differences.iter().map(|(k, a, b)| serde_json::json!({"metric": k, "original": a, "reproduced": b})).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        println!(
+            "Fitted {} again from fitting {}'s spec -> fitting {}",
+            r.original.model, r.original.id, r.fitted.fitting.id
+        );
+        match r.same_data {
+            Some(true) => println!("data: the extract gave the same rows"),
+            Some(false) => println!("data: the extract now gives different rows"),
+            None => println!("data: the original fitting did not record its rows' hash"),
+        }
+        if r.matches() {
+            println!("reproduced: all {} metrics match", r.compared);
+        } else {
+            println!(
+                "not reproduced: {} of {} metrics differ",
+                r.differences.len(),
+                r.compared
+            );
+            for (k, a, b) in &r.differences {
+                println!("  {k:<28} {a:>12.6} -> {b:>12.6}");
+            }
+        }
+    }
+    Ok(if r.matches() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn registry(command: ModelsCommand) -> Result<ExitCode> {
+    let project = current_project()?;
+    match command {
+        ModelsCommand::Promote { model, fitting, to } => {
+            let previous = aliases::promote(&project, &model, &fitting, &to).await?;
+            match previous {
+                Some(p) if p == fitting => println!("{model}: {to} already holds {fitting}"),
+                Some(p) => println!("{model}: {to} -> {fitting} (was {p})"),
+                None => println!("{model}: {to} -> {fitting}"),
+            }
+        }
+        ModelsCommand::Rollback { model, alias } => {
+            let (from, to) = aliases::rollback(&project, &model, &alias).await?;
+            match to {
+                Some(to) => println!("{model}: {alias} -> {to} (rolled back from {from})"),
+                None => println!("{model}: {alias} holds no fitting now (rolled back from {from}); `lore api` serves the latest"),
+            }
+        }
+        ModelsCommand::History { model, json } => {
+            let events = aliases::history(&project, &model, None).await?;
+            let holders = aliases::holders(&project, &model).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"model": model, "events": events, "holders": holders})
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{:>5}  {:<26} {:<12} {:<9} fitting",
+                "seq", "at", "alias", "action"
+            );
+            for e in &events {
+                println!(
+                    "{:>5}  {:<26} {:<12} {:<9} {}",
+                    e.seq,
+                    e.at.get(..19).unwrap_or(&e.at),
+                    e.alias,
+                    e.action,
+                    e.fitting_id.as_deref().unwrap_or("(none)")
+                );
+            }
+            if events.is_empty() {
+                println!("(no promotions yet; `lore models promote {model} FITTING` makes one)");
+            }
+            for (alias, id) in &holders {
+                println!("{alias} holds {id}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `KEY=VALUE` pairs as text, for `flag`.
+fn key_values(pairs: &[String], flag: &str) -> Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let (k, v) = pair
+                .split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .with_context(|| {
+                    format!("{flag} {pair}: expected KEY=VALUE, such as team=growth")
+                })?;
+            Ok((k.trim().to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// The query `lore runs` and `lore runs export` run.
+fn run_query(model: Option<String>, select: &RunSelection) -> Result<tracking::Query> {
+    let kind = match select.kind.as_deref() {
+        None => None,
+        Some("fit") => Some(RunKind::Fit),
+        Some("evaluate") => Some(RunKind::Evaluate),
+        Some("trial") => Some(RunKind::Trial),
+        Some(other) => bail!("--kind {other}: not a kind of run; use fit, evaluate or trial"),
+    };
+    Ok(tracking::Query {
+        model: model.or_else(|| select.model.clone()),
+        kind,
+        filter: select.filter.as_deref().map(Filter::parse).transpose()?,
+        sort: Vec::new(),
+        limit: None,
+    })
+}
+
 async fn runs(args: RunsArgs) -> Result<ExitCode> {
     let project = current_project()?;
-    let runs = tracking::list(&project, args.model.as_deref()).await?;
+    match args.command {
+        Some(RunsCommand::Show { run, json }) => return show_run(&project, &run, json).await,
+        Some(RunsCommand::Compare { runs, changed }) => {
+            return compare_runs(&project, &runs, changed).await
+        }
+        Some(RunsCommand::Export {
+            select,
+            format,
+            output,
+        }) => return export_runs(&project, &select, &format, output.as_deref()).await,
+        None => {}
+    }
+    let mut query = run_query(args.model, &args.select)?;
+    if let Some(sort) = &args.sort {
+        for key in sort.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            let (descending, key) = match key.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, key),
+            };
+            let path =
+                Path::parse(key).with_context(|| format!("--sort {sort}: `{key}` is not a key"))?;
+            query.sort.push((path, descending));
+        }
+    }
+    // One more than shown, to tell whether there are more.
+    query.limit = (args.limit > 0).then_some(args.limit + 1);
+    let mut runs = tracking::search(&project, &query).await?;
+    let more = args.limit > 0 && runs.len() > args.limit;
+    runs.truncate(if more { args.limit } else { runs.len() });
     if args.json {
         println!("{}", serde_json::to_string(&runs)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<22} {:<22} {:>18} {:>6}  git",
-        "fitting", "model", "test score", "best"
-    );
-    for r in runs {
-        // Fittings from before scoring metrics were recorded were scored by AUC.
-        let scoring = r.stats["scoring"].as_str().unwrap_or("auc");
-        let score = r.stats["test"]["score"]
-            .as_f64()
-            .or(r.stats["test"]["auc"].as_f64())
-            .map(|a| format!("{scoring} {a:.4}"))
-            .unwrap_or_else(|| "-".into());
-        let commit = r
-            .git_commit
-            .as_deref()
-            .map(|c| &c[..c.len().min(8)])
-            .unwrap_or("-");
-        println!(
-            "{:<22} {:<22} {:>18} {:>6}  {commit}",
-            r.fitting_id, r.model, score, r.stats["best_iteration"]
-        );
+    let columns: Vec<Path> = args
+        .columns
+        .iter()
+        .map(|c| Path::parse(c).with_context(|| format!("--columns: `{c}` is not a key")))
+        .collect::<Result<_>>()?;
+    let mut header = format!("{:<26} {:<8} {:<22}", "run", "kind", "model");
+    if columns.is_empty() {
+        header += &format!(" {:>18} {:>6}  git       tags", "score", "best");
+    }
+    for c in &args.columns {
+        header += &format!(" {:>14}", c.rsplit('.').next().unwrap_or(c));
+    }
+    println!("{header}");
+    for r in &runs {
+        let mut line = format!("{:<26} {:<8} {:<22}", r.id(), r.kind(), r.model());
+        if columns.is_empty() {
+            line += &format!(
+                " {:>18} {:>6}  {:<8}  {}",
+                score(r),
+                number(r.get("metrics.best_iteration")),
+                commit(r),
+                tags(r)
+            );
+        }
+        for c in &columns {
+            let document = serde_json::Value::Object(r.document().clone());
+            line += &format!(" {:>14}", cell(c.get(&document)));
+        }
+        println!("{line}");
+    }
+    if more {
+        println!("(first {} runs; --limit 0 shows them all)", args.limit);
+    } else if runs.is_empty() {
+        println!("(no runs match)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A run's score on its scoring metric: the test split's for a fit, the validation split's
+/// for a trial, the input's for an evaluation.
+fn score(r: &Run) -> String {
+    // Fittings from before scoring metrics were recorded were scored by AUC.
+    let scoring = r
+        .get("metrics.scoring")
+        .and_then(|v| v.as_str())
+        .unwrap_or("auc");
+    ["test", "input", "validation"]
+        .iter()
+        .find_map(|split| {
+            let at = |k: &str| {
+                r.get(&format!("metrics.{split}.{k}"))
+                    .and_then(|v| v.as_f64())
+            };
+            at("score").or_else(|| at(scoring))
+        })
+        .map(|v| format!("{scoring} {v:.4}"))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn number(v: Option<&serde_json::Value>) -> String {
+    v.map_or("-".into(), |v| v.to_string())
+}
+
+fn commit(r: &Run) -> String {
+    let c = r.get("git.commit").and_then(|v| v.as_str()).unwrap_or("-");
+    let dirty = r.get("git.dirty").and_then(|v| v.as_bool()) == Some(true);
+    format!("{}{}", &c[..c.len().min(7)], if dirty { "+" } else { "" })
+}
+
+fn tags(r: &Run) -> String {
+    match r.get("tags") {
+        Some(serde_json::Value::Object(tags)) => tags
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_string)))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+/// A value for a table cell: numbers to 4 decimals, text as it is, `-` for none.
+fn cell(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => "-".into(),
+        Some(serde_json::Value::Number(n)) if n.is_f64() => {
+            n.as_f64().map_or(n.to_string(), |f| format!("{f:.4}"))
+        }
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+async fn show_run(project: &Project, id: &str, json: bool) -> Result<ExitCode> {
+    let run = tracking::find(project, id).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (key, value) in run.flatten() {
+        println!("{key} = {value}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn compare_runs(project: &Project, ids: &[String], changed_only: bool) -> Result<ExitCode> {
+    let mut runs = Vec::new();
+    for id in ids {
+        runs.push(tracking::find(project, id).await?);
+    }
+    let flat: Vec<BTreeMap<String, serde_json::Value>> = runs
+        .iter()
+        .map(|r| r.flatten().into_iter().collect())
+        .collect();
+    let mut keys: Vec<String> = Vec::new();
+    for run in &runs {
+        for (k, _) in run.flatten() {
+            let shown = [
+                "params.",
+                "data.",
+                "metrics.",
+                "tags.",
+                "seconds.",
+                "git.",
+                "fingerprint",
+            ];
+            if shown.iter().any(|p| k.starts_with(p)) && !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    let width = keys.iter().map(String::len).max().unwrap_or(3).min(60);
+    let mut header = format!("  {:<width$}", "key");
+    for r in &runs {
+        header += &format!("  {:>24}", r.id());
+    }
+    println!("{header}");
+    let mut differing = 0;
+    for key in &keys {
+        let values: Vec<String> = flat.iter().map(|f| cell(f.get(key))).collect();
+        let differs = values.iter().any(|v| *v != values[0]);
+        differing += usize::from(differs);
+        if changed_only && !differs {
+            continue;
+        }
+        let mut line = format!("{} {:<width$}", if differs { "*" } else { " " }, key);
+        for v in &values {
+            let v: String = v.chars().take(24).collect();
+            line += &format!("  {v:>24}");
+        }
+        println!("{line}");
+    }
+    println!("{differing} of {} keys differ (marked *)", keys.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export_runs(
+    project: &Project,
+    select: &RunSelection,
+    format: &str,
+    output: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    let runs = tracking::search(project, &run_query(None, select)?).await?;
+    let mut df = tracking::table(&runs)?;
+    match (format, output) {
+        ("csv", None) => files::write_csv(&mut df, std::io::stdout().lock())?,
+        ("csv" | "parquet", Some(path)) => {
+            let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if extension != format {
+                bail!(
+                    "--output {}: give a .{format} file for --format {format}",
+                    path.display()
+                );
+            }
+            files::write(&mut df, path)?;
+            eprintln!(
+                "Wrote {} runs ({} columns) to {}",
+                df.height(),
+                df.width(),
+                path.display()
+            );
+        }
+        ("parquet", None) => bail!("--format parquet needs --output FILE.parquet"),
+        (other, _) => bail!("--format {other}: use csv or parquet"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -99,6 +99,14 @@ pub enum Error {
     #[error("fitting: {0}")]
     Fitting(String),
 
+    /// A run could not be found, or a filter over runs is wrong.
+    #[error("runs: {0}")]
+    Run(String),
+
+    /// A promotion, rollback or alias lookup in the model registry failed.
+    #[error("model registry: {0}")]
+    Registry(String),
+
     /// Input to a prediction is malformed.
     #[error("{0}")]
     Input(String),

@@ -1,4 +1,5 @@
-//! The HTTP API: the latest fitting of every fitted model, served with axum.
+//! The HTTP API: for every fitted model, the fitting its `production` alias holds, else its
+//! latest, served with axum and swapped when either changes.
 //!
 //! `GET /health`, `GET /models`, `POST /models/{name}/predict[?explain=true]` (a JSON list of
 //! records) and
@@ -6,7 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -19,44 +21,128 @@ use serde_json::{json, Value};
 use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::frame;
-use crate::models::Fitting;
+use crate::models::{aliases, Fitting};
 
-/// What the handlers share: one loaded fitting per model.
+/// One model as served: its fitting, and the alias it was chosen by (if any).
+#[derive(Clone)]
+struct Served {
+    fitting: Arc<Mutex<Fitting>>,
+    id: String,
+    alias: Option<String>,
+}
+
+/// What the handlers share: one loaded fitting per model, swapped when the alias or the latest
+/// fitting changes (see [`ApiState::refresh`]).
 #[derive(Clone, Default)]
 pub struct ApiState {
-    fittings: Arc<BTreeMap<String, Arc<Mutex<Fitting>>>>,
+    fittings: Arc<RwLock<BTreeMap<String, Served>>>,
+}
+
+/// The fitting `lore api` serves for `model`: the `production` alias's holder when it is set,
+/// else the latest; with the alias's name when it was chosen by it.
+async fn chosen(project: &Project, model: &str) -> Result<(Option<String>, Option<String>)> {
+    match aliases::holder(project, model, aliases::PRODUCTION).await? {
+        Some(id) => Ok((Some(id), Some(aliases::PRODUCTION.to_string()))),
+        None => Ok((Fitting::ids(project, model).last().cloned(), None)),
+    }
 }
 
 impl ApiState {
-    /// Loads the latest fitting of every model with one in `project`.
-    pub fn load(project: &Project) -> Result<ApiState> {
-        let mut fittings = BTreeMap::new();
+    /// Loads, for every model with a fitting in `project`, the fitting its `production` alias
+    /// holds, or else its latest.
+    pub async fn load(project: &Project) -> Result<ApiState> {
+        let state = ApiState::default();
+        state.refresh(project).await?;
+        Ok(state)
+    }
+
+    /// Loads the fittings to serve where they differ from those served (a promotion, a
+    /// rollback, a new latest fit); returns a line for each model that changed. A fitting that
+    /// fails to load is an error, and the one served before stays.
+    pub async fn refresh(&self, project: &Project) -> Result<Vec<String>> {
+        let mut changed = Vec::new();
         for model in Fitting::fitted_models(project) {
-            let fitting = Fitting::find(project, &model, None)?;
-            tracing::info!(model, fitting = fitting.id, "loaded");
-            fittings.insert(model, Arc::new(Mutex::new(fitting)));
+            let (Some(id), alias) = chosen(project, &model).await? else {
+                continue;
+            };
+            let current = self.served(&model).map(|s| (s.id, s.alias));
+            if current.as_ref() == Some(&(id.clone(), alias.clone())) {
+                continue;
+            }
+            let fitting = Fitting::find(project, &model, Some(&id))?;
+            let line = match &alias {
+                Some(a) => format!("{model}: serving fitting {id} ({a})"),
+                None => format!("{model}: serving fitting {id} (latest)"),
+            };
+            tracing::info!(model, fitting = id, alias, "loaded");
+            self.fittings
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(
+                    model,
+                    Served {
+                        fitting: Arc::new(Mutex::new(fitting)),
+                        id,
+                        alias,
+                    },
+                );
+            changed.push(line);
         }
-        Ok(ApiState {
-            fittings: Arc::new(fittings),
-        })
+        Ok(changed)
+    }
+
+    fn served(&self, model: &str) -> Option<Served> {
+        self.fittings
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(model)
+            .cloned()
+    }
+
+    fn all(&self) -> Vec<(String, Served)> {
+        self.fittings
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// The names of the models served.
     pub fn models(&self) -> Vec<String> {
-        self.fittings.keys().cloned().collect()
+        self.all().into_iter().map(|(name, _)| name).collect()
     }
 
     /// The project's own transformers and encoders the served fittings use that this program
     /// has not registered.
     pub fn unregistered(&self) -> Vec<String> {
-        self.fittings
-            .values()
-            .flat_map(|f| {
-                f.lock()
+        self.all()
+            .into_iter()
+            .flat_map(|(_, s)| {
+                s.fitting
+                    .lock()
                     .map(|f| f.pipeline.unregistered())
                     .unwrap_or_default()
             })
             .collect()
+    }
+
+    /// Checks every `every` for promotions, rollbacks and new fittings, and serves them; a
+    /// failure is logged and the fittings served stay.
+    pub fn follow(&self, project: Project, every: Duration) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match state.refresh(&project).await {
+                    Ok(lines) => lines.iter().for_each(|l| tracing::info!("{l}")),
+                    Err(e) => tracing::error!("{e}; still serving the fittings loaded before"),
+                }
+            }
+        });
     }
 }
 
@@ -135,13 +221,14 @@ async fn health() -> Json<Value> {
 
 async fn models(State(state): State<ApiState>) -> Json<Value> {
     let list: Vec<Value> = state
-        .fittings
-        .iter()
-        .filter_map(|(name, f)| {
-            let f = f.lock().ok()?;
+        .all()
+        .into_iter()
+        .filter_map(|(name, s)| {
+            let f = s.fitting.lock().ok()?;
             Some(json!({
                 "name": name,
                 "fitting_id": f.id,
+                "alias": s.alias,
                 "inputs": f.inputs(),
                 "output": f.pipeline.output.column(),
                 "task": f.stats.task.name(),
@@ -168,14 +255,17 @@ async fn predict(
     Query(query): Query<PredictQuery>,
     body: Bytes,
 ) -> std::result::Result<Json<Value>, ApiError> {
-    let fitting = state.fittings.get(&name).cloned().ok_or_else(|| ApiError {
-        status: StatusCode::NOT_FOUND,
-        message: format!(
-            "no fitted model `{name}`; served models: {}",
-            state.models().join(", ")
-        ),
-        field: None,
-    })?;
+    let fitting = state
+        .served(&name)
+        .map(|s| s.fitting)
+        .ok_or_else(|| ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: format!(
+                "no fitted model `{name}`; served models: {}",
+                state.models().join(", ")
+            ),
+            field: None,
+        })?;
     let parsed: Value = serde_json::from_slice(&body).map_err(|e| ApiError {
         status: StatusCode::BAD_REQUEST,
         message: format!(
@@ -234,8 +324,8 @@ async fn openapi(State(state): State<ApiState>) -> Json<Value> {
         json!({"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}}),
     );
     paths.insert("/models".into(), json!({"get": {"summary": "The models served, their fitting ids and inputs", "responses": {"200": {"description": "models"}}}}));
-    for (name, f) in state.fittings.iter() {
-        let Ok(f) = f.lock() else { continue };
+    for (name, s) in state.all() {
+        let Ok(f) = s.fitting.lock() else { continue };
         let properties: serde_json::Map<String, Value> =
             f.inputs().into_iter().map(|c| (c, json!({}))).collect();
         paths.insert(

@@ -434,20 +434,17 @@ async fn postgres_types_become_polars_types_and_the_metadata_database_can_live_t
     let mut config = std::fs::read_to_string(dir.path().join("config/database.toml")).unwrap();
     config.push_str(&format!("\n[metadata]\nurl = \"{url}\"\n"));
     std::fs::write(dir.path().join("config/database.toml"), config).unwrap();
-    let run = lore_core::tracking::Run {
-        model: "PgModel".into(),
-        fitting_id: format!("pg-{}", std::process::id()),
-        started_at: "s".into(),
-        finished_at: "f".into(),
-        params: json!({}),
-        stats: json!({"test": {"auc": 0.5}}),
-        git_commit: None,
-        path: "p".into(),
-    };
-    lore_core::tracking::record(&project, &run).await.unwrap();
-    let runs = lore_core::tracking::list(&project, Some("PgModel"))
+    let id = format!("pg-{}", std::process::id());
+    let mut run = lore_core::tracking::Run::new(lore_core::tracking::RunKind::Fit, "PgModel", &id);
+    run.store("metrics.test.auc", 0.5).unwrap();
+    lore_core::tracking::record(&project, std::slice::from_ref(&run))
         .await
         .unwrap();
+    let query = lore_core::tracking::Query {
+        model: Some("PgModel".into()),
+        ..Default::default()
+    };
+    let runs = lore_core::tracking::search(&project, &query).await.unwrap();
     assert!(runs.contains(&run), "{runs:?}");
     assert!(
         !dir.path().join("data/metadata.sqlite").exists(),

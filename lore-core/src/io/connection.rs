@@ -170,7 +170,11 @@ impl Connection {
                         Backend::Sqlite => {
                             let options = SqliteConnectOptions::from_str(url)
                                 .map_err(|e| self.error(format!("bad URL: {e}")))?
-                                .create_if_missing(self.config.create);
+                                .create_if_missing(self.config.create)
+                                // Reads straight from the mapped file instead of copying every
+                                // page through SQLite's small cache: a scan of a large table
+                                // (runs filtered by JSON) is several times faster.
+                                .pragma("mmap_size", "1073741824");
                             SqlitePoolOptions::new()
                                 .max_connections(self.config.pool_size)
                                 .acquire_timeout(self.config.connect_timeout)
@@ -289,6 +293,43 @@ impl Connection {
                 .map(|r| r.rows_affected()),
         }
         .map_err(|e| self.error(e))
+    }
+
+    /// Runs statements with `:name` parameters in one transaction: all of them, or none.
+    pub async fn execute_all(
+        &self,
+        statements: &[(&str, &BTreeMap<String, serde_json::Value>)],
+        origin: &Origin,
+    ) -> Result<()> {
+        let mut prepared = Vec::with_capacity(statements.len());
+        for (statement, params) in statements {
+            let parsed = sql::parse(statement, self.placeholders());
+            let binds = sql::binds(&parsed, params, &origin.site)?;
+            prepared.push((format!("{}{}", self.comment(origin), parsed.sql), binds));
+        }
+        let done = match self.pool().await? {
+            Pool::Sqlite(p) => {
+                let run = async {
+                    let mut tx = p.begin().await?;
+                    for (text, binds) in &prepared {
+                        sqlite_query(text, binds).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await
+                };
+                run.await
+            }
+            Pool::Postgres(p) => {
+                let run = async {
+                    let mut tx = p.begin().await?;
+                    for (text, binds) in &prepared {
+                        pg_query(text, binds).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await
+                };
+                run.await
+            }
+        };
+        done.map_err(|e| self.error(e))
     }
 
     /// Runs a query with `:name` parameters bound and returns all its rows as one data frame.
@@ -440,10 +481,12 @@ impl Connection {
 
     /// Applies Lore's migrations (the metadata tables) to this database.
     pub async fn migrate(&self) -> Result<()> {
-        static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+        // One folder per backend, because JSON columns and sequences are spelled differently.
+        static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+        static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
         match self.pool().await? {
-            Pool::Sqlite(p) => MIGRATOR.run(&p).await,
-            Pool::Postgres(p) => MIGRATOR.run(&p).await,
+            Pool::Sqlite(p) => SQLITE.run(&p).await,
+            Pool::Postgres(p) => POSTGRES.run(&p).await,
         }
         .map_err(|e| self.error(format!("migrating: {e}")))
     }

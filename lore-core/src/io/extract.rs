@@ -69,6 +69,11 @@ pub struct Extract {
 }
 
 impl Extract {
+    /// Its SQL as written (before a template is rendered).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// Reads `<dir>/<name>.sql` or `<dir>/<name>.sql.tera`.
     pub fn load(dir: &Path, name: &str) -> Result<Extract> {
         let plain = dir.join(format!("{name}.sql"));

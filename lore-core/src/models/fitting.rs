@@ -4,6 +4,7 @@
 //! checks. A fitting is written under a temporary name and renamed, so an interrupted fit leaves
 //! nothing behind.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,8 +12,9 @@ use std::time::Instant;
 use polars::prelude::*;
 use serde::Serialize;
 
+use super::manifest::Provenance;
 use super::search::{self, SearchOptions, SearchRecord, Trained, SEARCH_FILE};
-use super::{export, manifest, ModelSpec};
+use super::{export, fingerprint, manifest, ModelSpec};
 use crate::encoders::{FittedEncoder, OutputState, Task};
 use crate::env::Project;
 use crate::error::{Error, Result};
@@ -24,7 +26,7 @@ use crate::metrics::{self, Metric, SplitStats, Stats, Timings};
 use crate::pipelines::{EncodedSplits, FittedPipeline, Matrix, ENCODING_VERSION};
 use crate::progress::Progress;
 use crate::report;
-use crate::tracking::{self, Run};
+use crate::tracking::{self, Run, RunKind};
 
 /// The resolved spec of a fitting.
 pub const PARAMS_FILE: &str = "params.json";
@@ -43,6 +45,21 @@ pub struct FitOptions {
     pub export: Option<PathBuf>,
     /// Search the model's hyper-parameter space and keep the best trial.
     pub search: Option<SearchOptions>,
+    /// Fit even when an earlier fitting was made from identical inputs.
+    pub force: bool,
+    /// Tags for the run (`tags.KEY` in its document).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What [`fit`] gives: the fitting, its run, and whether an earlier identical fit was reused.
+#[derive(Debug)]
+pub struct Fitted {
+    /// The fitting, new or reused.
+    pub fitting: Fitting,
+    /// Its run as recorded.
+    pub run: Run,
+    /// Whether the fitting is an earlier one made from identical inputs (same fingerprint).
+    pub reused: bool,
 }
 
 /// A saved fitting, loaded for predictions.
@@ -416,13 +433,12 @@ fn column_names(df: &DataFrame) -> Vec<String> {
         .collect()
 }
 
+/// A new id, `YYYYMMDD-HHMMSS-xxxx`: the last part is the fraction of the second in 1/65536ths,
+/// so ids of fits in the same second still sort in the order they were made.
 fn new_fitting_id() -> String {
     let now = chrono::Utc::now();
-    format!(
-        "{}-{:04x}",
-        now.format("%Y%m%d-%H%M%S"),
-        now.timestamp_subsec_micros() % 0x10000
-    )
+    let fraction = u64::from(now.timestamp_subsec_micros().min(999_999)) * 0x10000 / 1_000_000;
+    format!("{}-{fraction:04x}", now.format("%Y%m%d-%H%M%S"))
 }
 
 fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> Result<()> {
@@ -455,12 +471,10 @@ fn score(estimator: &FittedEstimator, split: &mut dyn LabelledBatches) -> Result
     Ok(scored)
 }
 
-/// Extract -> transform -> split -> fit encoders on train -> encode -> fit -> evaluate -> save -> record.
-pub async fn fit(
-    project: &Project,
-    spec: &ModelSpec,
-    options: &FitOptions,
-) -> Result<(Fitting, Run)> {
+/// Extract -> transform -> split -> fit encoders on train -> encode -> fit -> evaluate -> save ->
+/// record; or, where an earlier fitting was made from identical inputs and `force` is off,
+/// extract -> encode -> reuse it.
+pub async fn fit(project: &Project, spec: &ModelSpec, options: &FitOptions) -> Result<Fitted> {
     spec.validate()?;
     if options.search.is_some() {
         search::searched_keys(spec)?;
@@ -509,9 +523,22 @@ pub async fn fit(
         ));
     }
 
+    let [mut train, mut validation, mut test] = splits;
+    let data = fingerprint::data(&mut [train.as_mut(), validation.as_mut(), test.as_mut()])?;
+    let provenance =
+        fingerprint::provenance(&project.root, spec, &extract, data, options.search.as_ref())?;
+    let model_dir = project.fittings_dir().join(&spec.name);
+    // Exporting needs the splits scored by a fit made now.
+    if !options.force && options.export.is_none() {
+        if let Some(fitted) = reuse(project, &model_dir, &provenance, options).await? {
+            progress.finish();
+            return Ok(fitted);
+        }
+    }
+    let rows = [train.rows(), validation.rows(), test.rows()];
+
     let t = Instant::now();
     let task = pipeline.output.task();
-    let [mut train, mut validation, mut test] = splits;
     let (trained, searched) = match &options.search {
         None => {
             let (estimator, history, scored) = spec.estimator.fit(
@@ -602,11 +629,9 @@ pub async fn fit(
     let t = Instant::now();
     progress.stage("saving");
     let id = new_fitting_id();
-    let model_dir = project.fittings_dir().join(&spec.name);
     std::fs::create_dir_all(&model_dir).map_err(|e| Error::io(&model_dir, e))?;
     let tmp = model_dir.join(format!(".tmp-{id}"));
     let dir = model_dir.join(&id);
-    let git_commit = tracking::git_commit(&project.root);
     let written = (|| {
         std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         write_json(&tmp, PARAMS_FILE, spec)?;
@@ -622,7 +647,7 @@ pub async fn fit(
         seconds.save = t.elapsed().as_secs_f64();
         stats.seconds = seconds.clone();
         write_json(&tmp, STATS_FILE, &stats)?;
-        manifest::write(&tmp, git_commit.clone())?;
+        manifest::write(&tmp, &provenance)?;
         std::fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, e))
     })();
     if let Err(e) = written {
@@ -631,17 +656,19 @@ pub async fn fit(
     }
     progress.finish();
 
-    let run = Run {
-        model: spec.name.clone(),
-        fitting_id: id.clone(),
-        started_at: started_at.to_rfc3339(),
-        finished_at: chrono::Utc::now().to_rfc3339(),
-        params: serde_json::to_value(spec).map_err(|e| Error::Data(e.to_string()))?,
-        stats: serde_json::to_value(&stats).map_err(|e| Error::Data(e.to_string()))?,
-        git_commit,
-        path: dir.display().to_string(),
+    let data = RunData {
+        extract: &extract,
+        rows,
+        columns: pipeline.inputs().len(),
+        features: pipeline.features.len(),
     };
-    tracking::record(project, &run).await?;
+    let mut run = fit_run(spec, &id, &stats, &data, &provenance, &dir, options)?;
+    run.store("started_at", started_at.to_rfc3339())?;
+    let mut runs = vec![run.clone()];
+    if let Some(record) = &searched {
+        runs.extend(trial_runs(spec, &id, record, &provenance, options)?);
+    }
+    tracking::record(project, &runs).await?;
     let fitting = Fitting {
         model: spec.name.clone(),
         id,
@@ -652,7 +679,175 @@ pub async fn fit(
         search: searched,
         estimator,
     };
-    Ok((fitting, run))
+    Ok(Fitted {
+        fitting,
+        run,
+        reused: false,
+    })
+}
+
+/// The earlier fitting with `provenance`'s fingerprint, loaded, with its run tagged anew; `None`
+/// where there is none, or it no longer loads (then it is fitted again).
+async fn reuse(
+    project: &Project,
+    model_dir: &Path,
+    provenance: &Provenance,
+    options: &FitOptions,
+) -> Result<Option<Fitted>> {
+    let Some(fingerprint) = &provenance.fingerprint else {
+        return Ok(None);
+    };
+    let Some(id) = fingerprint::find(model_dir, fingerprint) else {
+        return Ok(None);
+    };
+    let fitting = match Fitting::load(&model_dir.join(&id)) {
+        Ok(fitting) => fitting,
+        Err(e) => {
+            tracing::warn!("{e}; fitting again instead of reusing {id}");
+            return Ok(None);
+        }
+    };
+    let mut run = match tracking::find(project, &id).await {
+        Ok(run) => run,
+        Err(e) => {
+            tracing::warn!("{e}; fitting again instead of reusing {id}, whose run is not recorded");
+            return Ok(None);
+        }
+    };
+    if !options.tags.is_empty() {
+        for (k, v) in &options.tags {
+            run.store(&format!("tags.{k}"), v)?;
+        }
+        tracking::record(project, std::slice::from_ref(&run)).await?;
+    }
+    tracing::info!(
+        fitting = id,
+        fingerprint,
+        "identical inputs: reusing the earlier fitting"
+    );
+    Ok(Some(Fitted {
+        fitting,
+        run,
+        reused: true,
+    }))
+}
+
+/// What a fit read: the extract and how many rows and columns it gave.
+struct RunData<'a> {
+    extract: &'a Extract,
+    rows: [usize; 3],
+    columns: usize,
+    features: usize,
+}
+
+/// The document of a fit's run.
+fn fit_run(
+    spec: &ModelSpec,
+    id: &str,
+    stats: &Stats,
+    data: &RunData,
+    provenance: &Provenance,
+    dir: &Path,
+    options: &FitOptions,
+) -> Result<Run> {
+    let mut run = Run::new(RunKind::Fit, &spec.name, id);
+    run.store("fitting_id", id)?;
+    run.store("finished_at", chrono::Utc::now().to_rfc3339())?;
+    run.store("params", spec)?;
+    let [train, validation, test] = data.rows;
+    run.store(
+        "data",
+        serde_json::json!({
+            "extract": data.extract.name,
+            "connection": spec.pipeline.extract.connection,
+            "parameters": spec.pipeline.extract.params,
+            "rows": train + validation + test,
+            "columns": data.columns,
+            "features": data.features,
+            "splits": {"train": train, "validation": validation, "test": test},
+            "sha256": provenance.data_sha256,
+        }),
+    )?;
+    run.store(
+        "metrics",
+        serde_json::json!({
+            "task": stats.task,
+            "scoring": stats.scoring,
+            "train": stats.train,
+            "validation": stats.validation,
+            "test": stats.test,
+            "best_iteration": stats.best_iteration,
+            "rounds": stats.rounds,
+        }),
+    )?;
+    run.store("seconds", &stats.seconds)?;
+    common(&mut run, provenance, options)?;
+    run.store(
+        "artifacts",
+        serde_json::json!({
+            "fitting": dir.display().to_string(),
+            "report": dir.join(report::REPORT_FILE).display().to_string(),
+            "manifest": dir.join(manifest::MANIFEST_FILE).display().to_string(),
+        }),
+    )?;
+    Ok(run)
+}
+
+/// What every run of a fit records: git state, Lore's version, the fingerprint and the tags.
+fn common(run: &mut Run, provenance: &Provenance, options: &FitOptions) -> Result<()> {
+    run.store(
+        "git",
+        serde_json::json!({"commit": provenance.git_commit, "dirty": provenance.git_dirty}),
+    )?;
+    run.store("lore_version", env!("CARGO_PKG_VERSION"))?;
+    run.store("fingerprint", &provenance.fingerprint)?;
+    for (k, v) in &options.tags {
+        run.store(&format!("tags.{k}"), v)?;
+    }
+    Ok(())
+}
+
+/// One run per trial of a search, numbered after the fitting it chose.
+fn trial_runs(
+    spec: &ModelSpec,
+    id: &str,
+    record: &SearchRecord,
+    provenance: &Provenance,
+    options: &FitOptions,
+) -> Result<Vec<Run>> {
+    record
+        .trials
+        .iter()
+        .map(|trial| {
+            let mut run = Run::new(
+                RunKind::Trial,
+                &spec.name,
+                &format!("{id}-t{:03}", trial.number),
+            );
+            run.store("fitting_id", id)?;
+            run.store("params", spec)?;
+            for (key, value) in &trial.params {
+                run.store(&format!("params.{key}"), value)?;
+            }
+            let scoring = record.scoring.name();
+            run.store("metrics.scoring", record.scoring)?;
+            run.store(&format!("metrics.validation.{scoring}"), trial.score)?;
+            run.store("metrics.validation.score", trial.score)?;
+            run.store("metrics.best_iteration", trial.best_iteration)?;
+            run.store("seconds.fit", trial.seconds)?;
+            run.store(
+                "search",
+                serde_json::json!({
+                    "trial": trial.number,
+                    "kept": trial.number == record.best,
+                    "strategy": record.strategy,
+                    "error": trial.error,
+                }),
+            )?;
+            common(&mut run, provenance, options)?;
+            Ok(run)
+        })
+        .collect()
 }
 
 impl Predictions {
@@ -927,6 +1122,25 @@ impl Fitting {
             &labels,
             &p.values,
         ))
+    }
+
+    /// The run of an evaluation of this fitting on `input`, which gave `stats`.
+    pub fn evaluation_run(&self, input: &str, stats: &SplitStats) -> Result<Run> {
+        let mut run = Run::new(RunKind::Evaluate, &self.model, &new_fitting_id());
+        run.store("fitting_id", &self.id)?;
+        run.store("params", &self.spec)?;
+        run.store(
+            "data",
+            serde_json::json!({"input": input, "rows": stats.rows}),
+        )?;
+        run.store("metrics.task", self.stats.task)?;
+        run.store("metrics.scoring", self.stats.scoring)?;
+        run.store("metrics.input", stats)?;
+        run.store("metrics.test", &self.stats.test)?;
+        run.store("finished_at", chrono::Utc::now().to_rfc3339())?;
+        run.store("lore_version", env!("CARGO_PKG_VERSION"))?;
+        run.store("artifacts.fitting", self.dir.display().to_string())?;
+        Ok(run)
     }
 
     /// The SHAP contributions of every row of `x`, toward the predicted class of a multi-class

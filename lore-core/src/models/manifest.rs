@@ -1,5 +1,5 @@
-//! A fitting's manifest: the SHA-256 and size of every file it holds, with the Lore version and
-//! git commit that made it. Written last, before the fitting is renamed into place; checked
+//! A fitting's manifest: the SHA-256 and size of every file it holds, with the Lore version, git
+//! commit and fingerprint of the inputs that made it. Written last, before the fitting is renamed into place; checked
 //! whenever the fitting is loaded, so that a changed, truncated or missing file is refused by
 //! name before anything is predicted from it.
 
@@ -20,10 +20,28 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 pub struct Manifest {
     /// The version of Lore that wrote the fitting.
     pub lore_version: String,
-    /// The project's git commit at fit time, where the project is a git checkout.
-    pub git_commit: Option<String>,
+    /// Where the fitting came from.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     /// Every file but the manifest, by name.
     pub files: BTreeMap<String, FileEntry>,
+}
+
+/// Where a fitting came from: what `lore fit` finds an identical earlier fit by.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The project's git commit at fit time, where the project is a git checkout.
+    pub git_commit: Option<String>,
+    /// Whether the checkout had changes not committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_dirty: Option<bool>,
+    /// The SHA-256 of the rows the estimator learned from, split and encoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_sha256: Option<String>,
+    /// The SHA-256 of every input together: spec, SQL, its parameters, data, Lore version and
+    /// git state (see `models::fingerprint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// One file of a fitting.
@@ -55,8 +73,8 @@ fn digest(path: &Path) -> Result<FileEntry> {
     })
 }
 
-/// Writes the manifest of every file in `dir`, made by `git_commit` of the project.
-pub fn write(dir: &Path, git_commit: Option<String>) -> Result<Manifest> {
+/// Writes the manifest of every file in `dir`, with where the fitting came from.
+pub fn write(dir: &Path, provenance: &Provenance) -> Result<Manifest> {
     let mut files = BTreeMap::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
@@ -68,7 +86,7 @@ pub fn write(dir: &Path, git_commit: Option<String>) -> Result<Manifest> {
     }
     let manifest = Manifest {
         lore_version: env!("CARGO_PKG_VERSION").into(),
-        git_commit,
+        provenance: provenance.clone(),
         files,
     };
     let path = dir.join(MANIFEST_FILE);
@@ -77,9 +95,8 @@ pub fn write(dir: &Path, git_commit: Option<String>) -> Result<Manifest> {
     Ok(manifest)
 }
 
-/// Checks every file the manifest of `dir` lists against its size and SHA-256. A fitting from
-/// before manifests (none in `dir`) is loaded unchecked.
-pub fn verify(dir: &Path) -> Result<Option<Manifest>> {
+/// The manifest of `dir`, unchecked; `None` for a fitting from before manifests.
+pub fn read(dir: &Path) -> Result<Option<Manifest>> {
     let path = dir.join(MANIFEST_FILE);
     if !path.is_file() {
         return Ok(None);
@@ -94,6 +111,16 @@ pub fn verify(dir: &Path) -> Result<Option<Manifest>> {
             e.column()
         ))
     })?;
+    Ok(Some(manifest))
+}
+
+/// Checks every file the manifest of `dir` lists against its size and SHA-256. A fitting from
+/// before manifests (none in `dir`) is loaded unchecked.
+pub fn verify(dir: &Path) -> Result<Option<Manifest>> {
+    let Some(manifest) = read(dir)? else {
+        return Ok(None);
+    };
+    let path = dir.join(MANIFEST_FILE);
     for (name, want) in &manifest.files {
         let file = dir.join(name);
         if !file.is_file() {
@@ -138,7 +165,14 @@ mod tests {
         let d = dir.path();
         std::fs::write(d.join("pipeline.json"), b"{\"encoders\": []}").unwrap();
         std::fs::write(d.join("model.json"), vec![7u8; 200_000]).unwrap();
-        let written = write(d, Some("abc".into())).unwrap();
+        let provenance = Provenance {
+            git_commit: Some("abc".into()),
+            fingerprint: Some("f".into()),
+            ..Provenance::default()
+        };
+        let written = write(d, &provenance).unwrap();
+        let text = std::fs::read_to_string(d.join(MANIFEST_FILE)).unwrap();
+        assert!(text.contains("\"git_commit\": \"abc\""), "{text}");
         assert_eq!(written.files.len(), 2);
         assert_eq!(written.files["model.json"].bytes, 200_000);
         assert_eq!(verify(d).unwrap(), Some(written));

@@ -1,10 +1,13 @@
 //! Models: a pipeline plus an estimator, described once as a [`ModelSpec`] whether written in Rust
 //! (`#[derive(Model)]`) or declared in TOML (`src/models/<name>.toml`), fitted into fittings.
 
+pub mod aliases;
 mod export;
+pub mod fingerprint;
 pub mod fitting;
 pub mod manifest;
 pub mod params;
+pub mod reproduce;
 pub mod search;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +22,7 @@ use crate::pipelines::PipelineSpec;
 use crate::search::SearchSpace;
 
 pub use crate::metrics::Stats;
-pub use fitting::{fit, FitOptions, Fitting};
+pub use fitting::{fit, FitOptions, Fitted, Fitting};
 pub use search::{SearchOptions, Trial};
 
 /// The complete runtime description of a model; saved as `params.json` with every fitting, so any

@@ -1,0 +1,30 @@
+-- Runs as documents: every fit, evaluation and search trial. A run's `params` section lives in
+-- its own table so that filters on everything else never read it. Fittings recorded before this
+-- migration become fit runs.
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    model TEXT NOT NULL,
+    fitting_id TEXT,
+    started_at TEXT NOT NULL,
+    document JSONB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_model ON runs (model, run_id);
+CREATE INDEX IF NOT EXISTS runs_fitting ON runs (fitting_id);
+CREATE TABLE IF NOT EXISTS run_params (
+    run_id TEXT PRIMARY KEY,
+    params JSONB NOT NULL
+);
+INSERT INTO runs (run_id, kind, model, fitting_id, started_at, document)
+SELECT fitting_id, 'fit', model, fitting_id, started_at,
+    jsonb_build_object(
+        'run_id', fitting_id, 'kind', 'fit', 'model', model, 'fitting_id', fitting_id,
+        'started_at', started_at, 'finished_at', finished_at,
+        'metrics', stats::jsonb - 'importance' - 'importance_weight' - 'importance_cover' - 'seconds',
+        'seconds', stats::jsonb -> 'seconds',
+        'git', jsonb_build_object('commit', git_commit),
+        'artifacts', jsonb_build_object('fitting', path),
+        'tags', '{}'::jsonb)
+FROM fittings;
+INSERT INTO run_params (run_id, params) SELECT fitting_id, params::jsonb FROM fittings;
+DROP TABLE fittings;

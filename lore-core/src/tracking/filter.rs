@@ -1,0 +1,819 @@
+//! Filters over run documents: `metrics.test.auc >= 0.72 and params.estimator.max_depth = 6`,
+//! parsed once, then either translated to SQL over the metadata database's JSON (SQLite JSONB,
+//! PostgreSQL JSONB) or checked against a document in memory, with the same answer both ways.
+//!
+//! Operators: `= != < <= > >= in, not in, like, not like, exists, not exists`, `and`, `or` and
+//! parentheses; keywords in any case. A path is dotted keys (`metrics.test.auc`); a number steps
+//! into an array (`metrics.test.confusion.0.1`); a key in backticks or double quotes may hold
+//! any character, and its dots step into nested documents, so MLflow's `metrics.\`test.auc\``
+//! means `metrics.test.auc`. MLflow's `search_runs` forms are accepted where they map: `AND`,
+//! `ILIKE`, `<>`, `IS NULL`, `IS NOT NULL`, `attributes.run_id`, `attributes.start_time`,
+//! `tags.NAME`.
+//!
+//! A comparison holds only where the key exists with the literal's type: `auc > 0.7` is false
+//! for a run without `auc` and for one whose `auc` is text; `!=` and `not in` also need the key.
+//! `like` is case-insensitive on every backend (`%` any run of characters, `_` one).
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::io::Backend;
+
+/// One step of a path into a document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// An object's key.
+    Key(String),
+    /// An array's index.
+    Index(usize),
+}
+
+/// A dotted path into a run document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Path(pub Vec<Step>);
+
+/// A literal a path is compared with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// A number.
+    Number(f64),
+    /// Text.
+    Text(String),
+    /// true or false.
+    Bool(bool),
+}
+
+/// How a path is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// `=`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// A parsed filter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// Both hold.
+    And(Box<Filter>, Box<Filter>),
+    /// Either holds.
+    Or(Box<Filter>, Box<Filter>),
+    /// The path holds a value of the literal's type that compares so.
+    Compare(Path, Compare, Literal),
+    /// The path holds one of the literals (`negated`: it holds a value and none of them).
+    In(Path, Vec<Literal>, bool),
+    /// The path holds text matching the pattern, ignoring case (`negated`: text not matching).
+    Like(Path, String, bool),
+    /// The path holds a value other than null (`negated`: it does not).
+    Exists(Path, bool),
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, step) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            match step {
+                Step::Key(k) => f.write_str(k)?,
+                Step::Index(n) => write!(f, "{n}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Path {
+    /// Parses a dotted path on its own, as `--sort` and `--columns` give it.
+    pub fn parse(text: &str) -> Result<Path> {
+        let mut parser = Parser::new(text, "path")?;
+        let path = parser.path()?;
+        parser.end()?;
+        Ok(path)
+    }
+
+    /// The value at this path in `document`, if there is one.
+    pub fn get<'a>(&self, document: &'a Value) -> Option<&'a Value> {
+        let mut at = document;
+        for step in &self.0 {
+            at = match (step, at) {
+                (Step::Key(k), Value::Object(map)) => map.get(k)?,
+                (Step::Index(i), Value::Array(items)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(at)
+    }
+
+    /// The first step (the document's section) and the rest.
+    fn split_first(&self) -> (Option<&str>, &[Step]) {
+        match self.0.first() {
+            Some(Step::Key(k)) => (Some(k.as_str()), &self.0[1..]),
+            _ => (None, &self.0[..]),
+        }
+    }
+}
+
+impl Filter {
+    /// Parses a filter; an error names the column of the text where it went wrong.
+    pub fn parse(text: &str) -> Result<Filter> {
+        let mut parser = Parser::new(text, "--where")?;
+        let filter = parser.or()?;
+        parser.end()?;
+        Ok(filter)
+    }
+
+    /// Whether `document` passes the filter.
+    pub fn matches(&self, document: &Value) -> bool {
+        match self {
+            Filter::And(a, b) => a.matches(document) && b.matches(document),
+            Filter::Or(a, b) => a.matches(document) || b.matches(document),
+            Filter::Compare(path, op, literal) => {
+                path.get(document).is_some_and(|v| compare(v, *op, literal))
+            }
+            Filter::In(path, literals, negated) => match path.get(document) {
+                None | Some(Value::Null) => false,
+                Some(v) => literals.iter().any(|l| compare(v, Compare::Eq, l)) != *negated,
+            },
+            Filter::Like(path, pattern, negated) => match path.get(document) {
+                Some(Value::String(s)) => like(s, pattern) != *negated,
+                _ => false,
+            },
+            Filter::Exists(path, negated) => {
+                matches!(path.get(document), None | Some(Value::Null)) == *negated
+            }
+        }
+    }
+
+    /// Every path the filter reads.
+    pub fn paths(&self) -> Vec<&Path> {
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => {
+                let mut paths = a.paths();
+                paths.extend(b.paths());
+                paths
+            }
+            Filter::Compare(p, ..)
+            | Filter::In(p, ..)
+            | Filter::Like(p, ..)
+            | Filter::Exists(p, _) => {
+                vec![p]
+            }
+        }
+    }
+}
+
+/// Compares a document's value with a literal of the same type; other types never compare.
+fn compare(value: &Value, op: Compare, literal: &Literal) -> bool {
+    let ordering = match (value, literal) {
+        (Value::Number(n), Literal::Number(l)) => match n.as_f64() {
+            Some(v) => v.partial_cmp(l),
+            None => None,
+        },
+        (Value::String(s), Literal::Text(l)) => Some(s.as_str().cmp(l.as_str())),
+        (Value::Bool(b), Literal::Bool(l)) => {
+            return match op {
+                Compare::Eq => b == l,
+                Compare::Ne => b != l,
+                _ => false,
+            }
+        }
+        _ => None,
+    };
+    let Some(ordering) = ordering else {
+        return false;
+    };
+    use std::cmp::Ordering::*;
+    match op {
+        Compare::Eq => ordering == Equal,
+        Compare::Ne => ordering != Equal,
+        Compare::Lt => ordering == Less,
+        Compare::Le => ordering != Greater,
+        Compare::Gt => ordering == Greater,
+        Compare::Ge => ordering != Less,
+    }
+}
+
+/// SQL's `LIKE`, ignoring ASCII case as SQLite does: `%` any run, `_` any one character.
+fn like(text: &str, pattern: &str) -> bool {
+    let t: Vec<char> = text.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let p: Vec<char> = pattern.chars().map(|c| c.to_ascii_lowercase()).collect();
+    // Classic two-pointer wildcard match with backtracking to the last `%`.
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while i < t.len() {
+        if j < p.len() && (p[j] == '_' || (p[j] != '%' && p[j] == t[i])) {
+            i += 1;
+            j += 1;
+        } else if j < p.len() && p[j] == '%' {
+            star = Some((j, i));
+            j += 1;
+        } else if let Some((sj, si)) = star {
+            j = sj + 1;
+            i = si + 1;
+            star = Some((sj, si + 1));
+        } else {
+            return false;
+        }
+    }
+    p[j..].iter().all(|&c| c == '%')
+}
+
+/// The tables a run's document lives in: its `params` section in one, the rest in the other,
+/// so that a filter on metrics never reads the (larger) params.
+pub(crate) const DOCUMENT: &str = "r.document";
+/// The column of a run's `params` section.
+pub(crate) const PARAMS: &str = "p.params";
+
+/// SQL over JSON for one backend, with its parameters named `:f0`, `:f1`, ...
+pub(crate) struct Sql {
+    backend: Backend,
+    /// The parameters to bind.
+    pub params: Vec<(String, Value)>,
+}
+
+impl Sql {
+    /// A translator for `backend`.
+    pub(crate) fn new(backend: Backend) -> Sql {
+        Sql {
+            backend,
+            params: Vec::new(),
+        }
+    }
+
+    fn bind(&mut self, value: Value) -> String {
+        let name = format!("f{}", self.params.len());
+        self.params.push((name.clone(), value));
+        format!(":{name}")
+    }
+
+    /// The JSON value at `path`, as an SQL expression of the backend's JSON type.
+    fn value(&mut self, path: &Path) -> Result<Expr> {
+        let (column, steps) = match path.split_first() {
+            (Some("params"), rest) => (PARAMS, rest),
+            _ => (DOCUMENT, &path.0[..]),
+        };
+        match self.backend {
+            Backend::Sqlite => {
+                let mut json_path = String::from("$");
+                for step in steps {
+                    match step {
+                        Step::Key(k) if k.contains('"') => {
+                            return Err(Error::InvalidParam {
+                                key: "--where".into(),
+                                message: format!("the key `{k}` in `{path}` holds a double quote, which run keys cannot"),
+                            })
+                        }
+                        Step::Key(k) => json_path += &format!(".\"{k}\""),
+                        Step::Index(i) => json_path += &format!("[{i}]"),
+                    }
+                }
+                let p = self.bind(Value::String(json_path));
+                Ok(Expr {
+                    typ: format!("json_type({column}, {p})"),
+                    value: format!("json_extract({column}, {p})"),
+                    text: format!("json_extract({column}, {p})"),
+                })
+            }
+            Backend::Postgres => {
+                let mut args = vec![column.to_string()];
+                for step in steps {
+                    let s = match step {
+                        Step::Key(k) => k.clone(),
+                        Step::Index(i) => i.to_string(),
+                    };
+                    args.push(self.bind(Value::String(s)));
+                }
+                let e = match args.len() {
+                    1 => column.to_string(),
+                    _ => format!("jsonb_extract_path({})", args.join(", ")),
+                };
+                Ok(Expr {
+                    typ: format!("jsonb_typeof({e})"),
+                    value: e.clone(),
+                    text: format!("({e} #>> '{{}}')"),
+                })
+            }
+        }
+    }
+
+    /// The backend's false, its test of a JSON type name for a number, and for text.
+    fn words(&self) -> (&'static str, &'static str, &'static str) {
+        match self.backend {
+            Backend::Sqlite => ("0", "IN ('integer', 'real')", "= 'text'"),
+            Backend::Postgres => ("false", "= 'number'", "= 'string'"),
+        }
+    }
+
+    /// The filter as an SQL condition.
+    pub(crate) fn condition(&mut self, filter: &Filter) -> Result<String> {
+        let (no, _, is_text) = self.words();
+        Ok(match filter {
+            Filter::And(a, b) => format!("({} AND {})", self.condition(a)?, self.condition(b)?),
+            Filter::Or(a, b) => format!("({} OR {})", self.condition(a)?, self.condition(b)?),
+            Filter::Compare(path, op, literal) => {
+                let e = self.value(path)?;
+                self.compare(&e, *op, literal)
+            }
+            Filter::In(path, literals, negated) => {
+                let e = self.value(path)?;
+                let any: Vec<String> = literals
+                    .iter()
+                    .map(|l| self.compare(&e, Compare::Eq, l))
+                    .collect();
+                let any = format!("({})", any.join(" OR "));
+                match negated {
+                    false => any,
+                    true => format!(
+                        "(COALESCE({t} NOT IN ('null'), {no}) AND NOT {any})",
+                        t = e.typ
+                    ),
+                }
+            }
+            Filter::Like(path, pattern, negated) => {
+                let e = self.value(path)?;
+                let p = self.bind(Value::String(pattern.clone()));
+                let like = match (self.backend, negated) {
+                    (Backend::Sqlite, false) => "LIKE",
+                    (Backend::Sqlite, true) => "NOT LIKE",
+                    (Backend::Postgres, false) => "ILIKE",
+                    (Backend::Postgres, true) => "NOT ILIKE",
+                };
+                format!(
+                    "(CASE WHEN {} {is_text} THEN {} {like} {p} ELSE {no} END)",
+                    e.typ, e.text
+                )
+            }
+            Filter::Exists(path, negated) => {
+                let e = self.value(path)?;
+                match negated {
+                    false => format!("COALESCE({} NOT IN ('null'), {no})", e.typ),
+                    true => format!("NOT COALESCE({} NOT IN ('null'), {no})", e.typ),
+                }
+            }
+        })
+    }
+
+    fn compare(&mut self, e: &Expr, op: Compare, literal: &Literal) -> String {
+        let (no, is_number, is_text) = self.words();
+        let sign = match op {
+            Compare::Eq => "=",
+            Compare::Ne => "<>",
+            Compare::Lt => "<",
+            Compare::Le => "<=",
+            Compare::Gt => ">",
+            Compare::Ge => ">=",
+        };
+        match literal {
+            Literal::Number(n) => {
+                let v = self.bind(number(*n));
+                let number = match self.backend {
+                    Backend::Sqlite => e.value.clone(),
+                    Backend::Postgres => format!("({})::float8", e.value),
+                };
+                format!(
+                    "(CASE WHEN {} {is_number} THEN {number} {sign} {v} ELSE {no} END)",
+                    e.typ
+                )
+            }
+            Literal::Text(s) => {
+                let v = self.bind(Value::String(s.clone()));
+                let text = match self.backend {
+                    Backend::Sqlite => e.text.clone(),
+                    // Byte order, as SQLite and Rust compare text, whatever the database's locale.
+                    Backend::Postgres => format!("{} COLLATE \"C\"", e.text),
+                };
+                format!(
+                    "(CASE WHEN {} {is_text} THEN {text} {sign} {v} ELSE {no} END)",
+                    e.typ
+                )
+            }
+            Literal::Bool(b) => {
+                let wanted = match (op, b) {
+                    (Compare::Eq, true) | (Compare::Ne, false) => "true",
+                    _ => "false",
+                };
+                match self.backend {
+                    Backend::Sqlite => format!("COALESCE({} = '{wanted}', 0)", e.typ),
+                    Backend::Postgres => format!(
+                        "COALESCE({} = 'boolean' AND {} = '{wanted}'::jsonb, false)",
+                        e.typ, e.value
+                    ),
+                }
+            }
+        }
+    }
+
+    /// An `ORDER BY` key for `path`: runs holding a value first, then by that value.
+    pub(crate) fn order(&mut self, path: &Path, descending: bool) -> Result<String> {
+        let e = self.value(path)?;
+        let direction = if descending { "DESC" } else { "ASC" };
+        Ok(format!("({} IS NULL) ASC, {} {direction}", e.typ, e.value))
+    }
+}
+
+/// A JSON number for a literal: integral ones as integers, so SQLite compares them exactly.
+fn number(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Value::from(n as i64)
+    } else {
+        Value::from(n)
+    }
+}
+
+/// A path's value in SQL: its JSON type's name, the value itself, and the value as text.
+struct Expr {
+    typ: String,
+    value: String,
+    text: String,
+}
+
+/// A recursive-descent parser over the filter's characters.
+struct Parser {
+    chars: Vec<char>,
+    at: usize,
+    what: &'static str,
+    text: String,
+}
+
+impl Parser {
+    fn new(text: &str, what: &'static str) -> Result<Parser> {
+        if text.trim().is_empty() {
+            return Err(Error::InvalidParam {
+                key: what.into(),
+                message: "is empty; give a condition such as `metrics.test.auc >= 0.7`".into(),
+            });
+        }
+        Ok(Parser {
+            chars: text.chars().collect(),
+            at: 0,
+            what,
+            text: text.to_string(),
+        })
+    }
+
+    fn error(&self, message: impl fmt::Display) -> Error {
+        Error::InvalidParam {
+            key: self.what.into(),
+            message: format!(
+                "{message} at column {} of `{}`; a condition reads `metrics.test.auc >= 0.7 and params.estimator.max_depth in (4, 6)`",
+                self.at + 1,
+                self.text
+            ),
+        }
+    }
+
+    fn skip_space(&mut self) {
+        while self.chars.get(self.at).is_some_and(|c| c.is_whitespace()) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<char> {
+        self.skip_space();
+        self.chars.get(self.at).copied()
+    }
+
+    fn end(&mut self) -> Result<()> {
+        match self.peek() {
+            None => Ok(()),
+            Some(c) => Err(self.error(format!("unexpected `{c}`"))),
+        }
+    }
+
+    /// The next word (letters, digits, `_`), without consuming it.
+    fn word(&mut self) -> String {
+        self.skip_space();
+        self.chars[self.at..]
+            .iter()
+            .take_while(|c| c.is_alphanumeric() || **c == '_')
+            .collect()
+    }
+
+    /// Consumes `keyword` (any case) if it is the next word.
+    fn keyword(&mut self, keyword: &str) -> bool {
+        let w = self.word();
+        if w.eq_ignore_ascii_case(keyword) {
+            self.at += w.chars().count();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn or(&mut self) -> Result<Filter> {
+        let mut left = self.and()?;
+        while self.keyword("or") {
+            left = Filter::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Filter> {
+        let mut left = self.atom()?;
+        while self.keyword("and") {
+            left = Filter::And(Box::new(left), Box::new(self.atom()?));
+        }
+        Ok(left)
+    }
+
+    fn atom(&mut self) -> Result<Filter> {
+        if self.peek() == Some('(') {
+            self.at += 1;
+            let inner = self.or()?;
+            if self.peek() != Some(')') {
+                return Err(self.error("expected `)`"));
+            }
+            self.at += 1;
+            return Ok(inner);
+        }
+        let path = self.path()?;
+        let path = mlflow_attribute(path);
+        if self.keyword("exists") {
+            return Ok(Filter::Exists(path, false));
+        }
+        if self.keyword("is") {
+            let negated = self.keyword("not");
+            if !self.keyword("null") {
+                return Err(self.error("expected `null` after `is`"));
+            }
+            return Ok(Filter::Exists(path, !negated));
+        }
+        let negated = self.keyword("not");
+        if self.keyword("in") {
+            return Ok(Filter::In(path, self.list()?, negated));
+        }
+        if self.keyword("like") || self.keyword("ilike") {
+            return match self.literal()? {
+                Literal::Text(p) => Ok(Filter::Like(path, p, negated)),
+                _ => Err(self.error("`like` takes a quoted pattern such as '%xgb%'")),
+            };
+        }
+        if negated {
+            if self.keyword("exists") {
+                return Ok(Filter::Exists(path, true));
+            }
+            return Err(self.error("expected `in`, `like` or `exists` after `not`"));
+        }
+        let op = self.operator()?;
+        let literal = self.literal()?;
+        if matches!(literal, Literal::Bool(_)) && !matches!(op, Compare::Eq | Compare::Ne) {
+            return Err(self.error("true and false compare with = and != only"));
+        }
+        Ok(Filter::Compare(path, op, literal))
+    }
+
+    fn operator(&mut self) -> Result<Compare> {
+        self.skip_space();
+        let rest: String = self.chars[self.at..].iter().take(2).collect();
+        let (op, len) = match rest.as_str() {
+            "!=" | "<>" => (Compare::Ne, 2),
+            "<=" => (Compare::Le, 2),
+            ">=" => (Compare::Ge, 2),
+            "==" => (Compare::Eq, 2),
+            _ => match rest.chars().next() {
+                Some('=') => (Compare::Eq, 1),
+                Some('<') => (Compare::Lt, 1),
+                Some('>') => (Compare::Gt, 1),
+                _ => {
+                    return Err(self
+                        .error("expected an operator (= != < <= > >= in, not in, like, exists)"))
+                }
+            },
+        };
+        self.at += len;
+        Ok(op)
+    }
+
+    fn list(&mut self) -> Result<Vec<Literal>> {
+        if self.peek() != Some('(') {
+            return Err(self.error("expected `(` to open the list after `in`"));
+        }
+        self.at += 1;
+        let mut items = vec![self.literal()?];
+        loop {
+            match self.peek() {
+                Some(',') => {
+                    self.at += 1;
+                    items.push(self.literal()?);
+                }
+                Some(')') => {
+                    self.at += 1;
+                    return Ok(items);
+                }
+                _ => return Err(self.error("expected `,` or `)` in the list")),
+            }
+        }
+    }
+
+    fn quoted(&mut self, quote: char) -> Result<String> {
+        let start = self.at;
+        self.at += 1;
+        let mut out = String::new();
+        loop {
+            match self.chars.get(self.at) {
+                None => {
+                    self.at = start;
+                    return Err(self.error(format!("unclosed {quote}")));
+                }
+                // A doubled quote stands for itself, as in SQL.
+                Some(&c) if c == quote && self.chars.get(self.at + 1) == Some(&quote) => {
+                    out.push(quote);
+                    self.at += 2;
+                }
+                Some(&c) if c == quote => {
+                    self.at += 1;
+                    return Ok(out);
+                }
+                Some(&c) => {
+                    out.push(c);
+                    self.at += 1;
+                }
+            }
+        }
+    }
+
+    fn literal(&mut self) -> Result<Literal> {
+        match self.peek() {
+            Some(q @ ('\'' | '"')) => Ok(Literal::Text(self.quoted(q)?)),
+            Some(c) if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => {
+                let token: String = self.chars[self.at..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+                    .collect();
+                let n: f64 = token
+                    .parse()
+                    .map_err(|_| self.error(format!("`{token}` is not a number")))?;
+                self.at += token.chars().count();
+                Ok(Literal::Number(n))
+            }
+            _ if self.keyword("true") => Ok(Literal::Bool(true)),
+            _ if self.keyword("false") => Ok(Literal::Bool(false)),
+            _ => Err(self.error("expected a value: a number, 'quoted text' or true/false")),
+        }
+    }
+
+    fn path(&mut self) -> Result<Path> {
+        let mut steps = Vec::new();
+        loop {
+            match self.peek() {
+                Some(q @ ('`' | '"')) => {
+                    let key = self.quoted(q)?;
+                    steps.extend(key.split('.').map(|k| Step::Key(k.to_string())));
+                }
+                _ => {
+                    let w = self.word();
+                    if w.is_empty() {
+                        return Err(self.error("expected a key such as metrics.test.auc"));
+                    }
+                    self.at += w.chars().count();
+                    steps.push(match w.parse::<usize>() {
+                        Ok(i) if w.chars().all(|c| c.is_ascii_digit()) => Step::Index(i),
+                        _ => Step::Key(w),
+                    });
+                }
+            }
+            if self.chars.get(self.at) == Some(&'.') {
+                self.at += 1;
+            } else {
+                return Ok(Path(steps));
+            }
+        }
+    }
+}
+
+/// MLflow's names for a run's own fields (`attributes.run_id`, `attributes.start_time`), as
+/// Lore's documents name them; other paths are left as they are.
+fn mlflow_attribute(path: Path) -> Path {
+    match path.0.as_slice() {
+        [Step::Key(a), Step::Key(name)] if a == "attributes" || a == "attribute" || a == "run" => {
+            let name = match name.as_str() {
+                "run_id" | "id" => "run_id",
+                "start_time" => "started_at",
+                "end_time" => "finished_at",
+                other => other,
+            };
+            Path(vec![Step::Key(name.to_string())])
+        }
+        _ => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc() -> Value {
+        json!({
+            "run_id": "r1",
+            "model": "Subscribers",
+            "metrics": {"test": {"auc": 0.73, "rows": 900, "confusion": [[5, 1], [2, 7]]}},
+            "params": {"estimator": {"type": "XGBoost", "max_depth": 6, "eta": 0.3}},
+            "tags": {"team": "growth", "reviewed": true, "note": null},
+        })
+    }
+
+    fn check(text: &str) -> bool {
+        Filter::parse(text).unwrap().matches(&doc())
+    }
+
+    #[test]
+    fn comparisons_hold_only_for_values_of_the_literals_type() {
+        assert!(check("metrics.test.auc >= 0.72"));
+        assert!(check(
+            "metrics.test.auc >= 0.72 and params.estimator.max_depth = 6"
+        ));
+        assert!(!check("metrics.test.auc >= 0.75"));
+        assert!(check(
+            "metrics.test.auc >= 0.75 or params.estimator.type = 'XGBoost'"
+        ));
+        assert!(!check("params.estimator.max_depth = '6'"));
+        assert!(!check("metrics.nope > 0"));
+        assert!(!check("metrics.nope != 0"));
+        assert!(check("metrics.test.confusion.1.1 = 7"));
+        assert!(check("tags.reviewed = true and tags.reviewed != false"));
+        assert!(check(
+            "params.estimator.max_depth in (4, 6) and model not in ('Churn')"
+        ));
+        assert!(!check("metrics.nope not in (1)"));
+        assert!(check("model like 'sub%' and model not like '%churn%'"));
+        assert!(check(
+            "tags.team exists and tags.note not exists and tags.nope not exists"
+        ));
+        assert!(check(
+            "(model = 'x' or model = 'Subscribers') and (metrics.test.rows < 1000)"
+        ));
+        assert!(!check(
+            "model = 'x' or model = 'y' and metrics.test.rows < 1000"
+        ));
+    }
+
+    #[test]
+    fn mlflow_forms_map_onto_documents() {
+        assert!(check(
+            "metrics.`test.auc` > 0.7 AND attributes.run_id = 'r1'"
+        ));
+        assert!(check(
+            "metrics.\"test.auc\" > 0.7 AND tags.team ILIKE 'GROW%'"
+        ));
+        assert!(check(
+            "tags.team IS NOT NULL and tags.nope IS NULL and model <> 'x'"
+        ));
+    }
+
+    #[test]
+    fn like_matches_runs_and_single_characters_ignoring_case() {
+        assert!(like("XGBoost", "xgb%"));
+        assert!(like("XGBoost", "%boo_t"));
+        assert!(like("abc", "%%a%c"));
+        assert!(!like("abc", "a_"));
+        assert!(!like("abc", "%d%"));
+    }
+
+    #[test]
+    fn errors_say_where_and_what_a_condition_looks_like() {
+        let e = Filter::parse("metrics.test.auc >> 1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--where") && e.contains("column 19"), "{e}");
+        let e = Filter::parse("metrics.test.auc in 1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected `(`"), "{e}");
+        let e = Filter::parse("model = 'x").unwrap_err().to_string();
+        assert!(e.contains("unclosed '"), "{e}");
+        let e = Filter::parse("tags.x > true").unwrap_err().to_string();
+        assert!(e.contains("= and != only"), "{e}");
+        assert!(Filter::parse("  ").is_err());
+        assert!(Filter::parse("(model = 'x'").is_err());
+    }
+
+    #[test]
+    fn sql_binds_every_value_and_reads_params_from_their_own_table() {
+        let f = Filter::parse("params.estimator.max_depth = 6 and tags.team like 'g%'").unwrap();
+        let mut sql = Sql::new(Backend::Sqlite);
+        let text = sql.condition(&f).unwrap();
+        assert!(text.contains("json_extract(p.params, :f0)"), "{text}");
+        assert!(text.contains("json_extract(r.document, :f2)"), "{text}");
+        assert!(!text.contains("growth") && !text.contains('6'), "{text}");
+        assert_eq!(sql.params[0].1, json!("$.\"estimator\".\"max_depth\""));
+        let mut pg = Sql::new(Backend::Postgres);
+        let text = pg.condition(&f).unwrap();
+        assert!(
+            text.contains("jsonb_extract_path(p.params, :f0, :f1)"),
+            "{text}"
+        );
+    }
+}
