@@ -377,7 +377,7 @@ impl Sql {
         };
         match literal {
             Literal::Number(n) => {
-                let v = self.bind(number(*n));
+                let v = self.bind(number(*n, self.backend));
                 let number = match self.backend {
                     Backend::Sqlite => e.value.clone(),
                     Backend::Postgres => format!("({})::float8", e.value),
@@ -423,9 +423,11 @@ impl Sql {
     }
 }
 
-/// A JSON number for a literal: integral ones as integers, so SQLite compares them exactly.
-fn number(n: f64) -> Value {
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+/// A JSON number for a literal: for SQLite integral ones as integers, so it compares them
+/// exactly; for PostgreSQL always a float, as a prepared statement keeps the parameter types of
+/// its first use and the same filter text may come with an integer one time, a fraction the next.
+fn number(n: f64, backend: Backend) -> Value {
+    if backend == Backend::Sqlite && n.fract() == 0.0 && n.abs() < 9.0e15 {
         Value::from(n as i64)
     } else {
         Value::from(n)

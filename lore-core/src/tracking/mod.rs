@@ -323,7 +323,8 @@ pub async fn record(project: &Project, runs: &[Run]) -> Result<()> {
     let mut binds = Vec::with_capacity(runs.len());
     for run in runs {
         let mut document = run.document.clone();
-        let params = document.remove("params").unwrap_or_else(|| json!({}));
+        // A run without params has no row in run_params, so it comes back without them.
+        let params = document.remove("params");
         binds.push((
             BTreeMap::from([
                 ("run_id".to_string(), json!(run.id())),
@@ -338,14 +339,19 @@ pub async fn record(project: &Project, runs: &[Run]) -> Result<()> {
             ]),
             BTreeMap::from([
                 ("run_id".to_string(), json!(run.id())),
-                ("params".to_string(), json!(params.to_string())),
+                ("params".to_string(), json!(params.map(|p| p.to_string()))),
             ]),
         ));
     }
+    let no_params = "DELETE FROM run_params WHERE run_id = :run_id";
     let mut statements = Vec::with_capacity(2 * runs.len());
     for (run, params) in &binds {
         statements.push((run_sql.as_str(), run));
-        statements.push((params_sql.as_str(), params));
+        let sql = match params.get("params") {
+            Some(Value::Null) | None => no_params,
+            Some(_) => params_sql.as_str(),
+        };
+        statements.push((sql, params));
     }
     let done = connection.execute_all(&statements, &origin("record")).await;
     connection.close().await;
