@@ -2015,6 +2015,33 @@ fn promote_rollback_and_history_and_the_api_follows_the_production_alias() {
     );
     assert_eq!(history["holders"]["production"], a);
     assert_eq!(history["holders"]["staging"], b);
+    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
+    let by_alias = ok(&lore(
+        &root,
+        &[
+            "predict",
+            "SubscribersDeclared",
+            "--fitting",
+            "production",
+            "--input",
+            "rows.csv",
+        ],
+    ));
+    let by_id = ok(&lore(
+        &root,
+        &[
+            "predict",
+            "SubscribersDeclared",
+            "--fitting",
+            ida,
+            "--input",
+            "rows.csv",
+        ],
+    ));
+    assert_eq!(
+        by_alias, by_id,
+        "--fitting production predicts with the fitting it holds"
+    );
 
     // Rolled back past its first promotion, production holds nothing: the latest is served.
     ok(&lore(&root, &["models", "rollback", "SubscribersDeclared"]));

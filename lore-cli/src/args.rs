@@ -196,7 +196,8 @@ pub struct FitArgs {
 pub struct FittingRows {
     /// The model whose fitting is used.
     pub model: String,
-    /// The fitting to use [default: the latest].
+    /// The fitting to use: its id, or an alias of the registry such as production
+    /// [default: the latest].
     #[arg(long)]
     pub fitting: Option<String>,
     /// The rows: .csv, .parquet or .jsonl (for `evaluate`, with the column the model predicts).

@@ -33,7 +33,7 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
     match cli.command {
         Command::Init(args) => runtime.block_on(init(args, quiet)),
         Command::Fit(args) => runtime.block_on(fit(args, host, verbose, quiet)),
-        Command::Predict(args) => predict(args, &host, verbose),
+        Command::Predict(args) => runtime.block_on(predict(args, &host, verbose)),
         Command::Evaluate(args) => runtime.block_on(evaluate(args, &host, verbose)),
         Command::Api(args) => runtime.block_on(api(args, &host, verbose)),
         Command::Generate(GenerateCommand::Model { name }) => generate_model(&name),
@@ -293,13 +293,23 @@ fn print_metrics(task: Task, splits: &[(&str, &SplitStats)]) {
 
 /// A fitting and the rows of a file for it, or the exit code of the project's binary when the
 /// fitting needs code of the project's own that this `lore` lacks.
-fn fitting_and_rows(
+async fn fitting_and_rows(
     rows: &FittingRows,
     host: &Host,
     verbose: bool,
 ) -> Result<std::result::Result<(Fitting, DataFrame), ExitCode>> {
     let project = current_project()?;
-    let fitting = Fitting::find(&project, &rows.model, rows.fitting.as_deref())?;
+    let mut chosen = rows.fitting.clone();
+    if let Some(name) = &rows.fitting {
+        // Not one of the model's fittings: perhaps an alias of the registry (production, ...).
+        if !Fitting::ids(&project, &rows.model).contains(name) {
+            if let Some(id) = aliases::holder(&project, &rows.model, name).await? {
+                tracing::info!("{} holds fitting {id} of {}", name, rows.model);
+                chosen = Some(id);
+            }
+        }
+    }
+    let fitting = Fitting::find(&project, &rows.model, chosen.as_deref())?;
     if !fitting.pipeline.unregistered().is_empty() && delegates(host, &project) {
         return Ok(Err(delegate::run_in_project_binary(
             &project.root,
@@ -311,7 +321,7 @@ fn fitting_and_rows(
 }
 
 async fn evaluate(args: EvaluateArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
-    let (fitting, df) = match fitting_and_rows(&args.rows, host, verbose)? {
+    let (fitting, df) = match fitting_and_rows(&args.rows, host, verbose).await? {
         Ok(found) => found,
         Err(code) => return Ok(code),
     };
@@ -348,8 +358,8 @@ async fn evaluate(args: EvaluateArgs, host: &Host, verbose: bool) -> Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-fn predict(args: PredictArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
-    let (fitting, df) = match fitting_and_rows(&args.rows, host, verbose)? {
+async fn predict(args: PredictArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
+    let (fitting, df) = match fitting_and_rows(&args.rows, host, verbose).await? {
         Ok(found) => found,
         Err(code) => return Ok(code),
     };
