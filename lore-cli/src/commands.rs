@@ -756,27 +756,20 @@ async fn compare_runs(project: &Project, ids: &[String], changed_only: bool) -> 
     for id in ids {
         runs.push(tracking::find(project, id).await?);
     }
-    let flat: Vec<BTreeMap<String, serde_json::Value>> = runs
-        .iter()
-        .map(|r| r.flatten().into_iter().collect())
+    let (keys, flat) = tracking::flat(&runs);
+    let shown = [
+        "params.",
+        "data.",
+        "metrics.",
+        "tags.",
+        "seconds.",
+        "git.",
+        "fingerprint",
+    ];
+    let keys: Vec<String> = keys
+        .into_iter()
+        .filter(|k| shown.iter().any(|p| k.starts_with(p)))
         .collect();
-    let mut keys: Vec<String> = Vec::new();
-    for run in &runs {
-        for (k, _) in run.flatten() {
-            let shown = [
-                "params.",
-                "data.",
-                "metrics.",
-                "tags.",
-                "seconds.",
-                "git.",
-                "fingerprint",
-            ];
-            if shown.iter().any(|p| k.starts_with(p)) && !keys.contains(&k) {
-                keys.push(k);
-            }
-        }
-    }
     let width = keys.iter().map(String::len).max().unwrap_or(3).min(60);
     let mut header = format!("  {:<width$}", "key");
     for r in &runs {

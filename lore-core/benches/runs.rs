@@ -46,6 +46,15 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|r| serde_json::to_value(r).unwrap())
         .collect();
+    // The documents `filter` picks in memory, newest first, with their ids.
+    let picked = |filter: &Filter| -> Vec<(&serde_json::Value, &str)> {
+        documents
+            .iter()
+            .zip(&newest_first)
+            .filter(|(d, _)| filter.matches(d))
+            .map(|(d, r)| (d, r.id()))
+            .collect()
+    };
 
     // Every filter of the tests, at this scale, gives exactly the runs it picks in memory.
     for text in sample_runs::FILTERS {
@@ -57,12 +66,7 @@ fn bench(c: &mut Criterion) {
         let found = runtime
             .block_on(tracking::search(&project, &query))
             .unwrap();
-        let expected: Vec<&str> = documents
-            .iter()
-            .zip(&newest_first)
-            .filter(|(d, _)| filter.matches(d))
-            .map(|(_, r)| r.id())
-            .collect();
+        let expected: Vec<&str> = picked(&filter).into_iter().map(|(_, id)| id).collect();
         assert_eq!(
             found.iter().map(Run::id).collect::<Vec<_>>(),
             expected,
@@ -116,12 +120,7 @@ fn bench(c: &mut Criterion) {
         let found = runtime
             .block_on(tracking::search(&project, &query))
             .unwrap();
-        let mut expected: Vec<(&serde_json::Value, &str)> = documents
-            .iter()
-            .zip(&newest_first)
-            .filter(|(d, _)| filter.matches(d))
-            .map(|(d, r)| (d, r.id()))
-            .collect();
+        let mut expected = picked(&filter);
         let matching = expected.len();
         if let Some(s) = sort {
             let path = Path::parse(s).unwrap();

@@ -187,22 +187,31 @@ impl Run {
     }
 }
 
+/// Runs flattened side by side: every dotted path any of them has, in the order first met, and
+/// each run's values by path.
+pub fn flat(runs: &[Run]) -> (Vec<String>, Vec<BTreeMap<String, Value>>) {
+    let mut names = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let rows = runs
+        .iter()
+        .map(|run| {
+            let values = run.flatten();
+            for (k, _) in &values {
+                if seen.insert(k.clone()) {
+                    names.push(k.clone());
+                }
+            }
+            values.into_iter().collect()
+        })
+        .collect();
+    (names, rows)
+}
+
 /// Runs as a table: one row each, one column per dotted path any of them has (numbers,
 /// true/false or text; arrays as JSON text), for `lore runs export`.
 pub fn table(runs: &[Run]) -> Result<polars::prelude::DataFrame> {
     use polars::prelude::*;
-    let flat: Vec<BTreeMap<String, Value>> = runs
-        .iter()
-        .map(|r| r.flatten().into_iter().collect())
-        .collect();
-    let mut names: Vec<String> = Vec::new();
-    for run in runs {
-        for (k, _) in run.flatten() {
-            if !names.contains(&k) {
-                names.push(k);
-            }
-        }
-    }
+    let (names, flat) = flat(runs);
     let columns: Vec<Column> = names
         .iter()
         .map(|name| {
