@@ -189,6 +189,10 @@ pub struct FitArgs {
     /// fits with --export).
     #[arg(long)]
     pub force: bool,
+    /// Upload the fitting to the S3 bucket of config/aws.toml after the fit (as `lore models
+    /// push` does).
+    #[arg(long)]
+    pub upload: bool,
 }
 
 /// A fitting and a file of rows for it, as `lore predict` and `lore evaluate` name them.
@@ -250,7 +254,7 @@ pub struct ApiArgs {
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct ModelsArgs {
-    /// Work with a model's aliases instead of listing the models.
+    /// List, ship or promote fittings instead of listing the models.
     #[command(subcommand)]
     pub command: Option<ModelsCommand>,
     /// Print the list as JSON.
@@ -261,6 +265,34 @@ pub struct ModelsArgs {
 /// What `lore models` does besides listing.
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
+    /// List fittings, newest last, with the aliases that hold them: those in models/, or with
+    /// --remote those in the S3 bucket of config/aws.toml (marking the ones cached locally).
+    Ls {
+        /// Only this model's fittings.
+        model: Option<String>,
+        /// List the S3 bucket's fittings instead of models/.
+        #[arg(long)]
+        remote: bool,
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload a fitting to the S3 bucket of config/aws.toml (under <prefix>/<LORE_ENV>/), its
+    /// files checked by SHA-256 and its manifest last.
+    Push {
+        /// The model.
+        model: String,
+        /// The fitting's id [default: the latest in models/].
+        fitting: Option<String>,
+    },
+    /// Download a fitting from the S3 bucket into models/, checked against its manifest.
+    Pull {
+        /// The model.
+        model: String,
+        /// The fitting's id or an alias such as production [default: production's holder, else
+        /// the latest in the bucket].
+        fitting: Option<String>,
+    },
     /// Point an alias (production, staging, any name) at a fitting; `lore api` serves the
     /// production alias's fitting when it is set.
     Promote {

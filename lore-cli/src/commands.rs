@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use lore_core::encoders::Task;
 use lore_core::io::{files, Database, Extract, Origin, QueryCache, ReadOptions};
 use lore_core::metrics::SplitStats;
+use lore_core::models::store::{self, S3Store, Store};
 use lore_core::models::{self, aliases, Entry, FitOptions, Fitted, Fitting, Source};
 use lore_core::project::Component;
 use lore_core::tracking::{Filter, Path, Run, RunKind};
@@ -159,6 +160,11 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
         None => None,
     };
     let tags = key_values(&args.tags, "--tag")?;
+    // Known before the fit, so a missing bucket setting does not cost a fit.
+    let remote = match args.upload {
+        true => Some(S3Store::required(&project).await?),
+        false => None,
+    };
     let fitted = models::fit(
         &project,
         &spec,
@@ -180,6 +186,25 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
         (Err(e), Source::Declared(path)) => return Err(models::in_declared(path, e).into()),
         (Err(e), Source::Rust) => return Err(e.into()),
     };
+    let uploaded = match &remote {
+        Some(remote) => {
+            store::push(&project, remote, &fitting.model, &fitting.id)
+                .await
+                .with_context(|| {
+                    format!(
+                        "fitting {} of {} is saved in {}, but the upload failed; `lore models \
+                         push {} {}` uploads it later",
+                        fitting.id,
+                        fitting.model,
+                        fitting.dir.display(),
+                        fitting.model,
+                        fitting.id
+                    )
+                })?;
+            Some(remote.location())
+        }
+        None => None,
+    };
     if args.json {
         println!(
             "{}",
@@ -191,6 +216,7 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
                 "stats": fitting.stats,
                 "search": fitting.search,
                 "fingerprint": run.get("fingerprint"),
+                "uploaded": uploaded,
             })
         );
         return Ok(ExitCode::SUCCESS);
@@ -238,6 +264,9 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
         "report: {}",
         fitting.dir.join(lore_core::report::REPORT_FILE).display()
     );
+    if let Some(location) = uploaded {
+        println!("uploaded to {location}{}/{}/", fitting.model, fitting.id);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -299,17 +328,14 @@ async fn fitting_and_rows(
     verbose: bool,
 ) -> Result<std::result::Result<(Fitting, DataFrame), ExitCode>> {
     let project = current_project()?;
-    let mut chosen = rows.fitting.clone();
-    if let Some(name) = &rows.fitting {
-        // Not one of the model's fittings: perhaps an alias of the registry (production, ...).
-        if !Fitting::ids(&project, &rows.model).contains(name) {
-            if let Some(id) = aliases::holder(&project, &rows.model, name).await? {
-                tracing::info!("{} holds fitting {id} of {}", name, rows.model);
-                chosen = Some(id);
-            }
-        }
-    }
-    let fitting = Fitting::find(&project, &rows.model, chosen.as_deref())?;
+    let remote = S3Store::of(&project).await?;
+    let fitting = store::load(
+        &project,
+        remote.as_ref(),
+        &rows.model,
+        rows.fitting.as_deref(),
+    )
+    .await?;
     if !fitting.pipeline.unregistered().is_empty() && delegates(host, &project) {
         return Ok(Err(delegate::run_in_project_binary(
             &project.root,
@@ -527,9 +553,53 @@ async fn reproduce(args: ReproduceArgs, quiet: bool) -> Result<ExitCode> {
 
 async fn registry(command: ModelsCommand) -> Result<ExitCode> {
     let project = current_project()?;
+    let remote = S3Store::of(&project).await?;
+    let remote = remote.as_ref();
     match command {
+        ModelsCommand::Ls {
+            model,
+            remote: from_remote,
+            json,
+        } => return list_fittings(&project, model.as_deref(), from_remote, json).await,
+        ModelsCommand::Push { model, fitting } => {
+            let remote = S3Store::required(&project).await?;
+            let id = match fitting {
+                Some(id) => id,
+                None => Fitting::find(&project, &model, None)?.id,
+            };
+            match store::push(&project, &remote, &model, &id).await? {
+                true => println!("Pushed {model}/{id} to {}{model}/{id}/", remote.location()),
+                false => println!("{model}/{id} is in {} already", remote.location()),
+            }
+        }
+        ModelsCommand::Pull { model, fitting } => {
+            let remote = S3Store::required(&project).await?;
+            let id = match fitting {
+                Some(name) => {
+                    match aliases::holder(&project, Some(&remote), &model, &name).await? {
+                        Some(id) => id,
+                        None => name,
+                    }
+                }
+                None => match aliases::holder(&project, Some(&remote), &model, aliases::PRODUCTION)
+                    .await?
+                {
+                    Some(id) => id,
+                    None => remote
+                        .fittings()
+                        .await?
+                        .remove(&model)
+                        .and_then(|ids| ids.last().cloned())
+                        .with_context(|| {
+                            format!("{} holds no fitting of {model}", remote.location())
+                        })?,
+                },
+            };
+            let dir = store::pull(&project, &remote, &model, &id).await?;
+            println!("Pulled {model}/{id} into {}", dir.display());
+        }
         ModelsCommand::Promote { model, fitting, to } => {
-            let previous = aliases::promote(&project, &model, &fitting, &to).await?;
+            let previous = aliases::promote(&project, remote, &model, &fitting, &to).await?;
             match previous {
                 Some(p) if p == fitting => println!("{model}: {to} already holds {fitting}"),
                 Some(p) => println!("{model}: {to} -> {fitting} (was {p})"),
@@ -537,7 +607,7 @@ async fn registry(command: ModelsCommand) -> Result<ExitCode> {
             }
         }
         ModelsCommand::Rollback { model, alias } => {
-            let (from, to) = aliases::rollback(&project, &model, &alias).await?;
+            let (from, to) = aliases::rollback(&project, remote, &model, &alias).await?;
             match to {
                 Some(to) => println!("{model}: {alias} -> {to} (rolled back from {from})"),
                 None => println!("{model}: {alias} holds no fitting now (rolled back from {from}); `lore api` serves the latest"),
@@ -545,7 +615,7 @@ async fn registry(command: ModelsCommand) -> Result<ExitCode> {
         }
         ModelsCommand::History { model, json } => {
             let events = aliases::history(&project, &model, None).await?;
-            let holders = aliases::holders(&project, &model).await?;
+            let holders = aliases::holders(&project, remote, &model).await?;
             if json {
                 println!(
                     "{}",
@@ -574,6 +644,67 @@ async fn registry(command: ModelsCommand) -> Result<ExitCode> {
                 println!("{alias} holds {id}");
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lore models ls`: the fittings of models/ (or of the S3 bucket), with their aliases.
+async fn list_fittings(
+    project: &Project,
+    only: Option<&str>,
+    from_remote: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let remote = match from_remote {
+        true => Some(S3Store::required(project).await?),
+        false => None,
+    };
+    let local = store::LocalStore::new(project);
+    let (location, mut fittings) = match &remote {
+        Some(r) => (r.location(), r.fittings().await?),
+        None => (local.location(), local.fittings().await?),
+    };
+    if let Some(model) = only {
+        fittings.retain(|m, _| m == model);
+    }
+    let mut rows = Vec::new();
+    for (model, ids) in &fittings {
+        let holders = aliases::holders(project, remote.as_ref(), model).await?;
+        for id in ids {
+            let held: Vec<&str> = holders
+                .iter()
+                .filter(|(_, h)| *h == id)
+                .map(|(a, _)| a.as_str())
+                .collect();
+            let cached = project.fittings_dir().join(model).join(id).is_dir();
+            rows.push(serde_json::json!({
+                "model": model, "fitting_id": id, "aliases": held, "local": cached,
+            }));
+        }
+    }
+    if json {
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{location}");
+    println!("{:<24} {:<24} {:<6} aliases", "model", "fitting", "local");
+    for r in &rows {
+        let aliases: Vec<&str> = r["aliases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str())
+            .collect();
+        println!(
+            "{:<24} {:<24} {:<6} {}",
+            r["model"].as_str().unwrap_or(""),
+            r["fitting_id"].as_str().unwrap_or(""),
+            if r["local"] == true { "yes" } else { "no" },
+            aliases.join(", ")
+        );
+    }
+    if rows.is_empty() {
+        println!("(no fittings)");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -57,10 +57,12 @@ fn init_logging(verbose: bool) {
     type Boxed = Box<dyn Layer<Registry> + Send + Sync>;
     let production = lore_core::env::current() == "production";
     // Slow-statement warnings are expected of big extracts: kept in the log file and with -v.
+    // The AWS SDK's own notes (each credential provider it tries) would drown Lore's; its
+    // failures reach the user through Lore's errors, and retries through Lore's log lines.
     let default = if verbose {
-        "info,sqlx=warn"
+        "info,sqlx=warn,aws_config=error,aws_smithy_runtime=warn,aws_sdk_s3=warn"
     } else {
-        "warn,sqlx::query=error"
+        "warn,sqlx::query=error,aws_config=error"
     };
     let filter = EnvFilter::try_from_env("LORE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
@@ -75,7 +77,7 @@ fn init_logging(verbose: bool) {
             .with_writer(std::sync::Mutex::new(file))
             .with_ansi(false)
             .with_target(false);
-        let filter = EnvFilter::new("info,sqlx=warn");
+        let filter = EnvFilter::new("info,sqlx=warn,aws_config=error,aws_smithy_runtime=warn");
         if production {
             layer.json().with_filter(filter).boxed()
         } else {

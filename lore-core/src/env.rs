@@ -152,6 +152,70 @@ impl Project {
         }))
     }
 
+    /// The S3 store of `config/aws.toml` (`[s3]`, with `${VAR:-default}` expanded); `None` when
+    /// the file is missing or its bucket is empty, which keeps fittings local.
+    pub fn s3(&self) -> Result<Option<S3Settings>> {
+        let path = self.root.join("config").join("aws.toml");
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let file: AwsFile =
+            toml::from_str(&text).map_err(|e| Error::config(&path, toml_message(&e, &text)))?;
+        let Some(s3) = file.s3 else {
+            return Ok(None);
+        };
+        let expand = |key: &str, raw: &str| {
+            expand_vars(raw).map_err(|m| Error::config(&path, format!("[s3] {key}: {m}")))
+        };
+        let bucket = expand("bucket", &s3.bucket)?.trim().to_string();
+        if bucket.is_empty() {
+            return Ok(None);
+        }
+        let optional = |key: &str, raw: &Option<String>| -> Result<Option<String>> {
+            Ok(match raw {
+                Some(raw) => Some(expand(key, raw)?.trim().to_string()).filter(|v| !v.is_empty()),
+                None => None,
+            })
+        };
+        let path_style = match &s3.path_style {
+            None => false,
+            Some(BoolOrText::Bool(b)) => *b,
+            Some(BoolOrText::Text(raw)) => match expand("path_style", raw)?.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" | "" => false,
+                other => {
+                    return Err(Error::config(
+                        &path,
+                        format!("[s3] path_style: `{other}` is not true or false"),
+                    ))
+                }
+            },
+        };
+        let prefix = optional("prefix", &s3.prefix)?
+            .map(|p| p.trim_matches('/').to_string())
+            .unwrap_or_default();
+        if let Some(e) = optional("endpoint", &s3.endpoint)? {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                return Err(Error::config(
+                    &path,
+                    format!("[s3] endpoint: `{e}` is not a URL; write it as https://host[:port]"),
+                ));
+            }
+        }
+        Ok(Some(S3Settings {
+            file: path.clone(),
+            bucket,
+            prefix,
+            region: optional("region", &s3.region)?,
+            endpoint: optional("endpoint", &s3.endpoint)?,
+            path_style,
+            part_size: (s3.part_size_mb.unwrap_or(16.0).max(5.0) * 1024.0 * 1024.0) as u64,
+            attempts: s3.attempts.unwrap_or(4).max(1),
+            timeout: Duration::from_secs_f64(s3.timeout.unwrap_or(60.0).max(0.1)),
+        }))
+    }
+
     fn database_config(&self) -> Result<(PathBuf, BTreeMap<String, Section>)> {
         let path = self.root.join("config").join("database.toml");
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
@@ -159,6 +223,58 @@ impl Project {
             toml::from_str(&text).map_err(|e| Error::config(&path, toml_message(&e, &text)))?;
         Ok((path, sections))
     }
+}
+
+/// `config/aws.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AwsFile {
+    s3: Option<S3Section>,
+}
+
+/// The `[s3]` section of `config/aws.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct S3Section {
+    bucket: String,
+    prefix: Option<String>,
+    region: Option<String>,
+    endpoint: Option<String>,
+    path_style: Option<BoolOrText>,
+    part_size_mb: Option<f64>,
+    attempts: Option<u32>,
+    timeout: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum BoolOrText {
+    Bool(bool),
+    Text(String),
+}
+
+/// Where fittings are shipped in S3, from `config/aws.toml`. Credentials are not here: they come
+/// from the standard AWS chain (environment, profiles, instance roles).
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Settings {
+    /// The file the settings came from, for messages.
+    pub file: PathBuf,
+    /// The bucket.
+    pub bucket: String,
+    /// A key prefix inside the bucket, without slashes at either end (may be empty).
+    pub prefix: String,
+    /// The region [default: the AWS chain's, else us-east-1].
+    pub region: Option<String>,
+    /// The URL of an S3-compatible server (MinIO, Garage, Ceph) instead of AWS.
+    pub endpoint: Option<String>,
+    /// Address buckets as `endpoint/bucket` rather than `bucket.endpoint`.
+    pub path_style: bool,
+    /// Files larger than this go up in parts of this size (at least 5 MiB, S3's floor).
+    pub part_size: u64,
+    /// How many times a request is tried before giving up (backing off between tries).
+    pub attempts: u32,
+    /// How long one try of a request may take.
+    pub timeout: Duration,
 }
 
 /// One `[name]` section of `config/database.toml`.
@@ -339,6 +455,52 @@ mod tests {
         assert!(expand_vars("${LORE_TEST_UNSET_VAR}")
             .unwrap_err()
             .contains("LORE_TEST_UNSET_VAR"));
+    }
+
+    fn project_with_aws(text: Option<&str>) -> (tempfile::TempDir, Project) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        if let Some(text) = text {
+            std::fs::write(dir.path().join("config/aws.toml"), text).unwrap();
+        }
+        let project = Project {
+            root: dir.path().to_path_buf(),
+            name: "p".into(),
+        };
+        (dir, project)
+    }
+
+    #[test]
+    fn s3_settings_come_from_config_aws_toml_and_an_empty_bucket_keeps_them_off() {
+        let (_d, p) = project_with_aws(None);
+        assert_eq!(p.s3().unwrap(), None, "no file: no S3");
+        let (_d, p) = project_with_aws(Some("[s3]\nbucket = \"${LORE_TEST_UNSET_BUCKET:-}\"\n"));
+        assert_eq!(p.s3().unwrap(), None, "an empty bucket: no S3");
+
+        let text = "[s3]\nbucket = \"models\"\nprefix = \"/shop/\"\nendpoint = \"http://127.0.0.1:3900\"\n\
+                    path_style = \"true\"\npart_size_mb = 1\nattempts = 0\n";
+        let (_d, p) = project_with_aws(Some(text));
+        let s = p.s3().unwrap().unwrap();
+        assert_eq!((s.bucket.as_str(), s.prefix.as_str()), ("models", "shop"));
+        assert_eq!(s.endpoint.as_deref(), Some("http://127.0.0.1:3900"));
+        assert!(s.path_style);
+        assert_eq!(s.part_size, 5 * 1024 * 1024, "never below S3's 5 MiB floor");
+        assert_eq!(s.attempts, 1, "at least one try");
+        assert_eq!(s.region, None);
+
+        let (_d, p) = project_with_aws(Some(
+            "[s3]\nbucket = \"b\"\nendpoint = \"localhost:9000\"\n",
+        ));
+        let e = p.s3().unwrap_err().to_string();
+        assert!(
+            e.contains("aws.toml") && e.contains("endpoint") && e.contains("https://"),
+            "{e}"
+        );
+        let (_d, p) = project_with_aws(Some("[s3]\nbucket = \"b\"\npath_style = \"maybe\"\n"));
+        assert!(p.s3().unwrap_err().to_string().contains("path_style"));
+        let (_d, p) = project_with_aws(Some("[s3]\nbucket = \"b\"\nsecret_key = \"x\"\n"));
+        let e = p.s3().unwrap_err().to_string();
+        assert!(e.contains("secret_key") && e.contains("line 3"), "{e}");
     }
 
     #[test]

@@ -107,6 +107,10 @@ pub enum Error {
     #[error("model registry: {0}")]
     Registry(String),
 
+    /// Object storage (S3) refused a request or could not be reached.
+    #[error("object storage: {0}")]
+    Storage(String),
+
     /// Input to a prediction is malformed.
     #[error("{0}")]
     Input(String),

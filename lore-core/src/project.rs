@@ -42,6 +42,10 @@ const PROJECT_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/project/config/database.toml"),
     ),
     (
+        "config/aws.toml",
+        include_str!("../../templates/project/config/aws.toml"),
+    ),
+    (
         "src/main.rs",
         include_str!("../../templates/project/src/main.rs"),
     ),

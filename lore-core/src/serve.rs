@@ -1,5 +1,7 @@
 //! The HTTP API: for every fitted model, the fitting its `production` alias holds, else its
-//! latest, served with axum and swapped when either changes.
+//! latest, served with axum and swapped when either changes. With S3 configured, the models,
+//! fittings and aliases in the bucket count too, and a fitting only the bucket has is pulled
+//! into `models/` before it is served.
 //!
 //! `GET /health`, `GET /models`, `POST /models/{name}/predict[?explain=true]` (a JSON list of
 //! records) and
@@ -21,6 +23,7 @@ use serde_json::{json, Value};
 use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::frame;
+use crate::models::store::{self, S3Store, Store};
 use crate::models::{aliases, Fitting};
 
 /// One model as served: its fitting, and the alias it was chosen by (if any).
@@ -36,22 +39,34 @@ struct Served {
 #[derive(Clone, Default)]
 pub struct ApiState {
     fittings: Arc<RwLock<BTreeMap<String, Served>>>,
+    remote: Option<S3Store>,
 }
 
-/// The fitting `lore api` serves for `model`: the `production` alias's holder when it is set,
-/// else the latest; with the alias's name when it was chosen by it.
-async fn chosen(project: &Project, model: &str) -> Result<(Option<String>, Option<String>)> {
-    match aliases::holder(project, model, aliases::PRODUCTION).await? {
-        Some(id) => Ok((Some(id), Some(aliases::PRODUCTION.to_string()))),
-        None => Ok((Fitting::ids(project, model).last().cloned(), None)),
+/// Every model with a fitting, in `models/` or in `remote`, with the ids of its fittings.
+async fn fitted(
+    project: &Project,
+    remote: Option<&S3Store>,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut all = store::LocalStore::new(project).fittings().await?;
+    if let Some(remote) = remote {
+        for (model, ids) in remote.fittings().await? {
+            let known = all.entry(model).or_default();
+            known.extend(ids);
+            known.sort();
+            known.dedup();
+        }
     }
+    Ok(all)
 }
 
 impl ApiState {
-    /// Loads, for every model with a fitting in `project`, the fitting its `production` alias
-    /// holds, or else its latest.
+    /// Loads, for every model with a fitting in `project` (or in its S3 bucket), the fitting
+    /// its `production` alias holds, or else its latest.
     pub async fn load(project: &Project) -> Result<ApiState> {
-        let state = ApiState::default();
+        let state = ApiState {
+            remote: S3Store::of(project).await?,
+            ..ApiState::default()
+        };
         state.refresh(project).await?;
         Ok(state)
     }
@@ -60,16 +75,22 @@ impl ApiState {
     /// rollback, a new latest fit); returns a line for each model that changed. A fitting that
     /// fails to load is an error, and the one served before stays.
     pub async fn refresh(&self, project: &Project) -> Result<Vec<String>> {
+        let remote = self.remote.as_ref();
         let mut changed = Vec::new();
-        for model in Fitting::fitted_models(project) {
-            let (Some(id), alias) = chosen(project, &model).await? else {
-                continue;
-            };
+        for (model, ids) in fitted(project, remote).await? {
+            let (id, alias) =
+                match aliases::holder(project, remote, &model, aliases::PRODUCTION).await? {
+                    Some(id) => (id, Some(aliases::PRODUCTION.to_string())),
+                    None => match ids.last() {
+                        Some(id) => (id.clone(), None),
+                        None => continue,
+                    },
+                };
             let current = self.served(&model).map(|s| (s.id, s.alias));
             if current.as_ref() == Some(&(id.clone(), alias.clone())) {
                 continue;
             }
-            let fitting = Fitting::find(project, &model, Some(&id))?;
+            let fitting = store::load(project, remote, &model, Some(&id)).await?;
             let line = match &alias {
                 Some(a) => format!("{model}: serving fitting {id} ({a})"),
                 None => format!("{model}: serving fitting {id} (latest)"),

@@ -1,5 +1,5 @@
 //! Data in and out: named connections, SQL extracts with bound parameters, the query cache,
-//! streaming reads, writing tables, and data files.
+//! streaming reads, writing tables, data files, and object storage (S3).
 //!
 //! ```no_run
 //! # async fn demo(project: &lore_core::env::Project) -> lore_core::Result<()> {
@@ -15,6 +15,7 @@ pub mod connection;
 pub mod extract;
 pub mod files;
 pub mod rows;
+pub mod s3;
 pub mod sql;
 
 use std::collections::{BTreeMap, HashMap};

@@ -2,12 +2,17 @@
 //! a model each. Every promotion and rollback is an event in the metadata database; an alias's
 //! holder comes from replaying them (a promotion pushes a fitting, a rollback pops back to the
 //! one before), so history is never rewritten and rollback always knows where to go.
+//!
+//! With S3 configured, each model's alias stacks are also written to `<Model>/aliases.json`
+//! beside its fittings, before the event is recorded: that object is what every `lore api`
+//! reading the bucket follows, so servers agree whichever database they have.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::store::{self, S3Store, Store};
 use super::Fitting;
 use crate::env::Project;
 use crate::error::{Error, Result};
@@ -119,19 +124,105 @@ fn replay(events: &[Event]) -> BTreeMap<String, Vec<String>> {
     stacks
 }
 
+/// The alias object kept beside a model's fittings in S3.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct AliasFile {
+    model: String,
+    /// Each alias's holders, the current one last.
+    aliases: BTreeMap<String, Vec<String>>,
+    updated_at: String,
+}
+
+/// The alias stacks of `model` in `remote`'s alias object, if it has one.
+async fn remote_stacks(
+    remote: &S3Store,
+    model: &str,
+) -> Result<Option<BTreeMap<String, Vec<String>>>> {
+    let Some(bytes) = remote.read_aliases(model).await? else {
+        return Ok(None);
+    };
+    let file: AliasFile = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::Registry(format!(
+            "{}: not an alias object ({e}); promote a fitting again to rewrite it",
+            remote
+                .s3()
+                .url(&remote.key(&format!("{model}/{}", store::ALIASES_FILE)))
+        ))
+    })?;
+    Ok(Some(file.aliases))
+}
+
+/// Each alias's stack of holders for `model`: from the alias object in S3 when there is one,
+/// else replayed from the database's events.
+async fn stacks(
+    project: &Project,
+    remote: Option<&S3Store>,
+    model: &str,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    if let Some(remote) = remote {
+        if let Some(stacks) = remote_stacks(remote, model).await? {
+            return Ok(stacks);
+        }
+    }
+    Ok(replay(&history(project, model, None).await?))
+}
+
 /// The fitting each alias of `model` holds now.
-pub async fn holders(project: &Project, model: &str) -> Result<BTreeMap<String, String>> {
-    Ok(replay(&history(project, model, None).await?)
+pub async fn holders(
+    project: &Project,
+    remote: Option<&S3Store>,
+    model: &str,
+) -> Result<BTreeMap<String, String>> {
+    Ok(stacks(project, remote, model)
+        .await?
         .into_iter()
         .filter_map(|(alias, stack)| stack.last().map(|id| (alias, id.clone())))
         .collect())
 }
 
 /// The fitting `alias` of `model` holds now, if any.
-pub async fn holder(project: &Project, model: &str, alias: &str) -> Result<Option<String>> {
-    Ok(replay(&history(project, model, Some(alias)).await?)
+pub async fn holder(
+    project: &Project,
+    remote: Option<&S3Store>,
+    model: &str,
+    alias: &str,
+) -> Result<Option<String>> {
+    Ok(stacks(project, remote, model)
+        .await?
         .remove(alias)
         .and_then(|stack| stack.last().cloned()))
+}
+
+/// Records one event: first the new stacks in S3 (where configured), then the event in the
+/// database; when the database refuses it, the alias object is put back as it was, so the two
+/// never disagree.
+async fn record(
+    project: &Project,
+    remote: Option<&S3Store>,
+    model: &str,
+    alias: &str,
+    action: &str,
+    stacks: BTreeMap<String, Vec<String>>,
+) -> Result<()> {
+    let fitting_id = stacks.get(alias).and_then(|s| s.last()).cloned();
+    let Some(remote) = remote else {
+        return append(project, model, alias, action, fitting_id.as_deref()).await;
+    };
+    let before = remote.read_aliases(model).await?;
+    let file = AliasFile {
+        model: model.to_string(),
+        aliases: stacks,
+        updated_at: chrono::Utc::now().to_rfc3339(),
+    };
+    let bytes = serde_json::to_vec_pretty(&file).map_err(|e| Error::Registry(e.to_string()))?;
+    remote.write_aliases(model, Some(&bytes)).await?;
+    if let Err(e) = append(project, model, alias, action, fitting_id.as_deref()).await {
+        if let Err(undo) = remote.write_aliases(model, before.as_deref()).await {
+            tracing::error!("could not put the alias object of {model} back: {undo}");
+        }
+        return Err(e);
+    }
+    Ok(())
 }
 
 async fn append(
@@ -162,18 +253,30 @@ async fn append(
 }
 
 /// Points `alias` of `model` at fitting `id`, which must exist; returns the previous holder.
+/// With S3 configured the fitting is pushed first if the bucket lacks it, so that every server
+/// following the alias can pull it.
 pub async fn promote(
     project: &Project,
+    remote: Option<&S3Store>,
     model: &str,
     id: &str,
     alias: &str,
 ) -> Result<Option<String>> {
     check_alias(alias)?;
-    let ids = Fitting::ids(project, model);
-    if !ids.iter().any(|i| i == id) {
+    let local = Fitting::ids(project, model).iter().any(|i| i == id);
+    let remote_ids = match remote {
+        Some(r) => r.fittings().await?.remove(model).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    if !local && !remote_ids.iter().any(|i| i == id) {
+        let mut ids = Fitting::ids(project, model);
+        ids.extend(remote_ids);
+        ids.sort();
+        ids.dedup();
         return Err(Error::Registry(format!(
-            "model {model} has no fitting `{id}` in {} to promote; its fittings: {}",
+            "model {model} has no fitting `{id}` in {}{} to promote; its fittings: {}",
             project.fittings_dir().join(model).display(),
+            remote.map_or(String::new(), |r| format!(" or {}", r.location())),
             if ids.is_empty() {
                 "(none)".into()
             } else {
@@ -181,11 +284,19 @@ pub async fn promote(
             }
         )));
     }
-    let previous = holder(project, model, alias).await?;
+    if let Some(remote) = remote {
+        if local && store::push(project, remote, model, id).await? {
+            tracing::info!("pushed fitting {model}/{id} to {}", remote.location());
+        }
+    }
+    let mut stacks = stacks(project, remote, model).await?;
+    let stack = stacks.entry(alias.to_string()).or_default();
+    let previous = stack.last().cloned();
     if previous.as_deref() == Some(id) {
         return Ok(previous);
     }
-    append(project, model, alias, "promote", Some(id)).await?;
+    stack.push(id.to_string());
+    record(project, remote, model, alias, "promote", stacks).await?;
     Ok(previous)
 }
 
@@ -193,13 +304,13 @@ pub async fn promote(
 /// (the holder rolled back from, the holder now).
 pub async fn rollback(
     project: &Project,
+    remote: Option<&S3Store>,
     model: &str,
     alias: &str,
 ) -> Result<(String, Option<String>)> {
     check_alias(alias)?;
-    let mut stack = replay(&history(project, model, Some(alias)).await?)
-        .remove(alias)
-        .unwrap_or_default();
+    let mut stacks = stacks(project, remote, model).await?;
+    let stack = stacks.entry(alias.to_string()).or_default();
     let Some(from) = stack.pop() else {
         return Err(Error::Registry(format!(
             "{model}'s alias `{alias}` holds no fitting, so there is nothing to roll back; \
@@ -207,7 +318,7 @@ pub async fn rollback(
         )));
     };
     let to = stack.last().cloned();
-    append(project, model, alias, "rollback", to.as_deref()).await?;
+    record(project, remote, model, alias, "rollback", stacks).await?;
     Ok((from, to))
 }
 

@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod params;
 pub mod reproduce;
 pub mod search;
+pub mod store;
 
 use std::path::{Path, PathBuf};
 
