@@ -47,7 +47,7 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
         Command::Models(ModelsArgs {
             command: Some(command),
             ..
-        }) => runtime.block_on(registry(command)),
+        }) => runtime.block_on(registry(command, quiet)),
         Command::Models(ModelsArgs {
             command: None,
             json,
@@ -162,7 +162,11 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
     let tags = key_values(&args.tags, "--tag")?;
     // Known before the fit, so a missing bucket setting does not cost a fit.
     let remote = match args.upload {
-        true => Some(S3Store::required(&project).await?),
+        true => Some(
+            S3Store::required(&project)
+                .await?
+                .showing_progress(!quiet && !args.json),
+        ),
         false => None,
     };
     let fitted = models::fit(
@@ -328,7 +332,9 @@ async fn fitting_and_rows(
     verbose: bool,
 ) -> Result<std::result::Result<(Fitting, DataFrame), ExitCode>> {
     let project = current_project()?;
-    let remote = S3Store::of(&project).await?;
+    let remote = S3Store::of(&project)
+        .await?
+        .map(|r| r.showing_progress(true));
     let fitting = store::load(
         &project,
         remote.as_ref(),
@@ -551,9 +557,11 @@ async fn reproduce(args: ReproduceArgs, quiet: bool) -> Result<ExitCode> {
     })
 }
 
-async fn registry(command: ModelsCommand) -> Result<ExitCode> {
+async fn registry(command: ModelsCommand, quiet: bool) -> Result<ExitCode> {
     let project = current_project()?;
-    let remote = S3Store::of(&project).await?;
+    let remote = S3Store::of(&project)
+        .await?
+        .map(|r| r.showing_progress(!quiet));
     let remote = remote.as_ref();
     match command {
         ModelsCommand::Ls {
@@ -562,7 +570,7 @@ async fn registry(command: ModelsCommand) -> Result<ExitCode> {
             json,
         } => return list_fittings(&project, model.as_deref(), from_remote, json).await,
         ModelsCommand::Push { model, fitting } => {
-            let remote = S3Store::required(&project).await?;
+            let remote = S3Store::required(&project).await?.showing_progress(!quiet);
             let id = match fitting {
                 Some(id) => id,
                 None => Fitting::find(&project, &model, None)?.id,
@@ -573,7 +581,7 @@ async fn registry(command: ModelsCommand) -> Result<ExitCode> {
             }
         }
         ModelsCommand::Pull { model, fitting } => {
-            let remote = S3Store::required(&project).await?;
+            let remote = S3Store::required(&project).await?.showing_progress(!quiet);
             let id = match fitting {
                 Some(name) => {
                     match aliases::holder(&project, Some(&remote), &model, &name).await? {

@@ -109,3 +109,38 @@ impl Drop for RowsProgress {
         self.bar.finish_and_clear();
     }
 }
+
+/// Progress of copying a fitting's files to or from object storage: bytes so far of the total.
+pub struct TransferProgress {
+    bar: ProgressBar,
+}
+
+impl TransferProgress {
+    /// A bar of `total` bytes labelled `label`; hidden unless `visible` (and on a terminal).
+    pub fn new(visible: bool, label: &str, total: u64) -> TransferProgress {
+        let bar = match visible {
+            true => ProgressBar::new(total),
+            false => ProgressBar::hidden(),
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {msg} {bar:30} {binary_bytes}/{binary_total_bytes} [{elapsed}]",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(label.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        TransferProgress { bar }
+    }
+
+    /// Counts `bytes` more bytes copied.
+    pub fn add(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+}
+
+impl Drop for TransferProgress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -13,6 +13,7 @@ use super::{aliases, Fitting};
 use crate::env::{self, Project};
 use crate::error::{Error, Result};
 use crate::io::s3::S3;
+use crate::progress::TransferProgress;
 
 /// A place that holds fittings.
 pub trait Store: Sync {
@@ -119,6 +120,7 @@ impl Store for LocalStore {
 pub struct S3Store {
     s3: S3,
     root: String,
+    progress: bool,
 }
 
 /// The alias object's name inside a model's folder of the store.
@@ -132,7 +134,18 @@ impl S3Store {
             true => format!("{env}/"),
             false => format!("{prefix}/{env}/"),
         };
-        S3Store { s3, root }
+        S3Store {
+            s3,
+            root,
+            progress: false,
+        }
+    }
+
+    /// The same store, drawing a progress bar of each fitting copied when `show` (on a
+    /// terminal); without it copies are silent, as `lore api` wants.
+    pub fn showing_progress(mut self, show: bool) -> S3Store {
+        self.progress = show;
+        self
     }
 
     /// The store of `project` for the current `LORE_ENV`; `None` when `config/aws.toml` names
@@ -231,7 +244,10 @@ impl Store for S3Store {
         })?;
         let dir = scratch.join(id);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        for name in listed.files.keys() {
+        let total = listed.files.values().map(|f| f.bytes).sum();
+        let progress =
+            TransferProgress::new(self.progress, &format!("pulling {model}/{id}"), total);
+        for (name, entry) in &listed.files {
             let key = self.key(&format!("{model}/{id}/{name}"));
             if !self.s3.download(&key, &dir.join(name)).await? {
                 return Err(Error::Storage(format!(
@@ -239,6 +255,7 @@ impl Store for S3Store {
                     self.s3.url(&key)
                 )));
             }
+            progress.add(entry.bytes);
         }
         let path = dir.join(MANIFEST_FILE);
         std::fs::write(&path, &bytes).map_err(|e| Error::io(&path, e))?;
@@ -261,9 +278,13 @@ impl Store for S3Store {
                 dir.display()
             )));
         };
+        let total = listed.files.values().map(|f| f.bytes).sum();
+        let progress =
+            TransferProgress::new(self.progress, &format!("pushing {model}/{id}"), total);
         for (name, entry) in &listed.files {
             let key = self.key(&format!("{model}/{id}/{name}"));
             self.s3.upload(&dir.join(name), &key, &entry.sha256).await?;
+            progress.add(entry.bytes);
         }
         let path = dir.join(MANIFEST_FILE);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
