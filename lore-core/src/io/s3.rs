@@ -13,6 +13,7 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
@@ -265,25 +266,29 @@ impl S3 {
         Ok(objects)
     }
 
+    /// The answer to a GET of `key` (its body still to be read), or `None` when there is no
+    /// such object.
+    async fn get(&self, key: &str) -> Result<Option<GetObjectOutput>> {
+        self.attempt("get", key, || async {
+            match self
+                .client
+                .get_object()
+                .bucket(&self.settings.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(out) => Ok(Some(out)),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
     /// The object at `key`, or `None` when there is none.
     pub async fn read(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let got = self
-            .attempt("get", key, || async {
-                match self
-                    .client
-                    .get_object()
-                    .bucket(&self.settings.bucket)
-                    .key(key)
-                    .send()
-                    .await
-                {
-                    Ok(out) => Ok(Some(out)),
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await?;
-        let Some(out) = got else {
+        let Some(out) = self.get(key).await? else {
             return Ok(None);
         };
         let bytes = out
@@ -442,23 +447,7 @@ impl S3 {
 
     /// Downloads `key` into the file `path`; `false` when there is no such object.
     pub async fn download(&self, key: &str, path: &Path) -> Result<bool> {
-        let got = self
-            .attempt("get", key, || async {
-                match self
-                    .client
-                    .get_object()
-                    .bucket(&self.settings.bucket)
-                    .key(key)
-                    .send()
-                    .await
-                {
-                    Ok(out) => Ok(Some(out)),
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await?;
-        let Some(mut out) = got else {
+        let Some(mut out) = self.get(key).await? else {
             return Ok(false);
         };
         let mut file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
