@@ -41,13 +41,14 @@ pub enum Command {
     Predict(PredictArgs),
     /// Evaluate a saved fitting on new labelled rows: the metrics `lore fit` reports, on them.
     Evaluate(EvaluateArgs),
-    /// Serve the latest fitting of every fitted model over HTTP.
+    /// Serve every fitted model over HTTP: the fitting its production alias holds, else its
+    /// latest, pulling from the S3 bucket of config/aws.toml what models/ lacks.
     Api(ApiArgs),
     /// Add code to the project from templates.
     #[command(subcommand)]
     Generate(GenerateCommand),
-    /// List the project's models (Rust and declared), or promote, roll back and show the
-    /// history of their aliases (production, staging, ...).
+    /// List the project's models (Rust and declared); list, push and pull their fittings (S3);
+    /// promote, roll back and show the history of their aliases (production, staging, ...).
     Models(ModelsArgs),
     /// List runs (fits, evaluations, search trials), newest first; filter, sort, show, compare
     /// and export them.
