@@ -376,7 +376,7 @@ pub struct RunsArgs {
     #[command(flatten)]
     pub select: RunSelection,
     /// Sort by these comma-separated keys, a leading `-` for descending, such as
-    /// -metrics.test.auc [default: newest first].
+    /// -metrics.test.auc; runs without the key come last [default: newest first].
     #[arg(long, value_name = "KEYS", allow_hyphen_values = true)]
     pub sort: Option<String>,
     /// Show these comma-separated keys as columns, such as metrics.test.auc,params.estimator.eta.

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use lore_core::env::Project;
-use lore_core::tracking::{self, Filter, Path, Query, Run};
+use lore_core::tracking::{self, Filter, Query, Run};
 
 fn bench(c: &mut Criterion) {
     let n: usize = std::env::var("LORE_BENCH_RUNS")
@@ -57,15 +57,19 @@ fn bench(c: &mut Criterion) {
     };
 
     // Every filter of the tests, at this scale, gives exactly the runs it picks in memory.
+    // These are the first queries on their keys: each key compared gets its index here.
+    let mut searching = std::time::Duration::ZERO;
     for text in sample_runs::FILTERS {
         let filter = Filter::parse(text).unwrap();
         let query = Query {
             filter: Some(filter.clone()),
             ..Query::default()
         };
+        let t = Instant::now();
         let found = runtime
             .block_on(tracking::search(&project, &query))
             .unwrap();
+        searching += t.elapsed();
         let expected: Vec<&str> = picked(&filter).into_iter().map(|(_, id)| id).collect();
         assert_eq!(
             found.iter().map(Run::id).collect::<Vec<_>>(),
@@ -74,11 +78,37 @@ fn bench(c: &mut Criterion) {
         );
     }
     eprintln!(
-        "{} filters give the runs they pick in memory",
-        sample_runs::FILTERS.len()
+        "{} filters give the runs they pick in memory; their searches, which made the key \
+         indexes, took {:.1}s",
+        sample_runs::FILTERS.len(),
+        searching.as_secs_f64()
     );
 
-    let cases: [(&str, &str, Option<&str>, Option<usize>); 4] = [
+    // And every sorted query of the tests, limited, in the order it asks for.
+    for (text, sort, limit) in sample_runs::SORTED {
+        let filter = Filter::parse(text).unwrap();
+        let query = Query {
+            filter: Some(filter.clone()),
+            sort: vec![sample_runs::sort_key(sort)],
+            limit: Some(*limit),
+            ..Query::default()
+        };
+        let found = runtime
+            .block_on(tracking::search(&project, &query))
+            .unwrap();
+        let expected = sample_runs::first_by_key(picked(&filter), sort, *limit);
+        assert_eq!(
+            found.iter().map(Run::id).collect::<Vec<_>>(),
+            expected,
+            "{text} sorted by {sort}"
+        );
+    }
+    eprintln!(
+        "{} sorted queries give the runs they sort in memory",
+        sample_runs::SORTED.len()
+    );
+
+    let cases: [(&str, &str, Option<&str>, Option<usize>); 6] = [
         (
             "metrics, first 50",
             "metrics.test.auc >= 0.72 and tags.team = 'growth'",
@@ -98,9 +128,21 @@ fn bench(c: &mut Criterion) {
             None,
         ),
         (
+            "rare, first 50",
+            "metrics.test.auc >= 0.799 and params.estimator.max_depth = 6",
+            None,
+            Some(51),
+        ),
+        (
             "sorted by auc, first 50",
             "metrics.test.auc >= 0.6 and kind = 'fit'",
-            Some("metrics.test.auc"),
+            Some("-metrics.test.auc"),
+            Some(51),
+        ),
+        (
+            "sorted by log_loss, first 50",
+            "tags.team = 'growth'",
+            Some("metrics.test.log_loss"),
             Some(51),
         ),
     ];
@@ -110,32 +152,24 @@ fn bench(c: &mut Criterion) {
         let filter = Filter::parse(text).unwrap();
         let query = Query {
             filter: Some(filter.clone()),
-            sort: sort
-                .map(|s| (Path::parse(s).unwrap(), true))
-                .into_iter()
-                .collect(),
+            sort: sort.map(sample_runs::sort_key).into_iter().collect(),
             limit,
             ..Query::default()
         };
         let found = runtime
             .block_on(tracking::search(&project, &query))
             .unwrap();
-        let mut expected = picked(&filter);
-        let matching = expected.len();
-        if let Some(s) = sort {
-            let path = Path::parse(s).unwrap();
-            let key = |d: &serde_json::Value| {
-                path.get(d)
-                    .and_then(|v| v.as_f64())
-                    .unwrap_or(f64::NEG_INFINITY)
-            };
-            expected.sort_by(|a, b| key(b.0).total_cmp(&key(a.0)).then(b.1.cmp(a.1)));
-        }
-        let expected: Vec<&str> = expected
-            .into_iter()
-            .map(|(_, id)| id)
-            .take(limit.unwrap_or(usize::MAX))
-            .collect();
+        let matches = picked(&filter);
+        let matching = matches.len();
+        let limit_or_all = limit.unwrap_or(usize::MAX);
+        let expected: Vec<&str> = match sort {
+            Some(s) => sample_runs::first_by_key(matches, s, limit_or_all),
+            None => matches
+                .into_iter()
+                .map(|(_, id)| id)
+                .take(limit_or_all)
+                .collect(),
+        };
         assert_eq!(
             found.iter().map(Run::id).collect::<Vec<_>>(),
             expected,

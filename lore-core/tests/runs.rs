@@ -55,6 +55,40 @@ async fn same_as_in_memory(project: &Project, prefix: &str) {
         );
         assert_eq!(found, expected, "`{text}`");
     }
+    let documents: Vec<(serde_json::Value, &str)> = newest_first
+        .iter()
+        .filter(|r| r.id().starts_with(prefix))
+        .map(|r| (serde_json::to_value(r).unwrap(), r.id()))
+        .collect();
+    for (text, sort, limit) in sample_runs::SORTED {
+        let filter = Filter::parse(text).unwrap();
+        let matching = documents
+            .iter()
+            .filter(|(d, _)| filter.matches(d))
+            .map(|(d, id)| (d, *id))
+            .collect();
+        let expected = sample_runs::first_by_key(matching, sort, *limit);
+        let with_prefix = Filter::And(
+            Box::new(filter),
+            Box::new(Filter::parse(&format!("run_id like '{prefix}%'")).unwrap()),
+        );
+        let found = tracking::search(
+            project,
+            &Query {
+                filter: Some(with_prefix),
+                sort: vec![sample_runs::sort_key(sort)],
+                limit: Some(*limit),
+                ..Query::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            found.iter().map(Run::id).collect::<Vec<_>>(),
+            expected,
+            "`{text}` sorted by {sort}"
+        );
+    }
     let one = tracking::find(project, &format!("{prefix}0000042"))
         .await
         .unwrap();

@@ -174,6 +174,35 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// The paths the filter compares with `=`, `<`, `<=`, `>`, `>=` or `in`: those an index on
+    /// the path's value can answer.
+    pub(crate) fn compared(&self) -> Vec<&Path> {
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => {
+                let mut paths = a.compared();
+                paths.extend(b.compared());
+                paths
+            }
+            Filter::Compare(_, Compare::Ne, _) | Filter::In(_, _, true) => Vec::new(),
+            Filter::Compare(p, ..) | Filter::In(p, ..) => vec![p],
+            Filter::Like(..) | Filter::Exists(..) => Vec::new(),
+        }
+    }
+
+    /// Whether only runs with a `params` section can pass: then the query joins `run_params`
+    /// as an inner join, which lets the database start from an index on a param.
+    pub(crate) fn needs_params(&self) -> bool {
+        let on_params = |p: &Path| matches!(p.split_first(), (Some("params"), _));
+        match self {
+            Filter::And(a, b) => a.needs_params() || b.needs_params(),
+            Filter::Or(a, b) => a.needs_params() && b.needs_params(),
+            Filter::Compare(p, ..) | Filter::In(p, ..) | Filter::Like(p, ..) => on_params(p),
+            Filter::Exists(p, negated) => !negated && on_params(p),
+        }
+    }
+}
+
 /// Compares a document's value with a literal of the same type; other types never compare.
 fn compare(value: &Value, op: Compare, literal: &Literal) -> bool {
     let ordering = match (value, literal) {
@@ -236,9 +265,87 @@ pub(crate) const DOCUMENT: &str = "r.document";
 /// The column of a run's `params` section.
 pub(crate) const PARAMS: &str = "p.params";
 
+/// Top-level keys that `runs` also keeps as columns, always the document's text: a condition
+/// on them reads the column (and its index) instead of the document.
+const COLUMNS: [&str; 4] = ["run_id", "kind", "model", "started_at"];
+
+/// Where SQLite finds a path's value: the table and column holding its document, and the path
+/// as an SQL literal of JSON path syntax (`'$."metrics"."test"."auc"'`). Paths are written into
+/// the SQL rather than bound so that an index on the same expression can answer it.
+pub(crate) struct SqliteKey {
+    /// `runs` or `run_params`.
+    pub table: &'static str,
+    /// `document` or `params`.
+    pub column: &'static str,
+    /// The JSON path, quoted as an SQL literal.
+    pub json_path: String,
+}
+
+impl SqliteKey {
+    /// The key of `path`.
+    pub(crate) fn of(path: &Path) -> Result<SqliteKey> {
+        let (table, column, steps) = match path.split_first() {
+            (Some("params"), rest) => ("run_params", "params", rest),
+            _ => ("runs", "document", &path.0[..]),
+        };
+        let mut json_path = String::from("$");
+        for step in steps {
+            match step {
+                Step::Key(k) if k.contains('"') || k.chars().any(char::is_control) => {
+                    return Err(Error::InvalidParam {
+                        key: "--where".into(),
+                        message: format!(
+                            "the key `{k}` in `{path}` holds a double quote or a control \
+                             character, which run keys cannot"
+                        ),
+                    })
+                }
+                Step::Key(k) => json_path += &format!(".\"{k}\""),
+                Step::Index(i) => json_path += &format!("[{i}]"),
+            }
+        }
+        Ok(SqliteKey {
+            table,
+            column,
+            json_path: format!("'{}'", json_path.replace('\'', "''")),
+        })
+    }
+
+    /// The expression an index on this key is built on, as a query must spell it to use it.
+    pub(crate) fn expression(&self) -> String {
+        format!("json_extract({}, {})", self.column, self.json_path)
+    }
+
+    /// The key's value as a query over `runs r` and `run_params p` reads it.
+    pub(crate) fn in_query(&self) -> String {
+        let alias = if self.table == "runs" { "r" } else { "p" };
+        format!("json_extract({alias}.{}, {})", self.column, self.json_path)
+    }
+
+    /// The key's column of `runs`, when it is one the table keeps beside the document.
+    fn run_column(path: &Path) -> Option<&'static str> {
+        match path.0.as_slice() {
+            [Step::Key(k)] => COLUMNS.iter().find(|c| **c == k).copied(),
+            _ => None,
+        }
+    }
+
+    /// Whether an index on this path's document value can help: not for the keys `runs` keeps
+    /// as columns, which have their own.
+    pub(crate) fn indexable(path: &Path) -> bool {
+        SqliteKey::run_column(path).is_none()
+    }
+}
+
 /// SQL over JSON for one backend, with its parameters named `:f0`, `:f1`, ...
 pub(crate) struct Sql {
     backend: Backend,
+    /// Whether SQLite may answer conditions from indexes; without, it checks each run it
+    /// reads in the order of the scan.
+    indexed: bool,
+    /// A key whose conditions an index may answer even so: the order's, whose index the scan
+    /// walks anyway.
+    walked: Option<Path>,
     /// The parameters to bind.
     pub params: Vec<(String, Value)>,
 }
@@ -248,8 +355,27 @@ impl Sql {
     pub(crate) fn new(backend: Backend) -> Sql {
         Sql {
             backend,
+            indexed: true,
+            walked: None,
             params: Vec::new(),
         }
+    }
+
+    /// A translator whose conditions SQLite checks on every run it reads rather than looking
+    /// them up in an index (which a walk of the runs in the query's order, stopping at the
+    /// limit, beats where matches are common); the order itself may still walk an index, the
+    /// one of the key `walked`, whose conditions then narrow the walk.
+    pub(crate) fn unindexed(backend: Backend, walked: Option<&Path>) -> Sql {
+        Sql {
+            indexed: false,
+            walked: walked.cloned(),
+            ..Sql::new(backend)
+        }
+    }
+
+    /// Whether an index may answer conditions on `path`.
+    fn looks_up(&self, path: &Path) -> bool {
+        self.indexed || self.walked.as_ref() == Some(path)
     }
 
     fn bind(&mut self, value: Value) -> String {
@@ -258,35 +384,31 @@ impl Sql {
         format!(":{name}")
     }
 
-    /// The JSON value at `path`, as an SQL expression of the backend's JSON type.
-    fn value(&mut self, path: &Path) -> Result<Expr> {
-        let (column, steps) = match path.split_first() {
-            (Some("params"), rest) => (PARAMS, rest),
-            _ => (DOCUMENT, &path.0[..]),
-        };
+    /// The JSON value at `path`, as an SQL expression of the backend's JSON type; for SQLite
+    /// one no index answers unless `indexed`.
+    fn value(&mut self, path: &Path, indexed: bool) -> Result<Expr> {
         match self.backend {
             Backend::Sqlite => {
-                let mut json_path = String::from("$");
-                for step in steps {
-                    match step {
-                        Step::Key(k) if k.contains('"') => {
-                            return Err(Error::InvalidParam {
-                                key: "--where".into(),
-                                message: format!("the key `{k}` in `{path}` holds a double quote, which run keys cannot"),
-                            })
-                        }
-                        Step::Key(k) => json_path += &format!(".\"{k}\""),
-                        Step::Index(i) => json_path += &format!("[{i}]"),
-                    }
-                }
-                let p = self.bind(Value::String(json_path));
+                let key = SqliteKey::of(path)?;
+                let alias = if key.table == "runs" { "r" } else { "p" };
+                let column = format!("{alias}.{}", key.column);
+                // Unary plus changes no value but keeps SQLite from using an index for it.
+                let plus = if indexed { "" } else { "+" };
+                let value = match SqliteKey::run_column(path) {
+                    Some(c) => format!("{plus}r.{c}"),
+                    None => format!("{plus}{}", key.in_query()),
+                };
                 Ok(Expr {
-                    typ: format!("json_type({column}, {p})"),
-                    value: format!("json_extract({column}, {p})"),
-                    text: format!("json_extract({column}, {p})"),
+                    typ: format!("json_type({column}, {})", key.json_path),
+                    text: value.clone(),
+                    value,
                 })
             }
             Backend::Postgres => {
+                let (column, steps) = match path.split_first() {
+                    (Some("params"), rest) => (PARAMS, rest),
+                    _ => (DOCUMENT, &path.0[..]),
+                };
                 let mut args = vec![column.to_string()];
                 for step in steps {
                     let s = match step {
@@ -323,11 +445,11 @@ impl Sql {
             Filter::And(a, b) => format!("({} AND {})", self.condition(a)?, self.condition(b)?),
             Filter::Or(a, b) => format!("({} OR {})", self.condition(a)?, self.condition(b)?),
             Filter::Compare(path, op, literal) => {
-                let e = self.value(path)?;
+                let e = self.value(path, self.looks_up(path))?;
                 self.compare(&e, *op, literal)
             }
             Filter::In(path, literals, negated) => {
-                let e = self.value(path)?;
+                let e = self.value(path, self.looks_up(path))?;
                 let any: Vec<String> = literals
                     .iter()
                     .map(|l| self.compare(&e, Compare::Eq, l))
@@ -335,14 +457,15 @@ impl Sql {
                 let any = format!("({})", any.join(" OR "));
                 match negated {
                     false => any,
+                    // A comparison may be NULL where the key is missing; NOT must see false.
                     true => format!(
-                        "(COALESCE({t} NOT IN ('null'), {no}) AND NOT {any})",
+                        "(COALESCE({t} NOT IN ('null'), {no}) AND NOT COALESCE({any}, {no}))",
                         t = e.typ
                     ),
                 }
             }
             Filter::Like(path, pattern, negated) => {
-                let e = self.value(path)?;
+                let e = self.value(path, self.looks_up(path))?;
                 let p = self.bind(Value::String(pattern.clone()));
                 let like = match (self.backend, negated) {
                     (Backend::Sqlite, false) => "LIKE",
@@ -356,7 +479,7 @@ impl Sql {
                 )
             }
             Filter::Exists(path, negated) => {
-                let e = self.value(path)?;
+                let e = self.value(path, self.looks_up(path))?;
                 match negated {
                     false => format!("COALESCE({} NOT IN ('null'), {no})", e.typ),
                     true => format!("NOT COALESCE({} NOT IN ('null'), {no})", e.typ),
@@ -375,51 +498,64 @@ impl Sql {
             Compare::Gt => ">",
             Compare::Ge => ">=",
         };
-        match literal {
-            Literal::Number(n) => {
-                let v = self.bind(number(*n, self.backend));
-                let number = match self.backend {
-                    Backend::Sqlite => e.value.clone(),
-                    Backend::Postgres => format!("({})::float8", e.value),
-                };
-                format!(
-                    "(CASE WHEN {} {is_number} THEN {number} {sign} {v} ELSE {no} END)",
-                    e.typ
-                )
-            }
-            Literal::Text(s) => {
-                let v = self.bind(Value::String(s.clone()));
-                let text = match self.backend {
-                    Backend::Sqlite => e.text.clone(),
-                    // Byte order, as SQLite and Rust compare text, whatever the database's locale.
-                    Backend::Postgres => format!("{} COLLATE \"C\"", e.text),
-                };
-                format!(
-                    "(CASE WHEN {} {is_text} THEN {text} {sign} {v} ELSE {no} END)",
-                    e.typ
-                )
-            }
+        // SQLite orders every number before every text: a range upwards from a number is
+        // bounded below '' to keep it off text values (`auc = 'n/a'`) in the index, and one
+        // downwards from a text is bounded at '' to keep it off the numbers.
+        let (v, value, is_type, bound, postgres) = match literal {
+            Literal::Number(n) => (
+                self.bind(number(*n, self.backend)),
+                &e.value,
+                is_number,
+                matches!(op, Compare::Gt | Compare::Ge).then_some("< ''"),
+                format!("({})::float8", e.value),
+            ),
+            Literal::Text(s) => (
+                self.bind(Value::String(s.clone())),
+                &e.text,
+                is_text,
+                matches!(op, Compare::Lt | Compare::Le).then_some(">= ''"),
+                // Byte order, as SQLite and Rust compare text, whatever the database's locale.
+                format!("{} COLLATE \"C\"", e.text),
+            ),
             Literal::Bool(b) => {
                 let wanted = match (op, b) {
                     (Compare::Eq, true) | (Compare::Ne, false) => "true",
                     _ => "false",
                 };
-                match self.backend {
+                return match self.backend {
                     Backend::Sqlite => format!("COALESCE({} = '{wanted}', 0)", e.typ),
                     Backend::Postgres => format!(
                         "COALESCE({} = 'boolean' AND {} = '{wanted}'::jsonb, false)",
                         e.typ, e.value
                     ),
-                }
+                };
             }
+        };
+        // SQLite: the value compared on its own and its type checked beside it, so that an
+        // index on the value answers the comparison; PostgreSQL casts only values of the type.
+        match (self.backend, bound) {
+            (Backend::Sqlite, Some(bound)) => format!(
+                "({value} {sign} {v} AND {value} {bound} AND {} {is_type})",
+                e.typ
+            ),
+            (Backend::Sqlite, None) => format!("({value} {sign} {v} AND {} {is_type})", e.typ),
+            (Backend::Postgres, _) => format!(
+                "(CASE WHEN {} {is_type} THEN {postgres} {sign} {v} ELSE {no} END)",
+                e.typ
+            ),
         }
     }
 
-    /// An `ORDER BY` key for `path`: runs holding a value first, then by that value.
+    /// An `ORDER BY` key for `path`: runs holding a value first, then by that value. SQLite
+    /// orders the value alone, as an index on it does, so the sort can walk the index.
     pub(crate) fn order(&mut self, path: &Path, descending: bool) -> Result<String> {
-        let e = self.value(path)?;
-        let direction = if descending { "DESC" } else { "ASC" };
-        Ok(format!("({} IS NULL) ASC, {} {direction}", e.typ, e.value))
+        let e = self.value(path, true)?;
+        Ok(match (self.backend, descending) {
+            (Backend::Sqlite, true) => format!("{} DESC", e.value),
+            (Backend::Sqlite, false) => format!("{} ASC NULLS LAST", e.value),
+            (Backend::Postgres, true) => format!("({} IS NULL) ASC, {} DESC", e.typ, e.value),
+            (Backend::Postgres, false) => format!("({} IS NULL) ASC, {} ASC", e.typ, e.value),
+        })
     }
 }
 
@@ -807,15 +943,69 @@ mod tests {
         let f = Filter::parse("params.estimator.max_depth = 6 and tags.team like 'g%'").unwrap();
         let mut sql = Sql::new(Backend::Sqlite);
         let text = sql.condition(&f).unwrap();
-        assert!(text.contains("json_extract(p.params, :f0)"), "{text}");
-        assert!(text.contains("json_extract(r.document, :f2)"), "{text}");
-        assert!(!text.contains("growth") && !text.contains('6'), "{text}");
-        assert_eq!(sql.params[0].1, json!("$.\"estimator\".\"max_depth\""));
+        // The path is written into the SQL, as the key's index is built on it; values are bound.
+        assert!(
+            text.contains(r#"(json_extract(p.params, '$."estimator"."max_depth"') = :f0 AND"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"json_type(r.document, '$."tags"."team"') = 'text'"#),
+            "{text}"
+        );
+        assert!(!text.contains("g%") && !text.contains("= 6"), "{text}");
+        assert_eq!(sql.params[0].1, json!(6));
+        let mut scan = Sql::unindexed(Backend::Sqlite, None);
+        let text = scan.condition(&f).unwrap();
+        assert!(text.contains("(+json_extract(p.params,"), "{text}");
         let mut pg = Sql::new(Backend::Postgres);
         let text = pg.condition(&f).unwrap();
         assert!(
             text.contains("jsonb_extract_path(p.params, :f0, :f1)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn keys_are_quoted_into_sqlite_paths_and_run_columns_are_read_directly() {
+        let quoted =
+            Filter::parse("tags.`it's` = 'x' and model = 'A' and run_id like 'x%'").unwrap();
+        let mut sql = Sql::new(Backend::Sqlite);
+        let text = sql.condition(&quoted).unwrap();
+        assert!(
+            text.contains(r#"json_extract(r.document, '$."tags"."it''s"')"#),
+            "{text}"
+        );
+        assert!(text.contains("(r.model = :f1 AND"), "{text}");
+        assert!(text.contains("THEN r.run_id LIKE :f2"), "{text}");
+        let bad = Filter::parse("tags.`a\"b` = 1").unwrap();
+        let e = Sql::new(Backend::Sqlite)
+            .condition(&bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("double quote"), "{e}");
+        let model = Path::parse("model").unwrap();
+        assert!(!SqliteKey::indexable(&model));
+        let auc = SqliteKey::of(&Path::parse("metrics.test.auc").unwrap()).unwrap();
+        assert_eq!(auc.table, "runs");
+        assert_eq!(
+            auc.expression(),
+            r#"json_extract(document, '$."metrics"."test"."auc"')"#
+        );
+        let f = Filter::parse(
+            "(params.a = 1 or params.b exists) and (model = 'A' or kind != 'fit') and x > 1",
+        )
+        .unwrap();
+        assert!(f.needs_params());
+        assert_eq!(
+            f.compared()
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>(),
+            ["params.a", "model", "x"]
+        );
+        assert!(!Filter::parse("params.a = 1 or x = 1")
+            .unwrap()
+            .needs_params());
+        assert!(!Filter::parse("params.a not exists").unwrap().needs_params());
     }
 }

@@ -3,6 +3,7 @@
 //! database, found again with a [`Filter`] that runs in the database as SQL over JSON.
 
 pub mod filter;
+pub mod indexes;
 
 use std::collections::BTreeMap;
 use std::path::Path as FsPath;
@@ -375,9 +376,140 @@ pub async fn search(project: &Project, query: &Query) -> Result<Vec<Run>> {
     found
 }
 
+/// How many runs, first in a limited query's order, it reads before it looks keys up in
+/// indexes: where matches are common, reading those and stopping at the limit is quicker than
+/// gathering every match from an index and sorting them.
+const WINDOW: usize = 10_000;
+
 /// [`search`] on an open metadata database.
+///
+/// On SQLite every key the query compares or sorts by gets an index (see [`indexes`]). A query
+/// with a limit first reads only the runs up to the [`WINDOW`]th in its order (the newest, or
+/// by its first sort key), checking its conditions on each; if that gives the limit, those are
+/// the answer. Otherwise, or without a limit, the database answers from the indexes.
 pub async fn search_on(connection: &Connection, query: &Query) -> Result<Vec<Run>> {
-    let mut sql = filter::Sql::new(connection.backend());
+    let mut keys: Vec<&Path> = query.sort.iter().map(|(p, _)| p).collect();
+    if let Some(filter) = &query.filter {
+        keys.extend(filter.compared());
+    }
+    let indexed = indexes::ensure(connection, &keys).await?;
+    let conditional = query.filter.is_some() || query.kind.is_some();
+    if let (Backend::Sqlite, Some(limit), true) = (connection.backend(), query.limit, conditional) {
+        let window = match query.sort.first() {
+            None => Some(newest_window(connection, query).await?),
+            Some((path, descending)) if indexed.contains(&path.to_string()) => {
+                key_window(connection, path, *descending).await?
+            }
+            Some(_) => None,
+        };
+        if let Some((bound, complete)) = window {
+            let runs = select(connection, query, false, bound.as_ref()).await?;
+            if complete || runs.len() >= limit {
+                return Ok(runs);
+            }
+        }
+    }
+    select(connection, query, true, None).await
+}
+
+/// A condition keeping a query to a window of runs, with its parameter.
+type Bound = (String, (String, Value));
+
+/// The newest [`WINDOW`] runs `query` could pick (of its model, if it names one), and whether
+/// they are all of them.
+async fn newest_window(connection: &Connection, query: &Query) -> Result<(Option<Bound>, bool)> {
+    let mut params = BTreeMap::new();
+    let of_model = match &query.model {
+        Some(model) => {
+            params.insert("model".to_string(), json!(model));
+            "WHERE model = :model"
+        }
+        None => "",
+    };
+    let statement = format!(
+        "SELECT run_id FROM runs {of_model} ORDER BY run_id DESC LIMIT 1 OFFSET {}",
+        WINDOW - 1
+    );
+    let df = connection
+        .query_frame(&statement, &params, &origin("search"))
+        .await?;
+    let floor = match df.height() {
+        0 => None,
+        _ => frame::strings(&df, "run_id", "lore runs")?
+            .into_iter()
+            .next()
+            .flatten(),
+    };
+    Ok(match floor {
+        Some(floor) => (
+            Some((
+                "r.run_id >= :window".into(),
+                ("window".into(), json!(floor)),
+            )),
+            false,
+        ),
+        None => (None, true),
+    })
+}
+
+/// The runs whose value at `path` is among the first [`WINDOW`] in the sort's direction (ties
+/// at the edge included), read from the key's index; `None` when fewer runs hold the key.
+async fn key_window(
+    connection: &Connection,
+    path: &Path,
+    descending: bool,
+) -> Result<Option<(Option<Bound>, bool)>> {
+    let key = filter::SqliteKey::of(path)?;
+    let (direction, within) = match descending {
+        true => ("DESC", ">="),
+        false => ("ASC", "<="),
+    };
+    let x = key.expression();
+    // Every number and text is at least minus infinity: the range skips the runs without the
+    // key within the index, where `IS NOT NULL` would read each run's document.
+    let statement = format!(
+        "SELECT {x} AS edge FROM {table} WHERE {x} >= -9e999 ORDER BY {x} {direction}
+         LIMIT 1 OFFSET {}",
+        WINDOW - 1,
+        table = key.table,
+    );
+    let df = connection
+        .query_frame(&statement, &BTreeMap::new(), &origin("search"))
+        .await?;
+    if df.height() == 0 {
+        return Ok(None);
+    }
+    let edge = frame::column(&df, "edge", "lore runs")?;
+    let edge = match edge.dtype() {
+        polars::prelude::DataType::String => frame::strings(&df, "edge", "lore runs")?
+            .into_iter()
+            .next()
+            .flatten()
+            .map(Value::from),
+        _ => frame::numbers(&df, "edge", "lore runs")?
+            .into_iter()
+            .next()
+            .flatten()
+            .map(Value::from),
+    };
+    Ok(edge.map(|edge| {
+        let condition = format!("{} {within} :window", key.in_query());
+        (Some((condition, ("window".into(), edge))), false)
+    }))
+}
+
+/// Runs `query` in the database: conditions looked up in indexes where `indexed`, and only
+/// runs within `window` where given.
+async fn select(
+    connection: &Connection,
+    query: &Query,
+    indexed: bool,
+    window: Option<&Bound>,
+) -> Result<Vec<Run>> {
+    let mut sql = match indexed {
+        true => filter::Sql::new(connection.backend()),
+        false => filter::Sql::unindexed(connection.backend(), query.sort.first().map(|(p, _)| p)),
+    };
     let mut conditions = Vec::new();
     let mut params = BTreeMap::new();
     if let Some(model) = &query.model {
@@ -387,6 +519,10 @@ pub async fn search_on(connection: &Connection, query: &Query) -> Result<Vec<Run
     if let Some(kind) = query.kind {
         conditions.push("r.kind = :kind".to_string());
         params.insert("kind".to_string(), json!(kind.name()));
+    }
+    if let Some((condition, (name, value))) = window {
+        conditions.push(condition.clone());
+        params.insert(name.clone(), value.clone());
     }
     if let Some(filter) = &query.filter {
         conditions.push(sql.condition(filter)?);
@@ -400,9 +536,14 @@ pub async fn search_on(connection: &Connection, query: &Query) -> Result<Vec<Run
         Backend::Sqlite => ("json(r.document)", "json(p.params)"),
         Backend::Postgres => ("r.document::text", "p.params::text"),
     };
+    // A filter only runs with params pass may start from an index on a param.
+    let join = match query.filter.as_ref().is_some_and(Filter::needs_params) {
+        true => "JOIN",
+        false => "LEFT JOIN",
+    };
     let mut statement = format!(
         "SELECT r.run_id AS run_id, {document} AS document, {run_params} AS params
-         FROM runs r LEFT JOIN run_params p ON p.run_id = r.run_id"
+         FROM runs r {join} run_params p ON p.run_id = r.run_id"
     );
     if !conditions.is_empty() {
         statement += &format!(" WHERE {}", conditions.join(" AND "));
@@ -419,26 +560,27 @@ pub async fn search_on(connection: &Connection, query: &Query) -> Result<Vec<Run
     runs_of(&df)
 }
 
-/// The runs in a frame of `run_id`, `document` and `params` text columns.
+/// The runs in a frame of `run_id`, `document` and `params` text columns, parsed in parallel
+/// (a listing of every match may carry thousands of documents).
 fn runs_of(df: &polars::prelude::DataFrame) -> Result<Vec<Run>> {
+    use rayon::prelude::*;
     if df.height() == 0 {
         return Ok(Vec::new());
     }
-    let documents = frame::strings(df, "document", "lore runs")?;
-    let params = frame::strings(df, "params", "lore runs")?;
-    documents
-        .into_iter()
-        .zip(params)
+    let documents = frame::text(df, "document", "lore runs")?;
+    let params = frame::text(df, "params", "lore runs")?;
+    let rows: Vec<(Option<&str>, Option<&str>)> = documents.iter().zip(params.iter()).collect();
+    rows.into_par_iter()
         .map(|(document, params)| {
             let text = document.unwrap_or_default();
-            let mut value: Value = serde_json::from_str(&text).map_err(|e| {
+            let mut value: Value = serde_json::from_str(text).map_err(|e| {
                 Error::Data(format!(
                     "a stored run is not JSON ({e}): {}",
-                    truncate(&text)
+                    truncate(text)
                 ))
             })?;
             if let (Value::Object(map), Some(params)) = (&mut value, params) {
-                let params = serde_json::from_str(&params).unwrap_or(Value::Null);
+                let params = serde_json::from_str(params).unwrap_or(Value::Null);
                 map.insert("params".into(), params);
             }
             Run::from_document(value)
@@ -636,6 +778,131 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no run `nope`"));
+    }
+
+    async fn key_indexes(project: &Project) -> Vec<String> {
+        let connection = open(project).await.unwrap();
+        let df = connection
+            .query_frame(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'runs_key_%'",
+                &BTreeMap::new(),
+                &origin("test"),
+            )
+            .await
+            .unwrap();
+        connection.close().await;
+        frame::strings(&df, "sql", "test")
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// The ids `query` gives, then the ids the same query picks in memory.
+    async fn both_ways(
+        project: &Project,
+        runs: &[Run],
+        query: &Query,
+    ) -> (Vec<String>, Vec<String>) {
+        let found = search(project, query).await.unwrap();
+        let filter = query.filter.clone().unwrap();
+        let documents: Vec<(Value, &str)> = runs
+            .iter()
+            .map(|r| (serde_json::to_value(r).unwrap(), r.id()))
+            .filter(|(d, _)| filter.matches(d))
+            .collect();
+        let mut expected: Vec<(&Value, &str)> = documents.iter().map(|(d, id)| (d, *id)).collect();
+        // Newest first, then by each sort key (numbers only here), missing values last.
+        expected.sort_by(|a, b| b.1.cmp(a.1));
+        for (path, descending) in query.sort.iter().rev() {
+            expected.sort_by(|a, b| {
+                match (
+                    path.get(a.0).and_then(Value::as_f64),
+                    path.get(b.0).and_then(Value::as_f64),
+                ) {
+                    (Some(x), Some(y)) if *descending => y.total_cmp(&x),
+                    (Some(x), Some(y)) => x.total_cmp(&y),
+                    (x, y) => y.is_some().cmp(&x.is_some()),
+                }
+            });
+        }
+        let expected = expected
+            .into_iter()
+            .take(query.limit.unwrap_or(usize::MAX))
+            .map(|(_, id)| id.to_string())
+            .collect();
+        (found.iter().map(|r| r.id().to_string()).collect(), expected)
+    }
+
+    #[tokio::test]
+    async fn limited_queries_read_the_first_runs_in_their_order_then_look_keys_up() {
+        let (_dir, project) = project();
+        let runs: Vec<Run> = (0..WINDOW + 600)
+            .map(|i| {
+                let mut run = Run::new(RunKind::Fit, ["A", "B"][i % 2], &format!("r{i:06}"));
+                if i % 53 != 0 {
+                    run.store("metrics.score", (i * 7919 % 1000) as f64 / 1000.0)
+                        .unwrap();
+                }
+                run.store("metrics.rows", i % 97).unwrap();
+                run
+            })
+            .collect();
+        record(&project, &runs).await.unwrap();
+        let query = |filter: &str, sort: &[&str], limit: Option<usize>| Query {
+            filter: Some(Filter::parse(filter).unwrap()),
+            sort: sort
+                .iter()
+                .map(|s| {
+                    (
+                        Path::parse(s.trim_start_matches('-')).unwrap(),
+                        s.starts_with('-'),
+                    )
+                })
+                .collect(),
+            limit,
+            ..Query::default()
+        };
+        let cases = [
+            // Common: the first 10,000 runs in the order hold 50 matches.
+            query("metrics.score >= 0.5", &[], Some(50)),
+            query("model = 'B'", &["-metrics.score", "metrics.rows"], Some(50)),
+            query("metrics.rows < 50", &["metrics.score"], Some(300)),
+            // Rare: they do not, so the indexes answer.
+            query("metrics.score >= 0.998 and model = 'A'", &[], Some(50)),
+            query("metrics.rows = 5", &["-metrics.score"], Some(200)),
+            query("metrics.score >= 0.998", &[], None),
+        ];
+        for q in &cases {
+            let (found, expected) = both_ways(&project, &runs, q).await;
+            assert!(!expected.is_empty(), "{q:?}");
+            assert_eq!(found, expected, "{q:?}");
+        }
+        let made = key_indexes(&project).await;
+        assert_eq!(made.len(), 2, "{made:?}");
+        assert!(made
+            .iter()
+            .any(|sql| sql.contains(r#"json_extract(document, '$."metrics"."score"')"#)));
+    }
+
+    #[tokio::test]
+    async fn key_indexes_stop_at_the_maximum_and_queries_still_answer() {
+        let (_dir, project) = project();
+        let mut run = Run::new(RunKind::Fit, "A", "r1");
+        for k in 0..indexes::MAX + 3 {
+            run.store(&format!("metrics.m{k}"), k).unwrap();
+        }
+        record(&project, std::slice::from_ref(&run)).await.unwrap();
+        for k in 0..indexes::MAX + 3 {
+            let sorted = Query {
+                sort: vec![(Path::parse(&format!("metrics.m{k}")).unwrap(), true)],
+                filter: Some(Filter::parse(&format!("metrics.m{k} = {k}")).unwrap()),
+                ..Query::default()
+            };
+            let found = search(&project, &sorted).await.unwrap();
+            assert_eq!(found.len(), 1, "metrics.m{k}");
+        }
+        assert_eq!(key_indexes(&project).await.len(), indexes::MAX);
     }
 
     #[test]

@@ -91,3 +91,55 @@ pub const FILTERS: &[&str] = &[
     "params.pipeline.extract.sql = 'users' and params.estimator.type = 'XGBoost' and params.estimator.eta <= 0.1",
     "git.commit > '00000000c' and metrics.best_iteration >= 150",
 ];
+
+/// A `--sort` key as a query takes it: the path, and whether a leading `-` asks for descending.
+pub fn sort_key(sort: &str) -> (lore_core::tracking::Path, bool) {
+    let path = lore_core::tracking::Path::parse(sort.trim_start_matches('-')).unwrap();
+    (path, sort.starts_with('-'))
+}
+
+/// The ids of the first `limit` of `(document, run id)` pairs in the order `--sort KEY` gives:
+/// runs with a number at the key by it, then the rest; ties newest first.
+pub fn first_by_key<'a>(
+    mut runs: Vec<(&Value, &'a str)>,
+    sort: &str,
+    limit: usize,
+) -> Vec<&'a str> {
+    let (path, descending) = sort_key(sort);
+    let key = |d: &Value| path.get(d).and_then(Value::as_f64);
+    runs.sort_by(|a, b| {
+        let by_value = match (key(a.0), key(b.0)) {
+            (Some(x), Some(y)) if descending => y.total_cmp(&x),
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (x, y) => y.is_some().cmp(&x.is_some()),
+        };
+        by_value.then(b.1.cmp(a.1))
+    });
+    runs.into_iter().take(limit).map(|(_, id)| id).collect()
+}
+
+/// Filters whose keys hold numbers or nothing, each with a sort key and a limit, as
+/// `lore runs --where F --sort K --limit N` asks.
+pub const SORTED: &[(&str, &str, usize)] = &[
+    (
+        "metrics.test.auc >= 0.6 and kind = 'fit'",
+        "-metrics.test.auc",
+        50,
+    ),
+    ("tags.team = 'growth'", "metrics.test.log_loss", 50),
+    (
+        "metrics.test.auc not exists or metrics.test.auc >= 0.7",
+        "metrics.test.auc",
+        400,
+    ),
+    (
+        "metrics.test.auc not exists or metrics.test.auc < 0.55",
+        "-metrics.test.auc",
+        400,
+    ),
+    (
+        "params.estimator.max_depth in (3, 4)",
+        "-params.estimator.eta",
+        30,
+    ),
+];
