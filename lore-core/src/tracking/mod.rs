@@ -395,16 +395,17 @@ pub async fn search_on(connection: &Connection, query: &Query) -> Result<Vec<Run
     let indexed = indexes::ensure(connection, &keys).await?;
     let conditional = query.filter.is_some() || query.kind.is_some();
     if let (Backend::Sqlite, Some(limit), true) = (connection.backend(), query.limit, conditional) {
+        // `Some(None)`: the window is every run the query could pick.
         let window = match query.sort.first() {
             None => Some(newest_window(connection, query).await?),
             Some((path, descending)) if indexed.contains(&path.to_string()) => {
-                key_window(connection, path, *descending).await?
+                key_window(connection, path, *descending).await?.map(Some)
             }
             Some(_) => None,
         };
-        if let Some((bound, complete)) = window {
+        if let Some(bound) = window {
             let runs = select(connection, query, false, bound.as_ref()).await?;
-            if complete || runs.len() >= limit {
+            if bound.is_none() || runs.len() >= limit {
                 return Ok(runs);
             }
         }
@@ -415,9 +416,9 @@ pub async fn search_on(connection: &Connection, query: &Query) -> Result<Vec<Run
 /// A condition keeping a query to a window of runs, with its parameter.
 type Bound = (String, (String, Value));
 
-/// The newest [`WINDOW`] runs `query` could pick (of its model, if it names one), and whether
-/// they are all of them.
-async fn newest_window(connection: &Connection, query: &Query) -> Result<(Option<Bound>, bool)> {
+/// The newest [`WINDOW`] runs `query` could pick (of its model, if it names one), or `None`
+/// when there are no more runs than that.
+async fn newest_window(connection: &Connection, query: &Query) -> Result<Option<Bound>> {
     let mut params = BTreeMap::new();
     let of_model = match &query.model {
         Some(model) => {
@@ -440,16 +441,12 @@ async fn newest_window(connection: &Connection, query: &Query) -> Result<(Option
             .next()
             .flatten(),
     };
-    Ok(match floor {
-        Some(floor) => (
-            Some((
-                "r.run_id >= :window".into(),
-                ("window".into(), json!(floor)),
-            )),
-            false,
-        ),
-        None => (None, true),
-    })
+    Ok(floor.map(|floor| {
+        (
+            "r.run_id >= :window".into(),
+            ("window".into(), json!(floor)),
+        )
+    }))
 }
 
 /// The runs whose value at `path` is among the first [`WINDOW`] in the sort's direction (ties
@@ -458,7 +455,7 @@ async fn key_window(
     connection: &Connection,
     path: &Path,
     descending: bool,
-) -> Result<Option<(Option<Bound>, bool)>> {
+) -> Result<Option<Bound>> {
     let key = filter::SqliteKey::of(path)?;
     let (direction, within) = match descending {
         true => ("DESC", ">="),
@@ -494,7 +491,7 @@ async fn key_window(
     };
     Ok(edge.map(|edge| {
         let condition = format!("{} {within} :window", key.in_query());
-        (Some((condition, ("window".into(), edge))), false)
+        (condition, ("window".into(), edge))
     }))
 }
 
