@@ -304,12 +304,17 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
 
 /// `lore api --port 0` with `args` in `root`, and the port it listens on.
 fn api(root: &Path, args: &[&str]) -> (Server, u16) {
+    api_with_stderr(root, args, Stdio::inherit())
+}
+
+/// [`api`] with its standard error sent to `stderr`.
+fn api_with_stderr(root: &Path, args: &[&str], stderr: Stdio) -> (Server, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lore"))
         .args(["api", "--port", "0"])
         .args(args)
         .current_dir(root)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("lore api starts");
     let stdout = child.stdout.take().unwrap();
@@ -1635,29 +1640,23 @@ fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
         "{err}"
     );
 
-    // The API will not start on it: nothing is served from the fitting.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lore"))
-        .args(["api", "--port", "0"])
-        .current_dir(&root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lore api runs");
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("lore api served a fitting whose pipeline.json was changed");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(!status.success());
-    assert!(stderr.contains("pipeline.json"), "{stderr}");
+    // The API skips it, saying why, and serves nothing from it.
+    let log = dir.join("api.stderr");
+    let (server, port) = api_with_stderr(
+        &root,
+        &[],
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    let (_, models) = http(port, "GET", "/models", "");
+    assert_eq!(models["models"], serde_json::json!([]), "{models}");
+    let (status, _) = http(port, "POST", "/models/SubscribersDeclared/predict", "[]");
+    assert_eq!(status, 404);
+    drop(server);
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        stderr.contains("pipeline.json") && stderr.contains("skipped"),
+        "{stderr}"
+    );
 }
 
 /// `lore -q fit SubscribersDeclared --json` with `args`, in `root`.
@@ -2278,8 +2277,8 @@ fn bucket_key(root: &Path, model: &str, id: &str, file: &str) -> String {
     format!("{prefix}/development/{model}/{id}/{file}")
 }
 
-/// Flips one byte of the object at `key` in the test bucket, with a client of its own.
-fn flip_byte_in_bucket(key: &str) {
+/// A client of the test bucket of its own, and the bucket's name.
+fn bucket_client() -> (aws_sdk_s3::Client, String) {
     use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
     let var = |n: &str| std::env::var(format!("LORE_TEST_S3_{n}")).unwrap();
     let config = aws_sdk_s3::config::Builder::new()
@@ -2295,13 +2294,24 @@ fn flip_byte_in_bucket(key: &str) {
             "e2e",
         ))
         .build();
-    let client = aws_sdk_s3::Client::from_conf(config);
-    let bucket = var("BUCKET");
+    (aws_sdk_s3::Client::from_conf(config), var("BUCKET"))
+}
+
+/// The object at `key` in the test bucket.
+fn bucket_get(key: &str) -> Vec<u8> {
+    let (client, bucket) = bucket_client();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let got = client.get_object().bucket(&bucket).key(key).send().await;
-        let mut bytes = got.unwrap().body.collect().await.unwrap().to_vec();
-        bytes[10] ^= 1;
+        got.unwrap().body.collect().await.unwrap().to_vec()
+    })
+}
+
+/// Writes `bytes` at `key` in the test bucket, as anyone with write access to it could.
+fn bucket_put(key: &str, bytes: Vec<u8>) {
+    let (client, bucket) = bucket_client();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
         client
             .put_object()
             .bucket(&bucket)
@@ -2311,4 +2321,492 @@ fn flip_byte_in_bucket(key: &str) {
             .await
             .unwrap();
     });
+}
+
+/// Flips one byte of the object at `key` in the test bucket.
+fn flip_byte_in_bucket(key: &str) {
+    let mut bytes = bucket_get(key);
+    bytes[10] ^= 1;
+    bucket_put(key, bytes);
+}
+
+#[test]
+fn names_from_a_bucket_never_leave_their_folder_and_bad_fittings_are_skipped() {
+    let dir = workdir("s3-hostile");
+    let Some(root) = s3_project(&dir, "hostile") else {
+        return;
+    };
+    let model = "SubscribersDeclared";
+    let good = fit_declared(&root, &["--upload"]);
+    let id = good["fitting_id"].as_str().unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&bucket_get(&bucket_key(&root, model, id, "manifest.json")))
+            .unwrap();
+    let params = bucket_get(&bucket_key(&root, model, id, "params.json"));
+
+    // Fittings sorting after the good one, whose manifests name files outside their folder,
+    // each file also in the bucket where a naive download would find it.
+    let outside = dir.join("abs");
+    let absolute = format!("{}/x", outside.display());
+    let hostile = [
+        ("zz-dotdot", "../x"),
+        ("zz-absolute", absolute.as_str()),
+        ("zz-nested", "a/../../x"),
+    ];
+    for (fake, name) in hostile {
+        let mut m = manifest.clone();
+        m["files"][name] = m["files"]["params.json"].clone();
+        bucket_put(
+            &bucket_key(&root, model, fake, "manifest.json"),
+            serde_json::to_vec(&m).unwrap(),
+        );
+        bucket_put(&bucket_key(&root, model, fake, name), params.clone());
+        for (file, _) in manifest["files"].as_object().unwrap() {
+            let bytes = bucket_get(&bucket_key(&root, model, id, file));
+            bucket_put(&bucket_key(&root, model, fake, file), bytes);
+        }
+    }
+    // A fitting id with a slash, and a model whose only fitting is a hostile one.
+    bucket_put(
+        &bucket_key(&root, model, "zz/slashed", "manifest.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    );
+    let mut evil = manifest.clone();
+    evil["files"]["../../../x"] = evil["files"]["params.json"].clone();
+    bucket_put(
+        &bucket_key(&root, "Evil", "20990101-000000-0000", "manifest.json"),
+        serde_json::to_vec(&evil).unwrap(),
+    );
+
+    let server_dir = dir.join("server");
+    fresh_copy(&root, &server_dir);
+    let log = dir.join("api.stderr");
+    let (server, port) = api_with_stderr(
+        &server_dir,
+        &[],
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    let (status, models) = http(port, "GET", "/models", "");
+    assert_eq!(status, 200);
+    let served: Vec<(&str, &str)> = models["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap(),
+                m["fitting_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        served,
+        [(model, id)],
+        "the good fitting is served, nothing else"
+    );
+    let body = r#"[{"first_name":"John","email":"john1@gmail.com","signup_date":"2015-01-02 10:00:00","last_order_at":"2018-05-01 09:00:00","orders":12,"basket_value":55.5,"sessions_30d":4}]"#;
+    let (status, predicted) = http(port, "POST", &format!("/models/{model}/predict"), body);
+    assert_eq!(status, 200, "{predicted}");
+    drop(server);
+
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    for name in [
+        "\"../x\"",
+        &format!("{absolute:?}"),
+        "\"a/../../x\"",
+        "\"zz/slashed\"",
+        "\"../../../x\"",
+    ] {
+        assert!(stderr.contains(name), "{name} is refused by name: {stderr}");
+    }
+    assert!(
+        stderr.contains("s3://"),
+        "the refusal names the bucket: {stderr}"
+    );
+    let pulled = ok(&lore(&server_dir, &["models", "ls", "--json"]));
+    assert!(
+        !pulled.contains("zz-"),
+        "no hostile fitting is kept: {pulled}"
+    );
+
+    // Pulling one by hand is refused the same way, and the command line's names are checked.
+    let err = failed(&lore(&server_dir, &["models", "pull", model, "zz-dotdot"]));
+    assert!(err.contains("\"../x\"") && err.contains("s3://"), "{err}");
+    let err = failed(&lore(
+        &server_dir,
+        &["models", "pull", model, "zz/../../escape"],
+    ));
+    assert!(err.contains("path separator"), "{err}");
+
+    // Nothing anywhere but the good fitting's own files in models/<Model>/<id>/.
+    assert!(!outside.exists(), "nothing written at an absolute path");
+    let mut files = Vec::new();
+    let mut stack = vec![dir.clone()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            match entry.path().is_dir() {
+                true => stack.push(entry.path()),
+                false => files.push(entry.path()),
+            }
+        }
+    }
+    assert!(
+        !files.iter().any(|f| f.file_name().unwrap() == "x"),
+        "no file x was written: {files:?}"
+    );
+    let fittings = server_dir.join("models");
+    for file in files.iter().filter(|f| f.starts_with(&fittings)) {
+        let inside = file.strip_prefix(&fittings).unwrap();
+        assert!(
+            inside.starts_with(Path::new(model).join(id)),
+            "{} is outside models/{model}/{id}/",
+            file.display()
+        );
+    }
+}
+
+/// The resident memory of process `pid`, in bytes.
+fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[test]
+fn oversized_requests_are_refused_cheaply_and_the_server_keeps_answering() {
+    let d = demo();
+    let (server, port) = api(&d.root, &[]);
+    let pid = server.0.id();
+    let good = r#"[{"first_name":"John","email":"john1@gmail.com","signup_date":"2015-01-02 10:00:00","last_order_at":"2018-05-01 09:00:00","orders":12,"basket_value":55.5,"sessions_30d":4}]"#;
+    for _ in 0..20 {
+        assert_eq!(
+            http(port, "POST", "/models/Subscribers/predict", good).0,
+            200
+        );
+    }
+    let before = resident_bytes(pid);
+
+    let health = std::thread::spawn(move || {
+        let mut slowest = std::time::Duration::ZERO;
+        for _ in 0..100 {
+            let t = std::time::Instant::now();
+            assert_eq!(http(port, "GET", "/health", "").0, 200);
+            slowest = slowest.max(t.elapsed());
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        slowest
+    });
+    let spread: Vec<String> = (0..1000)
+        .map(|r| {
+            let fields: Vec<String> = (0..200).map(|k| format!("\"f{r}_{k}\":{k}")).collect();
+            format!("{{{}}}", fields.join(","))
+        })
+        .collect();
+    let spread = format!("[{}]", spread.join(","));
+    let wide: Vec<String> = (0..100_000).map(|k| format!("\"k{k}\":1")).collect();
+    let wide = format!("[{{{}}}]", wide.join(","));
+    for round in 0..3 {
+        for (what, body) in [
+            ("1,000 records of 200 fields", &spread),
+            ("100,000 fields", &wide),
+        ] {
+            let t = std::time::Instant::now();
+            let (status, answer) = http(port, "POST", "/models/Subscribers/predict", body);
+            eprintln!("round {round}: {what}: {status} in {:?}", t.elapsed());
+            assert!(status == 400 || status == 413, "{what}: {status} {answer}");
+            assert!(
+                answer["error"].as_str().unwrap().contains("fields"),
+                "{answer}"
+            );
+        }
+    }
+    let slowest = health.join().unwrap();
+    let after = resident_bytes(pid);
+    eprintln!(
+        "resident memory {} MB -> {} MB; slowest /health {slowest:?}",
+        before >> 20,
+        after >> 20
+    );
+    assert!(
+        after < before + (50 << 20),
+        "memory grew by {} MB",
+        (after.saturating_sub(before)) >> 20
+    );
+    assert_eq!(
+        http(port, "POST", "/models/Subscribers/predict", good).0,
+        200
+    );
+}
+
+/// Bytes read from `stream` until the server closes it, or `None` if it is still open after
+/// `wait`.
+fn read_until_closed(stream: &mut TcpStream, wait: std::time::Duration) -> Option<Vec<u8>> {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(got),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(got),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[test]
+fn slow_and_idle_clients_are_cut_off_and_ctrl_c_does_not_wait_for_them() {
+    let d = demo();
+    let timeouts = [
+        "--header-timeout",
+        "2",
+        "--idle-timeout",
+        "1.5",
+        "--shutdown-timeout",
+        "2",
+    ];
+    let (mut server, port) = api(&d.root, &timeouts);
+
+    // Headers one byte a second, never idle for the idle timeout: closed at the header timeout,
+    // long before they are done.
+    let mut loris = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let started = std::time::Instant::now();
+    let request =
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let mut closed = false;
+    for byte in request {
+        if loris.write_all(&[*byte]).is_err() {
+            closed = true;
+            break;
+        }
+        loris
+            .set_read_timeout(Some(std::time::Duration::from_secs(1)))
+            .unwrap();
+        let mut buf = [0u8; 256];
+        match loris.read(&mut buf) {
+            Ok(0) => {
+                closed = true;
+                break;
+            }
+            Ok(_) => panic!("an answer to half a request"),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                closed = true;
+                break;
+            }
+            Err(_) => {}
+        }
+    }
+    eprintln!("slow headers closed after {:?}", started.elapsed());
+    assert!(
+        closed,
+        "a client sending its headers at 1 byte/s is cut off"
+    );
+
+    // An idle keep-alive connection is closed after its answer.
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let got = read_until_closed(&mut idle, std::time::Duration::from_secs(8))
+        .expect("the idle connection is closed by the server");
+    eprintln!("idle keep-alive closed after {:?}", started.elapsed());
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+
+    // A client in the middle of a body when Ctrl-C comes: the server still exits.
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.write_all(b"POST /models/Subscribers/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-INT", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let exited = loop {
+        if let Some(code) = server.0.try_wait().unwrap() {
+            break Some(code);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    eprintln!("exited {:?} after Ctrl-C", started.elapsed());
+    let code = exited.expect("lore api exits after Ctrl-C with a slow client connected");
+    assert!(code.success(), "{code}");
+    drop(slow);
+}
+
+#[test]
+fn every_error_answer_is_json_and_client_mistakes_are_never_500() {
+    let d = demo();
+    let (_server, port) = api(&d.root, &["--max-body", "100000"]);
+    let raw = |request: &[u8]| -> (u16, Value) {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        // The server may answer a body that is too large before it has all of it.
+        let _ = stream.write_all(request);
+        let got = read_until_closed(&mut stream, std::time::Duration::from_secs(10)).unwrap();
+        let text = String::from_utf8_lossy(&got).into_owned();
+        let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap();
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    };
+    let predict = "/models/Subscribers/predict";
+    let big = format!("[{}]", vec!["{}"; 60_000].join(","));
+    let cases: Vec<(u16, Vec<u8>)> = vec![
+        (404, b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec()),
+        (405, format!("GET {predict} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").into_bytes()),
+        (
+            415,
+            format!("POST {predict} HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]").into_bytes(),
+        ),
+        (
+            413,
+            format!("POST {predict} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{big}", big.len()).into_bytes(),
+        ),
+        (
+            414,
+            format!("GET /health?q={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "a".repeat(10_000)).into_bytes(),
+        ),
+        (
+            431,
+            format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n", "a".repeat(40_000)).into_bytes(),
+        ),
+        (
+            400,
+            format!("POST {predict}?explain=maybe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]").into_bytes(),
+        ),
+    ];
+    for (want, request) in cases {
+        let (status, body) = raw(&request);
+        assert_eq!(
+            status,
+            want,
+            "{}: {body}",
+            String::from_utf8_lossy(&request[..40])
+        );
+        assert!(
+            body["error"].is_string(),
+            "{want}: JSON with an error: {body}"
+        );
+    }
+}
+
+#[test]
+fn values_of_the_wrong_kind_get_400_naming_field_record_and_kind() {
+    let dir = workdir("kinds");
+    ok(&lore(&dir, &["init", "kinds", "--sample-rows", "2000"]));
+    let root = dir.join("kinds");
+    ok(&lore(
+        &root,
+        &["sql", "CREATE TABLE kinds (name TEXT, orders INTEGER, active BOOLEAN, born DATE, seen DATETIME, label BOOLEAN)"],
+    ));
+    ok(&lore(
+        &root,
+        &["sql", "INSERT INTO kinds SELECT first_name, orders, sessions_30d > 3, date(signup_date), signup_date, has_subscription FROM users"],
+    ));
+    std::fs::write(
+        root.join("src/extracts/kinds.sql"),
+        "SELECT name, orders, active, born, seen, label FROM kinds\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/models/kinds.toml"),
+        "[pipeline.extract]\nsql = \"kinds\"\n\n\
+         [[pipeline.transformers]]\ntype = \"DateTime\"\ncolumn = \"born\"\npart = \"month\"\n\n\
+         [[pipeline.transformers]]\ntype = \"DateTime\"\ncolumn = \"seen\"\npart = \"hour\"\n\n\
+         [pipeline.split]\ntype = \"Holdout\"\n\n\
+         [[pipeline.encoders]]\ntype = \"Unique\"\ncolumn = \"name\"\n\n\
+         [[pipeline.encoders]]\ntype = \"Norm\"\ncolumn = \"orders\"\n\n\
+         [[pipeline.encoders]]\ntype = \"Norm\"\ncolumn = \"active\"\n\n\
+         [[pipeline.encoders]]\ntype = \"Norm\"\ncolumn = \"DateTime(born, month)\"\n\n\
+         [[pipeline.encoders]]\ntype = \"Norm\"\ncolumn = \"DateTime(seen, hour)\"\n\n\
+         [pipeline.output]\ntype = \"Boolean\"\ncolumn = \"label\"\n\n\
+         [estimator]\ntype = \"XGBoost\"\nn_estimators = 5\n",
+    )
+    .unwrap();
+    ok(&lore(&root, &["fit", "Kinds", "--json"]));
+    let (_server, port) = api(&root, &[]);
+    let (_, models) = http(port, "GET", "/models", "");
+    assert_eq!(
+        models["models"][0]["input_kinds"],
+        serde_json::json!({"name": "text", "orders": "number", "active": "boolean", "born": "date", "seen": "timestamp"}),
+        "{models}"
+    );
+    let good = r#"{"name":"Ann","orders":3,"active":true,"born":"1990-01-02","seen":"2018-01-02 10:00:00"}"#;
+    let (status, answer) = http(port, "POST", "/models/Kinds/predict", &format!("[{good}]"));
+    assert_eq!(status, 200, "{answer}");
+    let wrong = [
+        ("name", "5", "text"),
+        ("name", "[\"Ann\"]", "text"),
+        ("orders", "\"3\"", "number"),
+        ("orders", "\"NaN\"", "number"),
+        ("orders", "true", "number"),
+        ("active", "\"yes\"", "true/false"),
+        ("active", "1", "true/false"),
+        ("born", "\"02/01/1990\"", "date"),
+        ("born", "19900102", "date"),
+        ("seen", "\"yesterday\"", "timestamp"),
+        ("seen", "{\"at\": 1}", "timestamp"),
+    ];
+    for (field, value, kind) in wrong {
+        let bad = good.replace(
+            &format!(
+                "\"{field}\":{}",
+                serde_json::from_str::<Value>(&format!("[{good}]")).unwrap()[0][field]
+            ),
+            &format!("\"{field}\":{value}"),
+        );
+        let body = format!("[{good},{good},{bad}]");
+        let (status, answer) = http(port, "POST", "/models/Kinds/predict", &body);
+        assert_eq!(status, 400, "{field}={value}: {answer}");
+        assert_eq!(answer["field"], field, "{answer}");
+        assert_eq!(answer["row"], 3, "{answer}");
+        assert!(
+            answer["expected"].as_str().unwrap().starts_with(kind),
+            "{answer}"
+        );
+        assert!(
+            answer["error"].as_str().unwrap().contains("record 3"),
+            "{answer}"
+        );
+    }
+}
+
+#[test]
+fn a_password_in_a_url_is_shown_and_logged_nowhere() {
+    let dir = workdir("secrets");
+    ok(&lore(&dir, &["init", "secrets", "--sample-rows", "2000"]));
+    let root = dir.join("secrets");
+    let mut config = std::fs::read_to_string(root.join("config/database.toml")).unwrap();
+    config.push_str(
+        "\n[leaky]\nurl = \"postgres://lore:p@ss:w0rd@127.0.0.1:1/db?sslmode=disable&password=hunter2\"\nconnect_timeout = 2\n",
+    );
+    std::fs::write(root.join("config/database.toml"), config).unwrap();
+    let out = lore(&root, &["-v", "sql", "SELECT 1", "--connection", "leaky"]);
+    let stderr = failed(&out);
+    assert!(
+        stderr.contains("127.0.0.1:1"),
+        "the error says where: {stderr}"
+    );
+    let mut logs = String::new();
+    for entry in std::fs::read_dir(root.join("logs")).unwrap().flatten() {
+        logs.push_str(&std::fs::read_to_string(entry.path()).unwrap());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = entry.metadata().unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{} is private", entry.path().display());
+    }
+    assert!(
+        logs.contains("127.0.0.1:1"),
+        "the failure is logged: {logs}"
+    );
+    for secret in ["hunter2", "w0rd", "p@ss"] {
+        assert!(!stderr.contains(secret), "{secret} on stderr: {stderr}");
+        assert!(!logs.contains(secret), "{secret} in logs/: {logs}");
+    }
 }

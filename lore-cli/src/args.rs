@@ -249,6 +249,73 @@ pub struct ApiArgs {
     /// it without a restart (0: never).
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub refresh: u64,
+    /// The largest request body taken, in bytes (a larger one gets 413).
+    #[arg(long, env = "LORE_API_MAX_BODY", default_value_t = 16 << 20, value_name = "BYTES")]
+    pub max_body: usize,
+    /// The most records one request may hold (more: 413).
+    #[arg(long, env = "LORE_API_MAX_RECORDS", default_value_t = 100_000)]
+    pub max_records: usize,
+    /// The most fields one record may hold, the model's inputs and others together (more: 413).
+    #[arg(long, env = "LORE_API_MAX_FIELDS", default_value_t = 1_000)]
+    pub max_fields: usize,
+    /// The longest text value taken, in bytes (longer: 413).
+    #[arg(
+        long,
+        env = "LORE_API_MAX_TEXT",
+        default_value_t = 65_536,
+        value_name = "BYTES"
+    )]
+    pub max_text: usize,
+    /// The most different fields the model does not take in one request: they are skipped and
+    /// listed in the answer's `ignored_fields` (more: 413).
+    #[arg(long, env = "LORE_API_MAX_IGNORED", default_value_t = 1_000)]
+    pub max_ignored: usize,
+    /// Refuse a record with a field the model does not take (a 400 naming it) instead of
+    /// skipping the field.
+    #[arg(long, env = "LORE_API_REFUSE_UNKNOWN_FIELDS")]
+    pub refuse_unknown_fields: bool,
+    /// Seconds a client has to send a request's headers, counted from when the connection is
+    /// ready for them; past it the connection is closed.
+    #[arg(
+        long,
+        env = "LORE_API_HEADER_TIMEOUT",
+        default_value_t = 10.0,
+        value_name = "SECONDS"
+    )]
+    pub header_timeout: f64,
+    /// Seconds a client has to send a request's body (past it: 408).
+    #[arg(
+        long,
+        env = "LORE_API_BODY_TIMEOUT",
+        default_value_t = 30.0,
+        value_name = "SECONDS"
+    )]
+    pub body_timeout: f64,
+    /// Seconds a connection with no request in flight may go without a byte from its client
+    /// (a keep-alive connection waiting for its next request) before it is closed.
+    #[arg(
+        long,
+        env = "LORE_API_IDLE_TIMEOUT",
+        default_value_t = 5.0,
+        value_name = "SECONDS"
+    )]
+    pub idle_timeout: f64,
+    /// Seconds the server takes over one whole request before answering 503.
+    #[arg(
+        long,
+        env = "LORE_API_REQUEST_TIMEOUT",
+        default_value_t = 60.0,
+        value_name = "SECONDS"
+    )]
+    pub request_timeout: f64,
+    /// Seconds Ctrl-C or SIGTERM waits for open requests before closing their connections.
+    #[arg(
+        long,
+        env = "LORE_API_SHUTDOWN_TIMEOUT",
+        default_value_t = 10.0,
+        value_name = "SECONDS"
+    )]
+    pub shutdown_timeout: f64,
 }
 
 /// Arguments of `lore models`.

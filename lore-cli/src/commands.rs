@@ -415,7 +415,7 @@ async fn predict(args: PredictArgs, host: &Host, verbose: bool) -> Result<ExitCo
 
 async fn api(args: ApiArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
     let project = current_project()?;
-    let state = serve::ApiState::load(&project).await?;
+    let state = serve::ApiState::load(&project, api_settings(&args)?).await?;
     if !state.unregistered().is_empty() && delegates(host, &project) {
         return delegate::run_in_project_binary(&project.root, verbose);
     }
@@ -446,6 +446,31 @@ async fn api(args: ApiArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
     })
     .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The server settings of `lore api`'s flags.
+fn api_settings(args: &ApiArgs) -> Result<serve::Settings> {
+    let seconds = |flag: &str, value: f64| -> Result<std::time::Duration> {
+        std::time::Duration::try_from_secs_f64(value)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .with_context(|| format!("--{flag} {value}: give a number of seconds above 0"))
+    };
+    Ok(serve::Settings {
+        limits: serve::Limits {
+            rows: args.max_records,
+            keys: args.max_fields,
+            text: args.max_text,
+            unknown: args.max_ignored,
+            refuse_unknown: args.refuse_unknown_fields,
+        },
+        max_body: args.max_body,
+        header_timeout: seconds("header-timeout", args.header_timeout)?,
+        body_timeout: seconds("body-timeout", args.body_timeout)?,
+        idle_timeout: seconds("idle-timeout", args.idle_timeout)?,
+        request_timeout: seconds("request-timeout", args.request_timeout)?,
+        shutdown_timeout: seconds("shutdown-timeout", args.shutdown_timeout)?,
+    })
 }
 
 fn generate_model(name: &str) -> Result<ExitCode> {

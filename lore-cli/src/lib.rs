@@ -11,6 +11,7 @@ mod delegate;
 use std::process::ExitCode;
 
 use clap::Parser;
+use lore_core::logs::{self, LogFile, Scrubbed};
 use lore_core::models::Model;
 
 pub use args::Cli;
@@ -43,15 +44,23 @@ fn run(host: Host) -> ExitCode {
             for cause in e.chain().skip(1) {
                 message = format!("{message}: {cause}");
             }
-            eprintln!("error: {message}");
+            // Kept in the log file too; on standard error it is the line below alone.
+            tracing::error!(target: FAILURE, "{message}");
+            eprintln!("error: {}", lore_core::redact::redact(&message));
             ExitCode::FAILURE
         }
     }
 }
 
+/// The log target of a command's failure, which is printed on standard error by itself.
+const FAILURE: &str = "lore_failure";
+
 /// Logs go to standard error (warnings, or everything at `--verbose` / `LORE_LOG`) and, inside a
 /// project, to `logs/<LORE_ENV>.log` at info level: plain text, or JSON lines in production.
+/// Every line is scrubbed of secrets and cut when long; the file is 0600 and rotated at
+/// `LORE_LOG_MAX_BYTES` (10 MiB by default).
 fn init_logging(verbose: bool) {
+    use std::sync::Mutex;
     use tracing_subscriber::prelude::*;
     use tracing_subscriber::{fmt, EnvFilter, Layer, Registry};
     type Boxed = Box<dyn Layer<Registry> + Send + Sync>;
@@ -64,8 +73,12 @@ fn init_logging(verbose: bool) {
     } else {
         "warn,sqlx::query=error,aws_config=error"
     };
-    let filter = EnvFilter::try_from_env("LORE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let filter = EnvFilter::try_from_env("LORE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(default))
+        .add_directive(format!("{FAILURE}=off").parse().expect("a valid directive"));
+    let stderr = fmt::layer()
+        .with_writer(|| Scrubbed::new(std::io::stderr()))
+        .with_target(false);
     let stderr: Boxed = if production {
         stderr.json().with_filter(filter).boxed()
     } else {
@@ -74,7 +87,7 @@ fn init_logging(verbose: bool) {
     let mut layers = vec![stderr];
     layers.extend(log_file().map(|file| -> Boxed {
         let layer = fmt::layer()
-            .with_writer(std::sync::Mutex::new(file))
+            .with_writer(Mutex::new(Scrubbed::new(file)))
             .with_ansi(false)
             .with_target(false);
         let filter = EnvFilter::new("info,sqlx=warn,aws_config=error,aws_smithy_runtime=warn");
@@ -87,20 +100,20 @@ fn init_logging(verbose: bool) {
     tracing_subscriber::registry().with(layers).init();
 }
 
-/// `logs/<LORE_ENV>.log` of the project around the working folder, opened for appending; none
-/// outside a project, and none (with a note on standard error) when it cannot be opened.
-fn log_file() -> Option<std::fs::File> {
+/// `logs/<LORE_ENV>.log` of the project around the working folder; none outside a project, and
+/// none (with a note on standard error) when it cannot be opened.
+fn log_file() -> Option<LogFile> {
     let cwd = std::env::current_dir().ok()?;
     let project = lore_core::env::Project::discover(&cwd).ok()?;
-    let dir = project.root.join("logs");
-    let path = dir.join(format!("{}.log", lore_core::env::current()));
-    let opened = std::fs::create_dir_all(&dir).and_then(|()| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-    });
-    match opened {
+    let path = project
+        .root
+        .join("logs")
+        .join(format!("{}.log", lore_core::env::current()));
+    let max = std::env::var("LORE_LOG_MAX_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(logs::MAX_FILE);
+    match LogFile::open(&path, max) {
         Ok(file) => Some(file),
         Err(e) => {
             eprintln!("note: not logging to {}: {e}", path.display());

@@ -426,17 +426,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Removes the password from a database URL so it can be shown or logged.
-pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((auth, host)) = rest.split_once('@') {
-            let user = auth.split(':').next().unwrap_or("");
-            return format!("{scheme}://{user}:***@{host}");
-        }
-    }
-    url.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,14 +556,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = Project::discover(dir.path()).unwrap_err().to_string();
         assert!(e.contains("Lore.toml") && e.contains("lore init"), "{e}");
-    }
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://me:secret@h/db"),
-            "postgres://me:***@h/db"
-        );
     }
 
     #[test]

@@ -111,6 +111,20 @@ pub enum Error {
     #[error("object storage: {0}")]
     Storage(String),
 
+    /// A name from outside (a bucket, a manifest, a request, the command line) that cannot be
+    /// a file or folder name.
+    #[error("{what} {name} in {place} is refused: {reason}; Lore writes only letters, digits, `_`, `-` and `.` there, so the name was not made by Lore: remove or rename it")]
+    UnsafeName {
+        /// What the name stands for: a model, a fitting id, a file.
+        what: String,
+        /// The name, quoted and cut short.
+        name: String,
+        /// Where it came from.
+        place: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// Input to a prediction is malformed.
     #[error("{0}")]
     Input(String),

@@ -2,6 +2,7 @@
 
 use polars::prelude::*;
 use polars_arrow::array::{Array, View};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -544,89 +545,81 @@ pub fn text_column<S: AsRef<str>>(name: &str, values: impl Iterator<Item = Optio
     ca.into_column()
 }
 
-/// Builds a data frame from JSON records (objects); a key missing from a record is null there.
-/// A column mixing numbers and text, or holding arrays or objects, is an error naming the field.
-pub fn from_records(records: &[serde_json::Value]) -> Result<DataFrame> {
-    use serde_json::Value;
-    let mut keys: Vec<String> = Vec::new();
-    for (i, r) in records.iter().enumerate() {
-        let obj = r.as_object().ok_or_else(|| {
-            Error::Input(format!(
-                "record {} is not a JSON object of field: value pairs",
-                i + 1
-            ))
-        })?;
-        for k in obj.keys() {
-            if !keys.contains(k) {
-                keys.push(k.clone());
+/// What a raw input column holds, as found in the rows a model was fitted on: what a prediction
+/// request must send for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Text.
+    Text,
+    /// Numbers (integers or reals).
+    Number,
+    /// true / false.
+    Boolean,
+    /// Dates, written `YYYY-MM-DD`.
+    Date,
+    /// Timestamps, written `YYYY-MM-DD HH:MM:SS` or RFC 3339.
+    Timestamp,
+}
+
+impl Kind {
+    /// The kind of `column`: by its type, and for text by its values (a text column whose
+    /// values are all dates or timestamps is one of dates or timestamps).
+    pub fn of(column: &Column) -> Kind {
+        match column.dtype() {
+            DataType::Boolean => Kind::Boolean,
+            dt if dt.is_primitive_numeric() => Kind::Number,
+            DataType::Date => Kind::Date,
+            DataType::Datetime(_, _) => Kind::Timestamp,
+            DataType::String => {
+                let Ok(texts) = column.str() else {
+                    return Kind::Text;
+                };
+                // A sample is enough: a column of dates is dates from its first rows on.
+                let sample: Vec<&str> = texts.iter().flatten().take(1000).collect();
+                if sample.is_empty() {
+                    Kind::Text
+                } else if sample.iter().all(|t| Kind::Date.accepts_text(t)) {
+                    Kind::Date
+                } else if sample.iter().all(|t| Kind::Timestamp.accepts_text(t)) {
+                    Kind::Timestamp
+                } else {
+                    Kind::Text
+                }
             }
+            _ => Kind::Text,
         }
     }
-    let mut columns = Vec::with_capacity(keys.len());
-    for key in &keys {
-        let values: Vec<&Value> = records
-            .iter()
-            .map(|r| r.get(key).unwrap_or(&Value::Null))
-            .collect();
-        let kind = |v: &Value| match v {
-            Value::Null => 0,
-            Value::Bool(_) => 1,
-            Value::Number(_) => 2,
-            Value::String(_) => 3,
-            _ => 4,
-        };
-        let kinds: Vec<u8> = values.iter().map(|v| kind(v)).filter(|k| *k != 0).collect();
-        if let Some(row) = values.iter().position(|v| kind(v) == 4) {
-            return Err(Error::ColumnType {
-                column: key.clone(),
-                message: format!(
-                    "record {} holds an array or object; give a number, text, true/false or null",
-                    row + 1
-                ),
-            });
+
+    /// Its name in messages and in the OpenAPI document.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Number => "number",
+            Kind::Boolean => "true/false",
+            Kind::Date => "date (YYYY-MM-DD)",
+            Kind::Timestamp => "timestamp (YYYY-MM-DD HH:MM:SS)",
         }
-        let first = kinds.first().copied().unwrap_or(3);
-        if let Some(row) = values.iter().position(|v| kind(v) != 0 && kind(v) != first) {
-            return Err(Error::ColumnType {
-                column: key.clone(),
-                message: format!(
-                    "record {} holds {} where earlier records hold {}",
-                    row + 1,
-                    values[row],
-                    if first == 2 {
-                        "numbers"
-                    } else if first == 1 {
-                        "true/false"
-                    } else {
-                        "text"
-                    }
-                ),
-            });
-        }
-        let column = match first {
-            1 => Column::new(
-                key.as_str().into(),
-                values.iter().map(|v| v.as_bool()).collect::<Vec<_>>(),
-            ),
-            2 if values.iter().all(|v| v.is_null() || v.is_i64()) => Column::new(
-                key.as_str().into(),
-                values.iter().map(|v| v.as_i64()).collect::<Vec<_>>(),
-            ),
-            2 => Column::new(
-                key.as_str().into(),
-                values.iter().map(|v| v.as_f64()).collect::<Vec<_>>(),
-            ),
-            _ => Column::new(
-                key.as_str().into(),
-                values
-                    .iter()
-                    .map(|v| v.as_str().map(str::to_string))
-                    .collect::<Vec<_>>(),
-            ),
-        };
-        columns.push(column);
     }
-    Ok(DataFrame::new(records.len(), columns)?)
+
+    /// Whether `text` is a value of this kind when written as text: any text is text, a date
+    /// is `YYYY-MM-DD`, a timestamp what [`timestamps`] reads.
+    pub fn accepts_text(self, text: &str) -> bool {
+        match self {
+            Kind::Text => true,
+            Kind::Date => text.len() == 10 && common_epoch(text.as_bytes()).is_some(),
+            Kind::Timestamp => parse_timestamp(text).is_some(),
+            Kind::Number | Kind::Boolean => false,
+        }
+    }
+}
+
+/// The kind of each of `columns` that `df` holds.
+pub fn kinds(df: &DataFrame, columns: &[String]) -> std::collections::BTreeMap<String, Kind> {
+    columns
+        .iter()
+        .filter_map(|c| Some((c.clone(), Kind::of(df.column(c).ok()?))))
+        .collect()
 }
 
 #[cfg(test)]
@@ -720,26 +713,38 @@ mod tests {
     }
 
     #[test]
-    fn records_become_typed_columns() {
-        let df = from_records(&[
-            serde_json::json!({"a": 1, "b": "x"}),
-            serde_json::json!({"a": 2.5}),
-        ])
+    fn kinds_follow_types_and_dates_written_as_text() {
+        let df = df!(
+            "n" => [Some(1i64), None],
+            "x" => [1.5, 2.0],
+            "b" => [true, false],
+            "d" => ["2018-01-02", "2019-12-31"],
+            "t" => ["2018-01-02 10:00:00", "2018-01-02"],
+            "s" => ["2018-01-02", "soon"],
+            "e" => [None::<&str>, None]
+        )
         .unwrap();
-        assert_eq!(df.height(), 2);
-        assert_eq!(numbers(&df, "a", "t").unwrap(), vec![Some(1.0), Some(2.5)]);
-        assert_eq!(
-            strings(&df, "b", "t").unwrap(),
-            vec![Some("x".to_string()), None]
-        );
+        let names: Vec<String> = ["n", "x", "b", "d", "t", "s", "e", "absent"]
+            .map(String::from)
+            .to_vec();
+        let found = kinds(&df, &names);
+        let want = [
+            Kind::Number,
+            Kind::Number,
+            Kind::Boolean,
+            Kind::Date,
+            Kind::Timestamp,
+            Kind::Text,
+            Kind::Text,
+        ];
+        for (name, kind) in names.iter().zip(want) {
+            assert_eq!(found[name], kind, "{name}");
+        }
+        assert!(!found.contains_key("absent"));
     }
 
     #[test]
-    fn mixed_types_name_the_field_and_record() {
-        let e = from_records(&[serde_json::json!({"a": 1}), serde_json::json!({"a": "x"})])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("`a`") && e.contains("record 2"), "{e}");
+    fn text_where_numbers_are_needed_names_the_column() {
         let e = numbers(&df!("n" => ["1", "lots"]).unwrap(), "n", "encoder Norm(n)")
             .unwrap_err()
             .to_string();

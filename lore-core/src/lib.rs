@@ -1,7 +1,7 @@
 //! Lore: from a SQL extract to a fitted, evaluated, recorded model behind an HTTP endpoint.
 //!
-//! Modules follow the data path, each depending only on those before it: `error`, `progress`,
-//! `env`, `io`, `frame`, `names`, `registry`, `transformers`, `encoders`, `pipelines`, `metrics`,
+//! Modules follow the data path, each depending only on those before it: `error`, `redact`, `logs`, `progress`,
+//! `paths`, `env`, `io`, `frame`, `names`, `registry`, `transformers`, `encoders`, `pipelines`, `metrics`,
 //! `estimators`, `report`, `tracking`, `models`, `serve`, `sample`, `project`.
 
 pub mod encoders;
@@ -10,12 +10,15 @@ pub mod error;
 pub mod estimators;
 pub mod frame;
 pub mod io;
+pub mod logs;
 pub mod metrics;
 pub mod models;
 pub mod names;
+pub mod paths;
 pub mod pipelines;
 pub mod progress;
 pub mod project;
+pub mod redact;
 mod registry;
 pub mod report;
 pub mod sample;

@@ -7,10 +7,12 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::encoders::{text_hash, Encoder, FittedEncoder, FittedOutput, OutputEncoder};
 use crate::error::{Error, Result};
+use crate::frame::{self, Kind};
 use crate::io::ExtractSpec;
 use crate::metrics::Timings;
 use crate::transformers::{self, Transformer};
@@ -623,7 +625,8 @@ impl PipelineSpec {
 
     /// Fits every encoder on the (already transformed) training rows.
     pub fn fit(&self, train: &DataFrame) -> Result<FittedPipeline> {
-        self.fit_encoders(|e| e.fit(train), self.output.fit(train)?)
+        let fitted = self.fit_encoders(|e| e.fit(train), self.output.fit(train)?)?;
+        Ok(fitted.with_input_kinds(train))
     }
 
     /// Fits every encoder on the rows `rows` of the (already transformed) `df`, and the output
@@ -662,6 +665,7 @@ impl PipelineSpec {
             features: encoders.iter().flat_map(FittedEncoder::features).collect(),
             encoders,
             output,
+            input_kinds: BTreeMap::new(),
         })
     }
 }
@@ -683,6 +687,8 @@ impl PipelineSpec {
     /// `seconds.transform`, of the split to `seconds.split`, of the encoding to `seconds.encode`.
     pub fn fit_encode(&self, mut df: DataFrame, seconds: &mut Timings) -> Result<EncodedSplits> {
         let t = Instant::now();
+        // The raw inputs as read, before the columns only transformers need are dropped.
+        let first_rows = df.head(Some(KIND_ROWS));
         self.transform(&mut df)?;
         let transformers = t.elapsed().as_secs_f64();
         tracing::debug!(seconds = transformers, "transformers done");
@@ -692,7 +698,9 @@ impl PipelineSpec {
         seconds.split = t.elapsed().as_secs_f64();
         tracing::debug!(seconds = seconds.split, "split done");
         let t = Instant::now();
-        let pipeline = self.fit_rows(&df, &splits.train)?;
+        let pipeline = self
+            .fit_rows(&df, &splits.train)?
+            .with_input_kinds(&first_rows);
         seconds.transform = transformers + t.elapsed().as_secs_f64();
 
         let t = Instant::now();
@@ -701,6 +709,9 @@ impl PipelineSpec {
         Ok(EncodedSplits { pipeline, x, y })
     }
 }
+
+/// How many rows, from the first, the kinds of the raw input columns are found from.
+pub const KIND_ROWS: usize = 1000;
 
 /// The column of a cached encoding that says which split a row is in: 0 train, 1 validation,
 /// 2 test.
@@ -818,6 +829,11 @@ pub struct FittedPipeline {
     pub features: Vec<String>,
     /// The fitted output encoder.
     pub output: FittedOutput,
+    /// What each raw input column held in the rows fitted on, which prediction requests are
+    /// checked against (empty in fittings saved before kinds were kept: requests are then read
+    /// by their own values).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub input_kinds: BTreeMap<String, Kind>,
 }
 
 fn first_version() -> u32 {
@@ -832,6 +848,12 @@ impl FittedPipeline {
             &self.transformers,
             self.encoders.iter().map(FittedEncoder::unregistered),
         )
+    }
+
+    /// The same pipeline knowing what each raw input column of `df` holds.
+    pub fn with_input_kinds(mut self, df: &DataFrame) -> FittedPipeline {
+        self.input_kinds = frame::kinds(df, &self.inputs());
+        self
     }
 
     /// The raw columns a row must have for a prediction.

@@ -64,6 +64,17 @@ async fn load_users(db: &Database, connection: &str, table: &str, rows: usize) {
     c.replace(table, &df).await.unwrap();
 }
 
+/// The text in the first row of `column`.
+fn first_text(df: &DataFrame, column: &str) -> String {
+    df.column(column)
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .to_string()
+}
+
 fn params(limit: i64, min_orders: i64) -> BTreeMap<String, serde_json::Value> {
     BTreeMap::from([
         ("limit".to_string(), json!(limit)),
@@ -143,6 +154,77 @@ async fn parameter_values_are_data_never_sql() {
         );
         let all = c.dataframe("users_inject", &params(1000, 0)).await.unwrap();
         assert_eq!(all.height(), 100, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn an_injection_through_every_template_syntax_is_bound_or_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path(), "users_tpl");
+    let extracts = dir.path().join("src/extracts");
+    for (name, where_clause) in [
+        ("tpl_braces", "first_name = {{ name }}"),
+        ("tpl_single", "first_name = {name}"),
+        ("tpl_colon", "first_name = :name"),
+    ] {
+        std::fs::write(
+            extracts.join(format!("{name}.sql.tera")),
+            format!("SELECT count(*) AS n\nFROM users_tpl\nWHERE {where_clause}\n"),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        extracts.join("tpl_filtered.sql.tera"),
+        "SELECT count(*) AS n\nFROM users_tpl\nWHERE first_name = {{ name | lower }}\n",
+    )
+    .unwrap();
+    let db = Database::new(&project).unwrap();
+    let count = |df: DataFrame| {
+        df.column("n")
+            .unwrap()
+            .cast(&DataType::Int64)
+            .unwrap()
+            .i64()
+            .unwrap()
+            .get(0)
+    };
+    for backend in backends() {
+        load_users(&db, backend, "users_tpl", 200).await;
+        let c = db.connection(backend).unwrap();
+        let some_name = c
+            .connection()
+            .query_frame(
+                "SELECT first_name FROM users_tpl WHERE first_name IS NOT NULL LIMIT 1",
+                &BTreeMap::new(),
+                &Origin::default(),
+            )
+            .await
+            .unwrap();
+        let name = first_text(&some_name, "first_name");
+        for extract in ["tpl_braces", "tpl_single", "tpl_colon"] {
+            let honest = BTreeMap::from([("name".to_string(), json!(name))]);
+            let expected = count(c.dataframe(extract, &honest).await.unwrap());
+            assert!(expected.unwrap() > 0, "{backend} {extract}");
+            let evil = BTreeMap::from([("name".to_string(), json!("x' OR '1'='1"))]);
+            let got = count(c.dataframe(extract, &evil).await.unwrap());
+            assert_eq!(
+                got,
+                Some(0),
+                "{backend} {extract}: bound, so no row has that name"
+            );
+        }
+        let evil = BTreeMap::from([("name".to_string(), json!("x' OR '1'='1"))]);
+        let err = c
+            .dataframe("tpl_filtered", &evil)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tpl_filtered.sql.tera")
+                && err.contains("line 3")
+                && err.contains(":name"),
+            "{backend}: {err}"
+        );
     }
 }
 
@@ -350,14 +432,7 @@ async fn statements_carry_a_comment_naming_app_and_call_site() {
         .dataframe("me", &BTreeMap::new())
         .await
         .unwrap();
-    let q = df
-        .column("q")
-        .unwrap()
-        .str()
-        .unwrap()
-        .get(0)
-        .unwrap()
-        .to_string();
+    let q = first_text(&df, "q");
     assert!(
         q.starts_with("/* extracts_test | ") && q.contains("tests/extracts.rs:"),
         "{q}"

@@ -16,8 +16,9 @@ use sqlx::{Column as _, Decode, Executor, Postgres, Row, Sqlite, TypeInfo, Value
 
 use super::rows::{FrameBuilder, Value};
 use super::sql::{self, Placeholders};
-use crate::env::{redact_url, ConnectionConfig};
+use crate::env::ConnectionConfig;
 use crate::error::{Error, Result};
+use crate::redact::redact_url;
 
 /// The database behind a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +153,7 @@ impl Connection {
             .urls
             .iter()
             .fold(e.to_string(), |m, u| m.replace(u.as_str(), &redact_url(u)));
+        let message = crate::redact::redact(&message);
         Error::Database {
             url: self.display_url(),
             message,
@@ -702,6 +704,24 @@ where
     Ok(())
 }
 
+/// The column names of a statement that returned no rows. A statement that changed the schema
+/// (`CREATE TABLE t ...`) cannot be described again once it ran, and has no columns anyway.
+async fn described_columns<'p, DB: sqlx::Database>(
+    pool: &'p sqlx::Pool<DB>,
+    text: &'p str,
+) -> Vec<String>
+where
+    &'p sqlx::Pool<DB>: Executor<'p, Database = DB>,
+{
+    match pool.describe(text).await {
+        Ok(described) => column_names(described.columns()),
+        Err(e) => {
+            tracing::debug!("no columns for a statement that returned no rows: {e}");
+            Vec::new()
+        }
+    }
+}
+
 fn column_names<C: sqlx::Column>(columns: &[C]) -> Vec<String> {
     columns.iter().map(|c| c.name().to_string()).collect()
 }
@@ -731,7 +751,7 @@ where
     .await?
     {
         Some(b) => b,
-        None => FrameBuilder::new(column_names(pool.describe(text).await?.columns())),
+        None => FrameBuilder::new(described_columns(pool, text).await),
     };
     flush(builder, consume, delivered).await?;
     Ok(total)
@@ -780,7 +800,7 @@ where
     let builder =
         match stream_rows(rows, pg_value, batch_rows, consume, delivered, &mut total).await? {
             Some(b) => b,
-            None => FrameBuilder::new(column_names(pool.describe(text).await?.columns())),
+            None => FrameBuilder::new(described_columns(pool, text).await),
         };
     flush(builder, consume, delivered).await?;
     Ok(total)

@@ -1,7 +1,10 @@
 //! SQL extracts: `src/extracts/NAME.sql`, or `NAME.sql.tera` rendered with the parameters first
 //! (for optional clauses). Parameters are written `:name` or `{name}` and always bound by the
-//! driver. A missing parameter, an unused one, or a value that cannot bind is an error naming the
-//! extract, the line and the parameter.
+//! driver; in a template `{{ name }}` is bound too, and the only text a template pastes is a
+//! table or column name from a list written beside it
+//! (`{{ table | identifier(allow=["users", "users_2019"]) }}`). A missing parameter, an unused
+//! one, a value that cannot bind, or any other `{{ ... }}` is an error naming the extract, the
+//! line and the parameter.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -122,15 +125,20 @@ impl Extract {
         let text = if self.template {
             let context = tera::Context::from_serialize(values)
                 .map_err(|e| Error::config(&self.path, e.to_string()))?;
-            tera::Tera::one_off(&self.text, &context, false).map_err(|e| {
-                let mut message = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    message = format!("{message}: {s}");
-                    source = s.source();
-                }
-                Error::config(&self.path, message)
-            })?
+            let safe = bind_expressions(&self.text, &self.path)?;
+            let mut tera = tera::Tera::default();
+            tera.register_filter("identifier", identifier_filter);
+            tera.add_raw_template(&self.name, &safe)
+                .and_then(|()| tera.render(&self.name, &context))
+                .map_err(|e| {
+                    let mut message = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(s) = source {
+                        message = format!("{message}: {s}");
+                        source = s.source();
+                    }
+                    Error::config(&self.path, message)
+                })?
         } else {
             self.text.clone()
         };
@@ -149,6 +157,123 @@ impl Extract {
         }
         Ok((parsed.sql, binds))
     }
+}
+
+/// The template `text` with every `{{ ... }}` made safe before it is rendered: a parameter
+/// name alone becomes `:name`, so its value is bound and never pasted (nor read again for
+/// placeholders); `{{ name | identifier(allow=[...]) }}` stays, for the `identifier` filter to
+/// check against its list; anything else is refused, saying the line and what to write.
+fn bind_expressions(text: &str, path: &Path) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut in_comment) = (false, false);
+    let mut rest = text;
+    let line_of = |rest: &str| text[..text.len() - rest.len()].matches('\n').count() + 1;
+    while let Some(c) = rest.chars().next() {
+        let (copied, skip) = if rest.starts_with("{%") || rest.starts_with("{#") {
+            let close = if rest.starts_with("{%") { "%}" } else { "#}" };
+            let end = rest[2..].find(close).map_or(rest.len(), |i| i + 4);
+            (&rest[..end], end)
+        } else if rest.starts_with("--") && !in_string {
+            in_comment = true;
+            (&rest[..2], 2)
+        } else if rest.starts_with("{{") {
+            let Some(close) = rest.find("}}") else {
+                return Err(Error::config(
+                    path,
+                    format!("line {}: `{{{{` is never closed with `}}}}`", line_of(rest)),
+                ));
+            };
+            let inner = rest[2..close].trim_matches('-').trim();
+            let line = line_of(rest);
+            if is_plain_name(inner) {
+                if in_string {
+                    return Err(Error::config(
+                        path,
+                        format!(
+                            "line {line}: `{{{{ {inner} }}}}` is inside quotes, where it would be \
+                             the text `:{inner}` and never its value; write it without quotes \
+                             (`= :{inner}`; for a pattern, `LIKE '%' || :{inner} || '%'`)"
+                        ),
+                    ));
+                }
+                out.push(':');
+                out.push_str(inner);
+            } else if is_identifier_filter(inner) {
+                out.push_str(&rest[..close + 2]);
+            } else {
+                return Err(Error::config(
+                    path,
+                    format!(
+                        "line {line}: `{{{{ {} }}}}` would paste text into the SQL, and values \
+                         are bound, never pasted: write :name (or {{{{ name }}}}) for a value, \
+                         and {{{{ name | identifier(allow=[\"a\", \"b\"]) }}}} for a table or \
+                         column name chosen from a list",
+                        inner.chars().take(80).collect::<String>()
+                    ),
+                ));
+            }
+            rest = &rest[close + 2..];
+            continue;
+        } else {
+            match c {
+                '\n' => in_comment = false,
+                '\'' if !in_comment => in_string = !in_string,
+                _ => {}
+            }
+            (&rest[..c.len_utf8()], c.len_utf8())
+        };
+        out.push_str(copied);
+        rest = &rest[skip..];
+    }
+    Ok(out)
+}
+
+/// Whether `text` is one identifier (a parameter's name).
+fn is_plain_name(text: &str) -> bool {
+    text.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether `text` is `name | identifier(...)`.
+fn is_identifier_filter(text: &str) -> bool {
+    let Some((name, filter)) = text.split_once('|') else {
+        return false;
+    };
+    let filter = filter.trim();
+    is_plain_name(name.trim())
+        && filter.starts_with("identifier")
+        && filter["identifier".len()..].trim_start().starts_with('(')
+        && filter.ends_with(')')
+}
+
+/// The `identifier` filter of extract templates: the value, which must be one of the texts in
+/// `allow`, quoted as an SQL identifier.
+fn identifier_filter(
+    value: &tera::Value,
+    args: &std::collections::HashMap<String, tera::Value>,
+) -> tera::Result<tera::Value> {
+    let allowed: Vec<&str> = args
+        .get("allow")
+        .and_then(tera::Value::as_array)
+        .map(|list| list.iter().filter_map(tera::Value::as_str).collect())
+        .unwrap_or_default();
+    if allowed.is_empty() {
+        return Err(tera::Error::msg(
+            "identifier needs the names it may take: identifier(allow=[\"users\", \"users_2019\"])",
+        ));
+    }
+    let name = value.as_str().unwrap_or_default();
+    if !allowed.contains(&name) {
+        return Err(tera::Error::msg(format!(
+            "{value} is not one of the names allowed here ({}); give one of them",
+            allowed.join(", ")
+        )));
+    }
+    sql::identifier(name)
+        .map(tera::Value::String)
+        .map_err(|e| tera::Error::msg(e.to_string()))
 }
 
 /// Whether `word` appears in `text` as a whole identifier.
@@ -219,6 +344,71 @@ mod tests {
             )
             .unwrap();
         assert!(!sql.contains("country"), "{sql}");
+    }
+
+    #[test]
+    fn template_values_are_bound_and_only_allowed_names_are_pasted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("t.sql.tera"),
+            "SELECT count(*) FROM {{ table | identifier(allow=[\"users\", \"old_users\"]) }}\n\
+             -- it's a comment\n\
+             WHERE name = {{ name }}{% if other %} OR name = {{- other -}}{% endif %}",
+        )
+        .unwrap();
+        let e = Extract::load(dir.path(), "t").unwrap();
+        let evil = "x' OR '1'='1 :limit";
+        let (sql, binds) = e
+            .render(
+                &values(&[
+                    ("table", serde_json::json!("users")),
+                    ("name", serde_json::json!(evil)),
+                    ("other", serde_json::json!(evil)),
+                ]),
+                Placeholders::Dollar,
+            )
+            .unwrap();
+        assert!(sql.starts_with("SELECT count(*) FROM \"users\"\n"), "{sql}");
+        assert!(sql.ends_with("WHERE name = $1 OR name = $2"), "{sql}");
+        assert!(!sql.contains("OR '1'"), "{sql}");
+        assert_eq!(binds, [serde_json::json!(evil), serde_json::json!(evil)]);
+
+        let err = e
+            .render(
+                &values(&[
+                    ("table", serde_json::json!("users; DROP TABLE users")),
+                    ("name", serde_json::json!(1)),
+                    ("other", serde_json::Value::Null),
+                ]),
+                Placeholders::Question,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not one of the names allowed"), "{err}");
+
+        for (text, says) in [
+            ("SELECT 1\nWHERE a = {{ name | upper }}", "line 2"),
+            ("SELECT 1 WHERE a = '{{ name }}'", "inside quotes"),
+            ("SELECT {{ a ~ b }}", "would paste"),
+            (
+                "SELECT {{ t | identifier(allow=[\"u\"]) }} {{ x",
+                "never closed",
+            ),
+        ] {
+            std::fs::write(dir.path().join("bad.sql.tera"), text).unwrap();
+            let bad = Extract::load(dir.path(), "bad").unwrap();
+            let err = bad
+                .render(
+                    &values(&[("name", serde_json::json!("v"))]),
+                    Placeholders::Question,
+                )
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("bad.sql.tera") && err.contains(says),
+                "{text}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -23,6 +23,8 @@ use sha2::{Digest, Sha256};
 use crate::env::S3Settings;
 use crate::error::{Error, Result};
 
+/// The most bytes an object read whole into memory may have (16 MiB).
+pub const MAX_READ: i64 = 16 << 20;
 /// One object of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
@@ -286,11 +288,20 @@ impl S3 {
         .await
     }
 
-    /// The object at `key`, or `None` when there is none.
+    /// The object at `key`, or `None` when there is none. Objects read whole (manifests, alias
+    /// objects) are small; one over [`MAX_READ`] bytes is refused before it is read.
     pub async fn read(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let Some(out) = self.get(key).await? else {
             return Ok(None);
         };
+        if out.content_length.is_some_and(|n| n > MAX_READ) {
+            return Err(Error::Storage(format!(
+                "{}: {} bytes, more than the {MAX_READ} a manifest or alias object may have; \
+                 it was not written by Lore: remove it",
+                self.url(key),
+                out.content_length.unwrap_or_default()
+            )));
+        }
         let bytes = out
             .body
             .collect()

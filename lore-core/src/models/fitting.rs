@@ -246,7 +246,7 @@ async fn prepare_streamed(
             .join(format!(".spill-{}", new_fitting_id())),
     };
     std::fs::create_dir_all(&spill.dir).map_err(|e| Error::io(&spill.dir, e))?;
-    let (states, output, files) =
+    let (states, output, files, first_rows) =
         stream_to_spill(spec, connection, batch_rows, origin, &spill.dir).await?;
     seconds.extract = t.elapsed().as_secs_f64();
     let rows: Vec<usize> = files
@@ -264,13 +264,17 @@ async fn prepare_streamed(
         .into_iter()
         .map(|s| s.finish())
         .collect::<Result<_>>()?;
-    let pipeline = Arc::new(FittedPipeline {
-        encoding: ENCODING_VERSION,
-        transformers: spec.pipeline.transformers.clone(),
-        features: encoders.iter().flat_map(FittedEncoder::features).collect(),
-        encoders,
-        output: output.finish().map_err(|e| e.in_spec("pipeline.output"))?,
-    });
+    let pipeline = Arc::new(
+        FittedPipeline {
+            encoding: ENCODING_VERSION,
+            transformers: spec.pipeline.transformers.clone(),
+            features: encoders.iter().flat_map(FittedEncoder::features).collect(),
+            encoders,
+            output: output.finish().map_err(|e| e.in_spec("pipeline.output"))?,
+            input_kinds: Default::default(),
+        }
+        .with_input_kinds(&first_rows),
+    );
     let [f0, f1, f2] = files;
     let batches = |files, split: &str| -> Box<dyn LabelledBatches + Send> {
         Box::new(SpilledBatches {
@@ -306,6 +310,7 @@ async fn stream_to_spill(
     Vec<crate::encoders::EncoderState>,
     OutputState,
     [SpilledFiles; 3],
+    DataFrame,
 )> {
     let mut output = spec.pipeline.output.start();
     let mut states = spec
@@ -325,10 +330,13 @@ async fn stream_to_spill(
         .await?;
     let (mut row, mut batch_no) = (0u64, 0usize);
     let mut files: [SpilledFiles; 3] = Default::default();
+    let mut first_rows = DataFrame::empty();
     while let Some(batch) = batches.next().await {
         let mut df = batch?;
         if batch_no == 0 {
             spec.pipeline.check_columns(&column_names(&df))?;
+            // The first rows, as read, are what the input kinds are found from.
+            first_rows = df.head(Some(crate::pipelines::KIND_ROWS));
         }
         spec.pipeline.transform(&mut df)?;
         let split = spec.pipeline.split.assign_batch(&df, row)?;
@@ -367,7 +375,7 @@ async fn stream_to_spill(
             spec.pipeline.extract.sql
         )));
     }
-    Ok((states, output, files))
+    Ok((states, output, files, first_rows))
 }
 
 /// One split's spilled files, read back and encoded a file at a time.

@@ -121,8 +121,9 @@ pub fn verify(dir: &Path) -> Result<Option<Manifest>> {
         return Ok(None);
     };
     let path = dir.join(MANIFEST_FILE);
+    let place = path.display().to_string();
     for (name, want) in &manifest.files {
-        let file = dir.join(name);
+        let file = crate::paths::child(dir, "file", name, &place)?;
         if !file.is_file() {
             return Err(Error::Fitting(format!(
                 "{}: missing, but {} lists it; restore the file or fit the model again",

@@ -13,6 +13,7 @@ use super::{aliases, Fitting};
 use crate::env::{self, Project};
 use crate::error::{Error, Result};
 use crate::io::s3::S3;
+use crate::paths;
 use crate::progress::TransferProgress;
 
 /// A place that holds fittings.
@@ -52,6 +53,12 @@ impl LocalStore {
     }
 }
 
+/// `root/<model>/<id>`, both names checked (see [`paths`]); `place` says where they came from.
+pub fn fitting_dir(root: &Path, model: &str, id: &str, place: &str) -> Result<PathBuf> {
+    let model_dir = paths::child(root, "model", model, place)?;
+    paths::child(&model_dir, "fitting id", id, place)
+}
+
 /// Copies every file of `from` into the folder `to`.
 fn copy_files(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
@@ -81,7 +88,7 @@ impl Store for LocalStore {
     }
 
     async fn fetch(&self, model: &str, id: &str, _scratch: &Path) -> Result<PathBuf> {
-        let dir = self.root.join(model).join(id);
+        let dir = fitting_dir(&self.root, model, id, "the fitting asked for")?;
         if !dir.is_dir() {
             return Err(Error::Fitting(format!(
                 "model {model} has no fitting `{id}` in {}",
@@ -93,7 +100,7 @@ impl Store for LocalStore {
     }
 
     async fn put(&self, dir: &Path, model: &str, id: &str) -> Result<()> {
-        let target = self.root.join(model).join(id);
+        let target = fitting_dir(&self.root, model, id, "the fitting to store")?;
         if target.is_dir() {
             manifest::verify(&target)?;
             return Ok(());
@@ -214,14 +221,23 @@ impl Store for S3Store {
     async fn fittings(&self) -> Result<BTreeMap<String, Vec<String>>> {
         let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for object in self.s3.list(&self.root).await? {
-            let Some(rest) = object.key.strip_prefix(&self.root) else {
+            let Some(folder) = object
+                .key
+                .strip_prefix(&self.root)
+                .and_then(|rest| rest.strip_suffix(&format!("/{MANIFEST_FILE}")))
+            else {
                 continue;
             };
-            let parts: Vec<&str> = rest.split('/').collect();
-            if let [model, id, MANIFEST_FILE] = parts[..] {
-                all.entry(model.to_string())
+            let (model, id) = folder.split_once('/').unwrap_or((folder, ""));
+            let place = self.s3.url(&object.key);
+            let checked = paths::checked("model", model, &place)
+                .and_then(|_| paths::checked("fitting id", id, &place));
+            match checked {
+                Ok(_) => all
+                    .entry(model.to_string())
                     .or_default()
-                    .push(id.to_string());
+                    .push(id.to_string()),
+                Err(e) => warn_once(&object.key, &e),
             }
         }
         all.values_mut().for_each(|ids| ids.sort());
@@ -230,6 +246,9 @@ impl Store for S3Store {
 
     async fn fetch(&self, model: &str, id: &str, scratch: &Path) -> Result<PathBuf> {
         let manifest_key = self.key(&format!("{model}/{id}/{MANIFEST_FILE}"));
+        let manifest_url = self.s3.url(&manifest_key);
+        paths::checked("model", model, &manifest_url)?;
+        let dir = paths::child(scratch, "fitting id", id, &manifest_url)?;
         let Some(bytes) = self.s3.read(&manifest_key).await? else {
             return Err(Error::Fitting(format!(
                 "model {model} has no fitting `{id}` in {}",
@@ -242,14 +261,23 @@ impl Store for S3Store {
                 self.s3.url(&manifest_key)
             ))
         })?;
-        let dir = scratch.join(id);
+        // Every name is checked before anything is written, so a bad manifest leaves nothing.
+        let mut targets = Vec::with_capacity(listed.files.len());
+        for name in listed.files.keys() {
+            if name == MANIFEST_FILE {
+                return Err(Error::Storage(format!(
+                    "{manifest_url}: the manifest lists itself as a file; push the fitting again"
+                )));
+            }
+            targets.push(paths::child(&dir, "file", name, &manifest_url)?);
+        }
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let total = listed.files.values().map(|f| f.bytes).sum();
         let progress =
             TransferProgress::new(self.progress, &format!("pulling {model}/{id}"), total);
-        for (name, entry) in &listed.files {
+        for ((name, entry), target) in listed.files.iter().zip(&targets) {
             let key = self.key(&format!("{model}/{id}/{name}"));
-            if !self.s3.download(&key, &dir.join(name)).await? {
+            if !self.s3.download(&key, target).await? {
                 return Err(Error::Storage(format!(
                     "{}: missing, but the fitting's manifest lists it; push the fitting again",
                     self.s3.url(&key)
@@ -278,12 +306,16 @@ impl Store for S3Store {
                 dir.display()
             )));
         };
+        let place = dir.join(MANIFEST_FILE).display().to_string();
+        paths::checked("model", model, &place)?;
+        paths::checked("fitting id", id, &place)?;
         let total = listed.files.values().map(|f| f.bytes).sum();
         let progress =
             TransferProgress::new(self.progress, &format!("pushing {model}/{id}"), total);
         for (name, entry) in &listed.files {
             let key = self.key(&format!("{model}/{id}/{name}"));
-            self.s3.upload(&dir.join(name), &key, &entry.sha256).await?;
+            let file = paths::child(dir, "file", name, &place)?;
+            self.s3.upload(&file, &key, &entry.sha256).await?;
             progress.add(entry.bytes);
         }
         let path = dir.join(MANIFEST_FILE);
@@ -291,6 +323,20 @@ impl Store for S3Store {
         self.s3
             .write(&self.key(&format!("{model}/{id}/{MANIFEST_FILE}")), &bytes)
             .await
+    }
+}
+
+/// Warns that the fitting at `key` is skipped for `why`, once a process: a server lists the
+/// bucket every few seconds and should not repeat itself.
+fn warn_once(key: &str, why: &Error) {
+    static REPORTED: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let first = REPORTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(key.to_string());
+    if first {
+        tracing::warn!("skipped a fitting in the bucket: {why}");
     }
 }
 
@@ -310,7 +356,7 @@ pub async fn copy(
 /// manifest) is there already.
 pub async fn push(project: &Project, remote: &S3Store, model: &str, id: &str) -> Result<bool> {
     let local = LocalStore::new(project);
-    let dir = local.root.join(model).join(id);
+    let dir = fitting_dir(&local.root, model, id, "the fitting to push")?;
     let ours = std::fs::read(dir.join(MANIFEST_FILE)).ok();
     if ours.is_some() && remote.manifest(model, id).await? == ours {
         return Ok(false);
@@ -323,7 +369,7 @@ pub async fn push(project: &Project, remote: &S3Store, model: &str, id: &str) ->
 /// and returns its folder. A download that fails or does not match its manifest leaves nothing.
 pub async fn pull(project: &Project, remote: &S3Store, model: &str, id: &str) -> Result<PathBuf> {
     let local = LocalStore::new(project);
-    let target = local.root.join(model).join(id);
+    let target = fitting_dir(&local.root, model, id, "the fitting to pull")?;
     if target.join(super::fitting::PARAMS_FILE).is_file() {
         return Ok(target);
     }
