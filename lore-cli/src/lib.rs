@@ -73,9 +73,11 @@ fn init_logging(verbose: bool) {
     } else {
         "warn,sqlx::query=error,aws_config=error"
     };
-    let filter = EnvFilter::try_from_env("LORE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(default))
-        .add_directive(format!("{FAILURE}=off").parse().expect("a valid directive"));
+    let mut filter =
+        EnvFilter::try_from_env("LORE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    if let Ok(off) = format!("{FAILURE}=off").parse() {
+        filter = filter.add_directive(off);
+    }
     let stderr = fmt::layer()
         .with_writer(|| Scrubbed::new(std::io::stderr()))
         .with_target(false);
