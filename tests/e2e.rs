@@ -1,51 +1,16 @@
 //! End-to-end: drives the built `lore` binary exactly as a user would: init a project, fit the
 //! declared and the Rust model, predict from a file, serve over real HTTP, generate a model.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-fn lore(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lore"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("lore runs")
-}
-
-fn ok(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "lore failed ({}):\nstdout: {}\nstderr: {stderr}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn failed(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "lore should have failed; stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A fresh folder for this run's projects.
-fn workdir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("e2e")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp folder");
-    dir
-}
+mod common;
+use common::*;
 
 struct Demo {
     root: PathBuf,
@@ -277,57 +242,6 @@ fn predict_prints_one_row_per_input_and_names_missing_columns() {
         err.contains("`signup_date`") || err.contains("`orders`"),
         "{err}"
     );
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to lore api");
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status: u16 = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
-/// `lore api --port 0` with `args` in `root`, and the port it listens on.
-fn api(root: &Path, args: &[&str]) -> (Server, u16) {
-    api_with_stderr(root, args, Stdio::inherit())
-}
-
-/// [`api`] with its standard error sent to `stderr`.
-fn api_with_stderr(root: &Path, args: &[&str], stderr: Stdio) -> (Server, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lore"))
-        .args(["api", "--port", "0"])
-        .args(args)
-        .current_dir(root)
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("lore api starts");
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let port: u16 = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"));
-    (server, port)
 }
 
 #[test]
@@ -1176,19 +1090,6 @@ fn classes_and_numbers_are_fitted_evaluated_explained_and_exported() {
 
 /// The Python with XGBoost's package that scripts/python made (`LORE_TEST_PYTHON`); with
 /// `LORE_REQUIRE_PYTHON=1`, as in scripts/test and CI, its absence fails.
-fn python() -> Option<PathBuf> {
-    match std::env::var("LORE_TEST_PYTHON") {
-        Ok(path) => Some(PathBuf::from(path)),
-        Err(_) => {
-            assert!(
-                std::env::var("LORE_REQUIRE_PYTHON").is_err(),
-                "LORE_REQUIRE_PYTHON is set but LORE_TEST_PYTHON is not"
-            );
-            eprintln!("LORE_TEST_PYTHON is not set: boosters are not loaded in Python");
-            None
-        }
-    }
-}
 
 #[test]
 fn bad_estimator_parameters_fail_before_training_naming_the_parameter() {
@@ -1435,12 +1336,6 @@ fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
     ));
     assert!(err.contains("XGBoost"), "{err}");
 }
-
-/// Two rows of the sample's `users` columns, to predict.
-const TWO_USERS: &str =
-    "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
-     John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n\
-     Ann,ann@nowhere.example,2016-01-02 10:00:00,2018-05-01 09:00:00,1,5.5,0\n";
 
 /// The extract line of an [`activity_model`] of `users`.
 const USERS: &str = "sql = \"users\"";

@@ -246,7 +246,7 @@ pub struct ApiArgs {
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
     /// Check this often (seconds) for a promotion, a rollback or a new latest fitting, and serve
-    /// it without a restart (0: never).
+    /// it without a restart (0: never; SIGHUP checks at once either way).
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub refresh: u64,
     /// The largest request body taken, in bytes (a larger one gets 413).
@@ -300,7 +300,7 @@ pub struct ApiArgs {
         value_name = "SECONDS"
     )]
     pub idle_timeout: f64,
-    /// Seconds the server takes over one whole request before answering 503.
+    /// Seconds the server takes over one whole request before answering 504.
     #[arg(
         long,
         env = "LORE_API_REQUEST_TIMEOUT",
@@ -316,6 +316,28 @@ pub struct ApiArgs {
         value_name = "SECONDS"
     )]
     pub shutdown_timeout: f64,
+    /// The most predictions answered at once; a request past it gets 503 with Retry-After at
+    /// once instead of waiting in a queue.
+    #[arg(long, env = "LORE_API_MAX_CONCURRENCY", default_value_t = 1024)]
+    pub max_concurrency: usize,
+    /// Log a line for every request (id, route, model, fitting, status, rows, milliseconds);
+    /// without it only failed requests are logged.
+    #[arg(long, env = "LORE_API_ACCESS_LOG")]
+    pub access_log: bool,
+    /// Take the API key whose SHA-256 digest (64 hex digits: `printf %s "$KEY" | sha256sum`)
+    /// this is, besides those of config/api.toml; repeat it, or give several separated by
+    /// commas in LORE_API_KEY_SHA256.
+    #[arg(
+        long = "api-key-sha256",
+        env = "LORE_API_KEY_SHA256",
+        value_delimiter = ',',
+        value_name = "DIGEST"
+    )]
+    pub api_key_sha256: Vec<String>,
+    /// Listen on an address other machines can reach with no authentication configured (by
+    /// default that is refused).
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
 }
 
 /// Arguments of `lore models`.

@@ -396,9 +396,13 @@ pub struct Booster {
     handle: sys::BoosterHandle,
 }
 
-// SAFETY: a booster handle is not tied to the thread that made it, and Lore never uses one from
-// two threads at once (the API keeps each fitting behind a mutex).
+// SAFETY: a booster handle is not tied to the thread that made it.
 unsafe impl Send for Booster {}
+
+// SAFETY: since XGBoost 1.4 prediction on a booster is thread-safe: each thread gets its own
+// result buffer (XGBAPIThreadLocalEntry), and `&self` methods only predict, evaluate or save.
+// Training (`&mut self`) still needs the booster to itself, which the borrow checker ensures.
+unsafe impl Sync for Booster {}
 
 impl Drop for Booster {
     fn drop(&mut self) {
@@ -420,7 +424,7 @@ impl Booster {
                 &mut handle,
             )
         })?;
-        let booster = Booster { handle };
+        let mut booster = Booster { handle };
         for (key, value) in params {
             booster.set_param(key, value)?;
         }
@@ -428,7 +432,7 @@ impl Booster {
     }
 
     /// Sets one of XGBoost's parameters by its own name.
-    pub fn set_param(&self, key: &str, value: &str) -> Result<()> {
+    pub fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
         let (k, v) = (c_string(key)?, c_string(value)?);
         // SAFETY: valid handle and NUL-terminated strings.
         check(unsafe { sys::XGBoosterSetParam(self.handle, k.as_ptr(), v.as_ptr()) })

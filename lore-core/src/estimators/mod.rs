@@ -421,8 +421,10 @@ pub enum FittedEstimator {
     /// A fitted linfa model.
     Linfa(Box<LinfaModel>),
     /// A fitted neural network.
+    /// (Behind a lock: libtorch's tensors may not be used from two threads at once, and the API
+    /// shares one fitting between all its requests.)
     #[cfg(feature = "torch")]
-    Network(Box<FittedNetwork>),
+    Network(Box<std::sync::Mutex<FittedNetwork>>),
 }
 
 /// A fitted linfa model, saved with serde as `model.linfa.json`.
@@ -451,9 +453,17 @@ impl std::fmt::Debug for FittedEstimator {
             FittedEstimator::XGBoost { .. } => f.write_str("FittedEstimator(XGBoost)"),
             FittedEstimator::Linfa(model) => write!(f, "FittedEstimator({model:?})"),
             #[cfg(feature = "torch")]
-            FittedEstimator::Network(model) => write!(f, "FittedEstimator({model:?})"),
+            FittedEstimator::Network(model) => write!(f, "FittedEstimator({:?})", network(model)),
         }
     }
+}
+
+/// The network behind `lock`; a panic in another request's prediction leaves it usable, as a
+/// prediction changes nothing in it.
+#[cfg(feature = "torch")]
+fn network(lock: &std::sync::Mutex<FittedNetwork>) -> std::sync::MutexGuard<'_, FittedNetwork> {
+    lock.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The file name of a saved booster inside a fitting, by format: XGBoost's own JSON or UBJ.
@@ -604,7 +614,8 @@ impl Estimator {
             Estimator::NeuralNetwork(spec) => {
                 let (model, history, scored) =
                     spec.fit(task, cardinalities, train, validation, on_round)?;
-                return Ok((FittedEstimator::Network(Box::new(model)), history, scored));
+                let model = Box::new(std::sync::Mutex::new(model));
+                return Ok((FittedEstimator::Network(model), history, scored));
             }
             #[cfg(not(feature = "torch"))]
             Estimator::NeuralNetwork(_) => {
@@ -751,7 +762,19 @@ impl FittedEstimator {
             }
             FittedEstimator::Linfa(model) => Ok(model.predict(&dense::of(x)?)),
             #[cfg(feature = "torch")]
-            FittedEstimator::Network(model) => model.predict(x),
+            FittedEstimator::Network(model) => network(model).predict(x),
+        }
+    }
+
+    /// Limits each prediction to `threads` threads of XGBoost's own (other estimators are
+    /// unchanged): a server predicts many requests at once, and starting threads for a request
+    /// of a few rows costs more than they save.
+    pub fn limit_threads(&mut self, threads: usize) -> Result<()> {
+        match self {
+            FittedEstimator::XGBoost { booster, .. } => {
+                booster.set_param("nthread", &threads.max(1).to_string())
+            }
+            _ => Ok(()),
         }
     }
 
@@ -776,7 +799,7 @@ impl FittedEstimator {
     pub fn save(&self, dir: &Path) -> Result<()> {
         let (bytes, path) = match self {
             #[cfg(feature = "torch")]
-            FittedEstimator::Network(model) => return model.save(dir),
+            FittedEstimator::Network(model) => return network(model).save(dir),
             FittedEstimator::XGBoost { booster, format } => {
                 (booster.save(format)?, dir.join(booster_file(format)))
             }
@@ -792,9 +815,9 @@ impl FittedEstimator {
     pub fn load(dir: &Path) -> Result<FittedEstimator> {
         if dir.join(NETWORK_FILE).is_file() {
             #[cfg(feature = "torch")]
-            return Ok(FittedEstimator::Network(Box::new(FittedNetwork::load(
-                dir,
-            )?)));
+            return Ok(FittedEstimator::Network(Box::new(std::sync::Mutex::new(
+                FittedNetwork::load(dir)?,
+            ))));
             #[cfg(not(feature = "torch"))]
             return Err(Error::Fitting(format!(
                 "{}: this fitting is a neural network. {ENABLE_TORCH}",

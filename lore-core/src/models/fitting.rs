@@ -1076,6 +1076,12 @@ impl Fitting {
         self.pipeline.inputs()
     }
 
+    /// Limits each of its predictions to `threads` threads (see
+    /// [`FittedEstimator::limit_threads`]).
+    pub fn limit_threads(&mut self, threads: usize) -> Result<()> {
+        self.estimator.limit_threads(threads)
+    }
+
     /// Predicts every row of `df` with the saved encoders; `location` names the data in errors.
     /// With `explain`, also each feature's contribution to each prediction.
     pub fn predict(&self, df: DataFrame, location: &str, explain: bool) -> Result<Predictions> {

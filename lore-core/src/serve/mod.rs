@@ -1,23 +1,36 @@
 //! The HTTP API: for every fitted model, the fitting its `production` alias holds, else its
-//! latest, served with axum and swapped when either changes. With S3 configured, the models,
-//! fittings and aliases in the bucket count too, and a fitting only the bucket has is pulled
-//! into `models/` before it is served.
+//! latest, served with axum and swapped atomically when either changes (requests in flight
+//! finish on the fitting they started with). With S3 configured, the models, fittings and
+//! aliases in the bucket count too, and a fitting only the bucket has is pulled into `models/`
+//! before it is served, so several servers sharing one bucket serve the same fittings.
 //!
-//! `GET /health`, `GET /models`, `POST /models/{name}/predict[?explain=true]` (a JSON list of
-//! records) and `GET /openapi.json`. Every error answer is JSON of one shape,
-//! `{"error": ..., "field"?, "row"?, "expected"?}`: a client's mistake is a 4xx naming the field
-//! and record, and a 5xx says only that the server failed (the detail goes to the log).
+//! One server speaks several protocols: Lore's own (`POST /models/{name}/predict`, and
+//! `/models/{name}/versions/{fitting-or-alias}/predict`), MLflow's scoring protocol
+//! (`POST /invocations`, `GET /ping`, `GET /version`, see [`mlflow`]), probes in BentoML's
+//! convention (`/livez`, `/healthz`, `/readyz`) and Prometheus' `GET /metrics`. Every error
+//! answer is JSON of one shape (see [`errors`]); every prediction names the fitting that made
+//! it, in its body and in the `X-Lore-Fitting` header.
 
-mod records;
+mod auth;
+mod errors;
+mod metrics;
+mod mlflow;
+mod openapi;
+pub mod records;
 mod server;
 
+pub use auth::{key_digest, parse_digest, Auth};
+pub use errors::{MAX_HEADERS, MAX_HEADER_BYTES, MAX_URI};
+pub use metrics::Metrics;
 pub use records::Limits;
 pub use server::{serve, Settings};
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
@@ -27,32 +40,85 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use tokio::sync::Semaphore;
 
 use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::frame::Kind;
+use crate::models::fitting::Predictions;
 use crate::models::store::{self, S3Store, Store};
 use crate::models::{aliases, Fitting};
+use errors::ApiError;
+use metrics::Answered;
 
-/// One model as served: its fitting, its input columns with their kinds, and the alias it was
-/// chosen by (if any).
-#[derive(Clone)]
+/// One fitting as served: the fitting, its input columns with their kinds, and the alias it
+/// was chosen by (if any).
 struct Served {
-    fitting: Arc<Mutex<Fitting>>,
+    fitting: Arc<Fitting>,
     inputs: Arc<Vec<(String, Option<Kind>)>>,
-    id: String,
     alias: Option<String>,
 }
 
+impl Served {
+    fn new(fitting: Fitting, alias: Option<String>) -> Served {
+        let inputs = fitting
+            .inputs()
+            .into_iter()
+            .map(|c| {
+                let kind = fitting.pipeline.input_kinds.get(&c).copied();
+                (c, kind)
+            })
+            .collect();
+        Served {
+            fitting: Arc::new(fitting),
+            inputs: Arc::new(inputs),
+            alias,
+        }
+    }
+}
+
+/// `fitting`, predicting on one thread a request: the server runs requests in parallel, one a
+/// core, and XGBoost's threads for a request of one row cost more than the prediction (a third
+/// of the throughput under load).
+fn single_threaded(mut fitting: Fitting) -> Result<Fitting> {
+    fitting.limit_threads(1)?;
+    Ok(fitting)
+}
+
+/// The fittings served, by model: replaced whole on a change, so a reader never waits.
+type Catalogue = BTreeMap<String, Arc<Served>>;
+
+/// Fittings asked for by id or alias (`/models/{name}/versions/{v}/predict`), kept for reuse.
+#[derive(Default)]
+struct Pinned {
+    /// (model, id or alias asked for, when it was resolved, the fitting), oldest first.
+    entries: VecDeque<(String, String, Instant, Arc<Served>)>,
+}
+
+/// How many fittings asked for by version are kept loaded besides those served.
+const MAX_PINNED: usize = 8;
+
+/// How long an alias asked for by version is trusted before it is looked up again.
+const ALIAS_TTL: Duration = Duration::from_secs(5);
+
 /// What the handlers share: one loaded fitting per model, swapped when the alias or the latest
-/// fitting changes (see [`ApiState::refresh`]).
-#[derive(Clone, Default)]
+/// fitting changes (see [`ApiState::refresh`]), and the server's counters.
+#[derive(Clone)]
 pub struct ApiState {
     settings: Arc<Settings>,
-    fittings: Arc<RwLock<BTreeMap<String, Served>>>,
+    project: Arc<Project>,
+    fittings: Arc<ArcSwap<Catalogue>>,
     /// Fittings (model, id) that failed to load, reported once and not tried again.
     broken: Arc<Mutex<BTreeSet<(String, String)>>>,
+    pinned: Arc<Mutex<Pinned>>,
     remote: Option<S3Store>,
+    metrics: Arc<Metrics>,
+    /// Predictions allowed at once; past it a request gets 503 and `Retry-After`.
+    permits: Arc<Semaphore>,
+    /// Set once every model is loaded; cleared when the server starts shutting down.
+    ready: Arc<AtomicBool>,
+    /// One refresh at a time (polling, SIGHUP and `/admin/reload` may ask together).
+    refreshing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// How many of a model's newest fittings are tried, newest first, when the latest fails to load.
@@ -80,11 +146,19 @@ impl ApiState {
     /// its `production` alias holds, or else its latest.
     pub async fn load(project: &Project, settings: Settings) -> Result<ApiState> {
         let state = ApiState {
+            permits: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
             settings: Arc::new(settings),
+            project: Arc::new(project.clone()),
+            fittings: Arc::default(),
+            broken: Arc::default(),
+            pinned: Arc::default(),
             remote: S3Store::of(project).await?,
-            ..ApiState::default()
+            metrics: Arc::default(),
+            ready: Arc::default(),
+            refreshing: Arc::default(),
         };
-        state.refresh(project).await?;
+        state.refresh().await?;
+        state.ready.store(true, Ordering::SeqCst);
         Ok(state)
     }
 
@@ -93,11 +167,12 @@ impl ApiState {
     /// fails to load (damaged, or with names that are not Lore's) is reported once and skipped:
     /// the fitting served before stays, and for a model served by its latest fitting the newest
     /// one that loads is served instead. Other models are not held back by it.
-    pub async fn refresh(&self, project: &Project) -> Result<Vec<String>> {
+    pub async fn refresh(&self) -> Result<Vec<String>> {
+        let _one = self.refreshing.lock().await;
         let remote = self.remote.as_ref();
         let mut changed = Vec::new();
-        for (model, ids) in fitted(project, remote).await? {
-            match self.refresh_model(project, &model, &ids).await {
+        for (model, ids) in fitted(&self.project, remote).await? {
+            match self.refresh_model(&model, &ids).await {
                 Ok(line) => changed.extend(line),
                 Err(e) => tracing::error!("{model}: not updated: {e}"),
             }
@@ -106,13 +181,8 @@ impl ApiState {
     }
 
     /// [`ApiState::refresh`] for one model with fittings `ids` (oldest first).
-    async fn refresh_model(
-        &self,
-        project: &Project,
-        model: &str,
-        ids: &[String],
-    ) -> Result<Option<String>> {
-        let remote = self.remote.as_ref();
+    async fn refresh_model(&self, model: &str, ids: &[String]) -> Result<Option<String>> {
+        let (project, remote) = (&*self.project, self.remote.as_ref());
         let held = aliases::holder(project, remote, model, aliases::PRODUCTION).await?;
         let alias = held.as_ref().map(|_| aliases::PRODUCTION.to_string());
         let candidates: Vec<String> = match held {
@@ -120,15 +190,25 @@ impl ApiState {
             None => ids.iter().rev().take(MAX_FALLBACKS).cloned().collect(),
         };
         for id in candidates {
-            let current = self.served(model).map(|s| (s.id, s.alias));
-            if current.as_ref() == Some(&(id.clone(), alias.clone())) {
+            let current = self.served(model);
+            if let Some(current) = current.as_ref().filter(|s| s.fitting.id == id) {
+                if current.alias == alias {
+                    return Ok(None);
+                }
+                // The same fitting, now chosen another way: no reload, only what it says.
+                let relabelled = Arc::new(Served {
+                    fitting: Arc::clone(&current.fitting),
+                    inputs: Arc::clone(&current.inputs),
+                    alias: alias.clone(),
+                });
+                self.swap(model, relabelled);
                 return Ok(None);
             }
             if self.is_broken(model, &id) {
                 continue;
             }
             let fitting = match store::load(project, remote, model, Some(&id)).await {
-                Ok(fitting) => fitting,
+                Ok(fitting) => single_threaded(fitting)?,
                 Err(e) => {
                     tracing::error!("{model}: fitting {id} skipped: {e}");
                     self.broken
@@ -143,29 +223,20 @@ impl ApiState {
                 None => format!("{model}: serving fitting {id} (latest)"),
             };
             tracing::info!(model, fitting = id, alias, "loaded");
-            let inputs = fitting
-                .inputs()
-                .into_iter()
-                .map(|c| {
-                    let kind = fitting.pipeline.input_kinds.get(&c).copied();
-                    (c, kind)
-                })
-                .collect();
-            self.fittings
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(
-                    model.to_string(),
-                    Served {
-                        fitting: Arc::new(Mutex::new(fitting)),
-                        inputs: Arc::new(inputs),
-                        id,
-                        alias,
-                    },
-                );
+            self.swap(model, Arc::new(Served::new(fitting, alias.clone())));
+            self.metrics.loaded(model, current.is_some());
             return Ok(Some(line));
         }
         Ok(None)
+    }
+
+    /// Serves `served` for `model` from the next request on.
+    fn swap(&self, model: &str, served: Arc<Served>) {
+        self.fittings.rcu(|catalogue| {
+            let mut next = Catalogue::clone(catalogue);
+            next.insert(model.to_string(), Arc::clone(&served));
+            next
+        });
     }
 
     /// Whether fitting `id` of `model` failed to load before (and so is not tried again).
@@ -176,26 +247,103 @@ impl ApiState {
             .contains(&(model.to_string(), id.to_string()))
     }
 
-    fn served(&self, model: &str) -> Option<Served> {
-        self.fittings
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(model)
-            .cloned()
+    fn served(&self, model: &str) -> Option<Arc<Served>> {
+        self.fittings.load().get(model).cloned()
     }
 
-    fn all(&self) -> Vec<(String, Served)> {
+    /// The model `name` served, or a 404 listing those served.
+    fn model(&self, name: &str) -> std::result::Result<Arc<Served>, ApiError> {
+        self.served(name).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no fitted model `{}`; served models: {}",
+                    name.chars().take(100).collect::<String>(),
+                    self.models().join(", ")
+                ),
+            )
+        })
+    }
+
+    /// The fitting of `model` that `version` names (a fitting id or an alias), loaded once and
+    /// kept among the last [`MAX_PINNED`] asked for.
+    async fn version(
+        &self,
+        model: &str,
+        version: &str,
+    ) -> std::result::Result<Arc<Served>, ApiError> {
+        let served = self.model(model)?;
+        if served.fitting.id == version || served.alias.as_deref() == Some(version) {
+            return Ok(served);
+        }
+        let cached = {
+            let pinned = self.pinned.lock().unwrap_or_else(PoisonError::into_inner);
+            pinned
+                .entries
+                .iter()
+                .find(|(m, v, at, s)| {
+                    m == model && v == version && (s.fitting.id == *v || at.elapsed() < ALIAS_TTL)
+                })
+                .map(|(.., s)| Arc::clone(s))
+        };
+        if let Some(served) = cached {
+            return Ok(served);
+        }
+        let not_found = |detail: &dyn std::fmt::Display| {
+            tracing::debug!("{model} version {version}: {detail}");
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "model `{model}` has no fitting or alias `{}` that can be served; `lore \
+                     models show {model}` lists its fittings and aliases",
+                    version.chars().take(100).collect::<String>()
+                ),
+            )
+        };
+        if crate::paths::fault(version).is_some() {
+            return Err(not_found(&"not a plain name"));
+        }
+        let fitting = store::load(&self.project, self.remote.as_ref(), model, Some(version))
+            .await
+            .map_err(|e| not_found(&e))?;
+        let fitting = single_threaded(fitting)?;
+        let alias = (fitting.id != version).then(|| version.to_string());
+        let served = Arc::new(Served::new(fitting, alias));
+        let mut pinned = self.pinned.lock().unwrap_or_else(PoisonError::into_inner);
+        pinned
+            .entries
+            .retain(|(m, v, ..)| !(m == model && v == version));
+        if pinned.entries.len() >= MAX_PINNED {
+            pinned.entries.pop_front();
+        }
+        pinned.entries.push_back((
+            model.to_string(),
+            version.to_string(),
+            Instant::now(),
+            Arc::clone(&served),
+        ));
+        Ok(served)
+    }
+
+    fn all(&self) -> Vec<(String, Arc<Served>)> {
         self.fittings
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+            .load()
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), Arc::clone(v)))
             .collect()
     }
 
     /// The names of the models served.
     pub fn models(&self) -> Vec<String> {
-        self.all().into_iter().map(|(name, _)| name).collect()
+        self.fittings.load().keys().cloned().collect()
+    }
+
+    /// Each model served, with the fitting it serves and the alias that chose it (if any).
+    pub fn serving(&self) -> Vec<(String, String, Option<String>)> {
+        self.all()
+            .into_iter()
+            .map(|(name, s)| (name, s.fitting.id.clone(), s.alias.clone()))
+            .collect()
     }
 
     /// The project's own transformers and encoders the served fittings use that this program
@@ -203,209 +351,120 @@ impl ApiState {
     pub fn unregistered(&self) -> Vec<String> {
         self.all()
             .into_iter()
-            .flat_map(|(_, s)| {
-                s.fitting
-                    .lock()
-                    .map(|f| f.pipeline.unregistered())
-                    .unwrap_or_default()
-            })
+            .flat_map(|(_, s)| s.fitting.pipeline.unregistered())
             .collect()
     }
 
-    /// Checks every `every` for promotions, rollbacks and new fittings, and serves them; a
-    /// failure is logged and the fittings served stay.
-    pub fn follow(&self, project: Project, every: Duration) {
+    /// Refreshes (see [`ApiState::refresh`]) every `every` when given, and at once on SIGHUP;
+    /// a failure is logged and the fittings served stay.
+    pub fn follow(&self, every: Option<Duration>) {
         let state = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
-            loop {
+            let mut tick = every.map(|every| {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                tick
+            });
+            if let Some(tick) = &mut tick {
                 tick.tick().await;
-                match state.refresh(&project).await {
-                    Ok(lines) => lines.iter().for_each(|l| tracing::info!("{l}")),
-                    Err(e) => tracing::error!("{e}; still serving the fittings loaded before"),
+            }
+            let mut hangup = Hangup::new();
+            loop {
+                tokio::select! {
+                    () = async { match &mut tick { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {}
+                    () = hangup.recv() => tracing::info!("SIGHUP: looking for new fittings"),
                 }
+                state.refresh_logged().await;
             }
         });
     }
+
+    /// Refreshes, logging what changed or why it failed.
+    async fn refresh_logged(&self) -> Vec<String> {
+        match self.refresh().await {
+            Ok(lines) => {
+                lines.iter().for_each(|l| tracing::info!("{l}"));
+                lines
+            }
+            Err(e) => {
+                tracing::error!("{e}; still serving the fittings loaded before");
+                Vec::new()
+            }
+        }
+    }
 }
 
-/// The API's routes over `state`, every error answered as JSON.
+/// SIGHUP where there is one; never elsewhere.
+struct Hangup(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
+
+impl Hangup {
+    fn new() -> Hangup {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Hangup(signal(SignalKind::hangup()).ok())
+        }
+        #[cfg(not(unix))]
+        Hangup()
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = &mut self.0 {
+            if signal.recv().await.is_some() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await
+    }
+}
+
+/// The API's routes over `state`, every error answered as JSON, every request counted.
 pub fn router(state: ApiState) -> Router {
     let max_body = state.settings.max_body;
     Router::new()
-        .route("/health", get(health))
+        .route("/health", get(live))
+        .route("/livez", get(live))
+        .route("/healthz", get(live))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(prometheus))
         .route("/models", get(models))
         .route("/models/{name}/predict", post(predict))
-        .route("/openapi.json", get(openapi))
+        .route(
+            "/models/{name}/versions/{version}/predict",
+            post(predict_version),
+        )
+        .route("/openapi.json", get(openapi::openapi))
+        .route("/admin/reload", post(reload))
+        .merge(mlflow::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(state.clone(), deadline))
-        .layer(middleware::from_fn(head_limits))
-        .layer(middleware::map_response(json_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(middleware::from_fn(errors::head_limits))
+        .layer(middleware::map_response(errors::json_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
         .with_state(state)
 }
 
-/// An error answer: `{"error": ..., "field"?, "row"?, "expected"?}`.
-struct ApiError {
-    status: StatusCode,
-    message: String,
-    field: Option<String>,
-    row: Option<usize>,
-    expected: Option<&'static str>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            message: message.into(),
-            field: None,
-            row: None,
-            expected: None,
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.message });
-        if let Some(field) = self.field {
-            body["field"] = json!(field);
-        }
-        if let Some(row) = self.row {
-            body["row"] = json!(row);
-        }
-        if let Some(expected) = self.expected {
-            body["expected"] = json!(expected);
-        }
-        (self.status, Json(body)).into_response()
-    }
-}
-
-impl From<Error> for ApiError {
-    fn from(e: Error) -> Self {
-        let (status, field) = match &e {
-            Error::MissingColumn { column, .. } | Error::ColumnType { column, .. } => {
-                (StatusCode::BAD_REQUEST, Some(column.clone()))
-            }
-            Error::Input(_) | Error::InvalidParam { .. } => (StatusCode::BAD_REQUEST, None),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, None),
-        };
-        if status.is_server_error() {
-            // The detail (paths, internals) is the operator's, not the client's.
-            tracing::error!("{e}");
-            return ApiError::new(status, SERVER_FAULT);
-        }
-        tracing::debug!("refused a request: {e}");
-        ApiError {
-            field,
-            ..ApiError::new(status, e.to_string())
-        }
-    }
-}
-
-impl From<records::Refused> for ApiError {
-    fn from(r: records::Refused) -> Self {
-        tracing::debug!("refused a request: {}", r.message);
-        ApiError {
-            status: StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
-            message: r.message,
-            field: r.field,
-            row: r.row,
-            expected: r.expected,
-        }
-    }
-}
-
-/// The whole message of a 5xx answer.
-const SERVER_FAULT: &str = "the server failed to answer this request; its log says why";
-
-/// The longest error text kept when an answer that is not JSON is made JSON.
-const MAX_ERROR_TEXT: usize = 1_000;
-
-/// Makes every error answer JSON of one shape: axum's own rejections (413, 415, a bad query),
-/// 404, 405 and the like come as text or empty, and are rewritten with their text or reason.
-async fn json_errors(response: Response) -> Response {
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let text = match axum::body::to_bytes(body, MAX_ERROR_TEXT * 4).await {
-        Ok(bytes) if status.is_client_error() && !bytes.is_empty() => {
-            String::from_utf8_lossy(&bytes)
-                .chars()
-                .take(MAX_ERROR_TEXT)
-                .collect()
-        }
-        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
-    };
-    let mut answer = ApiError::new(status, text).into_response();
-    for (name, value) in parts.headers.iter() {
-        if name == header::ALLOW || name == header::RETRY_AFTER {
-            answer.headers_mut().insert(name, value.clone());
-        }
-    }
-    answer
-}
-
-/// The longest URI taken, in bytes (longer: 414).
-pub const MAX_URI: usize = 8 * 1024;
-
-/// The most header fields taken (more: 431).
-pub const MAX_HEADERS: usize = 100;
-
-/// The most bytes of header fields taken, names and values together (more: 431).
-pub const MAX_HEADER_BYTES: usize = 32 * 1024;
-
-/// Refuses a request whose URI or headers are larger than Lore takes, with a JSON 414 or 431
-/// (hyper's own limits, far above these, answer with an empty body).
-async fn head_limits(request: Request, next: Next) -> Response {
-    let uri = request.uri().to_string().len();
-    if uri > MAX_URI {
-        return ApiError::new(
-            StatusCode::URI_TOO_LONG,
-            format!("the URI is {uri} bytes, more than the {MAX_URI} taken; send data in the body"),
-        )
-        .into_response();
-    }
-    let headers = request.headers();
-    let bytes: usize = headers
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len())
-        .sum();
-    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
-        return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            format!(
-                "{} header fields of {bytes} bytes, more than the {MAX_HEADERS} fields or \
-                 {MAX_HEADER_BYTES} bytes taken",
-                headers.len()
-            ),
-        )
-        .into_response();
-    }
-    next.run(request).await
-}
-
-/// Bounds the time of a whole request; past it the client gets a 503.
+/// Bounds the time of a whole request; past it the client gets a 504, as from MLflow's server.
 async fn deadline(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     let limit = state.settings.request_timeout;
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::warn!("a request took longer than {limit:?} and was answered 503");
+            tracing::warn!("a request took longer than {limit:?} and was answered 504");
             ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+                StatusCode::GATEWAY_TIMEOUT,
                 format!(
-                    "the request took longer than {} s; send fewer records, or try again",
+                    "the request took longer than the {} s the server gives one; send fewer \
+                     records, or try again",
                     limit.as_secs_f64()
                 ),
             )
@@ -417,22 +476,60 @@ async fn deadline(State(state): State<ApiState>, request: Request, next: Next) -
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "no such route; the routes are GET /health, GET /models, POST /models/{name}/predict \
-         and GET /openapi.json",
+        "no such route; GET /openapi.json lists them (POST /models/{name}/predict, POST \
+         /invocations, GET /models, GET /livez, GET /readyz, GET /metrics, ...)",
     )
 }
 
-async fn health() -> Json<Value> {
+/// Looks for new fittings at once (as SIGHUP does) and answers what changed and what is served.
+async fn reload(State(state): State<ApiState>) -> Json<Value> {
+    let changed = state.refresh_logged().await;
+    let serving: Vec<Value> = state
+        .serving()
+        .into_iter()
+        .map(|(model, fitting, alias)| json!({"model": model, "fitting_id": fitting, "alias": alias}))
+        .collect();
+    Json(json!({ "changed": changed, "serving": serving }))
+}
+
+async fn live() -> Json<Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// 200 once every model is loaded, 503 before and while shutting down (so a load balancer
+/// sends no new requests).
+async fn ready(State(state): State<ApiState>) -> std::result::Result<Json<Value>, ApiError> {
+    if !state.ready.load(Ordering::SeqCst) {
+        return Err(ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the models are loading, or the server is shutting down",
+            )
+        });
+    }
+    Ok(Json(json!({ "status": "ready", "models": state.models() })))
+}
+
+async fn prometheus(State(state): State<ApiState>) -> Response {
+    let text = state.metrics.render(&state.serving());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 async fn models(State(state): State<ApiState>) -> Json<Value> {
     let list: Vec<Value> = state
         .all()
         .into_iter()
-        .filter_map(|(name, s)| {
-            let f = s.fitting.lock().ok()?;
-            Some(json!({
+        .map(|(name, s)| {
+            let f = &s.fitting;
+            json!({
                 "name": name,
                 "fitting_id": f.id,
                 "alias": s.alias,
@@ -443,7 +540,7 @@ async fn models(State(state): State<ApiState>) -> Json<Value> {
                 "scoring": f.stats.scoring.name(),
                 "test_score": f.stats.test.score,
                 "test_auc": f.stats.test.auc,
-            }))
+            })
         })
         .collect();
     Json(json!({ "models": list }))
@@ -459,95 +556,123 @@ struct PredictQuery {
 
 /// Whether the request says its body is JSON (`application/json`, or any `+json` type).
 fn is_json(headers: &HeaderMap) -> bool {
+    media_type(headers).is_some_and(|v| v == "application/json" || v.ends_with("+json"))
+}
+
+/// The request's media type, lowercase, without parameters.
+fn media_type(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
-        .is_some_and(|v| v == "application/json" || v.ends_with("+json"))
 }
 
 /// Bodies up to this size are read on the async thread; larger ones beside it.
 const SMALL_BODY: usize = 64 * 1024;
 
-async fn predict(
-    State(state): State<ApiState>,
-    Path(name): Path<String>,
-    query: std::result::Result<Query<PredictQuery>, QueryRejection>,
-    request: Request,
-) -> std::result::Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError {
-        field: Some("explain".into()),
-        ..ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("{}; explain takes true or false", e.body_text()),
-        )
-    })?;
-    let served = state.served(&name).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
+/// Requests of up to this many rows (without explanations) are predicted on the async thread:
+/// handing them to another thread would cost more than predicting them.
+const SMALL_BATCH: usize = 64;
+
+/// A request's body, read within the body timeout and the body limit.
+async fn body(state: &ApiState, request: Request) -> std::result::Result<Bytes, ApiError> {
+    let settings = &state.settings;
+    match tokio::time::timeout(settings.body_timeout, Bytes::from_request(request, &())).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(rejection)) => Err(ApiError::new(
+            rejection.status(),
             format!(
-                "no fitted model `{}`; served models: {}",
-                name.chars().take(100).collect::<String>(),
-                state.models().join(", ")
+                "{}; the largest body taken is {} bytes",
+                rejection.body_text(),
+                settings.max_body
             ),
-        )
-    })?;
-    if !is_json(request.headers()) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the body must be JSON sent with the header Content-Type: application/json",
-        ));
+        )),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body was not received within {} s",
+                settings.body_timeout.as_secs_f64()
+            ),
+        )),
     }
-    let settings = Arc::clone(&state.settings);
-    let body = match tokio::time::timeout(settings.body_timeout, Bytes::from_request(request, &()))
-        .await
-    {
-        Ok(Ok(body)) => body,
-        Ok(Err(rejection)) => {
-            return Err(ApiError::new(
-                rejection.status(),
-                format!(
-                    "{}; the largest body taken is {} bytes",
-                    rejection.body_text(),
-                    settings.max_body
-                ),
-            ))
+}
+
+/// A prediction made: by which fitting, with which keys of the records skipped.
+struct Predicted {
+    fitting: Arc<Fitting>,
+    predictions: Predictions,
+    ignored: BTreeMap<String, usize>,
+}
+
+impl Predicted {
+    /// The response extension that names the model and fitting in `/metrics` and headers.
+    fn answered(&self, model: &str) -> Answered {
+        Answered {
+            model: model.to_string(),
+            fitting: self.fitting.id.clone(),
+            rows: self.predictions.predictions.len(),
         }
-        Err(_) => {
-            return Err(ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "the body was not received within {} s",
-                    settings.body_timeout.as_secs_f64()
-                ),
-            ))
-        }
-    };
-    let inputs = Arc::clone(&served.inputs);
-    let small = body.len() <= SMALL_BODY;
-    let read = move || records::read(&body, &inputs, &settings.limits);
-    let records = match small {
-        true => read(),
-        false => tokio::task::spawn_blocking(read)
-            .await
-            .map_err(|e| Error::Fitting(e.to_string()))?,
-    }?;
-    let fitting = served.fitting;
-    let frame = records.frame;
-    let result = tokio::task::spawn_blocking(move || {
-        let f = fitting.lock().map_err(|_| {
-            Error::Fitting("the model is unavailable after an earlier failure".into())
-        })?;
-        let p = f.predict(frame, "the request body", query.explain)?;
-        Ok::<_, Error>((f.id.clone(), p))
-    })
-    .await
-    .map_err(|e| Error::Fitting(e.to_string()))??;
-    let (fitting_id, p) = result;
+    }
+}
+
+impl ApiState {
+    /// Predicts the records of `body` (a JSON list of records) with `served`, within the
+    /// server's concurrency limit.
+    async fn predict(
+        &self,
+        served: Arc<Served>,
+        body: Bytes,
+        explain: bool,
+    ) -> std::result::Result<Predicted, ApiError> {
+        let Ok(_permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+            self.metrics.shed();
+            return Err(ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "the server is answering its limit of {} predictions at once; try again",
+                        self.settings.max_concurrency
+                    ),
+                )
+            });
+        };
+        let inputs = Arc::clone(&served.inputs);
+        let settings = Arc::clone(&self.settings);
+        let small = body.len() <= SMALL_BODY;
+        let read = move || records::read(&body, &inputs, &settings.limits);
+        let records = match small {
+            true => read(),
+            false => tokio::task::spawn_blocking(read)
+                .await
+                .map_err(|e| Error::Fitting(e.to_string()))?,
+        }?;
+        let fitting = Arc::clone(&served.fitting);
+        let frame = records.frame;
+        let predictions = if frame.height() <= SMALL_BATCH && !explain {
+            fitting.predict(frame, "the request body", false)?
+        } else {
+            let fitting = Arc::clone(&fitting);
+            tokio::task::spawn_blocking(move || fitting.predict(frame, "the request body", explain))
+                .await
+                .map_err(|e| Error::Fitting(e.to_string()))??
+        };
+        Ok(Predicted {
+            fitting,
+            predictions,
+            ignored: records.ignored,
+        })
+    }
+}
+
+/// Lore's answer to a prediction request, with the response extension naming its fitting.
+fn native_answer(name: &str, predicted: Predicted) -> Response {
+    let answered = predicted.answered(name);
+    let p = &predicted.predictions;
     let mut answer = json!({
         "model": name,
-        "fitting_id": fitting_id,
+        "fitting_id": predicted.fitting.id,
         "predictions": p.predictions,
     });
     if let Some(probabilities) = p.probabilities() {
@@ -556,61 +681,63 @@ async fn predict(
     if let Some(contributions) = p.contributions_json() {
         answer["contributions"] = contributions.into();
     }
-    if !records.ignored.is_empty() {
-        answer["ignored_fields"] = json!(records.ignored);
+    if !predicted.ignored.is_empty() {
+        answer["ignored_fields"] = json!(predicted.ignored);
     }
-    Ok(Json(answer))
+    let mut response = Json(answer).into_response();
+    response.extensions_mut().insert(answered);
+    response
 }
 
-/// The JSON schema of an input of `kind` (any scalar when the fitting predates kinds).
-fn schema(kind: Option<Kind>) -> Value {
-    match kind {
-        Some(Kind::Text) => json!({"type": "string", "nullable": true}),
-        Some(Kind::Number) => json!({"type": "number", "nullable": true}),
-        Some(Kind::Boolean) => json!({"type": "boolean", "nullable": true}),
-        Some(Kind::Date) => json!({"type": "string", "format": "date", "nullable": true}),
-        Some(Kind::Timestamp) => {
-            json!({"type": "string", "format": "date-time", "nullable": true})
-        }
-        None => json!({}),
+/// The `explain` query, or a 400 naming it.
+fn explain(
+    query: std::result::Result<Query<PredictQuery>, QueryRejection>,
+) -> std::result::Result<bool, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError {
+        field: Some("explain".into()),
+        ..ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("{}; explain takes true or false", e.body_text()),
+        )
+    })?;
+    Ok(query.explain)
+}
+
+/// Refuses a body that is not JSON, with a 415 saying what to send.
+fn json_only(headers: &HeaderMap) -> std::result::Result<(), ApiError> {
+    match is_json(headers) {
+        true => Ok(()),
+        false => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be JSON sent with the header Content-Type: application/json",
+        )),
     }
 }
 
-async fn openapi(State(state): State<ApiState>) -> Json<Value> {
-    let mut paths = serde_json::Map::new();
-    paths.insert(
-        "/health".into(),
-        json!({"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}}),
-    );
-    paths.insert("/models".into(), json!({"get": {"summary": "The models served, their fitting ids and inputs", "responses": {"200": {"description": "models"}}}}));
-    for (name, s) in state.all() {
-        let Ok(f) = s.fitting.lock() else { continue };
-        let properties: serde_json::Map<String, Value> = s
-            .inputs
-            .iter()
-            .map(|(c, kind)| (c.clone(), schema(*kind)))
-            .collect();
-        paths.insert(
-            format!("/models/{name}/predict"),
-            json!({"post": {
-                "summary": format!("Predict {} with {name}", f.pipeline.output.column()),
-                "parameters": [{"name": "explain", "in": "query", "required": false,
-                    "description": "also give each feature's SHAP contribution to each prediction",
-                    "schema": {"type": "boolean"}}],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {
-                    "type": "array", "items": {"type": "object", "properties": properties, "required": f.inputs()}}}}},
-                "responses": {
-                    "200": {"description": "predictions, probabilities (of yes, or of each class; none for a number) and the fitting id; with explain, contributions"},
-                    "400": {"description": "malformed body, or a missing or mistyped field: `field` names it, `row` the record (from 1), `expected` what it takes"},
-                    "413": {"description": "a body, record count, field count or text longer than the server takes"},
-                    "415": {"description": "a body not sent as Content-Type: application/json"}
-                }
-            }}),
-        );
-    }
-    Json(json!({
-        "openapi": "3.0.3",
-        "info": {"title": "Lore API", "version": env!("CARGO_PKG_VERSION")},
-        "paths": paths,
-    }))
+async fn predict(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    query: std::result::Result<Query<PredictQuery>, QueryRejection>,
+    request: Request,
+) -> std::result::Result<Response, ApiError> {
+    let explain = explain(query)?;
+    let served = state.model(&name)?;
+    json_only(request.headers())?;
+    let body = body(&state, request).await?;
+    let predicted = state.predict(served, body, explain).await?;
+    Ok(native_answer(&name, predicted))
+}
+
+async fn predict_version(
+    State(state): State<ApiState>,
+    Path((name, version)): Path<(String, String)>,
+    query: std::result::Result<Query<PredictQuery>, QueryRejection>,
+    request: Request,
+) -> std::result::Result<Response, ApiError> {
+    let explain = explain(query)?;
+    let served = state.version(&name, &version).await?;
+    json_only(request.headers())?;
+    let body = body(&state, request).await?;
+    let predicted = state.predict(served, body, explain).await?;
+    Ok(native_answer(&name, predicted))
 }

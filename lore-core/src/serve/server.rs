@@ -18,13 +18,15 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tower::ServiceExt;
 
+use super::auth::Auth;
 use super::records::Limits;
 use super::{router, ApiState, MAX_HEADERS};
 use crate::error::{Error, Result};
+use std::sync::atomic::AtomicBool;
 
 /// How `lore api` takes requests: the limits on what one may hold, and how long a client may
 /// take over each part of it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// What the records of one request may hold.
     pub limits: Limits,
@@ -41,6 +43,13 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How long Ctrl-C (or SIGTERM) waits for open requests before closing their connections.
     pub shutdown_timeout: Duration,
+    /// The most predictions answered at once; more get 503 with `Retry-After` at once, so a
+    /// burst is shed instead of queued.
+    pub max_concurrency: usize,
+    /// Write an access line for every request (else only for those that failed).
+    pub access_log: bool,
+    /// Who may call the API.
+    pub auth: Auth,
 }
 
 impl Default for Settings {
@@ -53,6 +62,12 @@ impl Default for Settings {
             idle_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(10),
+            max_concurrency: 1024,
+            access_log: false,
+            auth: Auth {
+                open_probes: true,
+                ..Auth::default()
+            },
         }
     }
 }
@@ -75,6 +90,7 @@ pub async fn serve(
         .map_err(|e| Error::Input(format!("cannot read the address listened on: {e}")))?;
     on_ready(bound);
     let settings = Arc::clone(&state.settings);
+    let ready: Arc<AtomicBool> = Arc::clone(&state.ready);
     let app = router(state);
     let graceful = GracefulShutdown::new();
     let mut stop = std::pin::pin!(stop_signal());
@@ -133,6 +149,8 @@ pub async fn serve(
         });
     }
     drop(listener);
+    ready.store(false, Ordering::SeqCst);
+    tracing::info!("stopping: no new connections; finishing the requests in flight");
     let deadline = settings.shutdown_timeout;
     tokio::select! {
         () = graceful.shutdown() => {}

@@ -1,0 +1,191 @@
+//! Error answers: one JSON shape for every route and protocol, so a client of any of them reads
+//! what went wrong the same way. `error` and `message` carry the same text (Lore's clients read
+//! the first, MLflow's the second), `error_code` is MLflow's name for the status, and `field`,
+//! `row` and `expected` point at the value at fault.
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::records;
+use crate::error::Error;
+
+/// An error answer: `{"error", "error_code", "message", "field"?, "row"?, "expected"?}`.
+pub(super) struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub field: Option<String>,
+    pub row: Option<usize>,
+    pub expected: Option<&'static str>,
+    /// Seconds after which a retry may succeed (a 503 when the server is at its limit).
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            field: None,
+            row: None,
+            expected: None,
+            retry_after: None,
+        }
+    }
+}
+
+/// MLflow's name for an error of `status` (its `databricks_pb2.ErrorCode`).
+fn error_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "RESOURCE_DOES_NOT_EXIST",
+        408 | 504 => "DEADLINE_EXCEEDED",
+        413 | 429 => "REQUEST_LIMIT_EXCEEDED",
+        503 => "TEMPORARILY_UNAVAILABLE",
+        s if s >= 500 => "INTERNAL_ERROR",
+        _ => "BAD_REQUEST",
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "error": self.message,
+            "error_code": error_code(self.status),
+            "message": self.message,
+        });
+        if let Some(field) = self.field {
+            body["field"] = json!(field);
+        }
+        if let Some(row) = self.row {
+            body["row"] = json!(row);
+        }
+        if let Some(expected) = self.expected {
+            body["expected"] = json!(expected);
+        }
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let (status, field) = match &e {
+            Error::MissingColumn { column, .. } | Error::ColumnType { column, .. } => {
+                (StatusCode::BAD_REQUEST, Some(column.clone()))
+            }
+            Error::Input(_) | Error::InvalidParam { .. } => (StatusCode::BAD_REQUEST, None),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, None),
+        };
+        if status.is_server_error() {
+            // The detail (paths, internals) is the operator's, not the client's.
+            tracing::error!("{e}");
+            return ApiError::new(status, SERVER_FAULT);
+        }
+        tracing::debug!("refused a request: {e}");
+        ApiError {
+            field,
+            ..ApiError::new(status, e.to_string())
+        }
+    }
+}
+
+impl From<records::Refused> for ApiError {
+    fn from(r: records::Refused) -> Self {
+        tracing::debug!("refused a request: {}", r.message);
+        ApiError {
+            status: StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+            message: r.message,
+            field: r.field,
+            row: r.row,
+            expected: r.expected,
+            retry_after: None,
+        }
+    }
+}
+
+/// The whole message of a 5xx answer.
+pub(super) const SERVER_FAULT: &str = "the server failed to answer this request; its log says why";
+
+/// The longest error text kept when an answer that is not JSON is made JSON.
+const MAX_ERROR_TEXT: usize = 1_000;
+
+/// Makes every error answer JSON of one shape: axum's own rejections (413, 415, a bad query),
+/// 404, 405 and the like come as text or empty, and are rewritten with their text or reason.
+pub(super) async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_ERROR_TEXT * 4).await {
+        Ok(bytes) if status.is_client_error() && !bytes.is_empty() => {
+            String::from_utf8_lossy(&bytes)
+                .chars()
+                .take(MAX_ERROR_TEXT)
+                .collect()
+        }
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let mut answer = ApiError::new(status, text).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name == header::ALLOW || name == header::RETRY_AFTER || name == header::WWW_AUTHENTICATE
+        {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
+}
+
+/// The longest URI taken, in bytes (longer: 414).
+pub const MAX_URI: usize = 8 * 1024;
+
+/// The most header fields taken (more: 431).
+pub const MAX_HEADERS: usize = 100;
+
+/// The most bytes of header fields taken, names and values together (more: 431).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses a request whose URI or headers are larger than Lore takes, with a JSON 414 or 431
+/// (hyper's own limits, far above these, answer with an empty body).
+pub(super) async fn head_limits(request: Request, next: Next) -> Response {
+    let uri = request.uri().to_string().len();
+    if uri > MAX_URI {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            format!("the URI is {uri} bytes, more than the {MAX_URI} taken; send data in the body"),
+        )
+        .into_response();
+    }
+    let headers = request.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!(
+                "{} header fields of {bytes} bytes, more than the {MAX_HEADERS} fields or \
+                 {MAX_HEADER_BYTES} bytes taken",
+                headers.len()
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}

@@ -1,0 +1,197 @@
+//! What the end-to-end tests share: running the built `lore` binary in a folder, a fresh
+//! folder for each test's projects, and `lore api` on a free port with a plain HTTP client.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+pub fn lore(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lore"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("lore runs")
+}
+
+pub fn ok(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "lore failed ({}):\nstdout: {}\nstderr: {stderr}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn failed(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "lore should have failed; stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A fresh folder for this run's projects.
+pub fn workdir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    dir
+}
+
+/// A `lore api` process, stopped when dropped.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to lore api");
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status: u16 = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// `lore api --port 0` with `args` in `root`, and the port it listens on.
+pub fn api(root: &Path, args: &[&str]) -> (Server, u16) {
+    api_with_stderr(root, args, Stdio::inherit())
+}
+
+/// [`api`] with its standard error sent to `stderr`.
+pub fn api_with_stderr(root: &Path, args: &[&str], stderr: Stdio) -> (Server, u16) {
+    api_with_env(root, args, &[], stderr)
+}
+
+/// [`api_with_stderr`] with the environment variables `env` set.
+pub fn api_with_env(
+    root: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stderr: Stdio,
+) -> (Server, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lore"))
+        .args(["api", "--port", "0"])
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(root)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("lore api starts");
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut stdout = BufReader::new(stdout);
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    // The rest (the fittings served, the protocols) is read and dropped, so the pipe never fills.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let port: u16 = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    (server, port)
+}
+
+/// The Python of `LORE_TEST_PYTHON` (scripts/python: xgboost, pyarrow, prometheus_client);
+/// `None`, and the check skipped, without one unless `LORE_REQUIRE_PYTHON` is set.
+pub fn python() -> Option<PathBuf> {
+    match std::env::var("LORE_TEST_PYTHON") {
+        Ok(path) => Some(PathBuf::from(path)),
+        Err(_) => {
+            assert!(
+                std::env::var("LORE_REQUIRE_PYTHON").is_err(),
+                "LORE_REQUIRE_PYTHON is set but LORE_TEST_PYTHON is not"
+            );
+            eprintln!("LORE_TEST_PYTHON is not set: boosters are not loaded in Python");
+            None
+        }
+    }
+}
+
+/// Two users as a CSV file of the sample's columns.
+pub const TWO_USERS: &str =
+    "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
+     John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n\
+     Ann,ann@nowhere.example,2016-01-02 10:00:00,2018-05-01 09:00:00,1,5.5,0\n";
+
+/// An HTTP answer: status, headers (names lowercase) and body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON (null when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// One request with `headers` and `body` on a connection of its own.
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to lore api");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    // A server may answer (a 413, a 504) before it has read the whole body, and close.
+    let _ = stream.write_all(body);
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .unwrap_or_else(|e| panic!("no answer to {method} {path}: {e}"));
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
