@@ -659,3 +659,186 @@ fn only_a_right_key_or_a_valid_token_gets_in_and_no_credential_is_logged() {
         );
     }
 }
+
+/// A small deterministic generator (xorshift), so a failing body can be found again.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+/// A body that is almost right, or not at all: values of every wrong kind, NaN and infinities,
+/// huge numbers, deep nesting, empty lists, broken JSON, bytes that are not UTF-8, MLflow forms.
+fn hostile(dice: &mut Dice) -> (String, Vec<u8>, &'static str) {
+    let values = [
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e400",
+        "-1e400",
+        "\"NaN\"",
+        "null",
+        "true",
+        "[]",
+        "{}",
+        "\"\"",
+        "\"\\u0000\"",
+        "18446744073709551616",
+        "-0",
+        "1.7976931348623157e308",
+        "\"12\"",
+        "[1,2]",
+        "{\"a\":1}",
+        "\"2015-13-45 99:99:99\"",
+        "\"\\ud800\"",
+    ];
+    let fields = [
+        "first_name",
+        "email",
+        "signup_date",
+        "last_order_at",
+        "orders",
+        "basket_value",
+        "sessions_30d",
+        "unknown",
+        "",
+        "orders\u{0}",
+    ];
+    let good = records()[0].to_string();
+    let predict = format!("/models/{MODEL}/predict");
+    let body = match dice.below(12) {
+        0 => {
+            let mut record = records()[0].clone();
+            let field = dice.pick(&fields);
+            let value: Value = serde_json::from_str(dice.pick(&values)).unwrap_or(Value::Null);
+            record[field] = value;
+            format!("[{record}]")
+        }
+        1 => {
+            let field = dice.pick(&fields);
+            good.replacen(
+                &format!("\"{field}\":"),
+                &format!("\"{field}\":{},\"x\":", dice.pick(&values)),
+                1,
+            )
+        }
+        2 => format!("[{}]", dice.pick(&values)),
+        3 => dice.pick(&values).to_string(),
+        4 => {
+            let depth = 1 + dice.below(5000);
+            format!("{}{}", "[".repeat(depth), "]".repeat(dice.below(depth + 1)))
+        }
+        5 => {
+            let cut = dice.below(good.len());
+            format!("[{}", &good[..cut])
+        }
+        6 => {
+            let mut bytes = format!("[{good}]").into_bytes();
+            for _ in 0..1 + dice.below(4) {
+                let i = dice.below(bytes.len());
+                bytes[i] = dice.next() as u8;
+            }
+            return (predict, bytes, "application/json");
+        }
+        7 => format!(
+            "{{\"dataframe_split\": {{\"columns\": [\"orders\"], \"data\": [[{}]]}}}}",
+            dice.pick(&values)
+        ),
+        8 => format!(
+            "{{\"{}\": {}}}",
+            dice.pick(&["inputs", "instances", "dataframe_records", "params", "x"]),
+            dice.pick(&values)
+        ),
+        9 => "[]".to_string(),
+        10 => format!("[{}]", vec![good.as_str(); 1 + dice.below(3)].join(",")),
+        _ => {
+            let csv = format!(
+                "orders,basket_value\n{},{}\n",
+                dice.pick(&values),
+                dice.pick(&values)
+            );
+            return ("/invocations".to_string(), csv.into_bytes(), "text/csv");
+        }
+    };
+    let path = match dice.below(4) {
+        0 => "/invocations".to_string(),
+        1 => format!(
+            "/models/{}/predict",
+            dice.pick(&["Nope", "..", "%00", MODEL])
+        ),
+        _ => predict,
+    };
+    (path, body.into_bytes(), "application/json")
+}
+
+/// The server's resident memory, in bytes.
+fn resident(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+#[test]
+fn ten_thousand_hostile_bodies_get_no_5xx_and_the_server_answers_after() {
+    let f = fitted();
+    let (server, port) = api(&f.root, &[]);
+    let path = format!("/models/{MODEL}/predict");
+    let before = post(port, &path, &records());
+    assert_eq!(before.status, 200);
+    let mut dice = Dice(0x9e37_79b9_7f4a_7c15);
+    let mut statuses = std::collections::BTreeMap::new();
+    let mut peak = 0;
+    for i in 0..10_000 {
+        let (target, body, kind) = hostile(&mut dice);
+        let reply = request(port, "POST", &target, &[("Content-Type", kind)], &body);
+        assert!(
+            reply.status < 500,
+            "body {i} to {target} got {}: {}\n{}",
+            reply.status,
+            reply.body,
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        );
+        assert!(
+            reply.json()["error"].is_string() || reply.status == 200,
+            "{}",
+            reply.body
+        );
+        *statuses.entry(reply.status).or_insert(0) += 1;
+        if i % 500 == 0 {
+            peak = peak.max(resident(server.0.id()));
+        }
+    }
+    let after = post(port, &path, &records());
+    assert_eq!(after.status, 200);
+    assert_eq!(after.json()["predictions"], before.json()["predictions"]);
+    assert!(
+        peak < 400 << 20,
+        "resident memory reached {} MB",
+        peak >> 20
+    );
+    assert!(
+        statuses.len() >= 3,
+        "the bodies reached several answers: {statuses:?}"
+    );
+}

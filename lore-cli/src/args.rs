@@ -42,7 +42,9 @@ pub enum Command {
     /// Evaluate a saved fitting on new labelled rows: the metrics `lore fit` reports, on them.
     Evaluate(EvaluateArgs),
     /// Serve every fitted model over HTTP: the fitting its production alias holds, else its
-    /// latest, pulling from the S3 bucket of config/aws.toml what models/ lacks.
+    /// latest, pulling from the S3 bucket of config/aws.toml what models/ lacks. Lore's routes,
+    /// MLflow's /invocations, probes (/livez, /readyz), /metrics and /openapi.json on one port;
+    /// API keys and JWTs from config/api.toml; SIGHUP reloads fittings.
     Api(ApiArgs),
     /// Add code to the project from templates.
     #[command(subcommand)]

@@ -47,6 +47,27 @@ fn one_row(c: &mut Criterion) {
             })
         })
     });
+    // Where the time goes: reading the record alone, and predicting a frame already read.
+    group.bench_function("one record: read", |b| {
+        b.iter(|| records::read(RECORD, &inputs, &limits).map(|r| r.frame.height()))
+    });
+    if let Ok(read) = records::read(RECORD, &inputs, &limits) {
+        group.bench_function("one record: transform, encode", |b| {
+            b.iter(|| {
+                fitting
+                    .pipeline
+                    .prepare(read.frame.clone(), "the bench")
+                    .is_ok()
+            })
+        });
+        group.bench_function("one record: encode, predict", |b| {
+            b.iter(|| {
+                fitting
+                    .predict(read.frame.clone(), "the bench", false)
+                    .is_ok()
+            })
+        });
+    }
     group.finish();
 }
 
