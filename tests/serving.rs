@@ -719,7 +719,7 @@ fn hostile(dice: &mut Dice) -> (String, Vec<u8>, &'static str) {
     ];
     let good = records()[0].to_string();
     let predict = format!("/models/{MODEL}/predict");
-    let body = match dice.below(12) {
+    let body = match dice.below(13) {
         0 => {
             let mut record = records()[0].clone();
             let field = dice.pick(&fields);
@@ -764,6 +764,21 @@ fn hostile(dice: &mut Dice) -> (String, Vec<u8>, &'static str) {
         ),
         9 => "[]".to_string(),
         10 => format!("[{}]", vec![good.as_str(); 1 + dice.below(3)].join(",")),
+        11 => {
+            let infer = format!(
+                "{{\"id\": {}, \"inputs\": [{{\"name\": \"{}\", \"shape\": [{}], \"datatype\": \"{}\", \"data\": [{}]}}]}}",
+                dice.pick(&values),
+                dice.pick(&fields),
+                dice.pick(&["1", "-1", "0", "1, 1", "2", "99999999999"]),
+                dice.pick(&["FP64", "BYTES", "BOOL", "INT64", "NOPE"]),
+                dice.pick(&values)
+            );
+            return (
+                format!("/v2/models/{MODEL}/infer"),
+                infer.into_bytes(),
+                "application/json",
+            );
+        }
         _ => {
             let csv = format!(
                 "orders,basket_value\n{},{}\n",
@@ -841,4 +856,137 @@ fn ten_thousand_hostile_bodies_get_no_5xx_and_the_server_answers_after() {
         statuses.len() >= 3,
         "the bodies reached several answers: {statuses:?}"
     );
+}
+
+#[test]
+fn an_open_inference_round_trip_matches_lore_predict_on_the_same_rows() {
+    let f = fitted();
+    std::fs::write(f.root.join("v2-rows.csv"), TWO_USERS).unwrap();
+    let out = f.root.join("v2-predicted.jsonl");
+    ok(&lore(
+        &f.root,
+        &[
+            "predict",
+            MODEL,
+            "--input",
+            "v2-rows.csv",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    ));
+    let predicted: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (_server, port) = api(&f.root, &[]);
+    assert_eq!(
+        request(port, "GET", "/v2/health/ready", &[], b"").json()["ready"],
+        true
+    );
+    assert_eq!(
+        request(port, "GET", "/v2/health/live", &[], b"").status,
+        200
+    );
+    let server = request(port, "GET", "/v2", &[], b"").json();
+    assert_eq!(server["name"], "lore");
+    let meta = request(port, "GET", &format!("/v2/models/{MODEL}"), &[], b"").json();
+    assert_eq!(meta["versions"], json!([f.ids[1]]));
+    let kinds: std::collections::BTreeMap<String, String> = meta["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap().into(),
+                i["datatype"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds["orders"], "FP64");
+    assert_eq!(kinds["email"], "BYTES");
+    assert_eq!(
+        request(port, "GET", &format!("/v2/models/{MODEL}/ready"), &[], b"").status,
+        200
+    );
+
+    let users = records();
+    let inputs: Vec<Value> = kinds
+        .iter()
+        .map(|(name, datatype)| {
+            let data: Vec<Value> = users
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u[name].clone())
+                .collect();
+            json!({"name": name, "shape": [2], "datatype": datatype, "data": data})
+        })
+        .collect();
+    let infer = json!({"id": "round-trip-1", "inputs": inputs});
+    let reply = post(port, &format!("/v2/models/{MODEL}/infer"), &infer);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let answer = reply.json();
+    assert_eq!(answer["id"], "round-trip-1");
+    assert_eq!(answer["model_version"], f.ids[1].as_str());
+    let outputs = answer["outputs"].as_array().unwrap();
+    let output = |name: &str| outputs.iter().find(|o| o["name"] == name).cloned().unwrap();
+    let predictions = output("predictions");
+    assert_eq!(
+        (
+            predictions["datatype"].clone(),
+            predictions["shape"].clone()
+        ),
+        (json!("BOOL"), json!([2]))
+    );
+    let probabilities = output("probabilities");
+    assert_eq!(probabilities["shape"], json!([2]));
+    for (i, row) in predicted.iter().enumerate() {
+        assert_eq!(predictions["data"][i], row["prediction"], "row {i}: {row}");
+        let (v2, cli) = (
+            probabilities["data"][i].as_f64().unwrap(),
+            row["probability"].as_f64().unwrap(),
+        );
+        assert!((v2 - cli).abs() < 1e-6, "row {i}: {v2} against {cli}");
+    }
+
+    let versioned = post(
+        port,
+        &format!("/v2/models/{MODEL}/versions/{}/infer", f.ids[0]),
+        &infer,
+    );
+    assert_eq!(
+        versioned.json()["model_version"],
+        f.ids[0].as_str(),
+        "{}",
+        versioned.body
+    );
+    let only = json!({"inputs": inputs, "outputs": [{"name": "probabilities"}]});
+    let reply = post(port, &format!("/v2/models/{MODEL}/infer"), &only);
+    assert_eq!(reply.json()["outputs"].as_array().map(Vec::len), Some(1));
+    let mut wrong = inputs.clone();
+    wrong[0]["shape"] = json!([3]);
+    let reply = post(
+        port,
+        &format!("/v2/models/{MODEL}/infer"),
+        &json!({"inputs": wrong}),
+    );
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("holds 3 values"), "{}", reply.body);
+    let typed: Vec<Value> = inputs
+        .iter()
+        .map(|i| match i["name"] == "orders" {
+            true => {
+                json!({"name": "orders", "shape": [2], "datatype": "BYTES", "data": ["12", "1"]})
+            }
+            false => i.clone(),
+        })
+        .collect();
+    let reply = post(
+        port,
+        &format!("/v2/models/{MODEL}/infer"),
+        &json!({"inputs": typed}),
+    );
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.json()["field"], "orders");
 }

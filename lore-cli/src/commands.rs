@@ -463,8 +463,9 @@ async fn api(args: ApiArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
             lines.push_str(&format!("  {model}: fitting {fitting} ({chosen})\n"));
         }
         lines.push_str(
-            "  protocols: Lore POST /models/{name}/predict, MLflow POST /invocations, probes \
-             /livez /readyz, Prometheus /metrics, OpenAPI /openapi.json\n",
+            "  protocols: Lore POST /models/{name}/predict, MLflow POST /invocations, Open \
+             Inference V2 POST /v2/models/{name}/infer, probes /livez /readyz, Prometheus \
+             /metrics, OpenAPI /openapi.json\n",
         );
         // Whoever started the server may stop reading its output; serving goes on regardless.
         use std::io::Write;

@@ -6,7 +6,8 @@
 //!
 //! One server speaks several protocols: Lore's own (`POST /models/{name}/predict`, and
 //! `/models/{name}/versions/{fitting-or-alias}/predict`), MLflow's scoring protocol
-//! (`POST /invocations`, `GET /ping`, `GET /version`, see [`mlflow`]), probes in BentoML's
+//! (`POST /invocations`, `GET /ping`, `GET /version`, see [`mlflow`]), the Open Inference
+//! Protocol V2 of KServe and Triton (`/v2/...`, see [`v2`]), probes in BentoML's
 //! convention (`/livez`, `/healthz`, `/readyz`) and Prometheus' `GET /metrics`. Every error
 //! answer is JSON of one shape (see [`errors`]); every prediction names the fitting that made
 //! it, in its body and in the `X-Lore-Fitting` header.
@@ -18,6 +19,7 @@ mod mlflow;
 mod openapi;
 pub mod records;
 mod server;
+mod v2;
 
 pub use auth::{key_digest, parse_digest, Auth};
 pub use errors::{MAX_HEADERS, MAX_HEADER_BYTES, MAX_URI};
@@ -437,6 +439,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/openapi.json", get(openapi::openapi))
         .route("/admin/reload", post(reload))
         .merge(mlflow::routes())
+        .merge(v2::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(state.clone(), deadline))

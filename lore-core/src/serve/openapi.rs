@@ -136,6 +136,14 @@ pub(super) async fn openapi(State(state): State<ApiState>) -> Json<Value> {
             format!("/models/{name}/versions/{{version}}/predict"),
             versioned,
         );
+        paths.insert(format!("/v2/models/{name}/infer"), v2_route(s));
+        paths.insert(
+            format!("/v2/models/{name}"),
+            simple(
+                "Open Inference Protocol V2: the model's inputs and outputs",
+                "metadata",
+            ),
+        );
         let invocations = mlflow_route(s);
         paths.insert(format!("/models/{name}/invocations"), invocations.clone());
         if served.len() == 1 {
@@ -183,6 +191,39 @@ fn mlflow_route(served: &Served) -> Value {
             "200": {"description": "{\"predictions\": [...]}"},
             "400": {"description": "a malformed body, or not exactly one input key"},
             "415": {"description": "neither application/json nor text/csv"},
+        },
+    }})
+}
+
+/// The Open Inference Protocol's `infer` for the model `served`.
+fn v2_route(served: &Served) -> Value {
+    let example: Vec<Value> = served
+        .inputs
+        .iter()
+        .map(|(c, kind)| {
+            let datatype = match kind {
+                Some(Kind::Number) => "FP64",
+                Some(Kind::Boolean) => "BOOL",
+                _ => "BYTES",
+            };
+            json!({"name": c, "shape": [1], "datatype": datatype, "data": [example(*kind)]})
+        })
+        .collect();
+    json!({"post": {
+        "summary": "Open Inference Protocol V2 (KServe, Triton): one input tensor a column, answered with the outputs predictions and probabilities",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["inputs"],
+            "properties": {
+                "id": {"type": "string"},
+                "inputs": {"type": "array", "items": {"type": "object", "required": ["name", "shape", "datatype", "data"]}},
+                "outputs": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
+            },
+            "example": {"id": "1", "inputs": example},
+        }}}},
+        "responses": {
+            "200": {"description": "{\"model_name\", \"model_version\", \"id\", \"outputs\": [{\"name\", \"shape\", \"datatype\", \"data\"}]}"},
+            "400": {"description": "a malformed request, a bad shape, or a value of the wrong kind"},
         },
     }})
 }
