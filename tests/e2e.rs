@@ -2095,6 +2095,64 @@ fn a_fit_uploaded_to_s3_is_served_and_predicted_by_a_fresh_copy_with_no_fittings
 }
 
 #[test]
+fn two_servers_sharing_a_bucket_serve_a_promotion_made_by_a_third_process_with_no_failed_request() {
+    let dir = workdir("s3-replicas");
+    let Some(root) = s3_project(&dir, "replicas") else {
+        return;
+    };
+    let model = "SubscribersDeclared";
+    let a = fit_declared(&root, &["--upload"]);
+    let b = fit_declared(&root, &["-p", "max_depth=5", "--upload"]);
+    let ida = a["fitting_id"].as_str().unwrap();
+    // Two replicas with no fittings and no database of their own: all they share is the bucket.
+    let mut ports = Vec::new();
+    let mut servers = Vec::new();
+    for replica in ["replica-1", "replica-2"] {
+        let copy = dir.join(replica);
+        fresh_copy(&root, &copy);
+        let (server, port) = api(&copy, &["--refresh", "1"]);
+        wait_for_fitting(port, model, &b["fitting_id"], Value::Null);
+        servers.push(server);
+        ports.push(port);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let body = r#"[{"first_name":"John","email":"john1@gmail.com","signup_date":"2015-01-02 10:00:00","last_order_at":"2018-05-01 09:00:00","orders":12,"basket_value":55.5,"sessions_30d":4}]"#;
+    let load: Vec<_> = ports
+        .iter()
+        .map(|&port| {
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut statuses = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let path = format!("/models/{model}/predict");
+                    statuses.push(http(port, "POST", &path, body).0);
+                }
+                statuses
+            })
+        })
+        .collect();
+    let promoted = std::time::Instant::now();
+    ok(&lore(&root, &["models", "promote", model, ida]));
+    for &port in &ports {
+        wait_for_fitting(port, model, &a["fitting_id"], "production".into());
+    }
+    let took = promoted.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let statuses: Vec<u16> = load.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    assert!(!statuses.is_empty());
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "every request during the promotion was answered: {statuses:?}"
+    );
+    // The refresh interval (1 s), the promotion's own upload, and loading the fitting.
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "both replicas served the promotion {took:?} after it was made"
+    );
+    drop(servers);
+}
+
+#[test]
 fn a_damaged_object_is_refused_and_s3_failures_leave_no_registry_change() {
     let dir = workdir("s3-failures");
     let Some(root) = s3_project(&dir, "guarded") else {

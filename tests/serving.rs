@@ -990,3 +990,60 @@ fn an_open_inference_round_trip_matches_lore_predict_on_the_same_rows() {
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert_eq!(reply.json()["field"], "orders");
 }
+
+/// Chromium on the PATH, to load pages as a browser does; `None`, and the check skipped,
+/// without one unless `LORE_REQUIRE_BROWSER` is set (scripts/test sets it; scripts/system-packages
+/// installs Debian's chromium).
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("LORE_REQUIRE_BROWSER").is_err(),
+            "LORE_REQUIRE_BROWSER is set but no chromium is on the PATH"
+        );
+        eprintln!("no chromium on the PATH: the docs page is not loaded in a browser");
+    }
+    found
+}
+
+#[test]
+fn the_docs_page_renders_every_route_with_typed_inputs_in_a_headless_browser() {
+    let Some(browser) = chromium() else { return };
+    let f = fitted();
+    let (_server, port) = api(&f.root, &[]);
+    let profile = workdir("chromium-profile");
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=10000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("http://127.0.0.1:{port}/docs"))
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let predict = format!("data-path=\"/models/{MODEL}/predict\"");
+    assert!(
+        dom.contains(&predict),
+        "the page lists the predict route:\n{dom}"
+    );
+    assert!(
+        dom.contains(&format!("data-path=\"/v2/models/{MODEL}/infer\"")),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<code>orders</code>") && dom.contains("number | null"),
+        "typed inputs:\n{dom}"
+    );
+    assert!(
+        dom.contains(" routes</p>") && !dom.contains("Loading"),
+        "the script ran:\n{dom}"
+    );
+}

@@ -437,6 +437,7 @@ pub fn router(state: ApiState) -> Router {
             post(predict_version),
         )
         .route("/openapi.json", get(openapi::openapi))
+        .route("/docs", get(docs))
         .route("/admin/reload", post(reload))
         .merge(mlflow::routes())
         .merge(v2::routes())
@@ -482,6 +483,23 @@ async fn not_found() -> ApiError {
         "no such route; GET /openapi.json lists them (POST /models/{name}/predict, POST \
          /invocations, GET /models, GET /livez, GET /readyz, GET /metrics, ...)",
     )
+}
+
+/// The API's documentation as a page: `/openapi.json` rendered in the browser by a script of
+/// its own, so it works offline.
+async fn docs() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                 connect-src 'self'",
+            ),
+        ],
+        include_str!("docs.html"),
+    )
+        .into_response()
 }
 
 /// Looks for new fittings at once (as SIGHUP does) and answers what changed and what is served.

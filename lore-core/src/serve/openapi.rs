@@ -94,6 +94,11 @@ pub(super) async fn openapi(State(state): State<ApiState>) -> Json<Value> {
             "the metrics",
         ),
         (
+            "/docs",
+            "This document as a page that works offline",
+            "HTML",
+        ),
+        (
             "/models",
             "The models served, their fittings, inputs and scores",
             "the models",
