@@ -2418,17 +2418,6 @@ fn names_from_a_bucket_never_leave_their_folder_and_bad_fittings_are_skipped() {
     }
 }
 
-/// The resident memory of process `pid`, in bytes.
-fn resident_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kb * 1024
-}
-
 #[test]
 fn oversized_requests_are_refused_cheaply_and_the_server_keeps_answering() {
     let d = demo();

@@ -144,12 +144,10 @@ async fn version_ready(
     Ok(Json(json!({"name": name, "ready": true})))
 }
 
-/// An inference request.
+/// An inference request (its `parameters`, none of which Lore's models take, are ignored).
 #[derive(Debug, Deserialize)]
 struct InferRequest {
     id: Option<String>,
-    #[serde(default)]
-    parameters: Option<Map<String, Value>>,
     inputs: Vec<Tensor>,
     #[serde(default)]
     outputs: Option<Vec<RequestedOutput>>,
@@ -209,7 +207,6 @@ async fn answer(
             e.column()
         ))
     })?;
-    let _ = &infer.parameters;
     let records = records_of(&infer.inputs)?;
     let body = serde_json::to_vec(&records).map_err(|e| bad(e.to_string()))?;
     let predicted = state.predict(served, body.into(), false).await?;
