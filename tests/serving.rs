@@ -21,15 +21,7 @@ fn mlflow_clients_get_the_predictions_of_lores_own_route_in_every_input_form() {
     let expected = native.json()["predictions"].clone();
     assert_eq!(expected.as_array().map(Vec::len), Some(2));
 
-    let columns = [
-        "first_name",
-        "email",
-        "signup_date",
-        "last_order_at",
-        "orders",
-        "basket_value",
-        "sessions_30d",
-    ];
+    let columns = COLUMNS;
     let rows: Vec<Value> = records()
         .as_array()
         .unwrap()

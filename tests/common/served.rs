@@ -53,6 +53,17 @@ pub fn own_copy(name: &str) -> PathBuf {
     to
 }
 
+/// The model's input columns, in their order.
+pub const COLUMNS: [&str; 7] = [
+    "first_name",
+    "email",
+    "signup_date",
+    "last_order_at",
+    "orders",
+    "basket_value",
+    "sessions_30d",
+];
+
 /// Two users, as JSON records.
 pub fn records() -> Value {
     json!([
