@@ -27,14 +27,7 @@ fn one_row(c: &mut Criterion) {
         eprintln!("{dir}: {e}");
         return;
     }
-    let inputs: Vec<_> = fitting
-        .inputs()
-        .into_iter()
-        .map(|c| {
-            let kind = fitting.pipeline.input_kinds.get(&c).copied();
-            (c, kind)
-        })
-        .collect();
+    let inputs = fitting.typed_inputs();
     let limits = Limits::default();
     let mut group = c.benchmark_group("predict");
     group.bench_function("one record: read, encode, predict", |b| {

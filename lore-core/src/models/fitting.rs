@@ -1076,6 +1076,18 @@ impl Fitting {
         self.pipeline.inputs()
     }
 
+    /// Each input column with the kind it held when fitted (`None` for fittings saved before
+    /// kinds were kept), in the order of [`Fitting::inputs`].
+    pub fn typed_inputs(&self) -> Vec<(String, Option<crate::frame::Kind>)> {
+        self.inputs()
+            .into_iter()
+            .map(|c| {
+                let kind = self.pipeline.input_kinds.get(&c).copied();
+                (c, kind)
+            })
+            .collect()
+    }
+
     /// Limits each of its predictions to `threads` threads (see
     /// [`FittedEstimator::limit_threads`]).
     pub fn limit_threads(&mut self, threads: usize) -> Result<()> {

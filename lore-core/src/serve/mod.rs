@@ -63,17 +63,9 @@ struct Served {
 
 impl Served {
     fn new(fitting: Fitting, alias: Option<String>) -> Served {
-        let inputs = fitting
-            .inputs()
-            .into_iter()
-            .map(|c| {
-                let kind = fitting.pipeline.input_kinds.get(&c).copied();
-                (c, kind)
-            })
-            .collect();
         Served {
+            inputs: Arc::new(fitting.typed_inputs()),
             fitting: Arc::new(fitting),
-            inputs: Arc::new(inputs),
             alias,
         }
     }
