@@ -477,3 +477,100 @@ fn the_docs_page_renders_every_route_with_typed_inputs_in_a_headless_browser() {
         "the script ran:\n{dom}"
     );
 }
+
+#[test]
+fn logged_predictions_carry_ids_and_are_read_back_by_lore_predictions() {
+    let f = fitted();
+    let root = own_copy("prediction-log");
+    let native = format!("/models/{MODEL}/predict");
+    let two = records().to_string();
+    // Off by default: no ids in the answer.
+    let (server, port) = api(&root, &[]);
+    let reply = request(port, "POST", &native, &[JSON], two.as_bytes());
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        reply.json().get("prediction_ids").is_none(),
+        "{}",
+        reply.body
+    );
+    drop(server);
+
+    std::fs::write(root.join("config/api.toml"), "log_predictions = true\n").unwrap();
+    let (mut server, port) = api(&root, &[]);
+    let reply = request(
+        port,
+        "POST",
+        &native,
+        &[JSON, ("X-Request-Id", "req-native-1")],
+        two.as_bytes(),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let answer = reply.json();
+    let ids: Vec<String> = serde_json::from_value(answer["prediction_ids"].clone()).unwrap();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    let mlflow = json!({"dataframe_records": [records()[0]]}).to_string();
+    let reply = request(
+        port,
+        "POST",
+        "/invocations",
+        &[JSON, ("X-Request-Id", "req-mlflow-1")],
+        mlflow.as_bytes(),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let mlflow_ids: Vec<String> =
+        serde_json::from_value(reply.json()["prediction_ids"].clone()).unwrap();
+    assert_eq!(mlflow_ids.len(), 1);
+    // Written off the request path, soon after.
+    let written = (0..100).find_map(|_| {
+        let metrics = request(port, "GET", "/metrics", &[], b"").body;
+        if metrics.contains("lore_prediction_log_entries_total{outcome=\"written\"} 3") {
+            return Some(metrics);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        None
+    });
+    let metrics = written.expect("three entries written within 10 s");
+    assert!(metrics.contains("lore_prediction_log_entries_total{outcome=\"dropped\"} 0"));
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(server.0.wait().unwrap().success());
+
+    // Read back: every row with its id, request, fitting, inputs and answer.
+    ok(&lore(
+        &root,
+        &["predictions", MODEL, "--export", "log.json"],
+    ));
+    let text = std::fs::read_to_string(root.join("log.json")).unwrap();
+    let rows: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(rows.len(), 3, "{text}");
+    let by_id = |id: &str| rows.iter().find(|r| r["prediction_id"] == id).unwrap();
+    for (k, id) in ids.iter().enumerate() {
+        let row = by_id(id);
+        assert_eq!(row["request_id"], "req-native-1");
+        assert_eq!(row["fitting_id"], f.ids[1].as_str());
+        assert_eq!(row["model"], MODEL);
+        assert!(row["latency_ms"].as_f64().unwrap() > 0.0);
+        let inputs: Value = serde_json::from_str(row["inputs"].as_str().unwrap()).unwrap();
+        assert_eq!(inputs, records()[k], "{inputs}");
+        let prediction: Value = serde_json::from_str(row["prediction"].as_str().unwrap()).unwrap();
+        assert_eq!(prediction, answer["predictions"][k]);
+        let probability: Value =
+            serde_json::from_str(row["probability"].as_str().unwrap()).unwrap();
+        assert_eq!(probability, answer["probabilities"][k]);
+    }
+    assert_eq!(by_id(&mlflow_ids[0])["request_id"], "req-mlflow-1");
+    let shown = ok(&lore(
+        &root,
+        &["predictions", "--since", "1h", "--limit", "1"],
+    ));
+    assert!(shown.contains(&mlflow_ids[0]), "{shown}");
+    let none = lore(&root, &["predictions", MODEL, "--since", "2999-01-01"]);
+    assert!(String::from_utf8_lossy(&none.stderr).contains("No predictions logged"));
+    let bad = failed(&lore(&root, &["predictions", "--since", "soon"]));
+    assert!(bad.contains("--since") && bad.contains("30m"), "{bad}");
+}

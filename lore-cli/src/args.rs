@@ -55,6 +55,10 @@ pub enum Command {
     /// List runs (fits, evaluations, search trials), newest first; filter, sort, show, compare
     /// and export them.
     Runs(RunsArgs),
+    /// List the predictions `lore api` logged (`log_predictions = true` in config/api.toml),
+    /// newest first: id, model, fitting, request, time, latency, inputs and answer; or write
+    /// them to a file.
+    Predictions(PredictionsArgs),
     /// Fit a fitting again from the spec it saved and say whether every metric came out the
     /// same (and whether the extract gave the same rows). The new fitting is kept, tagged
     /// reproduces=FITTING.
@@ -91,6 +95,23 @@ pub struct ExtractArgs {
     /// Read through the query cache.
     #[arg(long)]
     pub cache: bool,
+}
+
+/// Arguments of `lore predictions`.
+#[derive(Debug, Args)]
+pub struct PredictionsArgs {
+    /// Only this model's predictions.
+    pub model: Option<String>,
+    /// Only predictions made since then: an age (30m, 2h, 7d, 1w) or a date or UTC timestamp
+    /// (2026-12-01, 2026-12-01T10:00:00Z).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Show at most this many (0: all); --export writes them all.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Write them all to this file (.csv, .tsv, .parquet, .json, .jsonl) instead of showing them.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
 }
 
 /// Arguments of `lore sql`.

@@ -13,6 +13,7 @@ use lore_core::metrics::SplitStats;
 use lore_core::models::store::{self, S3Store, Store};
 use lore_core::models::{self, aliases, Entry, FitOptions, Fitted, Fitting, Source};
 use lore_core::project::Component;
+use lore_core::serve::prediction_log;
 use lore_core::tracking::{Filter, Path, Run, RunKind};
 use lore_core::{project, serve, tracking};
 use polars::prelude::DataFrame;
@@ -20,7 +21,7 @@ use polars::prelude::DataFrame;
 use crate::args::{
     ApiArgs, CacheCommand, Cli, Command, DataCommand, EvaluateArgs, ExtractArgs, FitArgs,
     FittingRows, GenerateCommand, InitArgs, JsonArgs, ModelsArgs, ModelsCommand, PredictArgs,
-    ReproduceArgs, RunSelection, RunsArgs, RunsCommand, SqlArgs,
+    PredictionsArgs, ReproduceArgs, RunSelection, RunsArgs, RunsCommand, SqlArgs,
 };
 use crate::{build_info, delegate, Host};
 
@@ -53,6 +54,7 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
             json,
         }) => list_models(JsonArgs { json }, host, verbose),
         Command::Runs(args) => runtime.block_on(runs(args)),
+        Command::Predictions(args) => runtime.block_on(predictions(args)),
         Command::Reproduce(args) => runtime.block_on(reproduce(args, quiet)),
         Command::Extract(args) => runtime.block_on(extract(args)),
         Command::Sql(args) => runtime.block_on(sql(args)),
@@ -425,6 +427,7 @@ async fn api(args: ApiArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
         })?;
     let mut settings = api_settings(&args)?;
     settings.auth = serve::Auth::of(&project)?;
+    settings.log_predictions = serve::prediction_log::configured(&project)?;
     for digest in args.api_key_sha256.iter().filter(|d| !d.trim().is_empty()) {
         let digest =
             serve::parse_digest(digest).map_err(|m| anyhow::anyhow!("--api-key-sha256: {m}"))?;
@@ -1085,6 +1088,89 @@ async fn sql(args: SqlArgs) -> Result<ExitCode> {
         .await?;
     print_head(&df, args.limit);
     Ok(ExitCode::SUCCESS)
+}
+
+async fn predictions(args: PredictionsArgs) -> Result<ExitCode> {
+    let project = current_project()?;
+    let since = match &args.since {
+        Some(text) => Some(
+            prediction_log::parse_since(text, chrono::Utc::now())
+                .map_err(|m| anyhow::anyhow!("--since: {m}"))?,
+        ),
+        None => None,
+    };
+    let export = args.export.is_some();
+    let query = prediction_log::Query {
+        model: args.model.clone(),
+        since,
+        limit: (!export && args.limit > 0).then_some(args.limit),
+    };
+    let mut df = prediction_log::read(&project, &query).await?;
+    match &args.export {
+        Some(path) => {
+            files::write(&mut df, path)?;
+            eprintln!("Wrote {} predictions to {}", df.height(), path.display());
+        }
+        None if df.height() == 0 => eprintln!(
+            "No predictions logged{}; set log_predictions = true in config/api.toml and restart \
+             `lore api` to log them",
+            args.model
+                .as_deref()
+                .map(|m| format!(" for {m}"))
+                .unwrap_or_default()
+        ),
+        None => print_predictions(&df)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line a logged prediction, newest first; the inputs are left to --export.
+fn print_predictions(df: &DataFrame) -> Result<()> {
+    let text = |name: &str| -> Result<Vec<String>> {
+        let column = df.column(name)?.cast(&polars::prelude::DataType::String)?;
+        Ok(column
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or("null").to_string())
+            .collect())
+    };
+    let columns = [
+        ("predicted_at", "PREDICTED AT"),
+        ("model", "MODEL"),
+        ("fitting_id", "FITTING"),
+        ("prediction", "PREDICTION"),
+        ("probability", "PROBABILITY"),
+        ("latency_ms", "MS"),
+        ("prediction_id", "PREDICTION ID"),
+    ];
+    let values = columns
+        .iter()
+        .map(|(name, _)| text(name))
+        .collect::<Result<Vec<_>>>()?;
+    let widths: Vec<usize> = columns
+        .iter()
+        .zip(&values)
+        .map(|((_, title), v)| {
+            v.iter()
+                .map(String::len)
+                .chain([title.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(columns.iter().map(|(_, title)| *title).collect());
+    for r in 0..df.height() {
+        line(values.iter().map(|v| v[r].as_str()).collect());
+    }
+    Ok(())
 }
 
 fn print_head(df: &DataFrame, limit: usize) {

@@ -29,34 +29,35 @@ fn one_row(c: &mut Criterion) {
     }
     let inputs = fitting.typed_inputs();
     let limits = Limits::default();
+    let plan = lore_core::rows::RowPlan::compile(&fitting.pipeline);
     let mut group = c.benchmark_group("predict");
     group.bench_function("one record: read, encode, predict", |b| {
         b.iter(|| {
             let records = records::read(RECORD, &inputs, &limits).map_err(|r| r.message);
             records.and_then(|r| {
                 fitting
-                    .predict(r.frame, "the bench", false)
+                    .predict_rows(r.rows, "the bench", false)
                     .map_err(|e| e.to_string())
             })
         })
     });
-    // Where the time goes: reading the record alone, and predicting a frame already read.
+    // Where the time goes: reading the record alone, encoding it a row at a time, and the frame
+    // path the row path replaces for a few rows.
     group.bench_function("one record: read", |b| {
-        b.iter(|| records::read(RECORD, &inputs, &limits).map(|r| r.frame.height()))
+        b.iter(|| records::read(RECORD, &inputs, &limits).map(|r| r.rows.len))
     });
     if let Ok(read) = records::read(RECORD, &inputs, &limits) {
-        group.bench_function("one record: transform, encode", |b| {
+        if let Some(plan) = &plan {
+            group.bench_function("one record: transform, encode (row path)", |b| {
+                b.iter(|| plan.encode(&read.rows).is_some())
+            });
+        }
+        group.bench_function("one record: transform, encode, predict (frame path)", |b| {
             b.iter(|| {
-                fitting
-                    .pipeline
-                    .prepare(read.frame.clone(), "the bench")
-                    .is_ok()
-            })
-        });
-        group.bench_function("one record: encode, predict", |b| {
-            b.iter(|| {
-                fitting
-                    .predict(read.frame.clone(), "the bench", false)
+                read.rows
+                    .clone()
+                    .into_frame()
+                    .and_then(|frame| fitting.predict(frame, "the bench", false))
                     .is_ok()
             })
         });

@@ -385,21 +385,25 @@ pub fn epoch_seconds(df: &DataFrame, name: &str, needed_by: &str) -> Result<Vec<
     for v in texts.iter() {
         out.push(match v {
             None => f64::NAN,
-            Some(s) => match common_epoch(s.as_bytes()) {
-                Some(seconds) => seconds as f64,
-                None if s.trim().is_empty() => f64::NAN,
-                None => parse_timestamp(s)
-                    .map(|t| t.and_utc().timestamp_micros() as f64 / 1e6)
-                    .ok_or_else(|| Error::ColumnType {
-                        column: name.to_string(),
-                        message: format!(
-                            "{needed_by} needs timestamps like 2018-06-01 12:00:00 but found {s:?}"
-                        ),
-                    })?,
-            },
+            Some(s) => text_seconds(s).ok_or_else(|| Error::ColumnType {
+                column: name.to_string(),
+                message: format!(
+                    "{needed_by} needs timestamps like 2018-06-01 12:00:00 but found {s:?}"
+                ),
+            })?,
         });
     }
     Ok(out)
+}
+
+/// Seconds since 1970 of one text as [`epoch_seconds`] reads it: NaN for blank text, `None` for
+/// text that is no timestamp.
+pub(crate) fn text_seconds(s: &str) -> Option<f64> {
+    match common_epoch(s.as_bytes()) {
+        Some(seconds) => Some(seconds as f64),
+        None if s.trim().is_empty() => Some(f64::NAN),
+        None => parse_timestamp(s).map(|t| t.and_utc().timestamp_micros() as f64 / 1e6),
+    }
 }
 
 /// The date of a day counted from 1970-01-01 in the proleptic Gregorian calendar: year, month
@@ -499,7 +503,8 @@ fn parse_common_timestamp(s: &str) -> Option<chrono::NaiveDateTime> {
     }
 }
 
-fn parse_timestamp(s: &str) -> Option<chrono::NaiveDateTime> {
+/// A timestamp in any layout [`timestamps`] reads from text, or `None`.
+pub(crate) fn parse_timestamp(s: &str) -> Option<chrono::NaiveDateTime> {
     use chrono::{NaiveDate, NaiveDateTime};
     let s = s.trim();
     if let Some(t) = parse_common_timestamp(s) {

@@ -21,6 +21,7 @@ pub mod project;
 pub mod redact;
 mod registry;
 pub mod report;
+pub mod rows;
 pub mod sample;
 pub mod search;
 pub mod serve;

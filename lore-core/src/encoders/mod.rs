@@ -794,7 +794,7 @@ impl Items<'_> {
 }
 
 /// The lower-cased words of `text`: its runs of letters and digits.
-fn words(text: &str) -> Vec<String> {
+pub(crate) fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
@@ -1826,12 +1826,7 @@ impl FittedEncoder {
                 map_values(df, column, &by, false, |v| v.map_or(f32::NAN, |x| x as f32))?
             }
             FittedEncoder::Uniform { column, min, max } => {
-                let span = max - min;
-                map_values(df, column, &by, false, |v| match v {
-                    None => f32::NAN,
-                    Some(_) if span <= 0.0 => 0.0,
-                    Some(x) => ((x.clamp(*min, *max) - min) / span) as f32,
-                })?
+                map_values(df, column, &by, false, |v| uniform_code(v, *min, *max))?
             }
             FittedEncoder::Norm {
                 column,
@@ -1839,42 +1834,26 @@ impl FittedEncoder {
                 std,
                 min,
                 max,
-            } => {
-                let (lo, hi) = (
-                    min.unwrap_or(f64::NEG_INFINITY),
-                    max.unwrap_or(f64::INFINITY),
-                );
-                map_values(df, column, &by, false, |v| {
-                    v.map_or(f32::NAN, |x| ((x.clamp(lo, hi) - mean) / std) as f32)
-                })?
-            }
+            } => map_values(df, column, &by, false, |v| {
+                norm_code(v, *mean, *std, *min, *max)
+            })?,
             FittedEncoder::Discrete {
                 column,
                 min,
                 max,
                 bins,
                 dates,
-            } => {
-                let width = (max - min) / *bins as f64;
-                let last = (*bins - 1) as f64;
-                map_values(df, column, &by, *dates, |v| match v {
-                    None => *bins as f32,
-                    Some(_) if width <= 0.0 => 0.0,
-                    // Truncating after the clamp is flooring: the value is not negative then.
-                    Some(x) => ((x - min) / width).clamp(0.0, last) as u64 as f32,
-                })?
-            }
+            } => map_values(df, column, &by, *dates, |v| {
+                discrete_code(v, *min, *max, *bins)
+            })?,
             FittedEncoder::Quantile {
                 column,
                 boundaries,
                 quantiles,
                 min,
                 max,
-            } => map_values(df, column, &by, false, |v| match v {
-                None => (quantiles + 2) as f32,
-                Some(x) if x < *min => *quantiles as f32,
-                Some(x) if x > *max => (quantiles + 1) as f32,
-                Some(x) => boundaries.partition_point(|b| *b <= x).min(quantiles - 1) as f32,
+            } => map_values(df, column, &by, false, |v| {
+                quantile_code(v, boundaries, *quantiles, *min, *max)
             })?,
             FittedEncoder::Boolean { column } => frame::text(df, column, &by)?
                 .iter()
@@ -1900,13 +1879,7 @@ impl FittedEncoder {
                 cardinality,
             } => values(df, column, &by, false)?
                 .into_iter()
-                .map(|v| match v {
-                    None => (cardinality + 1) as f32,
-                    Some(x) if x >= 0.0 && x.fract() == 0.0 && (x as usize) < *cardinality => {
-                        x as f32
-                    }
-                    Some(_) => *cardinality as f32,
-                })
+                .map(|v| enum_code(v, *cardinality))
                 .collect(),
             FittedEncoder::OneHot {
                 column,
@@ -1994,13 +1967,13 @@ impl FittedEncoder {
                 .flat_map(|row| {
                     let items = row.as_deref().unwrap_or_default();
                     (0..*sequence_length).map(move |i| {
-                        items.get(i).map_or(f32::NAN, |x| {
-                            if x.is_nan() {
-                                f32::NAN
-                            } else {
-                                ((x.clamp(*min, *max) - mean) / std) as f32
-                            }
-                        })
+                        norm_code(
+                            items.get(i).copied().filter(|x| !x.is_nan()),
+                            *mean,
+                            *std,
+                            Some(*min),
+                            Some(*max),
+                        )
                     })
                 })
                 .collect(),
@@ -2014,12 +1987,7 @@ impl FittedEncoder {
                 positions
                     .iter()
                     .zip(&lengths)
-                    .map(|(p, l)| match (p, l) {
-                        (Some(p), Some(l)) if *p >= 0.0 && p < l && p.fract() == 0.0 => {
-                            middle_out(*p as usize, *l as usize, *depth) as f32
-                        }
-                        _ => (2 * depth + 1) as f32,
-                    })
+                    .map(|(p, l)| middle_out_code(*p, *l, *depth))
                     .collect()
             }
             FittedEncoder::Text { width, .. } => {
@@ -2053,6 +2021,85 @@ impl FittedEncoder {
                 values
             }
         })
+    }
+}
+
+/// The `Uniform` code of one number (`None`: null or NaN) of a training range `min..=max`.
+#[inline]
+pub(crate) fn uniform_code(v: Option<f64>, min: f64, max: f64) -> f32 {
+    let span = max - min;
+    match v {
+        None => f32::NAN,
+        Some(_) if span <= 0.0 => 0.0,
+        Some(x) => ((x.clamp(min, max) - min) / span) as f32,
+    }
+}
+
+/// The `Norm` code of one number (`None`: null or NaN), clipped to the training range if known.
+#[inline]
+pub(crate) fn norm_code(
+    v: Option<f64>,
+    mean: f64,
+    std: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+) -> f32 {
+    let (lo, hi) = (
+        min.unwrap_or(f64::NEG_INFINITY),
+        max.unwrap_or(f64::INFINITY),
+    );
+    v.map_or(f32::NAN, |x| ((x.clamp(lo, hi) - mean) / std) as f32)
+}
+
+/// The `Discrete` code of one number (`None`: null or NaN): its bin of `bins` equal bins of
+/// `min..=max`, `bins` for null.
+#[inline]
+pub(crate) fn discrete_code(v: Option<f64>, min: f64, max: f64, bins: usize) -> f32 {
+    let width = (max - min) / bins as f64;
+    let last = (bins - 1) as f64;
+    match v {
+        None => bins as f32,
+        Some(_) if width <= 0.0 => 0.0,
+        // Truncating after the clamp is flooring: the value is not negative then.
+        Some(x) => ((x - min) / width).clamp(0.0, last) as u64 as f32,
+    }
+}
+
+/// The `Quantile` code of one number (`None`: null or NaN).
+#[inline]
+pub(crate) fn quantile_code(
+    v: Option<f64>,
+    boundaries: &[f64],
+    quantiles: usize,
+    min: f64,
+    max: f64,
+) -> f32 {
+    match v {
+        None => (quantiles + 2) as f32,
+        Some(x) if x < min => quantiles as f32,
+        Some(x) if x > max => (quantiles + 1) as f32,
+        Some(x) => boundaries.partition_point(|b| *b <= x).min(quantiles - 1) as f32,
+    }
+}
+
+/// The `Enum` code of one number (`None`: null or NaN).
+#[inline]
+pub(crate) fn enum_code(v: Option<f64>, cardinality: usize) -> f32 {
+    match v {
+        None => (cardinality + 1) as f32,
+        Some(x) if x >= 0.0 && x.fract() == 0.0 && (x as usize) < cardinality => x as f32,
+        Some(_) => cardinality as f32,
+    }
+}
+
+/// The `MiddleOut` code of a position and the length of its sequence (`None`: null or NaN).
+#[inline]
+pub(crate) fn middle_out_code(position: Option<f64>, length: Option<f64>, depth: usize) -> f32 {
+    match (position, length) {
+        (Some(p), Some(l)) if p >= 0.0 && p < l && p.fract() == 0.0 => {
+            middle_out(p as usize, l as usize, depth) as f32
+        }
+        _ => (2 * depth + 1) as f32,
     }
 }
 

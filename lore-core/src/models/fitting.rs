@@ -26,10 +26,14 @@ use crate::metrics::{self, Metric, SplitStats, Stats, Timings};
 use crate::pipelines::{EncodedSplits, FittedPipeline, Matrix, ENCODING_VERSION};
 use crate::progress::Progress;
 use crate::report;
+use crate::rows::{RowPlan, Rows};
 use crate::tracking::{self, Run, RunKind};
 
 /// The resolved spec of a fitting.
 pub const PARAMS_FILE: &str = "params.json";
+/// Most rows [`Fitting::predict_rows`] encodes a row at a time: past it, column operations on a
+/// frame, spread over every core, are the faster.
+pub const ROW_PATH_ROWS: usize = 64;
 /// The evaluation of a fitting.
 pub const STATS_FILE: &str = "stats.json";
 /// The fitted transformers and encoders of a fitting.
@@ -80,6 +84,8 @@ pub struct Fitting {
     /// Every trial of the search that chose its parameters, when one did.
     pub search: Option<SearchRecord>,
     estimator: FittedEstimator,
+    /// The pipeline compiled for a few rows at a time, where it can be.
+    row_plan: Option<RowPlan>,
 }
 
 /// Predictions for a batch of rows.
@@ -682,6 +688,7 @@ pub async fn fit(project: &Project, spec: &ModelSpec, options: &FitOptions) -> R
         id,
         dir,
         spec: spec.clone(),
+        row_plan: RowPlan::compile(&pipeline),
         pipeline,
         stats,
         search: searched,
@@ -1016,6 +1023,7 @@ impl Fitting {
             id,
             dir: dir.to_path_buf(),
             spec,
+            row_plan: RowPlan::compile(&pipeline),
             pipeline,
             stats,
             search,
@@ -1098,8 +1106,33 @@ impl Fitting {
     /// With `explain`, also each feature's contribution to each prediction.
     pub fn predict(&self, df: DataFrame, location: &str, explain: bool) -> Result<Predictions> {
         let x = self.pipeline.prepare(df, location)?;
+        self.predict_matrix(&x, explain)
+    }
+
+    /// Predicts input records read as typed rows (a request's body), with the same answers as
+    /// [`Fitting::predict`] on their frame: encoded a row at a time without a frame where the
+    /// pipeline allows it (up to [`ROW_PATH_ROWS`] rows, unexplained), as a frame otherwise.
+    pub fn predict_rows(&self, rows: Rows, location: &str, explain: bool) -> Result<Predictions> {
+        let encoded = match (&self.row_plan, explain) {
+            (Some(plan), false) if rows.len <= ROW_PATH_ROWS => plan.encode(&rows),
+            _ => None,
+        };
+        match encoded {
+            Some(x) => self.predict_matrix(&x, false),
+            None => self.predict(rows.into_frame()?, location, explain),
+        }
+    }
+
+    /// Whether a few rows are encoded without a frame ([`RowPlan`]); otherwise they go through
+    /// a frame like any other.
+    pub fn has_row_path(&self) -> bool {
+        self.row_plan.is_some()
+    }
+
+    /// Predicts the rows of an encoded matrix.
+    fn predict_matrix(&self, x: &Matrix, explain: bool) -> Result<Predictions> {
         let task = self.pipeline.output.task();
-        let values = self.estimator.predict(&x)?;
+        let values = self.estimator.predict(x)?;
         let width = task.width();
         if values.len() != x.rows * width {
             return Err(Error::Fitting(format!(
@@ -1117,7 +1150,7 @@ impl Fitting {
             .collect();
         let contributions = match explain {
             false => None,
-            true => Some(self.contributions(&x, task, &values)?),
+            true => Some(self.contributions(x, task, &values)?),
         };
         Ok(Predictions {
             task,

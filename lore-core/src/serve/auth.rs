@@ -61,8 +61,23 @@ pub struct Jwt {
 /// `config/api.toml`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ApiFile {
+pub(super) struct ApiFile {
     auth: Option<AuthSection>,
+    /// Write every prediction to the metadata database's `predictions` table.
+    pub log_predictions: Option<bool>,
+    /// Most log entries waiting to be written; past it entries are dropped and counted.
+    pub prediction_log_buffer: Option<usize>,
+}
+
+/// `config/api.toml` in `project` and its path (empty settings when it is missing).
+pub(super) fn api_file(project: &Project) -> Result<(std::path::PathBuf, ApiFile)> {
+    let path = project.root.join("config").join("api.toml");
+    if !path.is_file() {
+        return Ok((path, ApiFile::default()));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let file = toml::from_str(&text).map_err(|e| Error::config(&path, toml_message(&e, &text)))?;
+    Ok((path, file))
 }
 
 /// `[auth]` of `config/api.toml`.
@@ -120,16 +135,7 @@ impl Auth {
 
     /// The settings of `config/api.toml` in `project` (none when it is missing).
     pub fn of(project: &Project) -> Result<Auth> {
-        let path = project.root.join("config").join("api.toml");
-        if !path.is_file() {
-            return Ok(Auth {
-                open_probes: true,
-                ..Auth::default()
-            });
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let file: ApiFile =
-            toml::from_str(&text).map_err(|e| Error::config(&path, toml_message(&e, &text)))?;
+        let (path, file) = api_file(project)?;
         let Some(section) = file.auth else {
             return Ok(Auth {
                 open_probes: true,

@@ -4,6 +4,7 @@
 //! middleware that counts them, gives each request an id (`X-Request-Id`, kept when the client
 //! sent a sane one) and names the fitting that answered (`X-Lore-Fitting`).
 
+use super::prediction_log::{Counts, Pending};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -124,8 +125,32 @@ impl Metrics {
 
     /// Every metric in Prometheus' text format; `serving` is each model with its fitting id
     /// and the alias that chose it.
-    pub fn render(&self, serving: &[(String, String, Option<String>)]) -> String {
+    pub fn render(
+        &self,
+        serving: &[(String, String, Option<String>)],
+        log: Option<&Counts>,
+    ) -> String {
         let mut out = String::new();
+        if let Some(counts) = log {
+            header(
+                &mut out,
+                "lore_prediction_log_entries_total",
+                "counter",
+                "Predicted rows for the prediction log: written, dropped (its queue was full) or \
+                 failed (the database refused them).",
+            );
+            for (outcome, n) in [
+                ("written", &counts.written),
+                ("dropped", &counts.dropped),
+                ("failed", &counts.failed),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "lore_prediction_log_entries_total{{outcome=\"{outcome}\"}} {}",
+                    n.load(Ordering::Relaxed)
+                );
+            }
+        }
         header(
             &mut out,
             "lore_http_requests_total",
@@ -319,6 +344,10 @@ pub(super) async fn observe(
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
     let answered = response.extensions_mut().remove::<Answered>();
+    if let (Some(log), Some(pending)) = (&state.log, response.extensions_mut().remove::<Pending>())
+    {
+        log.push(pending, &id, seconds * 1e3);
+    }
     let (model, rows) = match &answered {
         Some(a) => (a.model.clone(), a.rows),
         None => (model_of(&state, &path).unwrap_or_default(), 0),
@@ -361,7 +390,7 @@ mod tests {
         m.observe("/models/{name}/predict", "Churn", 400, 0.001, 0);
         m.loaded("Churn", false);
         m.loaded("Churn", true);
-        let text = m.render(&[("Churn".into(), "20260101".into(), None)]);
+        let text = m.render(&[("Churn".into(), "20260101".into(), None)], None);
         assert!(text.contains("lore_http_requests_total{route=\"/models/{name}/predict\",model=\"Churn\",status=\"200\"} 2"), "{text}");
         assert!(text.contains("status=\"400\"} 1"), "{text}");
         assert!(text.contains("le=\"0.005\"} 2"), "{text}");

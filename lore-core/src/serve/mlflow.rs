@@ -13,7 +13,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use serde_json::{json, Map, Value};
 
 use super::errors::ApiError;
@@ -122,14 +122,11 @@ async fn answer(state: ApiState, name: String, request: Request) -> Result<Respo
             .map_err(|e| crate::error::Error::Fitting(e.to_string()))?,
     }?;
     let predicted = state.predict(served, Bytes::from(records), false).await?;
-    let answered = predicted.answered(&name);
-    let mut response = Json(json!({
+    let answer = json!({
         "predictions": predicted.predictions.predictions,
         "fitting_id": predicted.fitting.id,
-    }))
-    .into_response();
-    response.extensions_mut().insert(answered);
-    Ok(response)
+    });
+    Ok(predicted.respond(&name, answer, super::IdsAt::Top))
 }
 
 fn bad(message: String) -> ApiError {

@@ -17,6 +17,7 @@ mod errors;
 mod metrics;
 mod mlflow;
 mod openapi;
+pub mod prediction_log;
 pub mod records;
 mod server;
 mod v2;
@@ -24,6 +25,8 @@ mod v2;
 pub use auth::{key_digest, parse_digest, Auth};
 pub use errors::{MAX_HEADERS, MAX_HEADER_BYTES, MAX_URI};
 pub use metrics::Metrics;
+use prediction_log::Pending;
+pub use prediction_log::PredictionLog;
 pub use records::Limits;
 pub use server::{serve, Settings};
 
@@ -113,6 +116,8 @@ pub struct ApiState {
     ready: Arc<AtomicBool>,
     /// One refresh at a time (polling, SIGHUP and `/admin/reload` may ask together).
     refreshing: Arc<tokio::sync::Mutex<()>>,
+    /// Where predictions are logged, when `log_predictions` is on.
+    log: Option<PredictionLog>,
 }
 
 /// How many of a model's newest fittings are tried, newest first, when the latest fails to load.
@@ -139,6 +144,7 @@ impl ApiState {
     /// Loads, for every model with a fitting in `project` (or in its S3 bucket), the fitting
     /// its `production` alias holds, or else its latest.
     pub async fn load(project: &Project, settings: Settings) -> Result<ApiState> {
+        let settings_log = settings.log_predictions;
         let state = ApiState {
             permits: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
             settings: Arc::new(settings),
@@ -150,6 +156,10 @@ impl ApiState {
             metrics: Arc::default(),
             ready: Arc::default(),
             refreshing: Arc::default(),
+            log: match settings_log {
+                Some(buffer) => Some(PredictionLog::start(project, buffer).await?),
+                None => None,
+            },
         };
         state.refresh().await?;
         state.ready.store(true, Ordering::SeqCst);
@@ -525,7 +535,8 @@ async fn ready(State(state): State<ApiState>) -> std::result::Result<Json<Value>
 }
 
 async fn prometheus(State(state): State<ApiState>) -> Response {
-    let text = state.metrics.render(&state.serving());
+    let log = state.log.as_ref().map(|l| &*l.counts);
+    let text = state.metrics.render(&state.serving(), log);
     (
         [(
             header::CONTENT_TYPE,
@@ -611,21 +622,45 @@ async fn body(state: &ApiState, request: Request) -> std::result::Result<Bytes, 
     }
 }
 
-/// A prediction made: by which fitting, with which keys of the records skipped.
+/// A prediction made: by which fitting, with which keys of the records skipped, and its
+/// entries for the prediction log when it is on.
 struct Predicted {
     fitting: Arc<Fitting>,
     predictions: Predictions,
     ignored: BTreeMap<String, usize>,
+    logged: Option<Pending>,
+}
+
+/// Where an answer carries its prediction ids.
+enum IdsAt {
+    /// `prediction_ids` beside the predictions (Lore's and MLflow's answers).
+    Top,
+    /// `parameters.prediction_ids` (the Open Inference Protocol's answer).
+    Parameters,
 }
 
 impl Predicted {
-    /// The response extension that names the model and fitting in `/metrics` and headers.
-    fn answered(&self, model: &str) -> Answered {
-        Answered {
+    /// `answer` as the response, with the prediction ids where logged, and the extensions that
+    /// name the model and fitting in `/metrics` and headers and carry the log's entries.
+    fn respond(self, model: &str, mut answer: serde_json::Value, ids_at: IdsAt) -> Response {
+        let answered = Answered {
             model: model.to_string(),
             fitting: self.fitting.id.clone(),
             rows: self.predictions.predictions.len(),
+        };
+        if let Some(logged) = &self.logged {
+            let ids = json!(logged.ids());
+            match ids_at {
+                IdsAt::Top => answer["prediction_ids"] = ids,
+                IdsAt::Parameters => answer["parameters"] = json!({ "prediction_ids": ids }),
+            }
         }
+        let mut response = Json(answer).into_response();
+        response.extensions_mut().insert(answered);
+        if let Some(logged) = self.logged {
+            response.extensions_mut().insert(logged);
+        }
+        response
     }
 }
 
@@ -662,26 +697,31 @@ impl ApiState {
                 .map_err(|e| Error::Fitting(e.to_string()))?,
         }?;
         let fitting = Arc::clone(&served.fitting);
-        let frame = records.frame;
-        let predictions = if frame.height() <= SMALL_BATCH && !explain {
-            fitting.predict(frame, "the request body", false)?
+        let rows = records.rows;
+        let kept = self.log.as_ref().map(|_| rows.clone());
+        let predictions = if rows.len <= SMALL_BATCH && !explain {
+            fitting.predict_rows(rows, "the request body", false)?
         } else {
             let fitting = Arc::clone(&fitting);
-            tokio::task::spawn_blocking(move || fitting.predict(frame, "the request body", explain))
-                .await
-                .map_err(|e| Error::Fitting(e.to_string()))??
+            tokio::task::spawn_blocking(move || {
+                fitting.predict_rows(rows, "the request body", explain)
+            })
+            .await
+            .map_err(|e| Error::Fitting(e.to_string()))??
         };
+        let logged = kept
+            .map(|rows| prediction_log::entries(&fitting.model, &fitting.id, &rows, &predictions));
         Ok(Predicted {
             fitting,
             predictions,
             ignored: records.ignored,
+            logged,
         })
     }
 }
 
 /// Lore's answer to a prediction request, with the response extension naming its fitting.
 fn native_answer(name: &str, predicted: Predicted) -> Response {
-    let answered = predicted.answered(name);
     let p = &predicted.predictions;
     let mut answer = json!({
         "model": name,
@@ -697,9 +737,7 @@ fn native_answer(name: &str, predicted: Predicted) -> Response {
     if !predicted.ignored.is_empty() {
         answer["ignored_fields"] = json!(predicted.ignored);
     }
-    let mut response = Json(answer).into_response();
-    response.extensions_mut().insert(answered);
-    response
+    predicted.respond(name, answer, IdsAt::Top)
 }
 
 /// The `explain` query, or a 400 naming it.

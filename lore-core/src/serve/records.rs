@@ -7,11 +7,11 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use polars::prelude::*;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer;
 
 use crate::frame::Kind;
+use crate::rows::{self, Rows};
 
 /// What a request may hold.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,12 +80,12 @@ impl Refused {
     }
 }
 
-/// The records read: a frame of the model's input columns that the records hold, and the keys
-/// skipped, with how many records had each.
+/// The records read: the model's input columns that the records hold, and the keys skipped,
+/// with how many records had each.
 #[derive(Debug)]
 pub struct Records {
     /// One row a record, one column for each input some record holds.
-    pub frame: DataFrame,
+    pub rows: Rows,
     /// Keys the model does not take, with how many records held each.
     pub ignored: BTreeMap<String, usize>,
 }
@@ -133,15 +133,14 @@ pub fn read(
         }));
     }
     let rows = reader.rows;
-    let columns: Vec<Column> = reader
+    let columns = reader
         .columns
         .into_iter()
         .filter(|c| c.seen)
         .map(|c| c.finish(rows))
         .collect();
-    let frame = DataFrame::new(rows, columns).map_err(|e| Refused::bad(e.to_string()))?;
     Ok(Records {
-        frame,
+        rows: Rows { columns, len: rows },
         ignored: reader.ignored,
     })
 }
@@ -435,32 +434,32 @@ impl Builder {
         Ok(())
     }
 
-    /// The column, `rows` long.
-    fn finish(self, rows: usize) -> Column {
-        let name = self.name.as_str().into();
-        match self.values {
+    /// The column's name and values, `rows` long.
+    fn finish(self, rows: usize) -> (String, rows::Values) {
+        let values = match self.values {
             Values::Empty => match self.kind {
-                Some(Kind::Number) => Column::full_null(name, rows, &DataType::Float64),
-                Some(Kind::Boolean) => Column::full_null(name, rows, &DataType::Boolean),
-                _ => Column::full_null(name, rows, &DataType::String),
+                Some(Kind::Number) => rows::Values::Floats(vec![None; rows]),
+                Some(Kind::Boolean) => rows::Values::Bools(vec![None; rows]),
+                _ => rows::Values::Texts(vec![None; rows]),
             },
             Values::Ints(mut v) => {
                 v.resize(rows, None);
-                Column::new(name, v)
+                rows::Values::Ints(v)
             }
             Values::Floats(mut v) => {
                 v.resize(rows, None);
-                Column::new(name, v)
+                rows::Values::Floats(v)
             }
             Values::Bools(mut v) => {
                 v.resize(rows, None);
-                Column::new(name, v)
+                rows::Values::Bools(v)
             }
             Values::Texts(mut v) => {
                 v.resize(rows, None);
-                Column::new(name, v)
+                rows::Values::Texts(v)
             }
-        }
+        };
+        (self.name, values)
     }
 }
 
@@ -640,6 +639,11 @@ mod tests {
         .to_vec()
     }
 
+    fn column<'a>(records: &'a Records, name: &str) -> &'a rows::Values {
+        let found = records.rows.columns.iter().find(|(c, _)| c == name);
+        &found.unwrap().1
+    }
+
     fn refused(body: &str) -> Refused {
         read(body.as_bytes(), &inputs(), &Limits::default()).unwrap_err()
     }
@@ -650,47 +654,32 @@ mod tests {
                        {"orders": 2.5, "active": true, "seen": "2018-01-02 10:00:00", "extra": 1, "x": null},
                        {"name": null}]"#;
         let r = read(body.as_bytes(), &inputs(), &Limits::default()).unwrap();
-        assert_eq!(r.frame.height(), 3);
-        let orders: Vec<Option<f64>> = r
-            .frame
-            .column("orders")
-            .unwrap()
-            .f64()
-            .unwrap()
-            .iter()
-            .collect();
-        assert_eq!(orders, [Some(3.0), Some(2.5), None]);
-        let names: Vec<Option<&str>> = r
-            .frame
-            .column("name")
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .collect();
-        assert_eq!(names, [Some("Ann"), None, None]);
-        let active: Vec<Option<bool>> = r
-            .frame
-            .column("active")
-            .unwrap()
-            .bool()
-            .unwrap()
-            .iter()
-            .collect();
-        assert_eq!(active, [None, Some(true), None]);
+        assert_eq!(r.rows.len, 3);
+        assert_eq!(
+            column(&r, "orders"),
+            &rows::Values::Floats(vec![Some(3.0), Some(2.5), None])
+        );
+        assert_eq!(
+            column(&r, "name"),
+            &rows::Values::Texts(vec![Some("Ann".into()), None, None])
+        );
+        assert_eq!(
+            column(&r, "active"),
+            &rows::Values::Bools(vec![None, Some(true), None])
+        );
         assert_eq!(
             r.ignored,
             BTreeMap::from([("extra".into(), 2), ("x".into(), 1)])
         );
         let one = read(br#"{"orders": 7}"#, &inputs(), &Limits::default()).unwrap();
-        assert_eq!(one.frame.height(), 1);
+        assert_eq!(one.rows.len, 1);
         let wrapped = read(
             br#"{"records": [{"orders": 7}, {}]}"#,
             &inputs(),
             &Limits::default(),
         )
         .unwrap();
-        assert_eq!(wrapped.frame.height(), 2);
+        assert_eq!(wrapped.rows.len, 2);
         let ints = read(
             br#"[{"orders": 7}, {"orders": 8}]"#,
             &inputs(),
@@ -698,8 +687,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            ints.frame.column("orders").unwrap().dtype(),
-            &DataType::Int64
+            column(&ints, "orders"),
+            &rows::Values::Ints(vec![Some(7), Some(8)])
         );
     }
 
@@ -762,7 +751,10 @@ mod tests {
             &Limits::default(),
         )
         .unwrap();
-        assert_eq!(ok.frame.column("a").unwrap().dtype(), &DataType::Float64);
+        assert_eq!(
+            column(&ok, "a"),
+            &rows::Values::Floats(vec![None, Some(1.0), Some(2.5)])
+        );
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct Settings {
     pub access_log: bool,
     /// Who may call the API.
     pub auth: Auth,
+    /// Log every prediction, with room for this many entries waiting to be written
+    /// (`log_predictions` in `config/api.toml`); `None`: no log.
+    pub log_predictions: Option<usize>,
 }
 
 impl Default for Settings {
@@ -68,6 +71,7 @@ impl Default for Settings {
                 open_probes: true,
                 ..Auth::default()
             },
+            log_predictions: None,
         }
     }
 }
@@ -91,6 +95,7 @@ pub async fn serve(
     on_ready(bound);
     let settings = Arc::clone(&state.settings);
     let ready: Arc<AtomicBool> = Arc::clone(&state.ready);
+    let log = state.log.clone();
     let app = router(state);
     let graceful = GracefulShutdown::new();
     let mut stop = std::pin::pin!(stop_signal());
@@ -157,6 +162,9 @@ pub async fn serve(
         () = tokio::time::sleep(deadline) => {
             tracing::warn!("connections still open {deadline:?} after the signal were closed");
         }
+    }
+    if let Some(log) = log {
+        log.finish(deadline).await;
     }
     Ok(())
 }

@@ -245,7 +245,6 @@ async fn answer(
         }
         outputs.retain(|o| names.iter().any(|n| o["name"] == *n));
     }
-    let answered = predicted.answered(&name);
     let mut answer = json!({
         "model_name": name,
         "model_version": predicted.fitting.id,
@@ -254,9 +253,7 @@ async fn answer(
     if let Some(id) = infer.id {
         answer["id"] = json!(id);
     }
-    let mut response = Json(answer).into_response();
-    response.extensions_mut().insert(answered);
-    Ok(response)
+    Ok(predicted.respond(&name, answer, super::IdsAt::Parameters))
 }
 
 /// The records the input tensors hold: row `i` of every tensor is record `i`.

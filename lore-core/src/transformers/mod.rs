@@ -429,9 +429,12 @@ impl Transformer {
                 computed.rename(out.as_str().into());
                 Ok(computed)
             }
-            Transformer::Log { column } => numbers_of(column, &|x| (x > 0.0).then(|| x.ln())),
-            Transformer::LogPlusOne { column } => numbers_of(column, &|x| Some(x.max(0.0).ln_1p())),
-            Transformer::Sqrt { column } => numbers_of(column, &|x| (x >= 0.0).then(|| x.sqrt())),
+            Transformer::Log { column }
+            | Transformer::LogPlusOne { column }
+            | Transformer::Sqrt { column } => match self.of_number() {
+                Some(f) => numbers_of(column, &f),
+                None => Err(Error::Data(format!("{by} has no function of a number"))),
+            },
             Transformer::IsNull { column } => {
                 let col = frame::column(df, column, &by)?;
                 let mut missing: Vec<bool> =
@@ -558,19 +561,8 @@ impl Transformer {
                 let emails = frame::text(df, column, &by)?;
                 let mut domains = MutableBinaryViewArray::<str>::with_capacity(emails.len());
                 for email in emails.iter() {
-                    // Addresses are short: a plain scan from the end beats a general search.
-                    let domain = email.and_then(|e| {
-                        let at = e.bytes().rposition(|b| b == b'@')?;
-                        let d = &e[at + 1..];
-                        let spaced =
-                            d.starts_with(char::is_whitespace) || d.ends_with(char::is_whitespace);
-                        Some(if spaced { d.trim() } else { d }).filter(|d| !d.is_empty())
-                    });
-                    match domain {
+                    match email.and_then(email_domain) {
                         None => domains.push_null(),
-                        Some(d) if d.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) => {
-                            domains.push_value(d.to_lowercase())
-                        }
                         Some(d) => domains.push_value(d),
                     }
                 }
@@ -602,12 +594,7 @@ impl Transformer {
             Transformer::NameFamilial { column } => {
                 let values = frame::text(df, column, &by)?
                     .iter()
-                    .map(|v| {
-                        v.map(|n| {
-                            let n = n.trim().to_lowercase();
-                            f64::from(u8::from(FAMILIAL.contains(&n.as_str())))
-                        })
-                    })
+                    .map(|v| v.map(familial))
                     .collect();
                 Ok(frame::number_column(&out, values))
             }
@@ -631,6 +618,41 @@ impl Transformer {
             }
         }
     }
+}
+
+impl Transformer {
+    /// The function of one number of `Log`, `LogPlusOne` and `Sqrt` (`None` where it has no
+    /// answer); `None` for the other transformers.
+    pub(crate) fn of_number(&self) -> Option<fn(f64) -> Option<f64>> {
+        match self {
+            Transformer::Log { .. } => Some(|x| (x > 0.0).then(|| x.ln())),
+            Transformer::LogPlusOne { .. } => Some(|x| Some(x.max(0.0).ln_1p())),
+            Transformer::Sqrt { .. } => Some(|x| (x >= 0.0).then(|| x.sqrt())),
+            _ => None,
+        }
+    }
+}
+
+/// The domain of one email address as [`Transformer::EmailDomain`] gives it: what follows the
+/// last `@`, trimmed and lower-cased; `None` when there is none.
+pub(crate) fn email_domain(email: &str) -> Option<Cow<'_, str>> {
+    // Addresses are short: a plain scan from the end beats a general search.
+    let at = email.bytes().rposition(|b| b == b'@')?;
+    let d = &email[at + 1..];
+    let spaced = d.starts_with(char::is_whitespace) || d.ends_with(char::is_whitespace);
+    let d = Some(if spaced { d.trim() } else { d }).filter(|d| !d.is_empty())?;
+    Some(
+        match d.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+            true => Cow::Owned(d.to_lowercase()),
+            false => Cow::Borrowed(d),
+        },
+    )
+}
+
+/// 1 where a first name is a family word ([`Transformer::NameFamilial`]), 0 otherwise.
+pub(crate) fn familial(name: &str) -> f64 {
+    let name = name.trim().to_lowercase();
+    f64::from(u8::from(FAMILIAL.contains(&name.as_str())))
 }
 
 /// Timestamp columns already read as seconds since 1970, so that transformers reading the same
@@ -861,7 +883,7 @@ impl DatePart {
 
     /// This part of the time `seconds` after 1970-01-01 00:00 UTC, computed on the count
     /// itself rather than through a calendar type: DateTime runs once a row.
-    fn of(self, seconds: f64) -> f64 {
+    pub(crate) fn of(self, seconds: f64) -> f64 {
         // Whole seconds, floored without a libm call.
         let whole = seconds as i64 - i64::from((seconds as i64) as f64 > seconds);
         let days = whole.div_euclid(86_400);
@@ -891,7 +913,7 @@ impl AgeUnit {
         }
     }
 
-    fn seconds(self) -> f64 {
+    pub(crate) fn seconds(self) -> f64 {
         match self {
             AgeUnit::Seconds => 1.0,
             AgeUnit::Minutes => 60.0,
@@ -917,7 +939,7 @@ impl StringOp {
 }
 
 /// The area code of a 10-digit number, or of an 11-digit one that starts with the country code 1.
-fn area_code(phone: &str) -> Option<String> {
+pub(crate) fn area_code(phone: &str) -> Option<String> {
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
     let national = match digits.len() {
         10 => digits.as_str(),
@@ -927,7 +949,7 @@ fn area_code(phone: &str) -> Option<String> {
     Some(national[..3].to_string())
 }
 
-fn haversine_km(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> Option<f64> {
+pub(crate) fn haversine_km(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> Option<f64> {
     let valid = |lat: f64, lon: f64| lat.abs() <= 90.0 && lon.abs() <= 180.0;
     if !valid(lat_a, lon_a) || !valid(lat_b, lon_b) {
         return None;

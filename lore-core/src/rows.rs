@@ -1,0 +1,1031 @@
+//! A few input records as typed rows, and a fitted pipeline applied to them a row at a time:
+//! each transformer and encoder on the values of one row, with no data frame, into a dense row of
+//! features. A prediction request of a few rows served this way skips the fixed cost of column
+//! operations, which is most of the cost of one row. The answers are the frame path's to the bit:
+//! each value is read as the frame path reads its column, and the per-value arithmetic is the
+//! encoders' and transformers' own. Whatever the row path cannot answer exactly so (a custom
+//! transformer or encoder, a bag of words, text that is no number, a number where a date is
+//! read) sends the whole request down the frame path, which answers or names the fault.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use polars::prelude::*;
+
+use crate::encoders::{self, FittedEncoder};
+use crate::error::Result;
+use crate::frame;
+use crate::names;
+use crate::pipelines::FittedPipeline;
+use crate::pipelines::Matrix;
+use crate::transformers::{self, Reference, StringOp, Transformer};
+
+/// The values of one input column of some records, typed as the frame built from them types it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// Whole numbers (a 64-bit integer column).
+    Ints(Vec<Option<i64>>),
+    /// Numbers (a 64-bit float column).
+    Floats(Vec<Option<f64>>),
+    /// true / false.
+    Bools(Vec<Option<bool>>),
+    /// Text (dates and timestamps too, as sent).
+    Texts(Vec<Option<String>>),
+}
+
+/// Input records as typed columns: what a request's body is read into.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows {
+    /// Each input column some record holds, with its values.
+    pub columns: Vec<(String, Values)>,
+    /// How many records.
+    pub len: usize,
+}
+
+impl Rows {
+    /// The records as a data frame, for the frame path.
+    pub fn into_frame(self) -> Result<DataFrame> {
+        let columns: Vec<Column> = self
+            .columns
+            .into_iter()
+            .map(|(name, values)| {
+                let name = name.as_str().into();
+                match values {
+                    Values::Ints(v) => Column::new(name, v),
+                    Values::Floats(v) => Column::new(name, v),
+                    Values::Bools(v) => Column::new(name, v),
+                    Values::Texts(v) => Column::new(name, v),
+                }
+            })
+            .collect();
+        Ok(DataFrame::new(self.len, columns)?)
+    }
+}
+
+/// One value of a row with the type of its column: the row path's reading of a value follows
+/// its column's type, as the frame path's does.
+#[derive(Debug, Clone)]
+enum Cell<'a> {
+    Int(Option<i64>),
+    Float(Option<f64>),
+    Bool(Option<bool>),
+    Text(Option<Cow<'a, str>>),
+}
+
+/// The row path cannot answer this as the frame path would: take the frame path.
+#[derive(Debug)]
+struct Unsure;
+
+type Sure<T> = std::result::Result<T, Unsure>;
+
+impl Cell<'_> {
+    /// The value as [`frame::numbers`] reads it (NaN kept).
+    fn number(&self) -> Sure<Option<f64>> {
+        Ok(match self {
+            Cell::Int(v) => v.map(|i| i as f64),
+            Cell::Float(v) => *v,
+            Cell::Bool(v) => v.map(|b| f64::from(u8::from(b))),
+            Cell::Text(None) => None,
+            Cell::Text(Some(s)) => match s.trim() {
+                "" => None,
+                t => Some(t.parse::<f64>().map_err(|_| Unsure)?),
+            },
+        })
+    }
+
+    /// The value as [`frame::map_numbers`] reads it: NaN as none.
+    fn value(&self) -> Sure<Option<f64>> {
+        Ok(self.number()?.filter(|x| !x.is_nan()))
+    }
+
+    /// The value as [`frame::text`] reads it; a real number written out is left to the frame
+    /// path, whose layout of it is polars'.
+    fn text(&self) -> Sure<Option<Cow<'_, str>>> {
+        Ok(match self {
+            Cell::Int(v) => v.map(|i| Cow::Owned(i.to_string())),
+            Cell::Bool(v) => v.map(|b| Cow::Borrowed(if b { "true" } else { "false" })),
+            Cell::Text(v) => v.as_deref().map(Cow::Borrowed),
+            Cell::Float(None) => None,
+            Cell::Float(Some(_)) => return Err(Unsure),
+        })
+    }
+
+    /// Seconds since 1970 as [`frame::epoch_seconds`] reads them, NaN for none.
+    fn seconds(&self) -> Sure<f64> {
+        match self {
+            Cell::Text(None) => Ok(f64::NAN),
+            Cell::Text(Some(s)) => frame::text_seconds(s).ok_or(Unsure),
+            _ => Err(Unsure),
+        }
+    }
+
+    /// Whole seconds since 1970 as [`frame::timestamps`] reads them.
+    fn whole_seconds(&self) -> Sure<Option<f64>> {
+        match self {
+            Cell::Text(None) => Ok(None),
+            Cell::Text(Some(s)) if s.trim().is_empty() => Ok(None),
+            Cell::Text(Some(s)) => frame::parse_timestamp(s)
+                .map(|t| Some(t.and_utc().timestamp() as f64))
+                .ok_or(Unsure),
+            _ => Err(Unsure),
+        }
+    }
+
+    /// The items of a list as [`frame::lists`] reads text: split at `separator`, trimmed, empty
+    /// ones left out.
+    fn items(&self, separator: &str) -> Sure<Option<Vec<String>>> {
+        Ok(self.text()?.map(|t| {
+            t.split(separator)
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_string)
+                .collect()
+        }))
+    }
+}
+
+/// A number as a cell of a column of numbers that keeps no NaN (the frame path's float columns).
+fn float(x: f64) -> Cell<'static> {
+    Cell::Float(Some(x).filter(|x| !x.is_nan()))
+}
+
+/// A transformer with the slots of the columns it reads and of the column it writes.
+#[derive(Debug, Clone)]
+struct Step {
+    transformer: Transformer,
+    reads: Vec<usize>,
+    writes: usize,
+    /// The pattern of a `String` transformer's `extract` or `contains`.
+    pattern: Option<regex::Regex>,
+    /// The fixed date an `Age` measures to, in seconds since 1970.
+    at: Option<f64>,
+}
+
+/// The codes of the categories of a `Unique`, `Token` or `NestedUnique` encoder, as its
+/// vocabulary gives them.
+#[derive(Debug, Clone)]
+struct Codes {
+    codes: HashMap<String, f32>,
+    kept: usize,
+}
+
+impl Codes {
+    fn new(categories: &[String], long_tail: &[String]) -> Codes {
+        let kept = categories.len();
+        let mut codes = HashMap::with_capacity(kept + long_tail.len());
+        codes.extend(long_tail.iter().map(|c| (c.clone(), kept as f32)));
+        codes.extend(
+            categories
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.clone(), i as f32)),
+        );
+        Codes { codes, kept }
+    }
+
+    fn code(&self, value: Option<&str>) -> f32 {
+        match value {
+            None => (self.kept + 2) as f32,
+            Some(v) => self.codes.get(v).copied().unwrap_or((self.kept + 1) as f32),
+        }
+    }
+}
+
+/// An encoder with the slots of the columns it reads and what it looks values up in.
+#[derive(Debug, Clone)]
+struct Encoding {
+    encoder: FittedEncoder,
+    reads: Vec<usize>,
+    width: usize,
+    /// `OneHot`: each kept category's feature.
+    features: HashMap<String, usize>,
+    /// `Unique`, `Token` and `NestedUnique`: the vocabulary's codes.
+    codes: Option<Codes>,
+}
+
+/// A fitted pipeline compiled for the row path: every column a slot, every transformer and
+/// encoder reading and writing slots.
+#[derive(Debug, Clone)]
+pub struct RowPlan {
+    /// The input column each of the first slots holds.
+    inputs: Vec<String>,
+    slots: usize,
+    steps: Vec<Step>,
+    encodings: Vec<Encoding>,
+    width: usize,
+}
+
+impl RowPlan {
+    /// The row path of `pipeline`, or `None` where it has a transformer or an encoder the row
+    /// path leaves to the frame path (custom ones, bags of words, invalid parameters).
+    pub fn compile(pipeline: &FittedPipeline) -> Option<RowPlan> {
+        let inputs = pipeline.inputs();
+        let mut slot_of: HashMap<String, usize> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i))
+            .collect();
+        let mut slots = inputs.len();
+        let mut steps = Vec::with_capacity(pipeline.transformers.len());
+        for t in &pipeline.transformers {
+            if matches!(t, Transformer::Custom { .. }) || t.validate().is_err() {
+                return None;
+            }
+            let reads = t
+                .inputs()
+                .iter()
+                .map(|c| slot_of.get(*c).copied())
+                .collect::<Option<Vec<usize>>>()?;
+            let pattern = match t {
+                Transformer::String {
+                    pattern: Some(p), ..
+                } => Some(regex::Regex::new(p).ok()?),
+                _ => None,
+            };
+            let at = match t {
+                Transformer::Age {
+                    reference: Reference::Date(d),
+                    ..
+                } => Some(
+                    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                        .ok()?
+                        .and_time(chrono::NaiveTime::MIN)
+                        .and_utc()
+                        .timestamp() as f64,
+                ),
+                _ => None,
+            };
+            let writes = *slot_of.entry(t.output()).or_insert_with(|| {
+                slots += 1;
+                slots - 1
+            });
+            steps.push(Step {
+                transformer: t.clone(),
+                reads,
+                writes,
+                pattern,
+                at,
+            });
+        }
+        let mut encodings = Vec::with_capacity(pipeline.encoders.len());
+        for e in &pipeline.encoders {
+            if matches!(e, FittedEncoder::Text { .. } | FittedEncoder::Custom { .. }) {
+                return None;
+            }
+            let reads = e
+                .columns()
+                .iter()
+                .map(|c| slot_of.get(*c).copied())
+                .collect::<Option<Vec<usize>>>()?;
+            let (features, codes) = match e {
+                FittedEncoder::OneHot {
+                    categories,
+                    drop_first,
+                    ..
+                } => {
+                    let skip = usize::from(*drop_first);
+                    let features = categories
+                        .iter()
+                        .enumerate()
+                        .skip(skip)
+                        .map(|(i, c)| (c.clone(), i - skip))
+                        .collect();
+                    (features, None)
+                }
+                FittedEncoder::Unique {
+                    categories,
+                    long_tail,
+                    ..
+                }
+                | FittedEncoder::Token {
+                    categories,
+                    long_tail,
+                    ..
+                }
+                | FittedEncoder::NestedUnique {
+                    categories,
+                    long_tail,
+                    ..
+                } => (HashMap::new(), Some(Codes::new(categories, long_tail))),
+                _ => (HashMap::new(), None),
+            };
+            let width = e.width();
+            let written = match e {
+                FittedEncoder::OneHot { .. } => width,
+                FittedEncoder::Unique { .. } => reads.len(),
+                FittedEncoder::Token {
+                    sequence_length, ..
+                }
+                | FittedEncoder::NestedUnique {
+                    sequence_length, ..
+                } => reads.len() * sequence_length,
+                FittedEncoder::NestedNorm {
+                    sequence_length, ..
+                } => *sequence_length,
+                _ => 1,
+            };
+            if written != width {
+                return None;
+            }
+            encodings.push(Encoding {
+                encoder: e.clone(),
+                reads,
+                width,
+                features,
+                codes,
+            });
+        }
+        let width = encodings.iter().map(|e| e.width).sum();
+        Some(RowPlan {
+            inputs,
+            slots,
+            steps,
+            encodings,
+            width,
+        })
+    }
+
+    /// The features of every row of `rows`, as [`FittedPipeline::prepare`] would encode them
+    /// from their frame; `None` where the frame path must answer instead (an input no record
+    /// holds, or a value the row path does not read as the frame path would).
+    pub fn encode(&self, rows: &Rows) -> Option<Matrix> {
+        let columns = self
+            .inputs
+            .iter()
+            .map(|name| rows.columns.iter().find(|(c, _)| c == name).map(|(_, v)| v))
+            .collect::<Option<Vec<&Values>>>()?;
+        let mut values = vec![0f32; rows.len * self.width];
+        let mut cells: Vec<Cell> = Vec::with_capacity(self.slots);
+        for (r, out) in values.chunks_exact_mut(self.width.max(1)).enumerate() {
+            cells.clear();
+            for column in &columns {
+                cells.push(match column {
+                    Values::Ints(v) => Cell::Int(*v.get(r)?),
+                    Values::Floats(v) => Cell::Float(*v.get(r)?),
+                    Values::Bools(v) => Cell::Bool(*v.get(r)?),
+                    Values::Texts(v) => Cell::Text(v.get(r)?.as_deref().map(Cow::Borrowed)),
+                });
+            }
+            cells.resize(self.slots, Cell::Float(None));
+            for step in &self.steps {
+                let cell = step.apply(&cells).ok()?;
+                cells[step.writes] = cell;
+            }
+            let mut offset = 0;
+            for e in &self.encodings {
+                e.encode(&cells, &mut out[offset..offset + e.width]).ok()?;
+                offset += e.width;
+            }
+        }
+        Some(Matrix::dense(values, rows.len, self.width))
+    }
+}
+
+impl Step {
+    /// The transformer's output for the row `cells`, as [`Transformer::compute`] gives it.
+    fn apply(&self, cells: &[Cell]) -> Sure<Cell<'static>> {
+        let read = |k: usize| self.reads.get(k).and_then(|s| cells.get(*s)).ok_or(Unsure);
+        let first = read(0)?;
+        let owned = |t: Option<Cow<str>>| Cell::Text(t.map(|t| Cow::Owned(t.into_owned())));
+        Ok(match &self.transformer {
+            t @ (Transformer::Log { .. }
+            | Transformer::LogPlusOne { .. }
+            | Transformer::Sqrt { .. }) => {
+                let f = t.of_number().ok_or(Unsure)?;
+                float(first.value()?.and_then(f).unwrap_or(f64::NAN))
+            }
+            Transformer::IsNull { .. } => {
+                let missing = match first {
+                    Cell::Int(v) => v.is_none(),
+                    Cell::Float(v) => v.is_none_or(f64::is_nan),
+                    Cell::Bool(v) => v.is_none(),
+                    Cell::Text(v) => v.is_none(),
+                };
+                Cell::Float(Some(f64::from(u8::from(missing))))
+            }
+            Transformer::Map {
+                values, default, ..
+            } => {
+                let key = first.text()?;
+                let found = key
+                    .and_then(|k| values.get(k.as_ref()))
+                    .or(default.as_ref());
+                if values.values().chain(default).all(|v| v.is_number()) {
+                    Cell::Float(found.and_then(|v| v.as_f64()))
+                } else {
+                    Cell::Text(
+                        found
+                            .and_then(|v| v.as_str())
+                            .map(|v| Cow::Owned(v.to_string())),
+                    )
+                }
+            }
+            Transformer::DateTime { part, .. } => {
+                let t = first.seconds()?;
+                float(if t.is_nan() { t } else { part.of(t) })
+            }
+            Transformer::Age {
+                reference, unit, ..
+            } => {
+                let from = first.seconds()?;
+                let at = match reference {
+                    Reference::Now => chrono::Utc::now().timestamp_micros() as f64 / 1e6,
+                    Reference::Date(_) => self.at.ok_or(Unsure)?,
+                    Reference::Column(_) => read(1)?.seconds()?,
+                };
+                float((at - from) / unit.seconds())
+            }
+            Transformer::String { op, .. } => {
+                let text = first.text()?;
+                match (op, &self.pattern) {
+                    (StringOp::Length, _) => Cell::Float(text.map(|t| t.chars().count() as f64)),
+                    (StringOp::Contains, Some(re)) => {
+                        Cell::Float(text.map(|t| f64::from(u8::from(re.is_match(&t)))))
+                    }
+                    (StringOp::Extract, Some(re)) => {
+                        let extracted = text.and_then(|t| {
+                            let caps = re.captures(&t)?;
+                            caps.get(1)
+                                .or_else(|| caps.get(0))
+                                .map(|m| m.as_str().to_string())
+                        });
+                        Cell::Text(extracted.map(Cow::Owned))
+                    }
+                    (StringOp::Contains | StringOp::Extract, None) => return Err(Unsure),
+                    (StringOp::Upper, _) => owned(text.map(|t| Cow::Owned(t.to_uppercase()))),
+                    (StringOp::Trim, _) => owned(text.map(|t| Cow::Owned(t.trim().to_string()))),
+                    (StringOp::Lower, _) => owned(text.map(|t| Cow::Owned(t.to_lowercase()))),
+                }
+            }
+            Transformer::AreaCode { .. } => Cell::Text(
+                first
+                    .text()?
+                    .and_then(|t| transformers::area_code(&t))
+                    .map(Cow::Owned),
+            ),
+            Transformer::EmailDomain { .. } => {
+                let text = first.text()?;
+                owned(text.as_deref().and_then(transformers::email_domain))
+            }
+            Transformer::NameAge { .. }
+            | Transformer::NameSex { .. }
+            | Transformer::NamePopulation { .. } => {
+                let stats = first.text()?.and_then(|t| names::lookup(&t));
+                float(stats.map_or(f64::NAN, |s| match &self.transformer {
+                    Transformer::NameAge { .. } => s.mean_age,
+                    Transformer::NameSex { .. } => s.share_male,
+                    _ => s.population,
+                }))
+            }
+            Transformer::NameFamilial { .. } => {
+                Cell::Float(first.text()?.map(|t| transformers::familial(&t)))
+            }
+            Transformer::Distance { .. } => {
+                let mut p = [0f64; 4];
+                let mut known = true;
+                for (k, at) in p.iter_mut().enumerate() {
+                    match read(k)?.number()? {
+                        Some(x) => *at = x,
+                        None => known = false,
+                    }
+                }
+                Cell::Float(
+                    known
+                        .then(|| transformers::haversine_km(p[0], p[1], p[2], p[3]))
+                        .flatten(),
+                )
+            }
+            Transformer::Custom { .. } => return Err(Unsure),
+        })
+    }
+}
+
+impl Encoding {
+    /// The encoder's features of the row `cells` into `out`, as [`FittedEncoder::encode`] gives
+    /// them.
+    fn encode(&self, cells: &[Cell], out: &mut [f32]) -> Sure<()> {
+        let read = |k: usize| self.reads.get(k).and_then(|s| cells.get(*s)).ok_or(Unsure);
+        let first = read(0)?;
+        let mut put = |k: usize, v: f32| match out.get_mut(k) {
+            Some(at) => {
+                *at = v;
+                Ok(())
+            }
+            None => Err(Unsure),
+        };
+        match &self.encoder {
+            FittedEncoder::Pass { .. } => put(0, first.value()?.map_or(f32::NAN, |x| x as f32)),
+            FittedEncoder::Uniform { min, max, .. } => {
+                put(0, encoders::uniform_code(first.value()?, *min, *max))
+            }
+            FittedEncoder::Norm {
+                mean,
+                std,
+                min,
+                max,
+                ..
+            } => put(
+                0,
+                encoders::norm_code(first.value()?, *mean, *std, *min, *max),
+            ),
+            FittedEncoder::Discrete {
+                min,
+                max,
+                bins,
+                dates,
+                ..
+            } => {
+                let v = match dates {
+                    true => first.whole_seconds()?,
+                    false => first.value()?,
+                };
+                put(0, encoders::discrete_code(v, *min, *max, *bins))
+            }
+            FittedEncoder::Quantile {
+                boundaries,
+                quantiles,
+                min,
+                max,
+                ..
+            } => put(
+                0,
+                encoders::quantile_code(first.value()?, boundaries, *quantiles, *min, *max),
+            ),
+            FittedEncoder::Boolean { .. } => put(
+                0,
+                match first.text()?.as_deref().and_then(encoders::yes_no) {
+                    Some(true) => 1.0,
+                    Some(false) => 0.0,
+                    None => f32::NAN,
+                },
+            ),
+            FittedEncoder::Equals { .. } => {
+                let (a, b) = (first.text()?, read(1)?.text()?);
+                put(
+                    0,
+                    match (a, b) {
+                        (Some(a), Some(b)) => f32::from(u8::from(a.trim() == b.trim())),
+                        _ => f32::NAN,
+                    },
+                )
+            }
+            FittedEncoder::Enum { cardinality, .. } => {
+                put(0, encoders::enum_code(first.value()?, *cardinality))
+            }
+            // The row starts at zeros: only the category's feature is set.
+            FittedEncoder::OneHot { .. } => {
+                match first
+                    .text()?
+                    .and_then(|t| self.features.get(t.as_ref()).copied())
+                {
+                    Some(i) => put(i, 1.0),
+                    None => Ok(()),
+                }
+            }
+            FittedEncoder::Unique { .. } => {
+                let codes = self.codes.as_ref().ok_or(Unsure)?;
+                for k in 0..self.reads.len() {
+                    put(k, codes.code(read(k)?.text()?.as_deref()))?;
+                }
+                Ok(())
+            }
+            FittedEncoder::Token {
+                sequence_length, ..
+            }
+            | FittedEncoder::NestedUnique {
+                sequence_length, ..
+            } => {
+                let codes = self.codes.as_ref().ok_or(Unsure)?;
+                for k in 0..self.reads.len() {
+                    let items = match &self.encoder {
+                        FittedEncoder::NestedUnique { separator, .. } => {
+                            read(k)?.items(separator)?
+                        }
+                        _ => read(k)?.text()?.map(|t| encoders::words(&t)),
+                    };
+                    let items = items.unwrap_or_default();
+                    for i in 0..*sequence_length {
+                        let code = codes.code(items.get(i).map(String::as_str));
+                        put(k * sequence_length + i, code)?;
+                    }
+                }
+                Ok(())
+            }
+            FittedEncoder::NestedNorm {
+                sequence_length,
+                separator,
+                mean,
+                std,
+                min,
+                max,
+                ..
+            } => {
+                let items = first
+                    .items(separator)?
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|item| item.parse::<f64>().map_err(|_| Unsure))
+                    .collect::<Sure<Vec<f64>>>()?;
+                for i in 0..*sequence_length {
+                    let item = items.get(i).copied().filter(|x| !x.is_nan());
+                    put(
+                        i,
+                        encoders::norm_code(item, *mean, *std, Some(*min), Some(*max)),
+                    )?;
+                }
+                Ok(())
+            }
+            FittedEncoder::MiddleOut { depth, .. } => {
+                let (position, length) = (first.value()?, read(1)?.value()?);
+                put(0, encoders::middle_out_code(position, length, *depth))
+            }
+            FittedEncoder::Text { .. } | FittedEncoder::Custom { .. } => Err(Unsure),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoders::{Encoder, FittedOutput};
+    use crate::pipelines::{Values as Features, ENCODING_VERSION};
+    use crate::transformers::{AgeUnit, DatePart};
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &["John", "mary", " Ann ", "Mom", "Zyx", "", "JOHN"];
+    const EMAILS: &[&str] = &[
+        "john1@gmail.com",
+        "b@Yahoo.com",
+        "no-at-sign",
+        "c@ spaced.org ",
+        "@",
+        "a@b@Ünï.de",
+    ];
+    const TIMES: &[&str] = &[
+        "2015-01-02 10:00:00",
+        "2018-05-01",
+        "2019-02-28T23:59:59",
+        "2020-02-29 00:00:00.5",
+        "2016-07-04T12:30:00+02:00",
+        " ",
+    ];
+    const PHONES: &[&str] = &["(415) 555-0100", "+1 212 555 0199", "12345", ""];
+    const WORDS: &[&str] = &["Hello world, hello!", "world", "", "new words here"];
+    const TAGS: &[&str] = &["a,b, ,c", "b", "", "z,a"];
+    const NUMBER_LISTS: &[&str] = &["1.5,2,-3", "", "7", "1e3, 4"];
+
+    /// A column of `values` picked by index from `pool` (index past it: null).
+    fn texts(pool: &[&str], picks: &[usize]) -> Values {
+        Values::Texts(
+            picks
+                .iter()
+                .map(|i| pool.get(*i).map(|s| s.to_string()))
+                .collect(),
+        )
+    }
+
+    fn training_rows() -> Rows {
+        let picks = |pool: &[&str]| (0..24).map(|i| i % (pool.len() + 1)).collect::<Vec<_>>();
+        let n = 24;
+        Rows {
+            columns: vec![
+                ("name".into(), texts(NAMES, &picks(NAMES))),
+                ("email".into(), texts(EMAILS, &picks(EMAILS))),
+                ("signup".into(), texts(TIMES, &picks(TIMES))),
+                (
+                    "last".into(),
+                    texts(
+                        TIMES,
+                        &picks(TIMES)[3..]
+                            .iter()
+                            .chain(&[0, 1, 2])
+                            .copied()
+                            .collect::<Vec<_>>(),
+                    ),
+                ),
+                ("phone".into(), texts(PHONES, &picks(PHONES))),
+                ("words".into(), texts(WORDS, &picks(WORDS))),
+                ("tags".into(), texts(TAGS, &picks(TAGS))),
+                ("items".into(), texts(NUMBER_LISTS, &picks(NUMBER_LISTS))),
+                (
+                    "orders".into(),
+                    Values::Ints(
+                        (0..n)
+                            .map(|i| (i % 5 != 0).then_some(i as i64 * 3 - 10))
+                            .collect(),
+                    ),
+                ),
+                (
+                    "code".into(),
+                    Values::Ints(
+                        (0..n)
+                            .map(|i| (i % 7 != 3).then_some(i as i64 % 4))
+                            .collect(),
+                    ),
+                ),
+                (
+                    "basket".into(),
+                    Values::Floats(
+                        (0..n)
+                            .map(|i| (i % 6 != 1).then_some(i as f64 * 7.25 - 20.0))
+                            .collect(),
+                    ),
+                ),
+                (
+                    "active".into(),
+                    Values::Bools((0..n).map(|i| (i % 5 != 4).then_some(i % 2 == 0)).collect()),
+                ),
+                (
+                    "lat".into(),
+                    Values::Floats((0..n).map(|i| Some(i as f64 * 3.5 - 40.0)).collect()),
+                ),
+                (
+                    "lon".into(),
+                    Values::Floats((0..n).map(|i| Some(i as f64 * 9.0 - 100.0)).collect()),
+                ),
+                (
+                    "pos".into(),
+                    Values::Ints((0..n).map(|i| Some(i as i64 % 6 - 1)).collect()),
+                ),
+                (
+                    "len".into(),
+                    Values::Ints((0..n).map(|i| Some(i as i64 % 5 + 1)).collect()),
+                ),
+                (
+                    "y".into(),
+                    Values::Bools((0..n).map(|i| Some(i % 3 == 0)).collect()),
+                ),
+            ],
+            len: n,
+        }
+    }
+
+    fn transformers() -> Vec<Transformer> {
+        let column = |c: &str| c.to_string();
+        let string = |op, pattern: Option<&str>| Transformer::String {
+            column: column("email"),
+            op,
+            pattern: pattern.map(str::to_string),
+        };
+        vec![
+            Transformer::Log {
+                column: column("basket"),
+            },
+            Transformer::LogPlusOne {
+                column: column("orders"),
+            },
+            Transformer::Sqrt {
+                column: column("basket"),
+            },
+            Transformer::IsNull {
+                column: column("basket"),
+            },
+            Transformer::Map {
+                column: column("code"),
+                values: [("1".into(), 10.into()), ("2".into(), 20.5.into())].into(),
+                default: Some((-1).into()),
+            },
+            Transformer::Map {
+                column: column("name"),
+                values: [("John".into(), "j".into()), ("mary".into(), "m".into())].into(),
+                default: None,
+            },
+            Transformer::DateTime {
+                column: column("signup"),
+                part: DatePart::Month,
+            },
+            Transformer::DateTime {
+                column: column("last"),
+                part: DatePart::Weekday,
+            },
+            Transformer::Age {
+                column: column("signup"),
+                reference: Reference::Column(column("last")),
+                unit: AgeUnit::Days,
+            },
+            Transformer::Age {
+                column: column("signup"),
+                reference: Reference::Date("2021-03-04".into()),
+                unit: AgeUnit::Years,
+            },
+            string(StringOp::Lower, None),
+            string(StringOp::Length, None),
+            string(StringOp::Extract, Some("^([a-z]+)[0-9]*@")),
+            string(StringOp::Contains, Some("gmail")),
+            Transformer::AreaCode {
+                column: column("phone"),
+            },
+            Transformer::EmailDomain {
+                column: column("email"),
+            },
+            Transformer::NameAge {
+                column: column("name"),
+            },
+            Transformer::NameSex {
+                column: column("name"),
+            },
+            Transformer::NamePopulation {
+                column: column("name"),
+            },
+            Transformer::NameFamilial {
+                column: column("name"),
+            },
+            Transformer::Distance {
+                lat_a: column("lat"),
+                lon_a: column("lon"),
+                lat_b: column("lon"),
+                lon_b: column("lat"),
+            },
+            Transformer::Log {
+                column: column("NameAge(name)"),
+            },
+        ]
+    }
+
+    fn encoders() -> Vec<Encoder> {
+        vec![
+            Encoder::pass("orders"),
+            Encoder::uniform("basket"),
+            Encoder::norm("LogPlusOne(orders)"),
+            Encoder::norm("Log(NameAge(name))"),
+            Encoder::discrete("NameSex(name)", 10),
+            Encoder::discrete("signup", 4),
+            Encoder::quantile("basket", 3),
+            Encoder::boolean("active"),
+            Encoder::equals("name", "Map(name)"),
+            Encoder::enumerated("code"),
+            Encoder::one_hot("EmailDomain(email)"),
+            Encoder::unique("name", 1),
+            Encoder::Unique {
+                column: "EmailDomain(email)".into(),
+                minimum_occurrences: 1,
+                twin: Some("String(email, extract ^([a-z]+)[0-9]*@)".into()),
+            },
+            Encoder::token("words", 3),
+            Encoder::nested_unique("tags", 2),
+            Encoder::nested_norm("items", 2),
+            Encoder::middle_out("pos", "len", 2),
+            Encoder::norm("Age(signup, last, days)"),
+            Encoder::norm("Age(signup, 2021-03-04, years)"),
+            Encoder::norm("Distance(lat, lon, lon, lat)"),
+            Encoder::pass("IsNull(basket)"),
+            Encoder::pass("DateTime(signup, month)"),
+            Encoder::pass("DateTime(last, weekday)"),
+            Encoder::pass("Map(code)"),
+            Encoder::pass("Sqrt(basket)"),
+            Encoder::pass("NamePopulation(name)"),
+            Encoder::pass("NameFamilial(name)"),
+            Encoder::pass("String(email, length)"),
+            Encoder::pass("String(email, contains gmail)"),
+            Encoder::unique("String(email, lower)", 1),
+            Encoder::unique("AreaCode(phone)", 1),
+            Encoder::unique("code", 1),
+            Encoder::boolean("orders"),
+        ]
+    }
+
+    /// Every built-in transformer and encoder, fitted on [`training_rows`].
+    fn fitted() -> FittedPipeline {
+        let transformers = transformers();
+        let mut train = training_rows().into_frame().unwrap();
+        transformers::apply_all(&transformers, &mut train).unwrap();
+        let encoders: Vec<FittedEncoder> =
+            encoders().iter().map(|e| e.fit(&train).unwrap()).collect();
+        FittedPipeline {
+            encoding: ENCODING_VERSION,
+            transformers,
+            features: encoders.iter().flat_map(FittedEncoder::features).collect(),
+            encoders,
+            output: FittedOutput::Boolean { column: "y".into() },
+            input_kinds: Default::default(),
+        }
+    }
+
+    /// Equal to the bit, NaN equal to NaN.
+    fn same(a: &Matrix, b: &Matrix) -> bool {
+        match (&a.values, &b.values) {
+            (Features::Dense(x), Features::Dense(y)) => {
+                (a.rows, a.columns) == (b.rows, b.columns)
+                    && x.len() == y.len()
+                    && x.iter()
+                        .zip(y)
+                        .all(|(x, y)| (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits())
+            }
+            _ => false,
+        }
+    }
+
+    /// Records from the pools: each value an index into its pool, past it null.
+    fn rows_of(picks: &[[usize; 13]]) -> Rows {
+        let column = |k: usize| picks.iter().map(|p| p[k]).collect::<Vec<_>>();
+        let number = |k: usize, scale: f64| {
+            Values::Floats(
+                column(k)
+                    .iter()
+                    .map(|i| (*i < 9).then_some((*i as f64 - 4.0) * scale))
+                    .collect(),
+            )
+        };
+        let int = |k: usize, offset: i64| {
+            Values::Ints(
+                column(k)
+                    .iter()
+                    .map(|i| (*i < 9).then_some(*i as i64 - offset))
+                    .collect(),
+            )
+        };
+        Rows {
+            columns: vec![
+                ("name".into(), texts(NAMES, &column(0))),
+                ("email".into(), texts(EMAILS, &column(1))),
+                ("signup".into(), texts(TIMES, &column(2))),
+                ("last".into(), texts(TIMES, &column(3))),
+                ("phone".into(), texts(PHONES, &column(4))),
+                ("words".into(), texts(WORDS, &column(5))),
+                ("tags".into(), texts(TAGS, &column(6))),
+                ("items".into(), texts(NUMBER_LISTS, &column(7))),
+                ("orders".into(), int(8, 2)),
+                ("code".into(), int(9, 1)),
+                ("basket".into(), number(10, 13.7)),
+                (
+                    "active".into(),
+                    Values::Bools(
+                        column(11)
+                            .iter()
+                            .map(|i| (*i < 2).then_some(*i == 1))
+                            .collect(),
+                    ),
+                ),
+                ("lat".into(), number(12, 21.3)),
+                ("lon".into(), number(12, -44.1)),
+                ("pos".into(), int(8, 1)),
+                ("len".into(), int(9, 0)),
+            ],
+            len: picks.len(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The row path's features are the frame path's, for every built-in transformer and
+        /// encoder, nulls, blanks and values outside the training range included.
+        #[test]
+        fn rows_encode_exactly_as_their_frame(picks in prop::collection::vec(prop::array::uniform13(0usize..10), 1..6)) {
+            let pipeline = fitted();
+            let plan = RowPlan::compile(&pipeline).expect("every built-in has a row path");
+            let rows = rows_of(&picks);
+            let by_rows = plan.encode(&rows).expect("the row path answers these rows");
+            let by_frame = pipeline.prepare(rows.into_frame().unwrap(), "test").unwrap();
+            prop_assert!(same(&by_rows, &by_frame), "rows {:?}\nframe {:?}", by_rows.values, by_frame.values);
+        }
+    }
+
+    #[test]
+    fn what_the_row_path_cannot_answer_exactly_goes_to_the_frame_path() {
+        let pipeline = fitted();
+        let plan = RowPlan::compile(&pipeline).unwrap();
+        let mut rows = rows_of(&[[0; 13]]);
+        let at = |rows: &mut Rows, name: &str| -> usize {
+            rows.columns.iter().position(|(c, _)| c == name).unwrap()
+        };
+        // Text that is no timestamp: the frame path names the fault.
+        let signup = at(&mut rows, "signup");
+        rows.columns[signup].1 = Values::Texts(vec![Some("yesterday".into())]);
+        assert!(plan.encode(&rows).is_none());
+        assert!(pipeline
+            .prepare(rows.clone().into_frame().unwrap(), "test")
+            .is_err());
+        // A real number read as text is written out the frame path's way.
+        let mut rows = rows_of(&[[0; 13]]);
+        let code = at(&mut rows, "code");
+        rows.columns[code].1 = Values::Floats(vec![Some(1.0)]);
+        assert!(plan.encode(&rows).is_none());
+        assert!(pipeline
+            .prepare(rows.clone().into_frame().unwrap(), "test")
+            .is_ok());
+        // A missing input.
+        let mut rows = rows_of(&[[0; 13]]);
+        rows.columns.retain(|(c, _)| c != "email");
+        assert!(plan.encode(&rows).is_none());
+        // A bag of words or a custom transformer has no row path at all.
+        let mut words = pipeline.clone();
+        words.encoders.push(
+            Encoder::Text {
+                column: "words".into(),
+                vectorizer: crate::encoders::Vectorizer::Hashing,
+                ngrams: 1,
+                minimum_occurrences: 1,
+                max_features: 8,
+            }
+            .fit(&training_rows().into_frame().unwrap())
+            .unwrap(),
+        );
+        assert!(RowPlan::compile(&words).is_none());
+        let mut custom = pipeline;
+        custom
+            .transformers
+            .push(Transformer::custom("mine", &["name"]));
+        assert!(RowPlan::compile(&custom).is_none());
+    }
+}
