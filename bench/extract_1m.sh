@@ -1,18 +1,78 @@
 #!/usr/bin/env bash
-# Reads the 1M-row `users` table of shared/bench/gen_data.py through `lore extract` (SQLite),
-# then through the query cache: the first cached read queries and writes data/cache/, the second
-# (a new process) reads the Parquet file. Prints wall seconds and peak RSS of each.
-# Usage: bench/extract_1m.sh [USERS_SQLITE]   (default /tmp/users_1M.sqlite, generated if missing;
-# generating needs Python 3 with numpy).
+# The 1M-row `users` table of shared/bench/gen_data.py read into memory by Lore and by its peers,
+# side by side in one run: each read a fresh process, the readers alternating for ROUNDS rounds,
+# all running the same query (the sample extract's: 8 columns, ORDER BY id). Readers:
+# `lore extract` (SQLite's C API into polars columns), ConnectorX to Arrow, the ADBC SQLite
+# driver to Arrow, and pandas.read_sql over Python's sqlite3. Prints wall seconds and peak RSS of
+# each run, the medians, and Lore's ratio to the fastest peer; then Lore's size of the frame, and
+# the query cache (the first cached read queries and writes data/cache/, the second reads it).
+# Peers need a Python with connectorx, adbc-driver-sqlite, pandas and pyarrow from PyPI
+# ($PEERS_PYTHON, default ~/.cache/lore/python/bin/python); those it lacks are left out.
+# Usage: bench/extract_1m.sh [USERS_SQLITE] [ROUNDS=3]   (default /tmp/users_1M.sqlite,
+# generated if missing; generating needs Python 3 with numpy).
 set -euo pipefail
 source "$(dirname "$0")/project.sh"
 data="${1:-/tmp/users_1M.sqlite}"
+rounds="${2:-3}"
+python="${PEERS_PYTHON:-$HOME/.cache/lore/python/bin/python}"
 bench_project "$data" 1000000
+query="SELECT first_name, email, signup_date, last_order_at, orders, basket_value, sessions_30d, has_subscription FROM users ORDER BY id LIMIT 1000000"
+cat >"$work/peer.py" <<'PY'
+import sys
+reader, path, query = sys.argv[1:]
+if reader == "connectorx":
+    import connectorx
+    table = connectorx.read_sql(f"sqlite://{path}", query, return_type="arrow")
+    rows = table.num_rows
+elif reader == "adbc":
+    import adbc_driver_sqlite.dbapi as adbc
+    with adbc.connect(path) as conn, conn.cursor() as cur:
+        cur.execute(query)
+        rows = cur.fetch_arrow_table().num_rows
+else:
+    import sqlite3, pandas
+    with sqlite3.connect(path) as conn:
+        rows = len(pandas.read_sql(query, conn))
+assert rows == 1000000, rows
+PY
+readers=(lore)
+for peer in connectorx adbc pandas; do
+  module="$peer"
+  [ "$peer" = adbc ] && module=adbc_driver_sqlite
+  if "$python" -c "import $module, pyarrow" 2>/dev/null; then readers+=("$peer"); else echo "no $module in $python: $peer left out"; fi
+done
+# Wall seconds and peak RSS in MB of one read by $1.
 run() {
-  /usr/bin/time -f "%e s wall, %M KB peak RSS" "$lore" -q extract users --param limit=1000000 --limit 1 "$@" 2>&1 >/dev/null | tail -n 1
+  local out
+  if [ "$1" = lore ]; then
+    out="$(/usr/bin/time -f "%e %M" "$lore" -q extract users --param limit=1000000 --limit 1 2>&1 >/dev/null | tail -n 1)"
+  else
+    out="$(/usr/bin/time -f "%e %M" "$python" "$work/peer.py" "$1" "$data" "$query" 2>&1 | tail -n 1)"
+  fi
+  echo "$out" | awk '{printf "%.2f %.0f", $1, $2 / 1024}'
 }
-echo "query (no cache):        $(run)"
+declare -A seconds rss
+echo "reader seconds peak_rss_MB"
+for _ in $(seq 1 "$rounds"); do
+  for reader in "${readers[@]}"; do
+    read -r s m <<<"$(run "$reader")"
+    echo "$reader $s $m"
+    seconds[$reader]+="$s "
+    rss[$reader]+="$m "
+  done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo
+echo "medians: reader seconds peak_rss_MB"
+fastest=""
+for reader in "${readers[@]}"; do
+  s="$(echo "${seconds[$reader]}" | median)"; m="$(echo "${rss[$reader]}" | median)"
+  printf '  %-11s %6s %6s\n' "$reader" "$s" "$m"
+  if [ "$reader" != lore ] && { [ -z "$fastest" ] || awk -v a="$s" -v b="$fastest" 'BEGIN{exit !(a<b)}'; }; then fastest="$s"; fi
+done
+lore_s="$(echo "${seconds[lore]}" | median)"
+[ -n "$fastest" ] && awk -v l="$lore_s" -v f="$fastest" 'BEGIN{printf "lore / fastest peer: %.2f\n", l / f}'
+"$lore" -q extract users --param limit=1000000 --limit 1 --timing 2>&1 >/dev/null | tail -n 1
 "$lore" -q cache clear >/dev/null
-echo "cached, first (query):   $(run --cache)"
-echo "cached, second (disk):   $(run --cache)"
-"$lore" cache ls | tail -n 1
+echo "cached, first (query):   $(/usr/bin/time -f "%e s wall, %M KB peak RSS" "$lore" -q extract users --param limit=1000000 --limit 1 --cache 2>&1 >/dev/null | tail -n 1)"
+echo "cached, second (disk):   $(/usr/bin/time -f "%e s wall, %M KB peak RSS" "$lore" -q extract users --param limit=1000000 --limit 1 --cache 2>&1 >/dev/null | tail -n 1)"

@@ -95,6 +95,9 @@ pub struct ExtractArgs {
     /// Read through the query cache.
     #[arg(long)]
     pub cache: bool,
+    /// Say how many rows and bytes were read, in how many seconds (on standard error).
+    #[arg(long)]
+    pub timing: bool,
 }
 
 /// Arguments of `lore predictions`.

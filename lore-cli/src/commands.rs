@@ -1053,9 +1053,20 @@ async fn extract(args: ExtractArgs) -> Result<ExitCode> {
             site: format!("lore extract {}", args.name),
         },
     };
+    let started = std::time::Instant::now();
     let mut df = connection
         .read(&args.name, &typed_params(&args.params)?, &options)
         .await?;
+    if args.timing {
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "read {} rows, {} columns, {:.1} MB in memory, in {seconds:.3} s ({:.0} rows/s)",
+            df.height(),
+            df.width(),
+            df.estimated_size() as f64 / 1e6,
+            df.height() as f64 / seconds.max(1e-9)
+        );
+    }
     match &args.output {
         Some(path) => {
             files::write(&mut df, path)?;

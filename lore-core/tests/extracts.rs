@@ -555,3 +555,87 @@ async fn a_connection_the_server_dropped_is_replaced_and_the_statement_still_run
     let second = pid(single.dataframe("backend", &BTreeMap::new()).await.unwrap());
     assert_ne!(first, second, "a new server connection runs the statement");
 }
+
+#[tokio::test]
+async fn sqlite_values_are_typed_by_their_storage_and_declared_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(dir.path(), "users_sqlite_types");
+    let db = Database::new(&project).unwrap();
+    let project_main = db.connection("main").unwrap();
+    let main = project_main.connection();
+    main.execute(
+        "CREATE TABLE kinds (b BOOLEAN, d DATE, t DATETIME, i INTEGER, f REAL, s TEXT, w INTEGER);
+         INSERT INTO kinds VALUES (1, '2018-06-01', '2018-06-01 10:30:00', 2, 1.5, 'x', 3);
+         INSERT INTO kinds VALUES (0, 'not a date', '2018-06-02', NULL, 2, NULL, 4.5);",
+    )
+    .await
+    .unwrap();
+    let origin = Origin {
+        model: None,
+        site: "test".into(),
+    };
+    let none = BTreeMap::new();
+    let df = main
+        .query_frame("SELECT * FROM kinds ORDER BY rowid", &none, &origin)
+        .await
+        .unwrap();
+    assert_eq!(
+        df.dtypes(),
+        vec![
+            DataType::Boolean,
+            DataType::String,
+            DataType::Datetime(TimeUnit::Microseconds, None),
+            DataType::Int64,
+            DataType::Float64,
+            DataType::String,
+            DataType::Float64,
+        ]
+    );
+    let text = |c: &str| -> Vec<Option<String>> {
+        let column = df.column(c).unwrap().cast(&DataType::String).unwrap();
+        let values = column.str().unwrap().iter();
+        values.map(|v| v.map(str::to_string)).collect()
+    };
+    assert_eq!(text("b"), [Some("true".into()), Some("false".into())]);
+    assert_eq!(
+        text("d"),
+        [Some("2018-06-01".into()), Some("not a date".into())]
+    );
+    assert_eq!(
+        text("t"),
+        [
+            Some("2018-06-01 10:30:00.000000".into()),
+            Some("2018-06-02 00:00:00.000000".into())
+        ]
+    );
+    assert_eq!(text("i"), [Some("2".into()), None]);
+    assert_eq!(text("w"), [Some("3.0".into()), Some("4.5".into())]);
+    assert_eq!(text("s"), [Some("x".into()), None]);
+
+    // Bound, never pasted; an empty answer keeps its columns.
+    let hostile = BTreeMap::from([("s".to_string(), json!("x' OR 1=1 --"))]);
+    let df = main
+        .query_frame("SELECT i, s FROM kinds WHERE s = :s", &hostile, &origin)
+        .await
+        .unwrap();
+    assert_eq!((df.height(), df.get_column_names().len()), (0, 2));
+
+    // A value no column type holds is refused, naming the column.
+    let blob = main
+        .query_frame("SELECT x'00ff' AS raw", &none, &origin)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(blob.contains("raw") && blob.contains("hex()"), "{blob}");
+
+    // A statement that writes goes through the driver's own path and still answers.
+    let df = main
+        .query_frame(
+            "INSERT INTO kinds (i) VALUES (9) RETURNING i",
+            &none,
+            &origin,
+        )
+        .await
+        .unwrap();
+    assert_eq!(df.column("i").unwrap().i64().unwrap().get(0), Some(9));
+}

@@ -16,6 +16,7 @@ use sqlx::{Column as _, Decode, Executor, Postgres, Row, Sqlite, TypeInfo, Value
 
 use super::rows::{FrameBuilder, Value};
 use super::sql::{self, Placeholders};
+use super::sqlite;
 use crate::env::ConnectionConfig;
 use crate::error::{Error, Result};
 use crate::redact::redact_url;
@@ -590,11 +591,13 @@ fn pg_query<'q>(
     q
 }
 
-fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+/// A date in text as SQLite extracts read it (its first ten characters, `YYYY-MM-DD`).
+pub(super) fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok()
 }
 
-fn parse_timestamp(s: &str) -> Option<chrono::NaiveDateTime> {
+/// A timestamp in text as SQLite extracts read it (or a date, at midnight).
+pub(super) fn parse_timestamp(s: &str) -> Option<chrono::NaiveDateTime> {
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
         .ok()
@@ -738,6 +741,37 @@ where
     F: FnMut(DataFrame) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
+    let mut connection = pool.acquire().await?;
+    let mut locked = connection.lock_handle().await?;
+    // SAFETY: the connection is locked for this read until `locked` is dropped, after the
+    // statement.
+    if let Some(mut statement) =
+        unsafe { sqlite::Statement::prepare(locked.as_raw_handle(), text, binds) }
+    {
+        let mut builder = FrameBuilder::new(statement.names());
+        let mut total = 0;
+        loop {
+            let wanted = batch_rows - builder.rows();
+            let read = statement
+                .read(&mut builder, wanted)
+                .map_err(ReadError::Decode)?;
+            total += read;
+            if builder.rows() >= batch_rows {
+                let df = builder.take().map_err(|e| ReadError::Consumer(e.into()))?;
+                consume(df).await.map_err(ReadError::Consumer)?;
+                *delivered += 1;
+            }
+            if read < wanted {
+                break;
+            }
+        }
+        drop(statement);
+        drop(locked);
+        flush(builder, consume, delivered).await?;
+        return Ok(total);
+    }
+    drop(locked);
+    drop(connection);
     let mut total = 0;
     let rows = sqlite_query(text, binds).fetch(pool);
     let builder = match stream_rows(

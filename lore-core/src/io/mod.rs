@@ -17,6 +17,7 @@ pub mod files;
 pub mod rows;
 pub mod s3;
 pub mod sql;
+mod sqlite;
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::Location;

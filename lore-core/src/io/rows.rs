@@ -38,13 +38,14 @@ impl Value {
     }
 }
 
-/// The values of one column, typed by the first non-null value and widened when needed. Text
-/// goes straight into polars' string layout (with its count), not into a `String` per value.
+/// The values of one column, typed by the first non-null value and widened when needed. Values
+/// go straight into polars' layouts (numbers beside a validity bitmap made at the first null,
+/// text with its count), so a column is held once while it is read and not copied to finish.
 enum Builder {
     Nulls(usize),
-    Int(Vec<Option<i64>>),
-    Float(Vec<Option<f64>>),
-    Bool(Vec<Option<bool>>),
+    Int(PrimitiveChunkedBuilder<Int64Type>, usize),
+    Float(PrimitiveChunkedBuilder<Float64Type>, usize),
+    Bool(BooleanChunkedBuilder, usize),
     Text(StringChunkedBuilder, usize),
     Date(Vec<Option<NaiveDate>>),
     Timestamp(Vec<Option<NaiveDateTime>>),
@@ -53,11 +54,11 @@ enum Builder {
 impl Builder {
     fn len(&self) -> usize {
         match self {
-            Builder::Nulls(n) => *n,
-            Builder::Int(v) => v.len(),
-            Builder::Float(v) => v.len(),
-            Builder::Bool(v) => v.len(),
-            Builder::Text(_, n) => *n,
+            Builder::Nulls(n)
+            | Builder::Int(_, n)
+            | Builder::Float(_, n)
+            | Builder::Bool(_, n)
+            | Builder::Text(_, n) => *n,
             Builder::Date(v) => v.len(),
             Builder::Timestamp(v) => v.len(),
         }
@@ -67,27 +68,77 @@ impl Builder {
         Builder::Text(StringChunkedBuilder::new(PlSmallStr::EMPTY, n), 0)
     }
 
-    fn widen_to_text(&mut self) {
-        fn all<T>(v: Vec<Option<T>>, value: fn(T) -> Value) -> Vec<Value> {
+    /// A builder of `kind`'s first value after `n` nulls.
+    fn after_nulls(n: usize, kind: &Value) -> Builder {
+        fn nulls<B: ChunkedBuilder<N, T>, N, T: PolarsDataType>(mut b: B, n: usize) -> B {
+            for _ in 0..n {
+                b.append_null();
+            }
+            b
+        }
+        let room = n.max(1024);
+        match kind {
+            Value::Int(_) => Builder::Int(
+                nulls(PrimitiveChunkedBuilder::new(PlSmallStr::EMPTY, room), n),
+                n,
+            ),
+            Value::Float(_) => Builder::Float(
+                nulls(PrimitiveChunkedBuilder::new(PlSmallStr::EMPTY, room), n),
+                n,
+            ),
+            Value::Bool(_) => Builder::Bool(
+                nulls(BooleanChunkedBuilder::new(PlSmallStr::EMPTY, room), n),
+                n,
+            ),
+            Value::Date(_) => Builder::Date(vec![None; n]),
+            Value::Timestamp(_) => Builder::Timestamp(vec![None; n]),
+            Value::Text(_) | Value::Null => {
+                let mut text = Builder::text_builder(n);
+                for _ in 0..n {
+                    text.push(Value::Null);
+                }
+                text
+            }
+        }
+    }
+
+    /// Every value so far, for a column that must change its type.
+    fn values(self) -> Vec<Value> {
+        fn all<T>(v: impl IntoIterator<Item = Option<T>>, value: fn(T) -> Value) -> Vec<Value> {
             v.into_iter()
                 .map(|x| x.map_or(Value::Null, value))
                 .collect()
         }
-        let values: Vec<Value> = match std::mem::replace(self, Builder::Nulls(0)) {
+        match self {
             Builder::Nulls(n) => vec![Value::Null; n],
-            Builder::Int(v) => all(v, Value::Int),
-            Builder::Float(v) => all(v, Value::Float),
-            Builder::Bool(v) => all(v, Value::Bool),
+            Builder::Int(b, _) => all(b.finish().iter().collect::<Vec<_>>(), Value::Int),
+            Builder::Float(b, _) => all(b.finish().iter().collect::<Vec<_>>(), Value::Float),
+            Builder::Bool(b, _) => all(b.finish().iter().collect::<Vec<_>>(), Value::Bool),
             Builder::Date(v) => all(v, Value::Date),
             Builder::Timestamp(v) => all(v, Value::Timestamp),
-            text @ Builder::Text(..) => {
-                *self = text;
-                return;
-            }
-        };
-        *self = Builder::text_builder(values.len());
+            Builder::Text(b, _) => all(
+                b.finish()
+                    .iter()
+                    .map(|t| t.map(str::to_string))
+                    .collect::<Vec<_>>(),
+                Value::Text,
+            ),
+        }
+    }
+
+    /// This column again, as `into`'s type, with every value so far.
+    fn retype(&mut self, mut into: Builder) {
+        let values = std::mem::replace(self, Builder::Nulls(0)).values();
         for v in values {
-            self.push(v);
+            into.push(v);
+        }
+        *self = into;
+    }
+
+    fn widen_to_text(&mut self) {
+        if !matches!(self, Builder::Text(..)) {
+            let n = self.len();
+            self.retype(Builder::text_builder(n));
         }
     }
 
@@ -95,32 +146,43 @@ impl Builder {
         match (&mut *self, value) {
             (Builder::Nulls(n), Value::Null) => *n += 1,
             (Builder::Nulls(n), v) => {
-                let n = *n;
-                *self = match v {
-                    Value::Int(_) => Builder::Int(vec![None; n]),
-                    Value::Float(_) => Builder::Float(vec![None; n]),
-                    Value::Bool(_) => Builder::Bool(vec![None; n]),
-                    Value::Date(_) => Builder::Date(vec![None; n]),
-                    Value::Timestamp(_) => Builder::Timestamp(vec![None; n]),
-                    Value::Text(_) | Value::Null => {
-                        self.widen_to_text();
-                        return self.push(v);
-                    }
-                };
+                *self = Builder::after_nulls(*n, &v);
                 self.push(v);
             }
-            (Builder::Int(c), Value::Null) => c.push(None),
-            (Builder::Int(c), Value::Int(i)) => c.push(Some(i)),
-            (Builder::Int(c), Value::Float(f)) => {
-                let mut floats: Vec<Option<f64>> = c.iter().map(|x| x.map(|x| x as f64)).collect();
-                floats.push(Some(f));
-                *self = Builder::Float(floats);
+            (Builder::Int(c, n), Value::Null) => {
+                c.append_null();
+                *n += 1;
             }
-            (Builder::Float(c), Value::Null) => c.push(None),
-            (Builder::Float(c), Value::Float(f)) => c.push(Some(f)),
-            (Builder::Float(c), Value::Int(i)) => c.push(Some(i as f64)),
-            (Builder::Bool(c), Value::Null) => c.push(None),
-            (Builder::Bool(c), Value::Bool(b)) => c.push(Some(b)),
+            (Builder::Int(c, n), Value::Int(i)) => {
+                c.append_value(i);
+                *n += 1;
+            }
+            (Builder::Int(_, n), v @ Value::Float(_)) => {
+                let n = *n;
+                self.retype(Builder::after_nulls(0, &Value::Float(0.0)));
+                debug_assert_eq!(self.len(), n);
+                self.push(v);
+            }
+            (Builder::Float(c, n), Value::Null) => {
+                c.append_null();
+                *n += 1;
+            }
+            (Builder::Float(c, n), Value::Float(f)) => {
+                c.append_value(f);
+                *n += 1;
+            }
+            (Builder::Float(c, n), Value::Int(i)) => {
+                c.append_value(i as f64);
+                *n += 1;
+            }
+            (Builder::Bool(c, n), Value::Null) => {
+                c.append_null();
+                *n += 1;
+            }
+            (Builder::Bool(c, n), Value::Bool(b)) => {
+                c.append_value(b);
+                *n += 1;
+            }
             (Builder::Text(c, n), Value::Text(t)) => {
                 c.append_value(&t);
                 *n += 1;
@@ -149,13 +211,28 @@ impl Builder {
         }
     }
 
+    /// Appends a text borrowed from the database, copied once into a text column's layout.
+    fn push_text(&mut self, text: &str) {
+        match self {
+            Builder::Text(c, n) => {
+                c.append_value(text);
+                *n += 1;
+            }
+            Builder::Nulls(_) => {
+                self.widen_to_text();
+                self.push_text(text);
+            }
+            _ => self.push(Value::Text(text.to_string())),
+        }
+    }
+
     fn finish(self, name: &str) -> PolarsResult<Column> {
         let name: PlSmallStr = name.into();
         Ok(match self {
             Builder::Nulls(n) => Column::full_null(name, n, &DataType::String),
-            Builder::Int(v) => Column::new(name, v),
-            Builder::Float(v) => Column::new(name, v),
-            Builder::Bool(v) => Column::new(name, v),
+            Builder::Int(b, _) => b.finish().with_name(name).into_column(),
+            Builder::Float(b, _) => b.finish().with_name(name).into_column(),
+            Builder::Bool(b, _) => b.finish().with_name(name).into_column(),
             Builder::Text(v, _) => v.finish().with_name(name).into_column(),
             Builder::Date(v) => {
                 let days: Vec<Option<i32>> =
@@ -204,6 +281,14 @@ impl FrameBuilder {
     pub fn push(&mut self, index: usize, value: Value) {
         if let Some(c) = self.columns.get_mut(index) {
             c.push(value);
+        }
+    }
+
+    /// Appends the text value of column `index` of the current row, without an owned copy of
+    /// its own.
+    pub fn push_text(&mut self, index: usize, text: &str) {
+        if let Some(c) = self.columns.get_mut(index) {
+            c.push_text(text);
         }
     }
 
