@@ -648,11 +648,46 @@ fn sqlite_value(
     })
 }
 
+/// Appends the value of column `i` of a SQLite row to `builder`.
+fn sqlite_push(
+    row: &SqliteRow,
+    i: usize,
+    declared: &str,
+    builder: &mut FrameBuilder,
+) -> std::result::Result<(), ReadError> {
+    builder.push(i, sqlite_value(row, i, declared)?);
+    Ok(())
+}
+
+/// Appends the value of column `i` of a PostgreSQL row to `builder`: text straight from the
+/// row's buffer into the column, without a `String` of its own.
+fn pg_push(
+    row: &PgRow,
+    i: usize,
+    kind: &str,
+    builder: &mut FrameBuilder,
+) -> std::result::Result<(), ReadError> {
+    if matches!(kind, "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CITEXT") {
+        let raw = row.try_get_raw(i)?;
+        if raw.is_null() {
+            builder.push(i, Value::Null);
+        } else {
+            let text = <&str as Decode<Postgres>>::decode(raw).map_err(|e| {
+                ReadError::Decode(format!("column {}: {e}", row.columns()[i].name()))
+            })?;
+            builder.push_text(i, text);
+        }
+        return Ok(());
+    }
+    builder.push(i, pg_value(row, i, kind)?);
+    Ok(())
+}
+
 /// Decodes rows as they stream in and hands full batches to `consume`; returns the builder
 /// holding the last, partial batch (`None` when no row arrived) and counts rows in `total`.
 async fn stream_rows<R, S, F, Fut>(
     mut rows: S,
-    decode: fn(&R, usize, &str) -> std::result::Result<Value, ReadError>,
+    decode: fn(&R, usize, &str, &mut FrameBuilder) -> std::result::Result<(), ReadError>,
     batch_rows: usize,
     consume: &mut F,
     delivered: &mut usize,
@@ -676,7 +711,7 @@ where
             (FrameBuilder::new(names), kinds)
         });
         for (i, kind) in kinds.iter().enumerate() {
-            b.push(i, decode(&row, i, kind)?);
+            decode(&row, i, kind, b)?;
         }
         *total += 1;
         if b.rows() >= batch_rows {
@@ -776,7 +811,7 @@ where
     let rows = sqlite_query(text, binds).fetch(pool);
     let builder = match stream_rows(
         rows,
-        sqlite_value,
+        sqlite_push,
         batch_rows,
         consume,
         delivered,
@@ -832,7 +867,7 @@ where
     let mut total = 0;
     let rows = pg_query(text, binds).fetch(pool);
     let builder =
-        match stream_rows(rows, pg_value, batch_rows, consume, delivered, &mut total).await? {
+        match stream_rows(rows, pg_push, batch_rows, consume, delivered, &mut total).await? {
             Some(b) => b,
             None => FrameBuilder::new(described_columns(pool, text).await),
         };
