@@ -44,7 +44,8 @@ pub enum Command {
     /// Serve every fitted model over HTTP: the fitting its production alias holds, else its
     /// latest, pulling from the S3 bucket of config/aws.toml what models/ lacks. Lore's routes,
     /// MLflow's /invocations, probes (/livez, /readyz), /metrics and /openapi.json on one port;
-    /// API keys and JWTs from config/api.toml; SIGHUP reloads fittings.
+    /// API keys and JWTs from config/api.toml; SIGHUP reloads fittings. With log_predictions =
+    /// true in config/api.toml every prediction is logged (`lore predictions` reads them).
     Api(ApiArgs),
     /// Add code to the project from templates.
     #[command(subcommand)]

@@ -1462,16 +1462,14 @@ struct Vocabulary<'a> {
 
 impl<'a> Vocabulary<'a> {
     fn new(categories: &'a [String], long_tail: &'a [String]) -> Vocabulary<'a> {
-        let kept = categories.len();
-        let mut codes = PlHashMap::with_capacity(kept + long_tail.len());
-        codes.extend(long_tail.iter().map(|c| (TextKey::of(c), kept as f32)));
+        let mut codes = PlHashMap::with_capacity(categories.len() + long_tail.len());
         codes.extend(
-            categories
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (TextKey::of(c), i as f32)),
+            vocabulary_codes(categories, long_tail).map(|(c, code)| (TextKey::of(c), code)),
         );
-        Vocabulary { codes, kept }
+        Vocabulary {
+            codes,
+            kept: categories.len(),
+        }
     }
 
     fn code(&self, value: Option<&str>) -> f32 {
@@ -1481,14 +1479,7 @@ impl<'a> Vocabulary<'a> {
     /// The code of a text given by its key.
     #[inline]
     fn code_of(&self, key: Option<TextKey<'_>>) -> f32 {
-        match key {
-            None => (self.kept + 2) as f32,
-            Some(k) => self
-                .codes
-                .get(&k)
-                .copied()
-                .unwrap_or((self.kept + 1) as f32),
-        }
+        vocabulary_code(self.kept, key.map(|k| self.codes.get(&k).copied()))
     }
 
     /// `length` codes for the first items of a row, the null code after its last item.
@@ -1509,6 +1500,30 @@ impl<'a> Vocabulary<'a> {
             Some(1) => Some("(unseen)".into()),
             Some(_) => None,
         }
+    }
+}
+
+/// Every training category of a vocabulary with its code: the long tail's share code `kept`, and
+/// a kept category (listed after them, so it wins) has its index.
+pub(crate) fn vocabulary_codes<'a>(
+    categories: &'a [String],
+    long_tail: &'a [String],
+) -> impl Iterator<Item = (&'a str, f32)> {
+    let kept = categories.len() as f32;
+    long_tail.iter().map(move |c| (c.as_str(), kept)).chain(
+        categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i as f32)),
+    )
+}
+
+/// The code of a value in a vocabulary of `kept` categories, given its code where it has one:
+/// `kept + 1` for an unseen value, `kept + 2` for null.
+pub(crate) fn vocabulary_code(kept: usize, value: Option<Option<f32>>) -> f32 {
+    match value {
+        None => (kept + 2) as f32,
+        Some(found) => found.unwrap_or((kept + 1) as f32),
     }
 }
 
@@ -1886,14 +1901,9 @@ impl FittedEncoder {
                 categories,
                 drop_first,
             } => {
-                let skip = usize::from(*drop_first);
                 let width = self.width();
-                let index: PlHashMap<&str, usize> = categories
-                    .iter()
-                    .enumerate()
-                    .skip(skip)
-                    .map(|(i, c)| (c.as_str(), i - skip))
-                    .collect();
+                let index: PlHashMap<&str, usize> =
+                    one_hot_features(categories, *drop_first).collect();
                 let texts = frame::text(df, column, &by)?;
                 let mut out = vec![0.0; texts.len() * width];
                 for (row, v) in texts.iter().enumerate() {
@@ -2022,6 +2032,20 @@ impl FittedEncoder {
             }
         })
     }
+}
+
+/// Each kept category of a `OneHot` encoder with its feature (the first has none with
+/// `drop_first`).
+pub(crate) fn one_hot_features(
+    categories: &[String],
+    drop_first: bool,
+) -> impl Iterator<Item = (&str, usize)> {
+    let skip = usize::from(drop_first);
+    categories
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .map(move |(i, c)| (c.as_str(), i - skip))
 }
 
 /// The `Uniform` code of one number (`None`: null or NaN) of a training range `min..=max`.

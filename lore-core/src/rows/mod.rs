@@ -171,23 +171,17 @@ struct Codes {
 
 impl Codes {
     fn new(categories: &[String], long_tail: &[String]) -> Codes {
-        let kept = categories.len();
-        let mut codes = HashMap::with_capacity(kept + long_tail.len());
-        codes.extend(long_tail.iter().map(|c| (c.clone(), kept as f32)));
-        codes.extend(
-            categories
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.clone(), i as f32)),
-        );
-        Codes { codes, kept }
+        let codes = encoders::vocabulary_codes(categories, long_tail)
+            .map(|(c, code)| (c.to_string(), code))
+            .collect();
+        Codes {
+            codes,
+            kept: categories.len(),
+        }
     }
 
     fn code(&self, value: Option<&str>) -> f32 {
-        match value {
-            None => (self.kept + 2) as f32,
-            Some(v) => self.codes.get(v).copied().unwrap_or((self.kept + 1) as f32),
-        }
+        encoders::vocabulary_code(self.kept, value.map(|v| self.codes.get(v).copied()))
     }
 }
 
@@ -231,11 +225,7 @@ impl RowPlan {
             if matches!(t, Transformer::Custom { .. }) || t.validate().is_err() {
                 return None;
             }
-            let reads = t
-                .inputs()
-                .iter()
-                .map(|c| slot_of.get(*c).copied())
-                .collect::<Option<Vec<usize>>>()?;
+            let reads = slots_of(&slot_of, &t.inputs())?;
             let pattern = match t {
                 Transformer::String {
                     pattern: Some(p), ..
@@ -272,23 +262,15 @@ impl RowPlan {
             if matches!(e, FittedEncoder::Text { .. } | FittedEncoder::Custom { .. }) {
                 return None;
             }
-            let reads = e
-                .columns()
-                .iter()
-                .map(|c| slot_of.get(*c).copied())
-                .collect::<Option<Vec<usize>>>()?;
+            let reads = slots_of(&slot_of, &e.columns())?;
             let (features, codes) = match e {
                 FittedEncoder::OneHot {
                     categories,
                     drop_first,
                     ..
                 } => {
-                    let skip = usize::from(*drop_first);
-                    let features = categories
-                        .iter()
-                        .enumerate()
-                        .skip(skip)
-                        .map(|(i, c)| (c.clone(), i - skip))
+                    let features = encoders::one_hot_features(categories, *drop_first)
+                        .map(|(c, i)| (c.to_string(), i))
                         .collect();
                     (features, None)
                 }
@@ -381,6 +363,11 @@ impl RowPlan {
     }
 }
 
+/// The slots of `columns`, or `None` where one has none.
+fn slots_of(slot_of: &HashMap<String, usize>, columns: &[&str]) -> Option<Vec<usize>> {
+    columns.iter().map(|c| slot_of.get(*c).copied()).collect()
+}
+
 impl Step {
     /// The transformer's output for the row `cells`, as [`Transformer::compute`] gives it.
     fn apply(&self, cells: &[Cell]) -> Sure<Cell<'static>> {
@@ -471,11 +458,11 @@ impl Step {
             | Transformer::NameSex { .. }
             | Transformer::NamePopulation { .. } => {
                 let stats = first.text()?.and_then(|t| names::lookup(&t));
-                float(stats.map_or(f64::NAN, |s| match &self.transformer {
-                    Transformer::NameAge { .. } => s.mean_age,
-                    Transformer::NameSex { .. } => s.share_male,
-                    _ => s.population,
-                }))
+                float(
+                    stats
+                        .and_then(|s| self.transformer.name_stat(s))
+                        .unwrap_or(f64::NAN),
+                )
             }
             Transformer::NameFamilial { .. } => {
                 Cell::Float(first.text()?.map(|t| transformers::familial(&t)))

@@ -596,8 +596,9 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
 const SMALL_BODY: usize = 64 * 1024;
 
 /// Requests of up to this many rows (without explanations) are predicted on the async thread:
-/// handing them to another thread would cost more than predicting them.
-const SMALL_BATCH: usize = 64;
+/// the row path encodes them without a frame, and handing them to another thread would cost more
+/// than predicting them.
+const SMALL_BATCH: usize = crate::models::fitting::ROW_PATH_ROWS;
 
 /// A request's body, read within the body timeout and the body limit.
 async fn body(state: &ApiState, request: Request) -> std::result::Result<Bytes, ApiError> {

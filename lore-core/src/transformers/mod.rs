@@ -572,11 +572,7 @@ impl Transformer {
             Transformer::NameAge { column }
             | Transformer::NameSex { column }
             | Transformer::NamePopulation { column } => {
-                let field = |stats: names::NameStats| match self {
-                    Transformer::NameAge { .. } => stats.mean_age,
-                    Transformer::NameSex { .. } => stats.share_male,
-                    _ => stats.population,
-                };
+                let field = |stats: names::NameStats| self.name_stat(stats).unwrap_or(f64::NAN);
                 // Names repeat: each distinct spelling is looked up (trimmed, lower-cased) once.
                 let given = frame::text(df, column, &by)?;
                 let mut seen: PlHashMap<frame::TextKey, f64> = PlHashMap::new();
@@ -628,6 +624,19 @@ impl Transformer {
             Transformer::Log { .. } => Some(|x| (x > 0.0).then(|| x.ln())),
             Transformer::LogPlusOne { .. } => Some(|x| Some(x.max(0.0).ln_1p())),
             Transformer::Sqrt { .. } => Some(|x| (x >= 0.0).then(|| x.sqrt())),
+            _ => None,
+        }
+    }
+}
+
+impl Transformer {
+    /// The figure `NameAge`, `NameSex` and `NamePopulation` take from a name's statistics;
+    /// `None` for the other transformers.
+    pub(crate) fn name_stat(&self, stats: names::NameStats) -> Option<f64> {
+        match self {
+            Transformer::NameAge { .. } => Some(stats.mean_age),
+            Transformer::NameSex { .. } => Some(stats.share_male),
+            Transformer::NamePopulation { .. } => Some(stats.population),
             _ => None,
         }
     }
