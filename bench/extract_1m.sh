@@ -49,7 +49,8 @@ for peer in connectorx adbc pandas; do
   [ "$peer" = adbc ] && module=adbc_driver_sqlite
   if "$python" -c "import $module, pyarrow" 2>/dev/null; then readers+=("$peer"); else echo "no $module in $python: $peer left out"; fi
 done
-# Wall seconds and peak RSS in MB of one read by $1 from $2 (a SQLite file or a PostgreSQL URL).
+# Wall seconds and peak RSS in MB (10^6 bytes, as `--timing` counts the frame) of one read by
+# $1 from $2 (a SQLite file or a PostgreSQL URL).
 run() {
   local out
   if [ "$1" = lore ]; then
@@ -59,9 +60,8 @@ run() {
   else
     out="$(/usr/bin/time -f "%e %M" "$python" "$work/peer.py" "$1" "$2" "$query" 2>&1 | tail -n 1)"
   fi
-  echo "$out" | awk '{printf "%.2f %.0f", $1, $2 / 1024}'
+  echo "$out" | awk '{printf "%.2f %.0f", $1, $2 * 1024 / 1e6}'
 }
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # ROUNDS rounds of the readers $2... on source $1, then the medians and Lore's ratios.
 compare() {
   local source="$1"; shift
@@ -87,10 +87,12 @@ compare() {
     if [ -z "$fastest" ] || awk -v a="$s" -v b="$fastest" 'BEGIN{exit !(a<b)}'; then fastest="$s"; fi
   done
   [ -n "$fastest" ] && awk -v l="$lore_s" -v f="$fastest" 'BEGIN{printf "lore / fastest peer: %.2f\n", l / f}'
+  lore_rss="$(echo "${rss[lore]}" | median)"
   return 0
 }
 echo "== SQLite ($data)"
 compare "$data" "${readers[@]}"
+sqlite_lore_rss="$lore_rss"
 if [ -n "${PG_URL:-}" ]; then
   echo
   echo "== PostgreSQL"
@@ -110,7 +112,12 @@ if [ -n "${PG_URL:-}" ]; then
   compare "$PG_URL" "${pg_readers[@]}"
 fi
 echo
-echo "Lore's read: $("$lore" -q extract users --param limit=1000000 --limit 1 --timing 2>&1 >/dev/null | tail -n 1)"
+timing="$("$lore" -q extract users --param limit=1000000 --limit 1 --timing 2>&1 >/dev/null | tail -n 1)"
+echo "Lore's read: $timing"
+# The frame's size is what its columns hold (text: a 16-byte view a value, and the bytes of texts
+# over 12 bytes), as `--timing` reports it.
+echo "$timing" | awk -v r="$sqlite_lore_rss" '{for (i = 1; i < NF; i++) if ($(i + 1) == "MB") m = $i}
+  END{printf "Lore'"'"'s peak RSS on SQLite (median) / its frame: %s MB / %s MB = %.2f\n", r, m, r / m}'
 "$lore" -q cache clear >/dev/null
 echo "cached, first (query):   $(/usr/bin/time -f "%e s wall, %M KB peak RSS" "$lore" -q extract users --param limit=1000000 --limit 1 --cache 2>&1 >/dev/null | tail -n 1)"
 echo "cached, second (disk):   $(/usr/bin/time -f "%e s wall, %M KB peak RSS" "$lore" -q extract users --param limit=1000000 --limit 1 --cache 2>&1 >/dev/null | tail -n 1)"

@@ -16,3 +16,6 @@ bench_project() {
   cd bench
   export DATABASE_URL="sqlite://$data"
 }
+
+# The median of the numbers on stdin (whitespace-separated).
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fits SubscribersDeclared on the 10M-row `users` table of shared/bench/gen_data.py, streamed
 # (batch_rows) and read whole, and prints for each the wall seconds, the peak RSS (VmHWM, the last
-# sample before it exits) and the
-# peaks of its two parts, sampled from /proc/PID/status every 50 ms: RssAnon (the heap: frames,
-# matrices, XGBoost) and RssFile (mapped files: the binary, and the SQLite file, which the
-# connection maps to read it), with the size of the data.
+# sample before it exits) and the peaks of its two parts, sampled from /proc/PID/status every
+# 50 ms: RssAnon (the heap: frames, matrices, XGBoost) and RssFile (mapped files: the binary's
+# pages, and a SQLite map of the database file where one is held), with the size of the data.
+# Sizes are in MB of 2^20 bytes, as `du -m` gives the data's.
 # Usage: bench/stream_10m.sh [USERS_SQLITE] [BATCH_ROWS]
 # (default /tmp/users_10M.sqlite, generated if missing, which needs Python 3 with numpy; 100000).
 set -euo pipefail

@@ -1063,7 +1063,7 @@ async fn extract(args: ExtractArgs) -> Result<ExitCode> {
             "read {} rows, {} columns, {:.1} MB in memory, in {seconds:.3} s ({:.0} rows/s)",
             df.height(),
             df.width(),
-            df.estimated_size() as f64 / 1e6,
+            lore_core::frame::held_bytes(&df) as f64 / 1e6,
             df.height() as f64 / seconds.max(1e-9)
         );
     }

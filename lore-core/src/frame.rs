@@ -550,6 +550,26 @@ pub fn text_column<S: AsRef<str>>(name: &str, values: impl Iterator<Item = Optio
     ca.into_column()
 }
 
+/// The bytes `df`'s columns hold in memory. Polars' own estimate counts a text column as the
+/// length of its text, but each value also has a 16-byte view, and text longer than 12 bytes sits
+/// in buffers beside the views: those are what is counted here for text.
+pub fn held_bytes(df: &DataFrame) -> usize {
+    df.columns()
+        .iter()
+        .map(|c| match c.str() {
+            Ok(text) => text
+                .downcast_iter()
+                .map(|a| {
+                    a.views().len() * std::mem::size_of::<View>()
+                        + a.total_buffer_len()
+                        + a.validity().map_or(0, |v| v.len().div_ceil(8))
+                })
+                .sum(),
+            Err(_) => c.as_materialized_series().estimated_size(),
+        })
+        .sum()
+}
+
 /// What a raw input column holds, as found in the rows a model was fitted on: what a prediction
 /// request must send for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -630,6 +650,26 @@ pub fn kinds(df: &DataFrame, columns: &[String]) -> std::collections::BTreeMap<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_bytes_count_each_texts_view_and_the_long_texts_buffer() {
+        let short = "x".repeat(12);
+        let long = "y".repeat(100);
+        let df = DataFrame::new(
+            3,
+            vec![
+                text_column(
+                    "t",
+                    [Some(short.as_str()), Some(long.as_str()), None].into_iter(),
+                ),
+                Column::new("n".into(), [1i64, 2, 3]),
+            ],
+        )
+        .unwrap();
+        // Three 16-byte views, the one text over 12 bytes, a validity byte, three integers.
+        assert_eq!(held_bytes(&df), 3 * 16 + 100 + 1 + 3 * 8);
+        assert!(held_bytes(&df) > df.estimated_size());
+    }
 
     /// A column of three chunks, as transformers computed a piece of rows at a time leave it.
     fn chunked<T: Clone>(parts: [&[T]; 3]) -> Column

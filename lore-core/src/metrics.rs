@@ -299,16 +299,21 @@ pub fn evaluate(task: Task, scoring: Metric, labels: &[f32], predictions: &[f32]
         }
         Task::Binary => {
             stats.log_loss = Some(log_loss(labels, predictions));
-            stats.auc = Some(auc(labels, predictions)).filter(|a| a.is_finite());
-            let predicted: Vec<u32> = predictions.iter().map(|p| u32::from(*p >= 0.5)).collect();
-            let truth: Vec<u32> = labels.iter().map(|y| u32::from(*y > 0.5)).collect();
-            let confusion = confusion(&truth, &predicted, 2);
+            // One ordering serves the AUC and the best threshold: on a training split of
+            // millions of rows, each sort and its row numbers cost as much as the predictions.
+            let order = by_score_descending(predictions);
+            stats.auc = Some(auc_of_ordered(labels, predictions, &order)).filter(|a| a.is_finite());
+            stats.best_f1 = best_f1_of_ordered(labels, predictions, &order);
+            drop(order);
+            let mut confusion = vec![vec![0u64; 2]; 2];
+            for (y, p) in labels.iter().zip(predictions) {
+                confusion[usize::from(*y > 0.5)][usize::from(*p >= 0.5)] += 1;
+            }
             let yes = per_class(&confusion)[1].clone();
             stats.accuracy = Some(accuracy(&confusion));
             stats.precision = Some(yes.precision);
             stats.recall = Some(yes.recall);
             stats.f1 = Some(yes.f1);
-            stats.best_f1 = best_f1(labels, predictions);
             stats.confusion = Some(confusion);
         }
         Task::MultiClass { classes } => {
@@ -410,8 +415,19 @@ fn per_class(confusion: &[Vec<u64>]) -> Vec<Averages> {
 /// The threshold on the probability of yes that gives the best F1, searching every distinct
 /// probability.
 pub fn best_f1(labels: &[f32], probabilities: &[f32]) -> Option<Threshold> {
-    let mut order: Vec<usize> = (0..labels.len()).collect();
-    order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+    best_f1_of_ordered(labels, probabilities, &by_score_descending(probabilities))
+}
+
+/// The row numbers of `scores`, highest score first; tied rows in any order, since every
+/// measure made from it takes a tie as one step.
+fn by_score_descending(scores: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_unstable_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    order
+}
+
+/// [`best_f1`], with the rows already in [`by_score_descending`] order.
+fn best_f1_of_ordered(labels: &[f32], probabilities: &[f32], order: &[usize]) -> Option<Threshold> {
     let actual = labels.iter().filter(|y| **y > 0.5).count() as f64;
     if actual == 0.0 {
         return None;
@@ -499,8 +515,11 @@ pub fn log_loss(labels: &[f32], probabilities: &[f32]) -> f64 {
 /// Area under the ROC curve: the chance that a random positive scores above a random negative
 /// (ties count half). NaN when only one class is present.
 pub fn auc(labels: &[f32], scores: &[f32]) -> f64 {
-    let mut order: Vec<usize> = (0..labels.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    auc_of_ordered(labels, scores, &by_score_descending(scores))
+}
+
+/// [`auc`], with the rows already in [`by_score_descending`] order.
+fn auc_of_ordered(labels: &[f32], scores: &[f32], order: &[usize]) -> f64 {
     let positives = labels.iter().filter(|&&y| y > 0.5).count() as f64;
     let negatives = labels.len() as f64 - positives;
     if positives == 0.0 || negatives == 0.0 {
@@ -513,7 +532,8 @@ pub fn auc(labels: &[f32], scores: &[f32]) -> f64 {
         while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
             j += 1;
         }
-        let mean_rank = (i + j) as f64 / 2.0 + 1.0;
+        // Ranks count from 1 at the lowest score; rows i..=j from the top share their mean.
+        let mean_rank = order.len() as f64 - (i + j) as f64 / 2.0;
         for &k in &order[i..=j] {
             if labels[k] > 0.5 {
                 rank_sum += mean_rank;
@@ -526,8 +546,7 @@ pub fn auc(labels: &[f32], scores: &[f32]) -> f64 {
 
 /// The points of the ROC curve (false positive rate, true positive rate), from (0,0) to (1,1).
 pub fn roc_curve(labels: &[f32], scores: &[f32]) -> Vec<(f64, f64)> {
-    let mut order: Vec<usize> = (0..labels.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let order = by_score_descending(scores);
     let positives = labels.iter().filter(|&&y| y > 0.5).count().max(1) as f64;
     let negatives = (labels.len() as f64 - positives).max(1.0);
     let (mut tp, mut fp) = (0.0, 0.0);

@@ -8,6 +8,8 @@ use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::Path;
 use std::ptr;
 
+use polars::prelude::IdxSize;
+
 use xgboost_sys as sys;
 
 use crate::error::{Error, Result};
@@ -153,6 +155,104 @@ where
 
     fn cursor(&self) -> Option<Box<dyn LabelledBatches + Send + '_>> {
         Some(Box::new(OneBatch::new(self.x.borrow(), self.y.borrow())))
+    }
+}
+
+/// Other batches, passed on as they are, keeping every `every`-th row of the first pass over them
+/// (counted across batches) as a sample: XGBoost reads training rows several times to quantise
+/// them, and the sample costs no pass of its own.
+pub struct Sampling<'a> {
+    source: &'a mut dyn LabelledBatches,
+    every: usize,
+    /// Rows of the first pass so far.
+    seen: usize,
+    first_pass_done: bool,
+    sample: Vec<(Matrix, Vec<f32>)>,
+}
+
+impl<'a> Sampling<'a> {
+    /// `source`, sampling every `every`-th row (every row when `every` is 0 or 1).
+    pub fn new(source: &'a mut dyn LabelledBatches, every: usize) -> Sampling<'a> {
+        Sampling {
+            source,
+            every: every.max(1),
+            seen: 0,
+            first_pass_done: false,
+            sample: Vec::new(),
+        }
+    }
+
+    /// The rows kept, once a whole pass has been read.
+    pub fn into_sample(self) -> Batches {
+        Batches {
+            batches: self.sample,
+            at: 0,
+        }
+    }
+}
+
+impl LabelledBatches for Sampling<'_> {
+    fn rows(&self) -> usize {
+        self.source.rows()
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.first_pass_done |= self.seen > 0;
+        self.source.reset()
+    }
+
+    fn next_batch(&mut self) -> Result<Option<(&Matrix, &[f32])>> {
+        let batch = self.source.next_batch()?;
+        match batch {
+            Some((x, y)) if !self.first_pass_done => {
+                if y.len() != x.rows {
+                    return Err(Error::Estimator(format!(
+                        "a batch of {} rows came with {} labels",
+                        x.rows,
+                        y.len()
+                    )));
+                }
+                let first = (self.every - self.seen % self.every) % self.every;
+                let picked: Vec<usize> = (first..x.rows).step_by(self.every).collect();
+                let at: Vec<IdxSize> = picked
+                    .iter()
+                    .filter_map(|&r| IdxSize::try_from(r).ok())
+                    .collect();
+                self.sample
+                    .push((x.select_rows(&at), picked.iter().map(|&r| y[r]).collect()));
+                self.seen += x.rows;
+            }
+            None => self.first_pass_done |= self.seen > 0,
+            Some(_) => {}
+        }
+        Ok(batch)
+    }
+
+    fn page_to(&self) -> Option<&Path> {
+        self.source.page_to()
+    }
+}
+
+/// Labelled rows held in memory as several batches.
+pub struct Batches {
+    batches: Vec<(Matrix, Vec<f32>)>,
+    at: usize,
+}
+
+impl LabelledBatches for Batches {
+    fn rows(&self) -> usize {
+        self.batches.iter().map(|(x, _)| x.rows).sum()
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.at = 0;
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> Result<Option<(&Matrix, &[f32])>> {
+        let batch = self.batches.get(self.at);
+        self.at += 1;
+        Ok(batch.map(|(x, y)| (x, y.as_slice())))
     }
 }
 
@@ -766,6 +866,28 @@ mod tests {
             from_dense
         );
         assert!(kept.feature_scores(1, "total_gain").unwrap()[0] > 0.0);
+    }
+
+    #[test]
+    fn a_sample_keeps_every_kth_row_across_batches_of_the_first_pass_only() {
+        let mut pieces = Pieces::new(1000, 128);
+        let mut sampling = Sampling::new(&mut pieces, 7);
+        let train = DMatrix::quantised(&mut sampling, None, 1, None).unwrap();
+        let mut sample = sampling.into_sample();
+        assert_eq!(sample.rows(), 1000usize.div_ceil(7));
+        let mut kept = vec![];
+        while let Some((x, y)) = sample.next_batch().unwrap() {
+            let Values::Dense(values) = &x.values else {
+                panic!("the sample of dense rows is dense");
+            };
+            assert_eq!(values.len(), y.len());
+            kept.extend(values.iter().copied());
+        }
+        let every_7th: Vec<f32> = (0..1000).step_by(7).map(|i| (i % 10) as f32).collect();
+        assert_eq!(kept, every_7th, "XGBoost's later passes add nothing");
+        let curve = DMatrix::quantised(&mut sample, Some(&train), 1, None).unwrap();
+        assert_eq!(curve.labels().unwrap().len(), 143);
+        assert_eq!(train.labels().unwrap(), pieces.y.concat());
     }
 
     #[test]

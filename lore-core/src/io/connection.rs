@@ -177,7 +177,7 @@ impl Connection {
                                 // Reads straight from the mapped file instead of copying every
                                 // page through SQLite's small cache: a scan of a large table
                                 // (runs filtered by JSON) is several times faster.
-                                .pragma("mmap_size", "1073741824");
+                                .pragma("mmap_size", sqlite::MMAP_SIZE.to_string());
                             SqlitePoolOptions::new()
                                 .max_connections(self.config.pool_size)
                                 .acquire_timeout(self.config.connect_timeout)
@@ -779,7 +779,9 @@ where
     let mut connection = pool.acquire().await?;
     let mut locked = connection.lock_handle().await?;
     // SAFETY: the connection is locked for this read until `locked` is dropped, after the
-    // statement.
+    // statement and the unmapping.
+    let unmapped = unsafe { sqlite::Unmapped::new(locked.as_raw_handle()) };
+    // SAFETY: as above.
     if let Some(mut statement) =
         unsafe { sqlite::Statement::prepare(locked.as_raw_handle(), text, binds) }
     {
@@ -801,10 +803,12 @@ where
             }
         }
         drop(statement);
+        drop(unmapped);
         drop(locked);
         flush(builder, consume, delivered).await?;
         return Ok(total);
     }
+    drop(unmapped);
     drop(locked);
     drop(connection);
     let mut total = 0;

@@ -13,6 +13,57 @@ use libsqlite3_sys as ffi;
 
 use super::rows::{FrameBuilder, Value};
 
+/// The bytes of a database file a SQLite connection maps into memory to read it (`mmap_size`).
+pub(super) const MMAP_SIZE: i64 = 1 << 30;
+
+/// A connection reading through SQLite's own small page cache instead of its map of the file,
+/// until dropped. A read into a frame copies every value anyway, so the map would only add the
+/// whole file to the process's resident memory beside the frame (a 1 GB table read in batches
+/// held 1 GB of mapped pages); the pages still come from the kernel's cache either way.
+pub(super) struct Unmapped {
+    db: NonNull<ffi::sqlite3>,
+}
+
+// SAFETY: as for `Statement`: the connection is locked for the read while this lives.
+unsafe impl Send for Unmapped {}
+
+impl Unmapped {
+    /// # Safety
+    /// `db` must be an open connection that no other thread uses while this lives.
+    pub(super) unsafe fn new(db: NonNull<ffi::sqlite3>) -> Unmapped {
+        pragma_mmap_size(db, 0);
+        Unmapped { db }
+    }
+}
+
+impl Drop for Unmapped {
+    fn drop(&mut self) {
+        // SAFETY: the connection is still held, as `new` requires.
+        unsafe { pragma_mmap_size(self.db, MMAP_SIZE) };
+    }
+}
+
+/// Sets the connection's `mmap_size`. A failure only leaves the setting as it was, which changes
+/// how much is mapped, never what is read, so it is logged rather than returned.
+///
+/// # Safety
+/// `db` must be an open connection that no other thread uses meanwhile.
+unsafe fn pragma_mmap_size(db: NonNull<ffi::sqlite3>, bytes: i64) {
+    let Ok(sql) = std::ffi::CString::new(format!("PRAGMA mmap_size = {bytes}")) else {
+        return;
+    };
+    let status = ffi::sqlite3_exec(
+        db.as_ptr(),
+        sql.as_ptr(),
+        None,
+        ptr::null_mut(),
+        ptr::null_mut(),
+    );
+    if status != ffi::SQLITE_OK {
+        tracing::debug!("PRAGMA mmap_size = {bytes} failed with SQLite status {status}");
+    }
+}
+
 /// How a column's declared type changes how its values are read (as sqlx reads it: the
 /// declared type's exact name, any case).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -237,6 +288,80 @@ impl Statement {
                 true => "SQLite failed without a message".to_string(),
                 false => CStr::from_ptr(message).to_string_lossy().into_owned(),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection of SQLite's own to a new file in a folder of its own, closed on drop (the
+    /// folder after it).
+    struct Open {
+        db: NonNull<ffi::sqlite3>,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Drop for Open {
+        fn drop(&mut self) {
+            // SAFETY: opened here, closed once.
+            unsafe { ffi::sqlite3_close(self.db.as_ptr()) };
+        }
+    }
+
+    fn open() -> Open {
+        let dir = tempfile::tempdir().unwrap();
+        let path = std::ffi::CString::new(dir.path().join("t.sqlite").to_str().unwrap()).unwrap();
+        let mut db = ptr::null_mut();
+        // SAFETY: a new connection, owned by `Open`.
+        let status = unsafe { ffi::sqlite3_open(path.as_ptr(), &mut db) };
+        assert_eq!(status, ffi::SQLITE_OK);
+        Open {
+            db: NonNull::new(db).unwrap(),
+            _dir: dir,
+        }
+    }
+
+    fn mmap_size(db: &Open) -> i64 {
+        // SAFETY: this thread's own connection; the statement is finalized on drop.
+        unsafe {
+            let mut statement = Statement::prepare(db.db, "PRAGMA mmap_size", &[]).unwrap();
+            let mut builder = FrameBuilder::new(statement.names());
+            assert_eq!(statement.read(&mut builder, 2), Ok(1));
+            let df = builder.take().unwrap();
+            df.column("mmap_size")
+                .unwrap()
+                .i64()
+                .unwrap()
+                .get(0)
+                .unwrap()
+        }
+    }
+
+    #[test]
+    fn a_read_goes_unmapped_and_leaves_the_map_as_it_was() {
+        let db = open();
+        // SAFETY: this thread's own connection.
+        unsafe { pragma_mmap_size(db.db, MMAP_SIZE) };
+        assert_eq!(mmap_size(&db), MMAP_SIZE);
+        // SAFETY: as above.
+        let unmapped = unsafe { Unmapped::new(db.db) };
+        assert_eq!(mmap_size(&db), 0);
+        drop(unmapped);
+        assert_eq!(mmap_size(&db), MMAP_SIZE);
+    }
+
+    #[test]
+    fn only_one_read_only_statement_with_every_parameter_is_read_here() {
+        let db = open();
+        // SAFETY: this thread's own connection, for each statement in turn.
+        unsafe {
+            assert!(Statement::prepare(db.db, "SELECT :a AS a", &[serde_json::json!(1)]).is_some());
+            assert!(Statement::prepare(db.db, "SELECT :a AS a", &[]).is_none());
+            assert!(Statement::prepare(db.db, "CREATE TABLE t (a)", &[]).is_none());
+            assert!(Statement::prepare(db.db, "SELECT 1; SELECT 2", &[]).is_none());
+            assert!(Statement::prepare(db.db, "SELECT FROM", &[]).is_none());
         }
     }
 }
