@@ -51,6 +51,7 @@ fn frame() -> impl Strategy<Value = DataFrame> {
             proptest::collection::vec(text(), n),
         )
             .prop_map(|(x, y, s, t)| {
+                let l = lists(&x, &y);
                 df!(
                     "x" => x.clone(),
                     "y" => y.clone(),
@@ -58,10 +59,22 @@ fn frame() -> impl Strategy<Value = DataFrame> {
                     "lon" => y,
                     "s" => s,
                     "t" => t,
+                    "l" => l,
                 )
                 .unwrap()
             })
     })
+}
+
+/// A column of lists of numbers: row i holds `x[i]` and, where it is not null, `y[i]`.
+fn lists(x: &[Option<f64>], y: &[Option<f64>]) -> Vec<Series> {
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| {
+            let items: Vec<Option<f64>> = std::iter::once(*a).chain(b.map(Some)).collect();
+            Series::new("".into(), items)
+        })
+        .collect()
 }
 
 fn transformers() -> Vec<Transformer> {
@@ -178,7 +191,7 @@ fn encoders() -> Vec<Encoder> {
             twin: None,
         },
         Encoder::nested_norm("x", 2),
-        Encoder::nested_norm("s", 2),
+        Encoder::nested_norm("l", 2),
         Encoder::middle_out("x", "y", 2),
         Encoder::Text {
             column: c("s"),
@@ -206,8 +219,13 @@ fn same(a: &[f32], b: &[f32]) -> bool {
 }
 
 proptest! {
-    // A failure prints its minimal case; nothing is written into the source tree.
-    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+    // The committed cases beside this file (properties.proptest-regressions) run first; a new
+    // failure adds its seed there.
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn transformers_never_panic_and_are_deterministic(df in frame()) {
@@ -234,8 +252,25 @@ proptest! {
         test in frame(),
     ) {
         for e in encoders() {
-            let Ok(fitted) = e.fit(&train) else { continue };
-            let Ok(encoded) = fitted.encode(&test) else { continue };
+            // Some columns cannot be learned from (all null, say): that is an error, the same
+            // one each time, never a panic; `every_encoder_learns_and_encodes_plain_columns`
+            // makes sure no encoder is only ever skipped here.
+            let fitted = match e.fit(&train) {
+                Ok(fitted) => fitted,
+                Err(first) => {
+                    let again = e.fit(&train).err().map(|e| e.to_string());
+                    prop_assert_eq!(Some(first.to_string()), again, "{}", e.feature());
+                    continue;
+                }
+            };
+            let encoded = match fitted.encode(&test) {
+                Ok(encoded) => encoded,
+                Err(first) => {
+                    let again = fitted.encode(&test).err().map(|e| e.to_string());
+                    prop_assert_eq!(Some(first.to_string()), again, "{}", e.feature());
+                    continue;
+                }
+            };
             prop_assert_eq!(encoded.len(), test.height() * fitted.width(), "{}", e.feature());
             prop_assert_eq!(fitted.features().len(), fitted.width(), "{}", e.feature());
             prop_assert!(same(&encoded, &fitted.encode(&test).unwrap()), "{} twice", e.feature());
@@ -254,5 +289,47 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+/// Plain columns every encoder can learn from: numbers, short lists of numbers as words (`s`),
+/// timestamps (`t`).
+fn plain_frame() -> DataFrame {
+    let n = 30;
+    let x: Vec<f64> = (0..n).map(|i| f64::from(i % 7) + 0.5).collect();
+    let y: Vec<f64> = (0..n).map(|i| f64::from(i % 5) * 2.0).collect();
+    let words = ["3 1 4", "1 5", "9 2 6", "5 3", "5 8 9"];
+    let s: Vec<String> = (0..n).map(|i| words[i as usize % 5].to_string()).collect();
+    let t: Vec<String> = (0..n)
+        .map(|i| format!("2018-06-{:02} 12:30:00", i % 28 + 1))
+        .collect();
+    df!(
+        "x" => x.clone(),
+        "y" => y.clone(),
+        "lat" => x.iter().map(|v| v * 10.0).collect::<Vec<f64>>(),
+        "lon" => y.iter().map(|v| v * 10.0).collect::<Vec<f64>>(),
+        "s" => s,
+        "t" => t,
+        "l" => lists(&x.iter().copied().map(Some).collect::<Vec<_>>(), &y.iter().copied().map(Some).collect::<Vec<_>>()),
+    )
+    .unwrap()
+}
+
+#[test]
+fn every_encoder_learns_and_encodes_plain_columns() {
+    let df = plain_frame();
+    for e in encoders() {
+        let fitted = e
+            .fit(&df)
+            .unwrap_or_else(|err| panic!("{}: {err}", e.feature()));
+        let encoded = fitted
+            .encode(&df)
+            .unwrap_or_else(|err| panic!("{}: {err}", e.feature()));
+        assert_eq!(
+            encoded.len(),
+            df.height() * fitted.width(),
+            "{}",
+            e.feature()
+        );
     }
 }

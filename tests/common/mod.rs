@@ -131,6 +131,25 @@ pub fn python() -> Option<PathBuf> {
     }
 }
 
+/// Checks with tests/python/booster_in_python.py that Python's xgboost, loading the booster of
+/// the fitting `fitted` (`lore fit --json`'s answer), predicts exactly the numbers of the fit for
+/// the encoded rows `lore fit --export` wrote to `export`.
+pub fn booster_in_python(python: &Path, fitted: &Value, export: &Path) {
+    let checked = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/booster_in_python.py"))
+        .arg(fitted["path"].as_str().unwrap())
+        .arg(export)
+        .output()
+        .expect("python runs");
+    assert!(
+        checked.status.success(),
+        "{}: {}{}",
+        export.display(),
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
 /// Two users as a CSV file of the sample's columns.
 pub const TWO_USERS: &str =
     "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
@@ -208,3 +227,42 @@ pub fn resident_bytes(pid: u32) -> u64 {
         .unwrap();
     kb * 1024
 }
+
+/// A declared model over the sample users predicting `output` (a TOML table) from activity.
+pub fn activity_model(extract: &str, output: &str, estimator: &str) -> String {
+    format!(
+        "[pipeline.extract]\nsql = \"{extract}\"\n\n[pipeline.split]\ntype = \"Holdout\"\n\n\
+         [[pipeline.encoders]]\ntype = \"Norm\"\ncolumn = \"orders\"\n\n\
+         [[pipeline.encoders]]\ntype = \"Norm\"\ncolumn = \"basket_value\"\n\n\
+         [pipeline.output]\n{output}\n\n[estimator]\ntype = \"XGBoost\"\n{estimator}\n"
+    )
+}
+
+/// Writes the `segments` extract into the sample project at `root`, and two models over it:
+/// `Segments` (one of three classes) and `Sessions` (a number, its booster saved as UBJ).
+pub fn write_segment_models(root: &Path) {
+    std::fs::write(root.join("src/extracts/segments.sql"), SEGMENTS_SQL).unwrap();
+    std::fs::write(
+        root.join("src/models/segments.toml"),
+        activity_model(
+            "segments",
+            "type = \"Unique\"\ncolumn = \"segment\"",
+            "max_depth = 2",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/models/sessions.toml"),
+        activity_model(
+            "segments",
+            "type = \"Pass\"\ncolumn = \"sessions_30d\"",
+            "model_format = \"ubj\"",
+        ),
+    )
+    .unwrap();
+}
+
+/// The sample's segments: each user's activity and a class made from its sessions.
+const SEGMENTS_SQL: &str =
+    "SELECT orders, basket_value, sessions_30d, CASE WHEN sessions_30d >= 5 THEN 'heavy' \
+     WHEN sessions_30d >= 2 THEN 'regular' ELSE 'light' END AS segment FROM users ORDER BY id";

@@ -2121,20 +2121,22 @@ pub(crate) fn enum_code(v: Option<f64>, cardinality: usize) -> f32 {
 pub(crate) fn middle_out_code(position: Option<f64>, length: Option<f64>, depth: usize) -> f32 {
     match (position, length) {
         (Some(p), Some(l)) if p >= 0.0 && p < l && p.fract() == 0.0 => {
-            middle_out(p as usize, l as usize, depth) as f32
+            middle_out(p, l - 1.0 - p, depth) as f32
         }
         _ => (2 * depth + 1) as f32,
     }
 }
 
-/// The `MiddleOut` code of `position` (from 0) in a sequence of `length`: its own code near
-/// either end, whichever is nearer, and the middle code `depth` otherwise.
-fn middle_out(position: usize, length: usize, depth: usize) -> usize {
-    let from_end = length - 1 - position;
-    if position < from_end && position < depth {
-        position
-    } else if from_end < position && from_end < depth {
-        2 * depth - from_end
+/// The `MiddleOut` code of a position `from_start` places from a sequence's start and
+/// `from_end` from its end: its own code near either end, whichever is nearer, and the middle
+/// code `depth` otherwise. In floats, as the values come: positions beyond `usize` (a column of
+/// 1e300) compare as they are instead of overflowing.
+fn middle_out(from_start: f64, from_end: f64, depth: usize) -> usize {
+    let deep = depth as f64;
+    if from_start < from_end && from_start < deep {
+        from_start as usize
+    } else if from_end < from_start && from_end < deep {
+        2 * depth - from_end as usize
     } else {
         depth
     }
