@@ -122,7 +122,7 @@ pub(super) async fn openapi(State(state): State<ApiState>) -> Json<Value> {
                 "description": "also give each feature's SHAP contribution to each prediction",
                 "schema": {"type": "boolean"}}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": records}}},
-            "responses": {"200": {"description": "predictions, probabilities (of yes, or of each class; none for a number) and the fitting id; with explain, contributions. The X-Lore-Fitting header names the fitting too."}},
+            "responses": {"200": {"description": "predictions, probabilities (of yes, or of each class; none for a number) and the fitting id; with explain, contributions; ignored_fields, the keys no input uses; prediction_ids, one a row, when the prediction log is on (log_predictions in config/api.toml). The X-Lore-Fitting header names the fitting too."}},
         }});
         let mut predict_errors = predict.clone();
         if let Some(responses) = predict_errors["post"]["responses"].as_object_mut() {

@@ -1,0 +1,248 @@
+//! Extracts, SQL, `lore data convert`, the query cache, and secrets in database URLs.
+
+use super::*;
+
+#[test]
+fn extract_and_sql_show_rows_and_refuse_bad_input() {
+    let d = demo();
+    let out = ok(&lore(&d.root, &["extract", "users", "--param", "limit=5"]));
+    assert!(
+        out.contains("shape: (5, 8)") && out.contains("first_name"),
+        "{out}"
+    );
+    ok(&lore(
+        &d.root,
+        &[
+            "extract",
+            "users",
+            "--param",
+            "limit=7",
+            "--output",
+            "seven.parquet",
+        ],
+    ));
+    let back = ok(&lore(
+        &d.root,
+        &["data", "convert", "seven.parquet", "seven.csv"],
+    ));
+    assert!(
+        back.contains("7 rows") && back.contains("orders: i64"),
+        "{back}"
+    );
+    let err = failed(&lore(
+        &d.root,
+        &[
+            "extract", "users", "--param", "limit=5", "--param", "nope=1",
+        ],
+    ));
+    assert!(err.contains("`nope`") && err.contains("users.sql"), "{err}");
+    let err = failed(&lore(&d.root, &["extract", "missing"]));
+    assert!(
+        err.contains("no extract `missing`") && err.contains("users"),
+        "{err}"
+    );
+
+    let out = ok(&lore(
+        &d.root,
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM users WHERE orders > :k",
+            "--param",
+            "k=1000",
+        ],
+    ));
+    assert!(out.contains("shape: (1, 1)"), "{out}");
+    let err = failed(&lore(
+        &d.root,
+        &["sql", "SELECT id\nFROM users\nWHERE WHERE"],
+    ));
+    assert!(
+        err.contains("[main]") && err.contains("line 3") && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
+
+    let err = failed(&lore_env(
+        &d.root,
+        &["extract", "users", "--param", "limit=1"],
+        &[("DATABASE_URL", "postgres://lore:hunter2@127.0.0.1:1/none")],
+    ));
+    assert!(
+        err.contains("[main]") && !err.contains("hunter2") && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
+    let err = failed(&lore_env(
+        &d.root,
+        &["extract", "users"],
+        &[("DATABASE_URL", "mysql://x/y")],
+    ));
+    assert!(err.contains("mysql") && err.contains("[main]"), "{err}");
+}
+
+#[test]
+fn data_convert_reads_a_workbook_sheet() {
+    let dir = workdir("workbook");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    book.add_worksheet().set_name("Notes").unwrap();
+    let sheet = book.add_worksheet().set_name("Orders").unwrap();
+    sheet.write_string(0, 0, "customer").unwrap();
+    sheet.write_string(0, 1, "total").unwrap();
+    for (row, (customer, total)) in [("Acme, Inc.", 12.5), ("Bolt", 7.0)].iter().enumerate() {
+        sheet.write_string(row as u32 + 1, 0, *customer).unwrap();
+        sheet.write_number(row as u32 + 1, 1, *total).unwrap();
+    }
+    book.save(dir.join("orders.xlsx")).unwrap();
+
+    let out = ok(&lore(
+        &dir,
+        &[
+            "data",
+            "convert",
+            "orders.xlsx",
+            "orders.parquet",
+            "--sheet",
+            "Orders",
+        ],
+    ));
+    assert!(
+        out.contains("2 rows") && out.contains("customer: str") && out.contains("total: f64"),
+        "{out}"
+    );
+    let csv = ok(&lore(
+        &dir,
+        &["data", "convert", "orders.parquet", "orders.csv"],
+    ));
+    assert!(csv.contains("2 rows"), "{csv}");
+    let text = std::fs::read_to_string(dir.join("orders.csv")).unwrap();
+    assert!(text.contains("\"Acme, Inc.\",12.5"), "{text}");
+    let err = failed(&lore(
+        &dir,
+        &[
+            "data",
+            "convert",
+            "orders.xlsx",
+            "o.parquet",
+            "--sheet",
+            "Sales",
+        ],
+    ));
+    assert!(
+        err.contains("no sheet `Sales`") && err.contains("Notes, Orders"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_query_cache_serves_repeat_reads_and_can_be_cleared() {
+    let dir = workdir("cache");
+    ok(&lore(&dir, &["init", "cached", "--sample-rows", "2000"]));
+    let root = dir.join("cached");
+    let first = ok(&lore(
+        &root,
+        &["extract", "users", "--param", "limit=1500", "--cache"],
+    ));
+    std::fs::remove_file(root.join("data/users.sqlite")).unwrap();
+    let second = ok(&lore(
+        &root,
+        &["extract", "users", "--param", "limit=1500", "--cache"],
+    ));
+    assert_eq!(
+        first, second,
+        "the disk cache answers after a restart, without the database"
+    );
+    let ls = ok(&lore(&root, &["cache", "ls"]));
+    assert!(ls.contains("1 entries"), "{ls}");
+    assert!(ok(&lore(&root, &["cache", "clear"])).contains("Removed 1"));
+    failed(&lore(
+        &root,
+        &["extract", "users", "--param", "limit=1500", "--cache"],
+    ));
+}
+
+#[test]
+fn a_cached_extract_caches_the_encoded_splits_for_the_next_fit() {
+    let dir = workdir("encoded");
+    ok(&lore(&dir, &["init", "encoded", "--sample-rows", "3000"]));
+    let root = dir.join("encoded");
+    let fit = |extra: &[&str]| {
+        let mut args = vec![
+            "-v",
+            "fit",
+            "SubscribersDeclared",
+            "--param",
+            "pipeline.extract.cache=true",
+            "--json",
+            // Each fit must run, not reuse the last identical one: the cache is what is tested.
+            "--force",
+        ];
+        args.extend_from_slice(extra);
+        let out = lore(&root, &args);
+        let stats: Value = serde_json::from_str(&ok(&out)).expect("--json prints JSON");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (stats["stats"].clone(), stderr)
+    };
+    let reused = "transformers and encoders not run again";
+    let (first, log) = fit(&[]);
+    assert!(!log.contains(reused), "{log}");
+    // Without the database, only the cache can answer.
+    std::fs::remove_file(root.join("data/users.sqlite")).unwrap();
+    let (second, log) = fit(&[]);
+    assert!(log.contains(reused), "{log}");
+    assert_eq!(second["test"]["auc"], first["test"]["auc"]);
+    assert_eq!(second["seconds"]["encode"], 0.0);
+    // Another estimator parameter, the same encoding.
+    let (_, log) = fit(&["--param", "learning_rate=0.1"]);
+    assert!(log.contains(reused), "{log}");
+    // A damaged entry (the one the last fit read, so the newest) is encoded again and replaced.
+    let newest = std::fs::read_dir(root.join("data/cache"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
+        .max_by_key(|e| e.metadata().unwrap().modified().unwrap())
+        .unwrap()
+        .path();
+    std::fs::write(&newest, b"not parquet").unwrap();
+    let (again, log) = fit(&[]);
+    assert!(log.contains("encoding the extract again"), "{log}");
+    assert_eq!(again["test"]["auc"], first["test"]["auc"]);
+    let (_, log) = fit(&[]);
+    assert!(log.contains(reused), "{log}");
+    // Another encoder parameter: encoded again, from the cached extract.
+    let (_, log) = fit(&["--param", "pipeline.encoders.8.quantiles=4"]);
+    assert!(
+        !log.contains(reused) && log.contains("read from the query cache"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_password_in_a_url_is_shown_and_logged_nowhere() {
+    let dir = workdir("secrets");
+    ok(&lore(&dir, &["init", "secrets", "--sample-rows", "2000"]));
+    let root = dir.join("secrets");
+    let mut config = std::fs::read_to_string(root.join("config/database.toml")).unwrap();
+    config.push_str(
+        "\n[leaky]\nurl = \"postgres://lore:p@ss:w0rd@127.0.0.1:1/db?sslmode=disable&password=hunter2\"\nconnect_timeout = 2\n",
+    );
+    std::fs::write(root.join("config/database.toml"), config).unwrap();
+    let out = lore(&root, &["-v", "sql", "SELECT 1", "--connection", "leaky"]);
+    let stderr = failed(&out);
+    assert!(
+        stderr.contains("127.0.0.1:1"),
+        "the error says where: {stderr}"
+    );
+    let mut logs = String::new();
+    for entry in std::fs::read_dir(root.join("logs")).unwrap().flatten() {
+        logs.push_str(&std::fs::read_to_string(entry.path()).unwrap());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = entry.metadata().unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{} is private", entry.path().display());
+    }
+    assert!(
+        logs.contains("127.0.0.1:1"),
+        "the failure is logged: {logs}"
+    );
+    for secret in ["hunter2", "w0rd", "p@ss"] {
+        assert!(!stderr.contains(secret), "{secret} on stderr: {stderr}");
+        assert!(!logs.contains(secret), "{secret} in logs/: {logs}");
+    }
+}

@@ -1,0 +1,268 @@
+//! The estimators besides XGBoost: linfa's, the neural network (cargo feature `torch`), k-means.
+
+use super::*;
+
+#[test]
+fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
+    let dir = workdir("linfa");
+    ok(&lore(&dir, &["init", "classic", "--sample-rows", "20000"]));
+    let root = dir.join("classic");
+    let declared =
+        std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
+    let (pipeline, _) = declared.split_once("[estimator]").unwrap();
+    let text_pipeline = pipeline
+        .split_once("[[pipeline.encoders]]")
+        .unwrap()
+        .0
+        .to_string()
+        + "[[pipeline.encoders]]\ntype = \"Text\"\ncolumn = \"email\"\nmax_features = 30\n\
+           minimum_occurrences = 20\n\n[pipeline.output]\ntype = \"Boolean\"\ncolumn = \"has_subscription\"\n\n";
+    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
+    // (model, its pipeline, estimator table, the least test AUC: above a constant's 0.5)
+    let classifiers = [
+        ("Logistic", pipeline, "type = \"LogisticRegression\"", 0.65),
+        ("Gaussian", pipeline, "type = \"GaussianNB\"", 0.6),
+        (
+            "Tree",
+            pipeline,
+            "type = \"DecisionTree\"\nmax_depth = 5",
+            0.6,
+        ),
+        (
+            "Forest",
+            pipeline,
+            "type = \"RandomForest\"\nn_estimators = 30\nmax_depth = 6",
+            0.65,
+        ),
+        ("Margin", pipeline, "type = \"Svm\"\nmax_rows = 2000", 0.6),
+        (
+            "Words",
+            text_pipeline.as_str(),
+            "type = \"MultinomialNB\"",
+            0.52,
+        ),
+    ];
+    for (model, pipeline, estimator, least) in classifiers {
+        let file = format!("src/models/{}.toml", model.to_lowercase());
+        std::fs::write(
+            root.join(&file),
+            format!("{pipeline}[estimator]\n{estimator}\n"),
+        )
+        .unwrap();
+        let out: Value =
+            serde_json::from_str(&ok(&lore(&root, &["-q", "fit", model, "--json"]))).unwrap();
+        let auc = out["stats"]["test"]["auc"].as_f64().unwrap();
+        assert!(auc > least, "{model}: test AUC {auc}");
+        assert!(PathBuf::from(out["path"].as_str().unwrap())
+            .join("model.linfa.json")
+            .is_file());
+        let predictions = ok(&lore(&root, &["predict", model, "--input", "rows.csv"]));
+        assert_eq!(predictions.lines().count(), 3, "{model}: {predictions}");
+    }
+
+    // A number: least squares, plain and penalised, beats the mean.
+    for (model, estimator, extra) in [
+        ("Spend", "LinearRegression", ""),
+        ("Shrunk", "ElasticNet", "penalty = 0.05"),
+        ("Kernel", "Svm", "max_rows = 2000"),
+    ] {
+        std::fs::write(
+            root.join(format!("src/models/{}.toml", model.to_lowercase())),
+            activity_model("users", "type = \"Pass\"\ncolumn = \"sessions_30d\"", extra)
+                .replace("type = \"XGBoost\"", &format!("type = \"{estimator}\""))
+                .replace(USERS, LIMITED_USERS),
+        )
+        .unwrap();
+        let out: Value =
+            serde_json::from_str(&ok(&lore(&root, &["-q", "fit", model, "--json"]))).unwrap();
+        assert!(
+            out["stats"]["test"]["r2"].as_f64().unwrap() > 0.05,
+            "{model}: {out}"
+        );
+        let predictions = ok(&lore(&root, &["predict", model, "--input", "rows.csv"]));
+        assert_eq!(predictions.lines().count(), 3, "{model}: {predictions}");
+    }
+
+    // Counts only for MultinomialNB; classes only for a classifier; no SHAP without XGBoost.
+    std::fs::write(
+        root.join("src/models/negative.toml"),
+        format!("{pipeline}[estimator]\ntype = \"MultinomialNB\"\n"),
+    )
+    .unwrap();
+    let err = failed(&lore(&root, &["fit", "Negative"]));
+    assert!(err.contains("negative values"), "{err}");
+    std::fs::write(
+        root.join("src/models/wrong.toml"),
+        format!("{pipeline}[estimator]\ntype = \"LinearRegression\"\n"),
+    )
+    .unwrap();
+    let err = failed(&lore(&root, &["fit", "Wrong"]));
+    assert!(
+        err.contains("estimator.type") && err.contains("LinearRegression"),
+        "{err}"
+    );
+    let err = failed(&lore(
+        &root,
+        &["predict", "Logistic", "--input", "rows.csv", "--explain"],
+    ));
+    assert!(err.contains("XGBoost"), "{err}");
+}
+
+/// The extract line of an [`activity_model`] of `users`.
+const USERS: &str = "sql = \"users\"";
+/// The same line with the `users` extract's `limit` given.
+const LIMITED_USERS: &str = "sql = \"users\"\nparams = { limit = 100000 }";
+
+/// The sample's declared model with its estimator table replaced by `estimator`.
+fn declared_with(root: &Path, estimator: &str) -> String {
+    let declared =
+        std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
+    let (pipeline, _) = declared.split_once("[estimator]").unwrap();
+    format!("{pipeline}[estimator]\n{estimator}\n")
+}
+
+#[cfg(feature = "torch")]
+#[test]
+fn a_neural_network_learns_codes_and_numbers_and_predicts_after_reloading() {
+    let dir = workdir("network");
+    ok(&lore(&dir, &["init", "deep", "--sample-rows", "20000"]));
+    let root = dir.join("deep");
+    std::fs::write(
+        root.join("src/models/deep.toml"),
+        declared_with(
+            &root,
+            "type = \"NeuralNetwork\"\nhidden_width = 32\nbatch_size = 128\nepochs = 10\ndevice = \"cpu\"",
+        ),
+    )
+    .unwrap();
+    let out: Value =
+        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Deep", "--json"]))).unwrap();
+    let stats = &out["stats"];
+    let auc = stats["test"]["auc"].as_f64().unwrap();
+    assert!(auc > 0.68, "test AUC {auc}");
+    // Early stopping keeps the best epoch: the fit runs every epoch, or stops `patience` (3)
+    // epochs after the best one.
+    let (best, rounds) = (
+        stats["best_iteration"].as_u64().unwrap(),
+        stats["rounds"].as_u64().unwrap(),
+    );
+    assert!(rounds == 10 || rounds == best + 1 + 3, "{stats}");
+    let fitting = PathBuf::from(out["path"].as_str().unwrap());
+    let shape: Value =
+        serde_json::from_str(&std::fs::read_to_string(fitting.join("model.network.json")).unwrap())
+            .unwrap();
+    let embedded = shape["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i.get("Embedded").is_some())
+        .count();
+    assert!(embedded >= 3, "the sample's codes are embedded: {shape}");
+    assert!(fitting.join("model.safetensors").is_file());
+    assert!(fitting.join("learning_curve.svg").is_file());
+
+    // Each `lore predict` loads the saved network afresh.
+    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
+    let first = ok(&lore(&root, &["predict", "Deep", "--input", "rows.csv"]));
+    let second = ok(&lore(&root, &["predict", "Deep", "--input", "rows.csv"]));
+    assert_eq!(first.lines().count(), 3, "{first}");
+    assert_eq!(first, second, "a reloaded network predicts the same");
+
+    // A number, in its own units.
+    std::fs::write(
+        root.join("src/models/sessions.toml"),
+        activity_model(
+            "users",
+            "type = \"Pass\"\ncolumn = \"sessions_30d\"",
+            "batch_size = 128\nepochs = 10\ndevice = \"cpu\"",
+        )
+        .replace("type = \"XGBoost\"", "type = \"NeuralNetwork\"")
+        .replace(USERS, LIMITED_USERS),
+    )
+    .unwrap();
+    let out: Value =
+        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Sessions", "--json"]))).unwrap();
+    assert!(out["stats"]["test"]["r2"].as_f64().unwrap() > 0.05, "{out}");
+}
+
+#[cfg(not(feature = "torch"))]
+#[test]
+fn a_neural_network_without_libtorch_says_how_to_enable_it() {
+    let dir = workdir("no-torch");
+    ok(&lore(&dir, &["init", "plain", "--sample-rows", "1000"]));
+    let root = dir.join("plain");
+    std::fs::write(
+        root.join("src/models/deep.toml"),
+        declared_with(&root, "type = \"NeuralNetwork\""),
+    )
+    .unwrap();
+    let err = failed(&lore(&root, &["fit", "Deep"]));
+    assert!(
+        err.contains("--features lore-cli/torch") && err.contains("scripts/torch"),
+        "{err}"
+    );
+    assert!(!err.contains("extracting"), "read data: {err}");
+}
+
+#[test]
+fn k_means_groups_rows_without_labels_and_predict_gives_the_cluster() {
+    let dir = workdir("kmeans");
+    ok(&lore(&dir, &["init", "groups", "--sample-rows", "5000"]));
+    let root = dir.join("groups");
+    let model = activity_model("users", "type = \"Cluster\"", "n_clusters = 4\nn_runs = 3")
+        .replace("type = \"XGBoost\"", "type = \"KMeans\"")
+        .replace(USERS, LIMITED_USERS);
+    std::fs::write(root.join("src/models/segments.toml"), &model).unwrap();
+    let out: Value =
+        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Segments", "--json"]))).unwrap();
+    let stats = &out["stats"];
+    assert_eq!(stats["task"], "Clustering", "{stats}");
+    assert_eq!(stats["scoring"], "silhouette");
+    let test = &stats["test"];
+    let silhouette = test["silhouette"].as_f64().unwrap();
+    assert!(silhouette > 0.0 && silhouette <= 1.0, "{test}");
+    assert!(test["inertia"].as_f64().unwrap() > 0.0, "{test}");
+    let sizes: Vec<u64> = serde_json::from_value(test["cluster_sizes"].clone()).unwrap();
+    assert_eq!(sizes.iter().sum::<u64>(), test["rows"].as_u64().unwrap());
+    assert!(sizes.len() <= 4 && sizes.iter().filter(|n| **n > 0).count() >= 2);
+
+    std::fs::write(
+        root.join("rows.csv"),
+        "orders,basket_value\n1,5.5\n12,55.5\n300,900\n",
+    )
+    .unwrap();
+    let predictions = ok(&lore(
+        &root,
+        &["predict", "Segments", "--input", "rows.csv"],
+    ));
+    let header = predictions.lines().next().unwrap();
+    assert!(
+        header.contains("prediction")
+            && header.contains("distance")
+            && header.contains("silhouette"),
+        "{predictions}"
+    );
+    for line in predictions.lines().skip(1) {
+        let cluster: u32 = line.split(',').next().unwrap().parse().unwrap();
+        assert!(cluster < 4, "{predictions}");
+    }
+
+    // KMeans learns no labels, and a labelled estimator cannot learn from a Cluster output.
+    std::fs::write(
+        root.join("src/models/mixed.toml"),
+        model.replace("type = \"Cluster\"", "type = \"Pass\"\ncolumn = \"orders\""),
+    )
+    .unwrap();
+    let err = failed(&lore(&root, &["fit", "Mixed"]));
+    assert!(
+        err.contains("estimator.type") && err.contains("Cluster"),
+        "{err}"
+    );
+    std::fs::write(
+        root.join("src/models/labelled.toml"),
+        activity_model("users", "type = \"Cluster\"", "").replace(USERS, LIMITED_USERS),
+    )
+    .unwrap();
+    let err = failed(&lore(&root, &["fit", "Labelled"]));
+    assert!(err.contains("XGBoost learns from labels"), "{err}");
+}

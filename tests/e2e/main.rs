@@ -1,0 +1,132 @@
+//! End-to-end: drives the built `lore` binary exactly as a user would: init a project, fit the
+//! declared and the Rust model, predict from a file, serve over real HTTP, generate a model.
+//! One file an area; this one holds what several areas share.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+#[path = "../common/mod.rs"]
+mod common;
+use common::*;
+
+mod api;
+mod data;
+mod estimators;
+mod fit;
+mod generate;
+mod predict;
+mod registry;
+mod runs;
+mod s3;
+
+struct Demo {
+    root: PathBuf,
+    declared: Value,
+    rust: Value,
+}
+
+/// One project with the default 100,000-row sample, both Subscribers models fitted.
+fn demo() -> &'static Demo {
+    static DEMO: OnceLock<Demo> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let dir = workdir("demo");
+        let out = ok(&lore(&dir, &["init", "demo"]));
+        assert!(out.contains("Created"), "{out}");
+        let root = dir.join("demo");
+        for file in [
+            "Lore.toml",
+            "Cargo.toml",
+            "Cargo.lock",
+            ".env.template",
+            ".gitignore",
+            "README.md",
+            "config/database.toml",
+            "config/aws.toml",
+            "src/main.rs",
+            "src/lib.rs",
+            "src/extracts/users.sql",
+            "src/models/subscribers.rs",
+            "src/models/subscribers_declared.toml",
+            "src/pipelines/subscribers.rs",
+            "tests/subscribers.rs",
+            "data/users.sqlite",
+        ] {
+            assert!(root.join(file).is_file(), "lore init wrote no {file}");
+        }
+        for folder in ["models", "logs", "docs"] {
+            assert!(root.join(folder).is_dir(), "lore init made no {folder}/");
+        }
+        let out = lore(&root, &["-v", "fit", "SubscribersDeclared", "--json"]);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let declared: Value = serde_json::from_str(&ok(&out)).expect("--json prints JSON");
+        assert!(
+            stderr.contains("no cargo build"),
+            "the declared model must fit in-process: {stderr}"
+        );
+        assert!(
+            !stderr.contains("Compiling"),
+            "the declared model must not compile anything: {stderr}"
+        );
+        let rust: Value =
+            serde_json::from_str(&ok(&lore(&root, &["fit", "Subscribers", "--json"])))
+                .expect("--json prints JSON");
+        Demo {
+            root,
+            declared,
+            rust,
+        }
+    })
+}
+
+fn lore_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lore"));
+    command.args(args).current_dir(dir);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("lore runs")
+}
+
+/// `lore -q fit SubscribersDeclared --json` with `args`, in `root`.
+fn fit_declared(root: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["-q", "fit", "SubscribersDeclared", "--json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&ok(&lore(root, &all))).expect("--json prints JSON")
+}
+
+/// Runs `lore` and checks it exits with `code`; its stdout.
+fn lore_status(root: &Path, args: &[&str], code: i32) -> String {
+    let out = lore(root, args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Polls the API's `/models` until `model` is served from `fitting` by `alias`.
+fn wait_for_fitting(port: u16, model: &str, fitting: &Value, alias: Value) {
+    let started = std::time::Instant::now();
+    loop {
+        let (_, models) = http(port, "GET", "/models", "");
+        let served = models["models"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["name"] == model).cloned())
+            .unwrap_or_default();
+        if served["fitting_id"] == *fitting && served["alias"] == alias {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the API never switched to {fitting} ({alias}): {served}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,191 @@
+//! The model registry: aliases, promotion and rollback, followed by `lore api`; changed fittings refused.
+
+use super::*;
+
+#[test]
+fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
+    let dir = workdir("manifest");
+    ok(&lore(&dir, &["init", "sealed", "--sample-rows", "2000"]));
+    let root = dir.join("sealed");
+    let out: Value = serde_json::from_str(&ok(&lore(
+        &root,
+        &["-q", "fit", "SubscribersDeclared", "--json"],
+    )))
+    .unwrap();
+    let fitting = PathBuf::from(out["path"].as_str().unwrap());
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(fitting.join("manifest.json")).unwrap())
+            .unwrap();
+    for file in ["params.json", "pipeline.json", "model.json", "stats.json"] {
+        assert_eq!(
+            manifest["files"][file]["sha256"].as_str().map(str::len),
+            Some(64),
+            "{file} in {manifest}"
+        );
+    }
+    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
+    let predict = ["predict", "SubscribersDeclared", "--input", "rows.csv"];
+    ok(&lore(&root, &predict));
+
+    // One byte of the fitted encoders flipped: the JSON still parses, the manifest catches it.
+    let encoders = fitting.join("pipeline.json");
+    let mut bytes = std::fs::read(&encoders).unwrap();
+    let at = bytes.iter().position(|b| b.is_ascii_digit()).unwrap();
+    bytes[at] = if bytes[at] == b'9' {
+        b'8'
+    } else {
+        bytes[at] + 1
+    };
+    std::fs::write(&encoders, &bytes).unwrap();
+    let err = failed(&lore(&root, &predict));
+    assert!(
+        err.contains("pipeline.json") && err.contains("SHA-256"),
+        "{err}"
+    );
+
+    // The API skips it, saying why, and serves nothing from it.
+    let log = dir.join("api.stderr");
+    let (server, port) = api_with_stderr(
+        &root,
+        &[],
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    let (_, models) = http(port, "GET", "/models", "");
+    assert_eq!(models["models"], serde_json::json!([]), "{models}");
+    let (status, _) = http(port, "POST", "/models/SubscribersDeclared/predict", "[]");
+    assert_eq!(status, 404);
+    drop(server);
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        stderr.contains("pipeline.json") && stderr.contains("skipped"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn promote_rollback_and_history_and_the_api_follows_the_production_alias() {
+    let dir = workdir("registry");
+    ok(&lore(
+        &dir,
+        &["init", "registered", "--sample-rows", "2000"],
+    ));
+    let root = dir.join("registered");
+    let a = fit_declared(&root, &[])["fitting_id"].clone();
+    let b = fit_declared(&root, &["-p", "max_depth=5"])["fitting_id"].clone();
+    let (ida, idb) = (a.as_str().unwrap(), b.as_str().unwrap());
+    let (_server, port) = api(&root, &["--refresh", "1"]);
+    wait_for_fitting(port, "SubscribersDeclared", &b, Value::Null);
+
+    let promote = |id: &str| {
+        ok(&lore(
+            &root,
+            &["models", "promote", "SubscribersDeclared", id],
+        ))
+    };
+    assert!(promote(ida).contains(&format!("production -> {ida}")));
+    wait_for_fitting(port, "SubscribersDeclared", &a, "production".into());
+    assert!(promote(idb).contains(&format!("(was {ida})")));
+    wait_for_fitting(port, "SubscribersDeclared", &b, "production".into());
+    let out = ok(&lore(&root, &["models", "rollback", "SubscribersDeclared"]));
+    assert!(
+        out.contains(&format!("production -> {ida} (rolled back from {idb})")),
+        "{out}"
+    );
+    wait_for_fitting(port, "SubscribersDeclared", &a, "production".into());
+    ok(&lore(
+        &root,
+        &[
+            "models",
+            "promote",
+            "SubscribersDeclared",
+            idb,
+            "--to",
+            "staging",
+        ],
+    ));
+
+    let history: Value = serde_json::from_str(&ok(&lore(
+        &root,
+        &["models", "history", "SubscribersDeclared", "--json"],
+    )))
+    .unwrap();
+    let events: Vec<(String, String, String)> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["alias"].as_str().unwrap().into(),
+                e["action"].as_str().unwrap().into(),
+                e["fitting_id"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    let event = |alias: &str, action: &str, id: &str| {
+        (alias.to_string(), action.to_string(), id.to_string())
+    };
+    assert_eq!(
+        events,
+        [
+            event("production", "promote", ida),
+            event("production", "promote", idb),
+            event("production", "rollback", ida),
+            event("staging", "promote", idb),
+        ]
+    );
+    assert_eq!(history["holders"]["production"], a);
+    assert_eq!(history["holders"]["staging"], b);
+    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
+    let by_alias = ok(&lore(
+        &root,
+        &[
+            "predict",
+            "SubscribersDeclared",
+            "--fitting",
+            "production",
+            "--input",
+            "rows.csv",
+        ],
+    ));
+    let by_id = ok(&lore(
+        &root,
+        &[
+            "predict",
+            "SubscribersDeclared",
+            "--fitting",
+            ida,
+            "--input",
+            "rows.csv",
+        ],
+    ));
+    assert_eq!(
+        by_alias, by_id,
+        "--fitting production predicts with the fitting it holds"
+    );
+
+    // Rolled back past its first promotion, production holds nothing: the latest is served.
+    ok(&lore(&root, &["models", "rollback", "SubscribersDeclared"]));
+    wait_for_fitting(port, "SubscribersDeclared", &b, Value::Null);
+    let err = failed(&lore(&root, &["models", "rollback", "SubscribersDeclared"]));
+    assert!(err.contains("nothing to roll back"), "{err}");
+    let err = failed(&lore(
+        &root,
+        &["models", "promote", "SubscribersDeclared", "nope"],
+    ));
+    assert!(
+        err.contains("no fitting `nope`") && err.contains(ida),
+        "{err}"
+    );
+    let err = failed(&lore(
+        &root,
+        &[
+            "models",
+            "promote",
+            "SubscribersDeclared",
+            ida,
+            "--to",
+            "Prod",
+        ],
+    ));
+    assert!(err.contains("`Prod` is not an alias name"), "{err}");
+}
