@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::pipelines::Matrix;
 use serde::{Deserialize, Serialize};
 
+mod batches;
 mod bayes;
 mod booster;
 mod dense;
@@ -19,9 +20,9 @@ mod svm;
 mod tree;
 
 use crate::encoders::{OutputEncoder, Task};
+pub use batches::{Batches, InMemory, LabelledBatches, OneBatch, Sampling};
 pub use bayes::{GaussianNB, MultinomialNB};
-use booster::{Booster, DMatrix, Prediction, Sampling};
-pub use booster::{InMemory, LabelledBatches, OneBatch};
+use booster::{Booster, DMatrix, Prediction};
 pub use forest::RandomForest;
 pub use kmeans::KMeans;
 pub use linear::{ElasticNet, LinearRegression, LogisticRegression};
