@@ -96,7 +96,8 @@ pub struct ExtractArgs {
     /// Read through the query cache.
     #[arg(long)]
     pub cache: bool,
-    /// Say how many rows and bytes were read, in how many seconds (on standard error).
+    /// Say how many rows were read, the bytes their columns hold in memory (each text's 16-byte
+    /// view included), and in how many seconds (on standard error).
     #[arg(long)]
     pub timing: bool,
 }
