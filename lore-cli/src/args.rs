@@ -488,6 +488,7 @@ pub struct RunsArgs {
     #[command(subcommand)]
     pub command: Option<RunsCommand>,
     /// Only this model's runs (the same as --model).
+    #[arg(id = "runs_model", value_name = "MODEL")]
     pub model: Option<String>,
     /// Which runs.
     #[command(flatten)]
@@ -556,4 +557,16 @@ pub enum RunsCommand {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own checks of every command (unique names, valid defaults), which only debug
+    /// builds run and only for the command a user types.
+    #[test]
+    fn every_command_passes_clap_s_checks() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -571,7 +571,7 @@ impl PipelineSpec {
         }
         for (i, encoder) in self.encoders.iter().enumerate() {
             encoder
-                .start()
+                .start(&self.output)
                 .map_err(|e| e.in_spec(format!("pipeline.encoders.{i}")))?;
         }
         Ok(())
@@ -590,7 +590,7 @@ impl PipelineSpec {
             || self
                 .encoders
                 .iter()
-                .any(|e| matches!(e, Encoder::Custom { .. }));
+                .any(|e| matches!(e, Encoder::Custom(_)));
         if custom {
             return None;
         }
@@ -625,7 +625,7 @@ impl PipelineSpec {
 
     /// Fits every encoder on the (already transformed) training rows.
     pub fn fit(&self, train: &DataFrame) -> Result<FittedPipeline> {
-        let fitted = self.fit_encoders(|e| e.fit(train), self.output.fit(train)?)?;
+        let fitted = self.fit_encoders(train, None, self.output.fit(train)?)?;
         Ok(fitted.with_input_kinds(train))
     }
 
@@ -636,12 +636,13 @@ impl PipelineSpec {
             .output
             .fit(df)
             .map_err(|e| e.in_spec("pipeline.output"))?;
-        self.fit_encoders(|e| e.fit_rows(df, rows), output)
+        self.fit_encoders(df, Some(rows), output)
     }
 
     fn fit_encoders(
         &self,
-        fit: impl Fn(&Encoder) -> Result<FittedEncoder> + Sync,
+        df: &DataFrame,
+        rows: Option<&[IdxSize]>,
         output: FittedOutput,
     ) -> Result<FittedPipeline> {
         let encoders = self
@@ -650,7 +651,9 @@ impl PipelineSpec {
             .enumerate()
             .map(|(i, e)| {
                 let started = std::time::Instant::now();
-                let fitted = fit(e).map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")));
+                let fitted = e
+                    .fit_rows(df, rows, (&self.output, &output))
+                    .map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")));
                 tracing::debug!(
                     seconds = started.elapsed().as_secs_f64(),
                     "fit {}",
@@ -888,9 +891,28 @@ impl FittedPipeline {
 
     /// Encodes rows that already carry the transformers' columns.
     pub fn encode(&self, df: &DataFrame) -> Result<Matrix> {
+        self.encode_as(df, None)
+    }
+
+    /// Encodes training rows as the estimator learns from them, `first` the position of `df`'s
+    /// first row among all training rows: the same as [`FittedPipeline::encode`] except for
+    /// encoders of labels, whose training codes leave out each row's own label.
+    pub fn encode_training(&self, df: &DataFrame, first: u64) -> Result<Matrix> {
+        self.encode_as(df, Some(first))
+    }
+
+    /// Whether an encoder codes training rows apart from other rows.
+    fn codes_training_apart(&self) -> bool {
+        self.encoders
+            .iter()
+            .any(|e| e.fitted().codes_training_apart())
+    }
+
+    /// Rows encoded, as training rows from position `training` when given.
+    fn encode_as(&self, df: &DataFrame, training: Option<u64>) -> Result<Matrix> {
         let rows = df.height();
         if !self.encoders.iter().any(FittedEncoder::is_sparse) {
-            return self.encode_dense(df);
+            return self.encode_dense(df, training);
         }
         // Sparse: each row's entries of every encoder side by side; a dense encoder's features
         // are stored wherever they are not missing, zeros included.
@@ -899,7 +921,7 @@ impl FittedPipeline {
             .par_iter()
             .enumerate()
             .map(|(i, e)| {
-                e.encode_sparse(df)
+                e.encode_sparse(df, training)
                     .map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -924,14 +946,14 @@ impl FittedPipeline {
 
     /// A dense matrix of `df`'s rows, encoded a chunk of rows at a time on every core: each
     /// chunk's features stay in cache while they are laid side by side.
-    fn encode_dense(&self, df: &DataFrame) -> Result<Matrix> {
+    fn encode_dense(&self, df: &DataFrame, training: Option<u64>) -> Result<Matrix> {
         let (rows, columns) = (
             df.height(),
             self.encoders.iter().map(FittedEncoder::width).sum(),
         );
         if rows == 0 || columns == 0 {
             // Nothing to lay out, but a missing or mistyped column is still an error.
-            self.encode_blocks(df)?;
+            self.encode_blocks(df, training)?;
             return Ok(Matrix::dense(Vec::new(), rows, columns));
         }
         let mut values = vec![0f32; rows * columns];
@@ -940,7 +962,8 @@ impl FittedPipeline {
             .enumerate()
             .try_for_each(|(k, chunk)| {
                 let part = df.slice((k * CHUNK) as i64, chunk.len() / columns);
-                crate::encoders::interleave(&self.encode_blocks(&part)?, chunk);
+                let first = training.map(|first| first + (k * CHUNK) as u64);
+                crate::encoders::interleave(&self.encode_blocks(&part, first)?, chunk);
                 Ok::<_, Error>(())
             })?;
         Ok(Matrix::dense(values, rows, columns))
@@ -974,6 +997,15 @@ impl FittedPipeline {
         let in_order = parts.iter().all(|p| {
             p.windows(2).all(|w| w[0] < w[1]) && p.last().is_none_or(|r| (*r as usize) < rows)
         });
+        if self.codes_training_apart() {
+            let all = self.encode(df)?;
+            let train = df.take(&IdxCa::from_vec("row".into(), parts[0].clone()))?;
+            return Ok([
+                self.encode_training(&train, 0)?,
+                all.select_rows(parts[1]),
+                all.select_rows(parts[2]),
+            ]);
+        }
         if !in_order
             || rows == 0
             || columns == 0
@@ -1015,7 +1047,7 @@ impl FittedPipeline {
                 let start = c * CHUNK;
                 let part = df.slice(start as i64, CHUNK.min(rows - start));
                 let mut encoded = vec![0f32; part.height() * columns];
-                crate::encoders::interleave(&self.encode_blocks(&part)?, &mut encoded);
+                crate::encoders::interleave(&self.encode_blocks(&part, None)?, &mut encoded);
                 let mut at = [0usize; 3];
                 for (row, k) in encoded.chunks_exact(columns).zip(&which[start..]) {
                     if let Some(to) = run.get_mut(usize::from(*k)) {
@@ -1032,15 +1064,22 @@ impl FittedPipeline {
         }))
     }
 
-    /// Every encoder's features of `df`, with its width.
-    fn encode_blocks(&self, df: &DataFrame) -> Result<Vec<(Vec<f32>, usize)>> {
+    /// Every encoder's features of `df` (as training rows from position `training` when
+    /// given), with its width.
+    fn encode_blocks(
+        &self,
+        df: &DataFrame,
+        training: Option<u64>,
+    ) -> Result<Vec<(Vec<f32>, usize)>> {
         self.encoders
             .iter()
             .enumerate()
             .map(|(i, e)| {
-                let encoded = e
-                    .encode(df)
-                    .map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")))?;
+                let encoded = match training {
+                    Some(first) => e.encode_training(df, first),
+                    None => e.encode(df),
+                }
+                .map_err(|err| err.in_spec(format!("pipeline.encoders.{i}")))?;
                 Ok((encoded, e.width()))
             })
             .collect()
@@ -1229,9 +1268,9 @@ mod tests {
             }],
             split: Split::holdout(0.0, 0.0, 1),
             encoders: vec![
-                Encoder::Norm {
+                Encoder::Norm(crate::encoders::numeric::Norm {
                     column: "LogPlusOne(orders)".into(),
-                },
+                }),
                 Encoder::unique("city", 1),
             ],
             output: OutputEncoder::Boolean { column: "y".into() },
@@ -1259,7 +1298,7 @@ mod tests {
             split: Split::holdout(0.2, 0.2, 7),
             encoders: vec![
                 Encoder::unique("city", 1),
-                Encoder::Uniform { column: "n".into() },
+                Encoder::Uniform(crate::encoders::numeric::Uniform { column: "n".into() }),
             ],
             output: OutputEncoder::Boolean { column: "y".into() },
         };
@@ -1300,7 +1339,9 @@ mod tests {
         }
         assert!(unseen > 0);
         // The range of `n` is the training rows' range: the largest test value may lie beyond it.
-        let FittedEncoder::Uniform { min, max, .. } = &fitted.encoders[1] else {
+        let FittedEncoder::Uniform(crate::encoders::numeric::FittedUniform { min, max, .. }) =
+            &fitted.encoders[1]
+        else {
             panic!("{:?}", fitted.encoders[1])
         };
         let train_n: Vec<f64> = splits.train.iter().map(|r| f64::from(*r)).collect();
@@ -1322,14 +1363,14 @@ mod tests {
             transformers: vec![],
             split: Split::holdout(0.0, 0.0, 1),
             encoders: vec![
-                Encoder::Pass { column: "n".into() },
-                Encoder::Text {
+                Encoder::Pass(crate::encoders::numeric::Pass { column: "n".into() }),
+                Encoder::Text(crate::encoders::text::Text {
                     column: "t".into(),
                     vectorizer: crate::encoders::Vectorizer::Tfidf,
                     max_features: 10,
                     minimum_occurrences: 1,
                     ngrams: 1,
-                },
+                }),
             ],
             output: OutputEncoder::Boolean { column: "y".into() },
         };
@@ -1368,7 +1409,7 @@ mod tests {
                 Encoder::norm("LogPlusOne(n)"),
                 Encoder::discrete("n", 4),
                 Encoder::quantile("x", 3),
-                Encoder::Pass { column: "x".into() },
+                Encoder::Pass(crate::encoders::numeric::Pass { column: "x".into() }),
                 Encoder::token("words", 2),
             ],
             output: OutputEncoder::Boolean { column: "y".into() },

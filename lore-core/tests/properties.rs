@@ -144,69 +144,69 @@ fn transformers() -> Vec<Transformer> {
 fn encoders() -> Vec<Encoder> {
     let c = |s: &str| s.to_string();
     vec![
-        Encoder::Pass { column: c("x") },
-        Encoder::Uniform { column: c("x") },
-        Encoder::Norm { column: c("x") },
-        Encoder::Discrete {
+        Encoder::Pass(lore_core::encoders::numeric::Pass { column: c("x") }),
+        Encoder::Uniform(lore_core::encoders::numeric::Uniform { column: c("x") }),
+        Encoder::Norm(lore_core::encoders::numeric::Norm { column: c("x") }),
+        Encoder::Discrete(lore_core::encoders::bins::Discrete {
             column: c("x"),
             bins: 7,
-        },
-        Encoder::Discrete {
+        }),
+        Encoder::Discrete(lore_core::encoders::bins::Discrete {
             column: c("t"),
             bins: 3,
-        },
-        Encoder::Quantile {
+        }),
+        Encoder::Quantile(lore_core::encoders::bins::Quantile {
             column: c("x"),
             quantiles: 4,
-        },
-        Encoder::Boolean { column: c("s") },
-        Encoder::Equals {
+        }),
+        Encoder::Boolean(lore_core::encoders::flags::Boolean { column: c("s") }),
+        Encoder::Equals(lore_core::encoders::flags::Equals {
             column: c("s"),
             other: c("t"),
-        },
+        }),
         Encoder::unique("s", 2),
         Encoder::unique("x", 1),
-        Encoder::OneHot {
+        Encoder::OneHot(lore_core::encoders::categorical::OneHot {
             column: c("s"),
             minimum_occurrences: 1,
             percent_occurrences: 5.0,
             drop_first: true,
-        },
-        Encoder::Unique {
+        }),
+        Encoder::Unique(lore_core::encoders::categorical::Unique {
             column: c("s"),
             minimum_occurrences: 1,
             twin: Some(c("t")),
-        },
-        Encoder::Token {
+        }),
+        Encoder::Token(lore_core::encoders::sequences::Token {
             column: c("s"),
             sequence_length: 3,
             minimum_occurrences: 1,
             twin: Some(c("t")),
-        },
-        Encoder::NestedUnique {
+        }),
+        Encoder::NestedUnique(lore_core::encoders::sequences::NestedUnique {
             column: c("s"),
             sequence_length: 2,
             minimum_occurrences: 2,
             separator: c(" "),
             twin: None,
-        },
+        }),
         Encoder::nested_norm("x", 2),
         Encoder::nested_norm("l", 2),
         Encoder::middle_out("x", "y", 2),
-        Encoder::Text {
+        Encoder::Text(lore_core::encoders::text::Text {
             column: c("s"),
             vectorizer: Vectorizer::Tfidf,
             max_features: 5,
             minimum_occurrences: 1,
             ngrams: 2,
-        },
-        Encoder::Text {
+        }),
+        Encoder::Text(lore_core::encoders::text::Text {
             column: c("t"),
             vectorizer: Vectorizer::Hashing,
             max_features: 7,
             minimum_occurrences: 1,
             ngrams: 1,
-        },
+        }),
     ]
 }
 
@@ -277,7 +277,7 @@ proptest! {
             let saved = serde_json::to_string(&fitted).unwrap();
             let back: FittedEncoder = serde_json::from_str(&saved).unwrap();
             prop_assert!(same(&encoded, &back.encode(&test).unwrap()), "{} reloaded", e.feature());
-            let sparse = fitted.encode_sparse(&test).unwrap();
+            let sparse = fitted.encode_sparse(&test, None).unwrap();
             prop_assert_eq!(sparse.indptr.len(), test.height() + 1, "{} sparse rows", e.feature());
             prop_assert!(sparse.indices.iter().all(|i| (*i as usize) < fitted.width()));
             if let Some(cardinality) = fitted.cardinality() {

@@ -7,10 +7,14 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::encoders::contract::{Fitted, Learner, Spec, Start};
+use crate::encoders::{Encoder, FittedEncoder, FittedOutput};
 use crate::error::{Error, Result};
+use crate::frame;
 use crate::registry::Registry;
+use crate::transformers::{has_no_params, no_params};
 
 /// An encoder written in a project. Like the built-in ones it learns from training rows only,
 /// what it learned is saved in the fitting, and encoding reuses it unchanged.
@@ -42,7 +46,7 @@ pub trait CustomEncoder: Send + Sync {
 
 /// A [`CustomEncoder`] whose learned state travels as JSON, so encoders of every type fit, save
 /// and encode through one interface.
-pub(crate) trait Learner: Send + Sync + fmt::Debug {
+pub(crate) trait ProjectEncoder: Send + Sync + fmt::Debug {
     /// Learns from more training rows; `learned` starts as null.
     fn learn(&self, learned: &mut serde_json::Value, df: &DataFrame, column: &str) -> Result<()>;
     /// Encodes every row.
@@ -73,7 +77,7 @@ impl<T: CustomEncoder> Erased<T> {
     }
 }
 
-impl<T: CustomEncoder> Learner for Erased<T> {
+impl<T: CustomEncoder> ProjectEncoder for Erased<T> {
     fn learn(&self, learned: &mut serde_json::Value, df: &DataFrame, column: &str) -> Result<()> {
         let mut state = self.read(learned)?;
         self.0.learn(&mut state, df, column)?;
@@ -100,7 +104,7 @@ impl<T: CustomEncoder> Learner for Erased<T> {
     }
 }
 
-static ENCODERS: Registry<dyn Learner> = Registry::new("encoder");
+static ENCODERS: Registry<dyn ProjectEncoder> = Registry::new("encoder");
 
 /// Makes `T` the encoder `name` in this program, for Rust and TOML specs alike.
 pub fn register<T: CustomEncoder + DeserializeOwned + 'static>(name: &str) {
@@ -113,15 +117,135 @@ pub fn is_registered(name: &str) -> bool {
 }
 
 /// The encoder registered as `name`, with `params`.
-pub(crate) fn build(name: &str, params: &serde_json::Value) -> Result<Arc<dyn Learner>> {
+pub(crate) fn build(name: &str, params: &serde_json::Value) -> Result<Arc<dyn ProjectEncoder>> {
     ENCODERS.build(name, params)
+}
+
+/// An encoder of the project's own, written in Rust and registered under `name`
+/// ([`register`]); its features are named `name(column)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Custom {
+    /// The name it is registered under.
+    pub name: String,
+    /// The column.
+    pub column: String,
+    /// Its parameters: the fields of the registered type.
+    #[serde(default = "no_params", skip_serializing_if = "has_no_params")]
+    pub params: serde_json::Value,
+}
+
+/// A fitted [`Custom`]: a project's own encoder and what it learned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedCustom {
+    /// The name it is registered under.
+    pub name: String,
+    /// The column.
+    pub column: String,
+    /// Its parameters.
+    #[serde(default = "no_params", skip_serializing_if = "has_no_params")]
+    pub params: serde_json::Value,
+    /// What it learned from the training rows.
+    pub learned: serde_json::Value,
+    /// How many features it makes.
+    pub width: usize,
+    /// How many codes each feature takes, or none for floats.
+    pub cardinality: Option<usize>,
+}
+
+#[derive(Debug)]
+struct LearnCustom {
+    spec: Custom,
+    encoder: Arc<dyn ProjectEncoder>,
+    learned: serde_json::Value,
+}
+
+impl Spec for Custom {
+    fn kind(&self) -> &str {
+        &self.name
+    }
+
+    fn columns(&self) -> Vec<&str> {
+        vec![&self.column]
+    }
+
+    fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
+        Ok(Box::new(LearnCustom {
+            spec: self.clone(),
+            encoder: build(&self.name, &self.params)?,
+            learned: serde_json::Value::Null,
+        }))
+    }
+}
+
+impl Learner for LearnCustom {
+    fn learn(&mut self, df: &DataFrame, _rows: Option<&[IdxSize]>, by: &str) -> Result<()> {
+        frame::column(df, &self.spec.column, by)?;
+        self.encoder.learn(&mut self.learned, df, &self.spec.column)
+    }
+
+    fn finish(self: Box<Self>, _output: &FittedOutput) -> Result<FittedEncoder> {
+        let (width, cardinality) = self.encoder.shape(&self.learned)?;
+        let Custom {
+            name,
+            column,
+            params,
+        } = self.spec;
+        Ok(FittedCustom {
+            name,
+            column,
+            params,
+            learned: self.learned,
+            width,
+            cardinality,
+        }
+        .into())
+    }
+}
+
+impl Fitted for FittedCustom {
+    fn kind(&self) -> &str {
+        &self.name
+    }
+
+    fn columns(&self) -> Vec<&str> {
+        vec![&self.column]
+    }
+
+    fn width(&self) -> usize {
+        self.width
+    }
+
+    fn cardinality(&self) -> Option<usize> {
+        self.cardinality
+    }
+
+    fn decode(&self, value: f32) -> Option<String> {
+        Some(value.to_string())
+    }
+
+    fn encode(&self, df: &DataFrame, by: &str) -> Result<Vec<f32>> {
+        frame::column(df, &self.column, by)?;
+        build(&self.name, &self.params)?.encode(&self.learned, df, &self.column)
+    }
+}
+
+impl Encoder {
+    /// A custom encoder registered as `name`, of `column`, with no parameters.
+    pub fn custom(name: impl Into<String>, column: impl Into<String>) -> Encoder {
+        Custom {
+            name: name.into(),
+            column: column.into(),
+            params: no_params(),
+        }
+        .into()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoders::{Encoder, FittedEncoder};
-    use crate::frame;
+    use crate::encoders::OutputEncoder;
 
     /// Numbers as their distance from the largest training value, in units of `scale`.
     #[derive(serde::Deserialize)]
@@ -160,12 +284,12 @@ mod tests {
             "type = \"Custom\"\nname = \"FromTop\"\ncolumn = \"x\"\nparams = { scale = 2.0 }",
         )
         .unwrap();
-        let mut state = spec.start().unwrap();
+        let mut state = spec.start(&OutputEncoder::Cluster {}).unwrap();
         state.update(&df!("x" => [1.0, 5.0]).unwrap()).unwrap();
         state
             .update(&df!("x" => [Some(9.0), None]).unwrap())
             .unwrap();
-        let fitted = state.finish().unwrap();
+        let fitted = state.finish(&FittedOutput::Cluster {}).unwrap();
         assert_eq!(fitted.features(), vec!["FromTop(x)"]);
         assert_eq!(fitted.cardinality(), None);
         let saved = serde_json::to_string(&fitted).unwrap();
@@ -180,7 +304,7 @@ mod tests {
     #[test]
     fn an_unregistered_encoder_is_refused_before_any_data_is_read() {
         let e = Encoder::custom("NoSuch", "x")
-            .start()
+            .start(&OutputEncoder::Cluster {})
             .unwrap_err()
             .to_string();
         assert!(

@@ -100,6 +100,15 @@ pub enum FittedOutput {
     Cluster {},
 }
 
+/// Every row's label as [`OutputEncoder::raw_labels`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawLabels {
+    /// One number a row: 0/1 for a yes/no output, the value for a number.
+    Numbers(Vec<f32>),
+    /// One class name a row.
+    Classes(Vec<String>),
+}
+
 /// An output encoder learning from batches of rows.
 #[derive(Debug, Clone)]
 pub struct OutputState {
@@ -182,6 +191,52 @@ impl OutputEncoder {
         let mut state = self.start();
         state.update(df)?;
         state.finish()
+    }
+
+    /// Every row's label before the classes are known, for encoders that learn from labels in
+    /// the same pass as the output: 0/1 for Boolean, the number for Pass, the class's name for
+    /// Unique (as [`FittedOutput::class_names`] names it).
+    pub fn raw_labels(&self, df: &DataFrame) -> Result<RawLabels> {
+        Ok(match self {
+            OutputEncoder::Boolean { column } => RawLabels::Numbers(
+                FittedOutput::Boolean {
+                    column: column.clone(),
+                }
+                .labels(df)?,
+            ),
+            OutputEncoder::Pass { column } => RawLabels::Numbers(
+                FittedOutput::Pass {
+                    column: column.clone(),
+                }
+                .labels(df)?,
+            ),
+            OutputEncoder::Unique { column } => {
+                let by = self.by();
+                let numeric = frame::column(df, column, &by)?
+                    .dtype()
+                    .is_primitive_numeric();
+                let mut keys = Vec::with_capacity(df.height());
+                if numeric {
+                    frame::each_number(df, column, &by, None, |v| {
+                        keys.push(v.map(number_key).unwrap_or_default())
+                    })?;
+                } else {
+                    keys.extend(
+                        frame::text(df, column, &by)?
+                            .iter()
+                            .map(|v| v.unwrap_or_default().trim().to_string()),
+                    );
+                }
+                RawLabels::Classes(keys)
+            }
+            OutputEncoder::Cluster {} => {
+                return Err(Error::Data(
+                    "a clustering model has no labels to learn from; encoders of labels need \
+                     an output column (Boolean, Unique or Pass)"
+                        .into(),
+                ))
+            }
+        })
     }
 
     /// A label per row to split classes evenly by (`split.stratify_labels`).

@@ -266,9 +266,14 @@ async fn prepare_streamed(
         seconds = seconds.extract,
         "streamed and spilled"
     );
+    let output = output.finish().map_err(|e| e.in_spec("pipeline.output"))?;
     let encoders: Vec<FittedEncoder> = states
         .into_iter()
-        .map(|s| s.finish())
+        .enumerate()
+        .map(|(i, s)| {
+            s.finish(&output)
+                .map_err(|e| e.in_spec(format!("pipeline.encoders.{i}")))
+        })
         .collect::<Result<_>>()?;
     let pipeline = Arc::new(
         FittedPipeline {
@@ -276,7 +281,7 @@ async fn prepare_streamed(
             transformers: spec.pipeline.transformers.clone(),
             features: encoders.iter().flat_map(FittedEncoder::features).collect(),
             encoders,
-            output: output.finish().map_err(|e| e.in_spec("pipeline.output"))?,
+            output,
             input_kinds: Default::default(),
         }
         .with_input_kinds(&first_rows),
@@ -287,7 +292,9 @@ async fn prepare_streamed(
             files,
             pipeline: Arc::clone(&pipeline),
             pages: spill.dir.join(format!("xgboost-{split}")),
+            training: split == SPLITS[0],
             at: 0,
+            first: 0,
             current: None,
         })
     };
@@ -323,7 +330,7 @@ async fn stream_to_spill(
         .pipeline
         .encoders
         .iter()
-        .map(|e| e.start())
+        .map(|e| e.start(&spec.pipeline.output))
         .collect::<Result<Vec<_>>>()?;
     let keep = spec.pipeline.encoded_columns();
     let mut batches = connection
@@ -390,7 +397,11 @@ struct SpilledBatches {
     pipeline: Arc<FittedPipeline>,
     /// Where the estimator may page its copy of the split out to.
     pages: PathBuf,
+    /// Whether these are the training rows, encoded as the estimator learns from them.
+    training: bool,
     at: usize,
+    /// The position of the next file's first row in the split.
+    first: u64,
     current: Option<(Matrix, Vec<f32>)>,
 }
 
@@ -401,6 +412,7 @@ impl LabelledBatches for SpilledBatches {
 
     fn reset(&mut self) -> Result<()> {
         self.at = 0;
+        self.first = 0;
         self.current = None;
         Ok(())
     }
@@ -415,7 +427,11 @@ impl LabelledBatches for SpilledBatches {
         let df = ParquetReader::new(file)
             .finish()
             .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
-        let x = self.pipeline.encode(&df)?;
+        let x = match self.training {
+            true => self.pipeline.encode_training(&df, self.first)?,
+            false => self.pipeline.encode(&df)?,
+        };
+        self.first += df.height() as u64;
         let y = self.pipeline.output.labels(&df)?;
         let (x, y) = self.current.insert((x, y));
         Ok(Some((x, y.as_slice())))
@@ -433,7 +449,9 @@ impl LabelledBatches for SpilledBatches {
             files: self.files.clone(),
             pipeline: Arc::clone(&self.pipeline),
             pages: self.pages.with_extension(format!("reader{n}")),
+            training: self.training,
             at: 0,
+            first: 0,
             current: None,
         }))
     }

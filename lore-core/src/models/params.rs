@@ -156,10 +156,10 @@ mod tests {
                 extract: ExtractSpec::new("users").param("limit", 100),
                 transformers: vec![],
                 split: Split::holdout(0.1, 0.1, 1),
-                encoders: vec![Encoder::Discrete {
+                encoders: vec![Encoder::Discrete(crate::encoders::bins::Discrete {
                     column: "x".into(),
                     bins: 10,
-                }],
+                })],
                 output: OutputEncoder::Boolean { column: "y".into() },
             },
             estimator: Estimator::XGBoost(XGBoost::default()),

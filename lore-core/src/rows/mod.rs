@@ -12,6 +12,12 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
+use crate::encoders::bins::{FittedDiscrete, FittedQuantile};
+use crate::encoders::categorical::{FittedEnum, FittedOneHot, FittedUnique};
+use crate::encoders::numeric::{FittedNorm, FittedUniform};
+use crate::encoders::sequences::{
+    FittedMiddleOut, FittedNestedNorm, FittedNestedUnique, FittedToken,
+};
 use crate::encoders::{self, FittedEncoder};
 use crate::error::Result;
 use crate::frame;
@@ -171,7 +177,7 @@ struct Codes {
 
 impl Codes {
     fn new(categories: &[String], long_tail: &[String]) -> Codes {
-        let codes = encoders::vocabulary_codes(categories, long_tail)
+        let codes = encoders::categorical::vocabulary_codes(categories, long_tail)
             .map(|(c, code)| (c.to_string(), code))
             .collect();
         Codes {
@@ -181,7 +187,7 @@ impl Codes {
     }
 
     fn code(&self, value: Option<&str>) -> f32 {
-        encoders::vocabulary_code(self.kept, value.map(|v| self.codes.get(v).copied()))
+        encoders::categorical::vocabulary_code(self.kept, value.map(|v| self.codes.get(v).copied()))
     }
 }
 
@@ -259,51 +265,69 @@ impl RowPlan {
         }
         let mut encodings = Vec::with_capacity(pipeline.encoders.len());
         for e in &pipeline.encoders {
-            if matches!(e, FittedEncoder::Text { .. } | FittedEncoder::Custom { .. }) {
+            // The encoders coded row by row below; any other goes through the frame path.
+            let by_row = matches!(
+                e,
+                FittedEncoder::Pass(_)
+                    | FittedEncoder::Uniform(_)
+                    | FittedEncoder::Norm(_)
+                    | FittedEncoder::Discrete(_)
+                    | FittedEncoder::Quantile(_)
+                    | FittedEncoder::Boolean(_)
+                    | FittedEncoder::Equals(_)
+                    | FittedEncoder::Enum(_)
+                    | FittedEncoder::OneHot(_)
+                    | FittedEncoder::Unique(_)
+                    | FittedEncoder::Token(_)
+                    | FittedEncoder::NestedUnique(_)
+                    | FittedEncoder::NestedNorm(_)
+                    | FittedEncoder::MiddleOut(_)
+            );
+            if !by_row {
                 return None;
             }
             let reads = slots_of(&slot_of, &e.columns())?;
             let (features, codes) = match e {
-                FittedEncoder::OneHot {
+                FittedEncoder::OneHot(FittedOneHot {
                     categories,
                     drop_first,
                     ..
-                } => {
-                    let features = encoders::one_hot_features(categories, *drop_first)
+                }) => {
+                    let features = encoders::categorical::one_hot_features(categories, *drop_first)
                         .map(|(c, i)| (c.to_string(), i))
                         .collect();
                     (features, None)
                 }
-                FittedEncoder::Unique {
+                FittedEncoder::Unique(FittedUnique {
                     categories,
                     long_tail,
                     ..
-                }
-                | FittedEncoder::Token {
+                })
+                | FittedEncoder::Token(FittedToken {
                     categories,
                     long_tail,
                     ..
-                }
-                | FittedEncoder::NestedUnique {
+                })
+                | FittedEncoder::NestedUnique(FittedNestedUnique {
                     categories,
                     long_tail,
                     ..
-                } => (HashMap::new(), Some(Codes::new(categories, long_tail))),
+                }) => (HashMap::new(), Some(Codes::new(categories, long_tail))),
                 _ => (HashMap::new(), None),
             };
             let width = e.width();
             let written = match e {
-                FittedEncoder::OneHot { .. } => width,
-                FittedEncoder::Unique { .. } => reads.len(),
-                FittedEncoder::Token {
+                FittedEncoder::OneHot(_) => width,
+                FittedEncoder::Unique(_) => reads.len(),
+                FittedEncoder::Token(FittedToken {
                     sequence_length, ..
-                }
-                | FittedEncoder::NestedUnique {
+                })
+                | FittedEncoder::NestedUnique(FittedNestedUnique {
                     sequence_length, ..
-                } => reads.len() * sequence_length,
-                FittedEncoder::NestedNorm {
+                }) => reads.len() * sequence_length,
+                FittedEncoder::NestedNorm(FittedNestedNorm {
                     sequence_length, ..
-                } => *sequence_length,
+                }) => *sequence_length,
                 _ => 1,
             };
             if written != width {
@@ -501,44 +525,45 @@ impl Encoding {
             None => Err(Unsure),
         };
         match &self.encoder {
-            FittedEncoder::Pass { .. } => put(0, first.value()?.map_or(f32::NAN, |x| x as f32)),
-            FittedEncoder::Uniform { min, max, .. } => {
-                put(0, encoders::uniform_code(first.value()?, *min, *max))
-            }
-            FittedEncoder::Norm {
+            FittedEncoder::Pass(_) => put(0, first.value()?.map_or(f32::NAN, |x| x as f32)),
+            FittedEncoder::Uniform(FittedUniform { min, max, .. }) => put(
+                0,
+                encoders::numeric::uniform_code(first.value()?, *min, *max),
+            ),
+            FittedEncoder::Norm(FittedNorm {
                 mean,
                 std,
                 min,
                 max,
                 ..
-            } => put(
+            }) => put(
                 0,
-                encoders::norm_code(first.value()?, *mean, *std, *min, *max),
+                encoders::numeric::norm_code(first.value()?, *mean, *std, *min, *max),
             ),
-            FittedEncoder::Discrete {
+            FittedEncoder::Discrete(FittedDiscrete {
                 min,
                 max,
                 bins,
                 dates,
                 ..
-            } => {
+            }) => {
                 let v = match dates {
                     true => first.whole_seconds()?,
                     false => first.value()?,
                 };
-                put(0, encoders::discrete_code(v, *min, *max, *bins))
+                put(0, encoders::bins::discrete_code(v, *min, *max, *bins))
             }
-            FittedEncoder::Quantile {
+            FittedEncoder::Quantile(FittedQuantile {
                 boundaries,
                 quantiles,
                 min,
                 max,
                 ..
-            } => put(
+            }) => put(
                 0,
-                encoders::quantile_code(first.value()?, boundaries, *quantiles, *min, *max),
+                encoders::bins::quantile_code(first.value()?, boundaries, *quantiles, *min, *max),
             ),
-            FittedEncoder::Boolean { .. } => put(
+            FittedEncoder::Boolean(_) => put(
                 0,
                 match first.text()?.as_deref().and_then(encoders::yes_no) {
                     Some(true) => 1.0,
@@ -546,7 +571,7 @@ impl Encoding {
                     None => f32::NAN,
                 },
             ),
-            FittedEncoder::Equals { .. } => {
+            FittedEncoder::Equals(_) => {
                 let (a, b) = (first.text()?, read(1)?.text()?);
                 put(
                     0,
@@ -556,11 +581,12 @@ impl Encoding {
                     },
                 )
             }
-            FittedEncoder::Enum { cardinality, .. } => {
-                put(0, encoders::enum_code(first.value()?, *cardinality))
-            }
+            FittedEncoder::Enum(FittedEnum { cardinality, .. }) => put(
+                0,
+                encoders::categorical::enum_code(first.value()?, *cardinality),
+            ),
             // The row starts at zeros: only the category's feature is set.
-            FittedEncoder::OneHot { .. } => {
+            FittedEncoder::OneHot(_) => {
                 match first
                     .text()?
                     .and_then(|t| self.features.get(t.as_ref()).copied())
@@ -569,23 +595,23 @@ impl Encoding {
                     None => Ok(()),
                 }
             }
-            FittedEncoder::Unique { .. } => {
+            FittedEncoder::Unique(_) => {
                 let codes = self.codes.as_ref().ok_or(Unsure)?;
                 for k in 0..self.reads.len() {
                     put(k, codes.code(read(k)?.text()?.as_deref()))?;
                 }
                 Ok(())
             }
-            FittedEncoder::Token {
+            FittedEncoder::Token(FittedToken {
                 sequence_length, ..
-            }
-            | FittedEncoder::NestedUnique {
+            })
+            | FittedEncoder::NestedUnique(FittedNestedUnique {
                 sequence_length, ..
-            } => {
+            }) => {
                 let codes = self.codes.as_ref().ok_or(Unsure)?;
                 for k in 0..self.reads.len() {
                     let items = match &self.encoder {
-                        FittedEncoder::NestedUnique { separator, .. } => {
+                        FittedEncoder::NestedUnique(FittedNestedUnique { separator, .. }) => {
                             read(k)?.items(separator)?
                         }
                         _ => read(k)?.text()?.map(|t| encoders::words(&t)),
@@ -598,7 +624,7 @@ impl Encoding {
                 }
                 Ok(())
             }
-            FittedEncoder::NestedNorm {
+            FittedEncoder::NestedNorm(FittedNestedNorm {
                 sequence_length,
                 separator,
                 mean,
@@ -606,7 +632,7 @@ impl Encoding {
                 min,
                 max,
                 ..
-            } => {
+            }) => {
                 let items = first
                     .items(separator)?
                     .unwrap_or_default()
@@ -617,16 +643,19 @@ impl Encoding {
                     let item = items.get(i).copied().filter(|x| !x.is_nan());
                     put(
                         i,
-                        encoders::norm_code(item, *mean, *std, Some(*min), Some(*max)),
+                        encoders::numeric::norm_code(item, *mean, *std, Some(*min), Some(*max)),
                     )?;
                 }
                 Ok(())
             }
-            FittedEncoder::MiddleOut { depth, .. } => {
+            FittedEncoder::MiddleOut(FittedMiddleOut { depth, .. }) => {
                 let (position, length) = (first.value()?, read(1)?.value()?);
-                put(0, encoders::middle_out_code(position, length, *depth))
+                put(
+                    0,
+                    encoders::sequences::middle_out_code(position, length, *depth),
+                )
             }
-            FittedEncoder::Text { .. } | FittedEncoder::Custom { .. } => Err(Unsure),
+            _ => Err(Unsure),
         }
     }
 }

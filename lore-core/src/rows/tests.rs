@@ -210,11 +210,11 @@ fn encoders() -> Vec<Encoder> {
         Encoder::enumerated("code"),
         Encoder::one_hot("EmailDomain(email)"),
         Encoder::unique("name", 1),
-        Encoder::Unique {
+        Encoder::Unique(crate::encoders::categorical::Unique {
             column: "EmailDomain(email)".into(),
             minimum_occurrences: 1,
             twin: Some("String(email, extract ^([a-z]+)[0-9]*@)".into()),
-        },
+        }),
         Encoder::token("words", 3),
         Encoder::nested_unique("tags", 2),
         Encoder::nested_norm("items", 2),
@@ -364,13 +364,13 @@ fn what_the_row_path_cannot_answer_exactly_goes_to_the_frame_path() {
     // A bag of words or a custom transformer has no row path at all.
     let mut words = pipeline.clone();
     words.encoders.push(
-        Encoder::Text {
+        Encoder::Text(crate::encoders::text::Text {
             column: "words".into(),
             vectorizer: crate::encoders::Vectorizer::Hashing,
             ngrams: 1,
             minimum_occurrences: 1,
             max_features: 8,
-        }
+        })
         .fit(&training_rows().into_frame().unwrap())
         .unwrap(),
     );
