@@ -19,6 +19,7 @@ pub mod categorical;
 pub mod contract;
 pub mod custom;
 pub mod flags;
+pub mod hash;
 pub mod numeric;
 mod output;
 mod read;
@@ -116,6 +117,8 @@ encoders! {
     MiddleOut => sequences::MiddleOut, sequences::FittedMiddleOut;
     /// Text as a sparse bag of words.
     Text => text::Text, text::FittedText;
+    /// A category hashed into a fixed number of codes.
+    Hash => hash::Hash, hash::FittedHash;
     /// An encoder of the project's own, registered by name.
     Custom => custom::Custom, custom::FittedCustom;
 }
