@@ -16,6 +16,7 @@ use common::*;
 
 mod api;
 mod data;
+mod encoders;
 mod estimators;
 mod fit;
 mod generate;

@@ -24,6 +24,7 @@ pub mod numeric;
 mod output;
 mod read;
 pub mod sequences;
+pub mod target;
 pub mod text;
 
 pub use contract::{Fitted, Learner, Spec, Start};
@@ -119,6 +120,8 @@ encoders! {
     Text => text::Text, text::FittedText;
     /// A category hashed into a fixed number of codes.
     Hash => hash::Hash, hash::FittedHash;
+    /// A category as the mean label of its training rows, cross-fitted.
+    Target => target::Target, target::FittedTarget;
     /// An encoder of the project's own, registered by name.
     Custom => custom::Custom, custom::FittedCustom;
 }
