@@ -1,7 +1,7 @@
 //! Lore: from a SQL extract to a fitted, evaluated, recorded model behind an HTTP endpoint.
 //!
 //! Modules follow the data path, each depending only on those before it: `error`, `redact`, `logs`, `progress`,
-//! `paths`, `env`, `io`, `frame`, `names`, `registry`, `transformers`, `encoders`, `pipelines`, `metrics`,
+//! `paths`, `env`, `io`, `frame`, `matrix`, `names`, `registry`, `transformers`, `encoders`, `pipelines`, `metrics`,
 //! `estimators`, `report`, `tracking`, `models`, `serve`, `sample`, `project`.
 
 pub mod encoders;
@@ -11,6 +11,7 @@ pub mod estimators;
 pub mod frame;
 pub mod io;
 pub mod logs;
+pub mod matrix;
 pub mod metrics;
 pub mod models;
 pub mod names;

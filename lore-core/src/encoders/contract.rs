@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 use crate::encoders::{FittedEncoder, FittedOutput, OutputEncoder};
 use crate::error::{Error, Result};
-use crate::pipelines::Csr;
+use crate::matrix::Csr;
 
 /// What a spec is given to start learning: who it is in errors and what the model predicts.
 pub struct Start<'a> {

@@ -12,7 +12,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::pipelines::Csr;
+use crate::matrix::Csr;
 
 pub mod bins;
 pub mod categorical;

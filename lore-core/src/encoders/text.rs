@@ -9,7 +9,7 @@ use crate::encoders::read::words;
 use crate::encoders::{FittedEncoder, FittedOutput};
 use crate::error::Result;
 use crate::frame;
-use crate::pipelines::Csr;
+use crate::matrix::Csr;
 
 fn thousand() -> usize {
     1000

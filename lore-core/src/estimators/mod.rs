@@ -971,7 +971,7 @@ mod tests {
             panic!("dense data")
         };
         // Zeros absent: missing to XGBoost, which learns where they go.
-        let mut csr = crate::pipelines::Csr::new();
+        let mut csr = crate::matrix::Csr::new();
         for v in values {
             if *v != 0.0 {
                 csr.indices.push(0);
