@@ -21,7 +21,7 @@ print(sys.argv[1], t["transform"], t["split"], t["encode"], t["fit"], repr(s["te
 done >"$work/times"
 for build in old new; do
   grep "^$build " "$work/times" >"$work/$build"
-  printf '%s: transformers + encoder fit %s s, split %s s, encode %s s, estimator fit %s s; test AUC %s\n' \
+  printf '%s: transformers + encoder fit %.3f s, split %.3f s, encode %.3f s, estimator fit %.2f s; test AUC %s\n' \
     "$build" \
     "$(cut -d' ' -f2 "$work/$build" | median)" "$(cut -d' ' -f3 "$work/$build" | median)" \
     "$(cut -d' ' -f4 "$work/$build" | median)" "$(cut -d' ' -f5 "$work/$build" | median)" \
