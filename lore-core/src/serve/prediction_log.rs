@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::io::{Connection, Origin};
-use crate::models::fitting::Predictions;
+use crate::models::Predictions;
 use crate::rows::{Rows, Values};
 use crate::tracking;
 
