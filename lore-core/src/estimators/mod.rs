@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 mod batches;
 mod bayes;
-mod booster;
 mod dense;
 mod forest;
 mod kmeans;
@@ -18,11 +17,11 @@ mod linear;
 mod network;
 mod svm;
 mod tree;
+mod xgboost;
 
 use crate::encoders::{OutputEncoder, Task};
 pub use batches::{Batches, InMemory, LabelledBatches, OneBatch, Sampling};
 pub use bayes::{GaussianNB, MultinomialNB};
-use booster::{Booster, DMatrix, Prediction};
 pub use forest::RandomForest;
 pub use kmeans::KMeans;
 pub use linear::{ElasticNet, LinearRegression, LogisticRegression};
@@ -31,6 +30,8 @@ pub use network::FittedNetwork;
 pub use network::{Architecture, Input, NeuralNetwork, ENABLE_TORCH, NETWORK_FILE, WEIGHTS_FILE};
 pub use svm::Svm;
 pub use tree::DecisionTree;
+use xgboost::booster::{Booster, Prediction};
+pub use xgboost::XGBoost;
 
 /// Which estimator a model uses, named in specs by its `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,91 +61,8 @@ pub enum Estimator {
     NeuralNetwork(NeuralNetwork),
 }
 
-/// XGBoost hyper-parameters, with XGBoost's own names (or scikit-learn's, which XGBoost's Python
-/// package also takes) and defaults suited to tabular data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct XGBoost {
-    /// The learning objective, such as `reg:absoluteerror` [default: from the output encoder:
-    /// `binary:logistic` for Boolean, `multi:softprob` for Unique, `reg:squarederror` for Pass].
-    pub objective: Option<String>,
-    /// Most boosting rounds (trees).
-    pub n_estimators: i64,
-    /// Deepest a tree may grow.
-    pub max_depth: i64,
-    /// Shrinkage applied to each tree (`eta`).
-    #[serde(alias = "eta")]
-    pub learning_rate: f64,
-    /// Smallest sum of instance weight in a child.
-    pub min_child_weight: f64,
-    /// Smallest loss reduction a split must make (`gamma`).
-    #[serde(alias = "gamma")]
-    pub min_split_loss: f64,
-    /// Share of rows sampled for each tree.
-    pub subsample: f64,
-    /// Share of features sampled for each tree.
-    pub colsample_bytree: f64,
-    /// L2 regularisation (`lambda`).
-    #[serde(alias = "lambda")]
-    pub reg_lambda: f64,
-    /// L1 regularisation (`alpha`).
-    #[serde(alias = "alpha")]
-    pub reg_alpha: f64,
-    /// Stop when the validation loss has not improved for this many rounds (`patience`; 0:
-    /// never stop early); the model keeps the best round.
-    #[serde(alias = "patience")]
-    pub early_stopping_rounds: i64,
-    /// XGBoost's tree construction algorithm (`hist`, `approx`, `exact`).
-    pub tree_method: String,
-    /// Threads to use (`nthread`; 0: all cores).
-    #[serde(alias = "nthread")]
-    pub n_jobs: i64,
-    /// Random seed.
-    pub seed: u64,
-    /// How the booster is saved: XGBoost's `json` (readable) or `ubj` (binary JSON, smaller and
-    /// faster to load); any XGBoost loads either.
-    pub model_format: String,
-}
-
-impl Default for XGBoost {
-    fn default() -> Self {
-        XGBoost {
-            objective: None,
-            n_estimators: 100,
-            max_depth: 3,
-            learning_rate: 0.3,
-            min_child_weight: 1.0,
-            min_split_loss: 0.0,
-            subsample: 1.0,
-            colsample_bytree: 1.0,
-            reg_lambda: 1.0,
-            reg_alpha: 0.0,
-            early_stopping_rounds: 10,
-            tree_method: "hist".into(),
-            n_jobs: 0,
-            seed: 0,
-            model_format: "json".into(),
-        }
-    }
-}
-
-/// XGBoost's objectives that Lore trains, with the kind of output each needs. Ranking and
-/// survival need grouped or censored labels, which Lore's outputs do not give.
-const OBJECTIVES: &[(&str, Kind)] = &[
-    ("binary:logistic", Kind::Binary),
-    ("multi:softprob", Kind::MultiClass),
-    ("reg:squarederror", Kind::Regression),
-    ("reg:squaredlogerror", Kind::Regression),
-    ("reg:pseudohubererror", Kind::Regression),
-    ("reg:absoluteerror", Kind::Regression),
-    ("reg:logistic", Kind::Regression),
-    ("reg:gamma", Kind::Regression),
-    ("reg:tweedie", Kind::Regression),
-    ("count:poisson", Kind::Regression),
-];
-
 /// The error of a bad estimator parameter `key`, named by its path in the spec.
-fn invalid(key: &str, message: String) -> Error {
+pub(crate) fn invalid(key: &str, message: String) -> Error {
     Error::InvalidParam {
         key: format!("estimator.{key}"),
         message,
@@ -153,7 +71,7 @@ fn invalid(key: &str, message: String) -> Error {
 
 /// A task without its number of classes, which is only known once the output is fitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Binary,
     MultiClass,
     Regression,
@@ -161,7 +79,7 @@ enum Kind {
 }
 
 impl Kind {
-    fn of(output: &OutputEncoder) -> Kind {
+    pub(crate) fn of(output: &OutputEncoder) -> Kind {
         match output {
             OutputEncoder::Boolean { .. } => Kind::Binary,
             OutputEncoder::Unique { .. } => Kind::MultiClass,
@@ -170,7 +88,7 @@ impl Kind {
         }
     }
 
-    fn of_task(task: Task) -> Kind {
+    pub(crate) fn of_task(task: Task) -> Kind {
         match task {
             Task::Binary => Kind::Binary,
             Task::MultiClass { .. } => Kind::MultiClass,
@@ -179,7 +97,7 @@ impl Kind {
         }
     }
 
-    fn objective(self) -> &'static str {
+    pub(crate) fn objective(self) -> &'static str {
         match self {
             Kind::Binary => "binary:logistic",
             Kind::MultiClass => "multi:softprob",
@@ -189,7 +107,7 @@ impl Kind {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Binary => "binary classification",
             Kind::MultiClass => "multi-class classification",
@@ -199,179 +117,13 @@ impl Kind {
     }
 
     /// The output encoders that give this kind of labels.
-    fn outputs(self) -> &'static str {
+    pub(crate) fn outputs(self) -> &'static str {
         match self {
             Kind::Binary => "Boolean",
             Kind::MultiClass => "Unique",
             Kind::Regression => "Pass",
             Kind::Clustering => "Cluster",
         }
-    }
-}
-
-impl XGBoost {
-    /// A classifier or regressor with the defaults; the output encoder decides which.
-    pub fn classifier() -> Self {
-        XGBoost::default()
-    }
-
-    /// Sets the most boosting rounds.
-    pub fn n_estimators(mut self, n: i64) -> Self {
-        self.n_estimators = n;
-        self
-    }
-
-    /// Sets the deepest a tree may grow.
-    pub fn max_depth(mut self, depth: i64) -> Self {
-        self.max_depth = depth;
-        self
-    }
-
-    /// Sets the learning rate.
-    pub fn learning_rate(mut self, rate: f64) -> Self {
-        self.learning_rate = rate;
-        self
-    }
-
-    /// Sets the early-stopping patience in rounds.
-    pub fn early_stopping_rounds(mut self, rounds: i64) -> Self {
-        self.early_stopping_rounds = rounds;
-        self
-    }
-
-    /// Sets the objective.
-    pub fn objective(mut self, objective: &str) -> Self {
-        self.objective = Some(objective.into());
-        self
-    }
-
-    /// The objective for `kind` of labels: the one given, else the kind's own.
-    fn objective_for(&self, kind: Kind) -> &str {
-        self.objective.as_deref().unwrap_or(kind.objective())
-    }
-
-    /// XGBoost's loss on the validation split that early stopping watches.
-    fn eval_metric(&self, task: Task) -> &'static str {
-        match (task, self.objective_for(Kind::of_task(task))) {
-            (Task::Binary, _) => "logloss",
-            (Task::MultiClass { .. }, _) => "mlogloss",
-            (Task::Regression, "reg:absoluteerror") => "mae",
-            (Task::Regression | Task::Clustering, _) => "rmse",
-        }
-    }
-
-    fn params(&self, task: Task) -> Vec<(&'static str, String)> {
-        let mut p = vec![
-            (
-                "objective",
-                self.objective_for(Kind::of_task(task)).to_string(),
-            ),
-            ("max_depth", self.max_depth.to_string()),
-            ("eta", self.learning_rate.to_string()),
-            ("min_child_weight", self.min_child_weight.to_string()),
-            ("gamma", self.min_split_loss.to_string()),
-            ("subsample", self.subsample.to_string()),
-            ("colsample_bytree", self.colsample_bytree.to_string()),
-            ("lambda", self.reg_lambda.to_string()),
-            ("alpha", self.reg_alpha.to_string()),
-            ("tree_method", self.tree_method.clone()),
-            ("seed", self.seed.to_string()),
-            ("eval_metric", self.eval_metric(task).into()),
-            ("max_bin", booster::MAX_BIN.to_string()),
-            ("verbosity", "0".into()),
-        ];
-        if let Task::MultiClass { classes } = task {
-            p.push(("num_class", classes.to_string()));
-        }
-        if self.n_jobs > 0 {
-            p.push(("nthread", self.n_jobs.to_string()));
-        }
-        p
-    }
-
-    /// Checks every parameter, and that the objective suits `output`, before any data is read.
-    fn validate(&self, output: &OutputEncoder) -> Result<()> {
-        let bad = |key: &str, message: String| Err(invalid(key, message));
-        // Integers are read signed so that a negative one is refused here, by name.
-        if !(1..=1_000_000).contains(&self.n_estimators) {
-            return bad(
-                "n_estimators",
-                format!("{} is not a number of rounds from 1", self.n_estimators),
-            );
-        }
-        for (key, v) in [
-            ("early_stopping_rounds", self.early_stopping_rounds),
-            ("n_jobs", self.n_jobs),
-        ] {
-            if v < 0 {
-                return bad(key, format!("{v} is negative; use 0 or more"));
-            }
-        }
-        for (key, v) in [
-            ("learning_rate", self.learning_rate),
-            ("subsample", self.subsample),
-            ("colsample_bytree", self.colsample_bytree),
-        ] {
-            if !(v > 0.0 && v <= 1.0) {
-                return bad(key, format!("{v} is not in (0, 1]"));
-            }
-        }
-        for (key, v) in [
-            ("min_child_weight", self.min_child_weight),
-            ("min_split_loss", self.min_split_loss),
-            ("reg_lambda", self.reg_lambda),
-            ("reg_alpha", self.reg_alpha),
-        ] {
-            if !(v >= 0.0 && v.is_finite()) {
-                return bad(key, format!("{v} is not a number of 0 or more"));
-            }
-        }
-        if !(1..=64).contains(&self.max_depth) {
-            return bad(
-                "max_depth",
-                format!("{} is not a depth from 1 to 64", self.max_depth),
-            );
-        }
-        if !["hist", "approx", "exact"].contains(&self.tree_method.as_str()) {
-            return bad(
-                "tree_method",
-                format!("`{}` is not one of hist, approx, exact", self.tree_method),
-            );
-        }
-        if !["json", "ubj"].contains(&self.model_format.as_str()) {
-            return bad(
-                "model_format",
-                format!("`{}` is not json or ubj", self.model_format),
-            );
-        }
-        let wanted = Kind::of(output);
-        let objective = self.objective_for(wanted);
-        let Some((_, kind)) = OBJECTIVES.iter().find(|(name, _)| *name == objective) else {
-            let known: Vec<&str> = OBJECTIVES.iter().map(|(n, _)| *n).collect();
-            return bad(
-                "objective",
-                format!(
-                    "`{objective}` is not an objective Lore trains; use one of {}",
-                    known.join(", ")
-                ),
-            );
-        };
-        if *kind != wanted {
-            return bad(
-                "objective",
-                format!(
-                    "`{objective}` is a {} objective, but the output encoder {}({}) asks for \
-                     {}; use a {} output encoder, or leave the objective out to get {}",
-                    kind.name(),
-                    output.kind(),
-                    output.column(),
-                    wanted.name(),
-                    kind.outputs(),
-                    wanted.objective()
-                ),
-            );
-        }
-        Ok(())
     }
 }
 
@@ -678,116 +430,6 @@ impl Estimator {
     }
 }
 
-/// The most training rows XGBoost's learning curve evaluates each round: a larger training split
-/// is sampled, every k-th row, down to at most this many.
-pub const LEARNING_CURVE_ROWS: usize = 100_000;
-
-impl XGBoost {
-    /// Fits boosted trees, reading both splits batch by batch into XGBoost's quantised
-    /// matrices, so neither has to be in memory whole.
-    fn fit(
-        &self,
-        task: Task,
-        train: &mut dyn LabelledBatches,
-        validation: &mut dyn LabelledBatches,
-        on_round: &mut dyn FnMut(u32, u32),
-    ) -> Result<(FittedEstimator, FitHistory, [Scored; 2])> {
-        let spec = self;
-        let pages = train.page_to().map(Path::to_path_buf);
-        let threads = u32::try_from(spec.n_jobs).unwrap_or(0);
-        let started = std::time::Instant::now();
-        // The learning curve's training loss comes from a sample of a large training split.
-        // Evaluating every row each round draws the same curve, but costs a copy of all its
-        // predictions (32 MB for 8M rows) beside XGBoost's own, and their loss each round.
-        let every = train.rows().div_ceil(LEARNING_CURVE_ROWS);
-        let (dtrain, curve) = match every > 1 {
-            true => {
-                let mut sampling = Sampling::new(train, every);
-                let dtrain = DMatrix::quantised(&mut sampling, None, threads, pages.as_deref())?;
-                let mut sample = sampling.into_sample();
-                let curve = DMatrix::quantised(&mut sample, Some(&dtrain), threads, None)?;
-                (dtrain, Some(curve))
-            }
-            false => (
-                DMatrix::quantised(train, None, threads, pages.as_deref())?,
-                None,
-            ),
-        };
-        tracing::debug!(
-            "XGBoost: training rows quantised in {:?}",
-            started.elapsed()
-        );
-
-        let dvalid = if validation.rows() > 0 {
-            let pages = validation.page_to().map(Path::to_path_buf);
-            Some(DMatrix::quantised(
-                validation,
-                Some(&dtrain),
-                threads,
-                pages.as_deref(),
-            )?)
-        } else {
-            None
-        };
-        let mut watched = vec![("train", curve.as_ref().unwrap_or(&dtrain))];
-        watched.extend(dvalid.as_ref().map(|d| ("validation", d)));
-        let mut matrices: Vec<&DMatrix> = vec![&dtrain];
-        matrices.extend(curve.as_ref());
-        matrices.extend(dvalid.as_ref());
-        tracing::debug!("XGBoost: all matrices ready at {:?}", started.elapsed());
-        let mut booster = Booster::new(&matrices, &spec.params(task))?;
-        let mut history = FitHistory {
-            best_iteration: 0,
-            rounds: 0,
-            metric: spec.eval_metric(task).into(),
-            train_loss: vec![],
-            validation_loss: vec![],
-        };
-        let mut best = f64::INFINITY;
-        let rounds = u32::try_from(spec.n_estimators).unwrap_or(u32::MAX);
-        let patience = u32::try_from(spec.early_stopping_rounds).unwrap_or(0);
-        for round in 0..rounds {
-            booster.update(&dtrain, round)?;
-            let losses = booster.evaluate(round, &watched)?;
-            let train_loss = losses[0];
-            let valid_loss = losses.get(1).copied().unwrap_or(train_loss);
-            history.train_loss.push(train_loss);
-            history.validation_loss.push(valid_loss);
-            history.rounds = round + 1;
-            on_round(round + 1, rounds);
-            if valid_loss < best {
-                best = valid_loss;
-                history.best_iteration = round;
-            } else if patience > 0 && round - history.best_iteration >= patience {
-                break;
-            }
-        }
-        tracing::debug!(
-            "XGBoost: {} rounds done at {:?}",
-            history.rounds,
-            started.elapsed()
-        );
-        let kept = booster.first_rounds(history.best_iteration + 1)?;
-        drop(booster);
-        let score = |matrix: Option<&DMatrix>| -> Result<Scored> {
-            Ok(match matrix {
-                Some(m) => Scored {
-                    labels: m.labels()?,
-                    predictions: kept.predict(m, Prediction::Value)?,
-                },
-                None => Scored::default(),
-            })
-        };
-        let scored = [score(Some(&dtrain))?, score(dvalid.as_ref())?];
-        tracing::debug!("XGBoost: both splits scored at {:?}", started.elapsed());
-        let fitted = FittedEstimator::XGBoost {
-            booster: kept,
-            format: spec.model_format.clone(),
-        };
-        Ok((fitted, history, scored))
-    }
-}
-
 impl FittedEstimator {
     /// The predictions for every row of `x`: [`Task::width`] numbers a row (the probability of
     /// yes; a probability per class; the number predicted).
@@ -918,223 +560,16 @@ impl FittedEstimator {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::metrics;
     use crate::pipelines::Values;
 
-    fn data(n: usize) -> (Matrix, Vec<f32>) {
-        let values: Vec<f32> = (0..n).map(|i| (i % 10) as f32).collect();
-        let labels = values
-            .iter()
-            .map(|v| if *v >= 5.0 { 1.0 } else { 0.0 })
-            .collect();
-        (Matrix::dense(values, n, 1), labels)
-    }
-
-    #[test]
-    fn learns_a_threshold_and_round_trips_through_its_own_format() {
-        let (x, y) = data(500);
-        let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(20));
-        let (fitted, history, [train, validation]) = est
-            .fit(
-                Task::Binary,
-                &[None; 1],
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut |_, _| {},
-            )
-            .unwrap();
-        assert!(history.rounds >= 1);
-        assert_eq!(history.validation_loss.len(), history.rounds as usize);
-        let p = fitted.predict(&x).unwrap();
-        assert!(metrics::auc(&y, &p) > 0.99);
-        assert_eq!(train.labels, y);
-        assert_eq!(
-            train.predictions, p,
-            "the predictions returned by fit are the kept model's"
-        );
-        assert_eq!(validation.predictions, p);
-        let dir = tempfile::tempdir().unwrap();
-        fitted.save(dir.path()).unwrap();
-        let back = FittedEstimator::load(dir.path()).unwrap();
-        assert_eq!(back.predict(&x).unwrap(), p);
-        for kind in [Importance::Gain, Importance::Weight, Importance::Cover] {
-            assert!(fitted.importance(1, kind).unwrap().unwrap()[0] > 0.0);
-        }
-    }
-
-    #[test]
-    fn learns_from_sparse_rows_as_from_the_same_dense_ones() {
-        let (x, y) = data(500);
-        let crate::pipelines::Values::Dense(values) = &x.values else {
-            panic!("dense data")
-        };
-        // Zeros absent: missing to XGBoost, which learns where they go.
-        let mut csr = crate::matrix::Csr::new();
-        for v in values {
-            if *v != 0.0 {
-                csr.indices.push(0);
-                csr.values.push(*v);
-            }
-            csr.end_row();
-        }
-        let sparse = Matrix {
-            values: crate::pipelines::Values::Sparse(csr),
-            rows: 500,
-            columns: 1,
-        };
-        let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(20));
-        let (fitted, _, [train, _]) = est
-            .fit(
-                Task::Binary,
-                &[None; 1],
-                &mut InMemory::new(sparse.clone(), y.clone()),
-                &mut InMemory::new(sparse.clone(), y.clone()),
-                &mut |_, _| {},
-            )
-            .unwrap();
-        let p = fitted.predict(&sparse).unwrap();
-        assert!(metrics::auc(&y, &p) > 0.99);
-        assert_eq!(train.predictions, p);
-        let dense = fitted.predict(&x).unwrap();
-        for (i, v) in values.iter().enumerate().filter(|(_, v)| **v != 0.0) {
-            assert_eq!(dense[i], p[i], "row {i} ({v}) is stored in both");
-        }
-    }
-
-    #[test]
-    fn fits_without_validation_rows() {
-        let (x, y) = data(200);
-        let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(5));
-        let (_, history, [_, validation]) = est
-            .fit(
-                Task::Binary,
-                &[None; 1],
-                &mut InMemory::new(x, y),
-                &mut InMemory::new(Matrix::empty(1), vec![]),
-                &mut |_, _| {},
-            )
-            .unwrap();
-        assert_eq!(history.train_loss, history.validation_loss);
-        assert!(validation.labels.is_empty());
-    }
-
-    #[test]
-    fn bad_hyper_parameters_are_named_before_any_data_is_read() {
-        let boolean = OutputEncoder::Boolean { column: "y".into() };
-        let error = |spec: XGBoost, output: &OutputEncoder| {
-            Estimator::XGBoost(spec)
-                .validate(output)
-                .unwrap_err()
-                .to_string()
-        };
-        let e = error(XGBoost::classifier().learning_rate(0.0), &boolean);
-        assert!(e.contains("estimator.learning_rate"), "{e}");
-        let e = error(XGBoost::classifier().objective("binary:nonsense"), &boolean);
-        assert!(
-            e.contains("estimator.objective") && e.contains("binary:nonsense"),
-            "{e}"
-        );
-        let e = error(
-            XGBoost::classifier().objective("reg:squarederror"),
-            &boolean,
-        );
-        assert!(
-            e.contains("estimator.objective")
-                && e.contains("regression")
-                && e.contains("Boolean(y)"),
-            "{e}"
-        );
-        let pass = OutputEncoder::Pass { column: "y".into() };
-        let e = error(XGBoost::classifier().objective("multi:softprob"), &pass);
-        assert!(e.contains("Unique output encoder"), "{e}");
-        let mut spec = XGBoost::classifier();
-        spec.tree_method = "fastest".into();
-        assert!(error(spec, &boolean).contains("estimator.tree_method"));
-        assert!(Estimator::XGBoost(XGBoost::default())
-            .validate(&pass)
-            .is_ok());
-    }
-
     /// Rows of one feature 0..30 in three bands, labelled by band.
-    fn bands(n: usize) -> (Matrix, Vec<f32>) {
+    pub(crate) fn bands(n: usize) -> (Matrix, Vec<f32>) {
         let values: Vec<f32> = (0..n).map(|i| (i % 30) as f32).collect();
         let labels = values.iter().map(|v| (*v / 10.0).floor()).collect();
         (Matrix::dense(values, n, 1), labels)
-    }
-
-    #[test]
-    fn learns_several_classes_with_a_probability_for_each() {
-        let (x, y) = bands(600);
-        let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(20));
-        let (fitted, history, [train, _]) = est
-            .fit(
-                Task::MultiClass { classes: 3 },
-                &[None; 1],
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut |_, _| {},
-            )
-            .unwrap();
-        assert_eq!(history.metric, "mlogloss");
-        let p = fitted.predict(&x).unwrap();
-        assert_eq!(p.len(), 600 * 3);
-        assert_eq!(train.predictions, p);
-        let stats = metrics::evaluate(
-            Task::MultiClass { classes: 3 },
-            metrics::Metric::Accuracy,
-            &y,
-            &p,
-        );
-        assert_eq!(stats.accuracy, Some(1.0));
-        for row in p.chunks(3) {
-            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{row:?}");
-        }
-        // One contribution per class, feature and bias.
-        assert_eq!(fitted.contributions(&x).unwrap().len(), 600 * 3 * 2);
-    }
-
-    #[test]
-    fn learns_a_number_and_explains_it_with_contributions_that_add_up() {
-        let (x, _) = bands(600);
-        let Values::Dense(values) = &x.values else {
-            panic!("dense data")
-        };
-        let y: Vec<f32> = values.iter().map(|v| 2.0 * v + 1.0).collect();
-        let mut spec = XGBoost::classifier().n_estimators(200);
-        spec.model_format = "ubj".into();
-        let est = Estimator::XGBoost(spec);
-        let (fitted, history, _) = est
-            .fit(
-                Task::Regression,
-                &[None; 1],
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut |_, _| {},
-            )
-            .unwrap();
-        assert_eq!(history.metric, "rmse");
-        let p = fitted.predict(&x).unwrap();
-        let stats = metrics::evaluate(Task::Regression, metrics::Metric::R2, &y, &p);
-        assert!(stats.r2.unwrap() > 0.99, "{stats:?}");
-        let contributions = fitted.contributions(&x).unwrap();
-        for (row, prediction) in contributions.chunks(2).zip(&p) {
-            assert!(
-                (row[0] + row[1] - prediction).abs() < 1e-3,
-                "{row:?} {prediction}"
-            );
-        }
-        let dir = tempfile::tempdir().unwrap();
-        fitted.save(dir.path()).unwrap();
-        assert!(dir.path().join("model.ubj").is_file());
-        assert_eq!(
-            FittedEstimator::load(dir.path())
-                .unwrap()
-                .predict(&x)
-                .unwrap(),
-            p
-        );
     }
 
     /// Two features: the first decides the class (above 5), the second is noise; the number is

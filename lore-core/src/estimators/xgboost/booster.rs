@@ -9,8 +9,8 @@ use std::ptr;
 
 use xgboost_sys as sys;
 
-use super::batches::LabelledBatches;
 use crate::error::{Error, Result};
+use crate::estimators::LabelledBatches;
 use crate::pipelines::{Csr, Matrix, Values};
 
 /// The histogram bins of every quantised matrix; the booster's `max_bin` must agree.
