@@ -6,7 +6,8 @@
 //!
 //! Every encoder keeps the contract of [`contract`]: a spec type, a learner and a fitted type,
 //! whole in the file of its family. The two enums below only name them for serde (a spec's
-//! `type`) and dispatch to them; adding an encoder is a new file and one line in [`encoders!`].
+//! `type`) and dispatch to them; adding an encoder is a new file and one line in the
+//! `encoders!` list below.
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
