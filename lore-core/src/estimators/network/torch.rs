@@ -13,7 +13,7 @@ use super::{Architecture, Input, NeuralNetwork, NETWORK_FILE, WEIGHTS_FILE};
 use crate::encoders::Task;
 use crate::error::{Error, Result};
 use crate::estimators::{dense, FitHistory, LabelledBatches, Scored};
-use crate::pipelines::Matrix;
+use crate::matrix::Matrix;
 
 /// Rows run through the network at once when predicting, to bound memory.
 const CHUNK: usize = 65_536;
@@ -188,7 +188,7 @@ impl NeuralNetwork {
 
     /// Trains on `train`, stopping early on `validation` (which may have no rows), and returns
     /// the network of the best epoch with both splits scored by it.
-    pub(in crate::estimators) fn fit(
+    pub(super) fn learn(
         &self,
         task: Task,
         cardinalities: &[Option<usize>],
@@ -465,7 +465,7 @@ mod tests {
         };
         let mut rounds = 0;
         let (fitted, history, [train, _]) = spec
-            .fit(
+            .learn(
                 Task::Binary,
                 &[Some(4), None],
                 &mut InMemory::new(x.clone(), y.clone()),
@@ -508,7 +508,7 @@ mod tests {
             ..NeuralNetwork::default()
         };
         let (fitted, _, _) = spec
-            .fit(
+            .learn(
                 Task::Regression,
                 &[None],
                 &mut InMemory::new(x.clone(), y.clone()),
@@ -526,7 +526,7 @@ mod tests {
 
         let y: Vec<f32> = values.iter().map(|v| (v / 17.0).floor()).collect();
         let (fitted, history, _) = spec
-            .fit(
+            .learn(
                 Task::MultiClass { classes: 3 },
                 &[None],
                 &mut InMemory::new(x.clone(), y.clone()),

@@ -6,9 +6,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{invalid, FitHistory, FittedEstimator, Kind, LabelledBatches, Sampling, Scored};
+use super::contract::{self, Fitted, Outcome, Spec, Training};
+use super::{invalid, FitHistory, Importance, Kind, LabelledBatches, Sampling, Scored};
 use crate::encoders::{OutputEncoder, Task};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::matrix::Matrix;
 
 pub(crate) mod booster;
 
@@ -178,7 +180,7 @@ impl XGBoost {
     }
 
     /// Checks every parameter, and that the objective suits `output`, before any data is read.
-    pub(crate) fn validate(&self, output: &OutputEncoder) -> Result<()> {
+    fn check(&self, output: &OutputEncoder) -> Result<()> {
         let bad = |key: &str, message: String| Err(invalid(key, message));
         // Integers are read signed so that a negative one is refused here, by name.
         if !(1..=1_000_000).contains(&self.n_estimators) {
@@ -270,13 +272,13 @@ pub const LEARNING_CURVE_ROWS: usize = 100_000;
 impl XGBoost {
     /// Fits boosted trees, reading both splits batch by batch into XGBoost's quantised
     /// matrices, so neither has to be in memory whole.
-    pub(crate) fn fit(
+    fn learn(
         &self,
         task: Task,
         train: &mut dyn LabelledBatches,
         validation: &mut dyn LabelledBatches,
         on_round: &mut dyn FnMut(u32, u32),
-    ) -> Result<(FittedEstimator, FitHistory, [Scored; 2])> {
+    ) -> Result<Outcome> {
         let spec = self;
         let pages = train.page_to().map(Path::to_path_buf);
         let threads = u32::try_from(spec.n_jobs).unwrap_or(0);
@@ -365,19 +367,101 @@ impl XGBoost {
         };
         let scored = [score(Some(&dtrain))?, score(dvalid.as_ref())?];
         tracing::debug!("XGBoost: both splits scored at {:?}", started.elapsed());
-        let fitted = FittedEstimator::XGBoost {
+        let fitted = FittedBooster {
             booster: kept,
             format: spec.model_format.clone(),
         };
-        Ok((fitted, history, scored))
+        Ok((Box::new(fitted), history, scored))
     }
+}
+
+impl Spec for XGBoost {
+    fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        contract::check_labels("XGBoost", true, output)?;
+        self.check(output)
+    }
+
+    fn share_cores(&mut self, threads: i64) {
+        if self.n_jobs == 0 {
+            self.n_jobs = threads;
+        }
+    }
+
+    fn fit(&self, t: Training<'_>) -> Result<Outcome> {
+        self.learn(t.task, t.train, t.validation, t.on_round)
+    }
+}
+
+/// A booster cut at its best round, and the format it is saved in.
+pub(super) struct FittedBooster {
+    booster: Booster,
+    /// `json` or `ubj`.
+    format: String,
+}
+
+impl std::fmt::Debug for FittedBooster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FittedBooster({})", self.format)
+    }
+}
+
+/// The file name of a saved booster inside a fitting, by format: XGBoost's own JSON or UBJ.
+pub fn booster_file(format: &str) -> String {
+    format!("model.{format}")
+}
+
+impl Fitted for FittedBooster {
+    fn predict(&self, x: &Matrix) -> Result<Vec<f32>> {
+        self.booster.predict_matrix(x, Prediction::Value)
+    }
+
+    fn contributions(&self, x: &Matrix) -> Result<Vec<f32>> {
+        self.booster.predict_matrix(x, Prediction::Contributions)
+    }
+
+    fn importance(&self, features: usize, kind: Importance) -> Result<Option<Vec<f64>>> {
+        let name = match kind {
+            Importance::Gain => "total_gain",
+            Importance::Weight => "weight",
+            Importance::Cover => "total_cover",
+        };
+        self.booster.feature_scores(features, name).map(Some)
+    }
+
+    fn limit_threads(&mut self, threads: usize) -> Result<()> {
+        self.booster
+            .set_param("nthread", &threads.max(1).to_string())
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        let bytes = self.booster.save(&self.format)?;
+        contract::write(dir, &booster_file(&self.format), &bytes)
+    }
+}
+
+/// Reads a booster saved in a fitting's folder `dir`, in whichever format it was saved.
+pub(super) fn load(dir: &Path) -> Result<Option<Box<dyn Fitted>>> {
+    let Some(format) = ["json", "ubj"]
+        .into_iter()
+        .find(|f| dir.join(booster_file(f)).is_file())
+    else {
+        return Ok(None);
+    };
+    let path = dir.join(booster_file(format));
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let booster =
+        Booster::load(&bytes).map_err(|e| Error::Fitting(format!("{}: {e}", path.display())))?;
+    Ok(Some(Box::new(FittedBooster {
+        booster,
+        format: format.into(),
+    })))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::estimators::tests::bands;
-    use crate::estimators::{Estimator, Importance, InMemory};
+    use crate::estimators::{Estimator, FittedEstimator, Importance, InMemory};
     use crate::matrix::{Matrix, Values};
     use crate::metrics;
 

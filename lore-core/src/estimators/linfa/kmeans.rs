@@ -47,7 +47,7 @@ pub struct FittedKMeans {
 
 impl KMeans {
     /// Checks the parameters.
-    pub(super) fn validate(&self) -> Result<()> {
+    pub(super) fn check(&self) -> Result<()> {
         for (key, v, low) in [
             ("n_clusters", self.n_clusters, 2),
             ("n_runs", self.n_runs, 1),
@@ -67,7 +67,7 @@ impl KMeans {
     }
 
     /// Finds the clusters of the rows of `x`.
-    pub(super) fn fit(&self, x: &Array2<f64>) -> Result<FittedKMeans> {
+    pub(super) fn learn(&self, x: &Array2<f64>) -> Result<FittedKMeans> {
         let clusters = usize::try_from(self.n_clusters).unwrap_or(2);
         if x.nrows() < clusters {
             return Err(Error::Estimator(format!(
@@ -146,7 +146,7 @@ mod tests {
             n_clusters: 3,
             ..KMeans::default()
         };
-        let fitted = spec.fit(&x).unwrap();
+        let fitted = spec.learn(&x).unwrap();
         let p = fitted.predict(&x);
         let clusters: Vec<usize> = p.chunks(3).map(|r| r[0] as usize).collect();
         for r in 0..300 {
@@ -181,11 +181,11 @@ mod tests {
             n_clusters: 1,
             ..KMeans::default()
         }
-        .validate()
+        .check()
         .unwrap_err()
         .to_string();
         assert!(e.contains("estimator.n_clusters"), "{e}");
-        let e = KMeans::default().fit(&blobs(5)).unwrap_err().to_string();
+        let e = KMeans::default().learn(&blobs(5)).unwrap_err().to_string();
         assert!(e.contains("n_clusters"), "{e}");
     }
 }

@@ -111,7 +111,7 @@ pub enum FittedLinear {
 
 impl LogisticRegression {
     /// Checks the parameters.
-    pub(super) fn validate(&self) -> Result<Kind> {
+    pub(super) fn check(&self) -> Result<Kind> {
         if !(self.alpha >= 0.0 && self.alpha.is_finite()) {
             return Err(invalid("alpha", format!("{} is not 0 or more", self.alpha)));
         }
@@ -125,7 +125,7 @@ impl LogisticRegression {
     }
 
     /// Fits on `x` labelled with classes `y` (0..`classes`).
-    pub(super) fn fit(&self, x: &Array2<f64>, y: &[f32], classes: usize) -> Result<FittedLinear> {
+    pub(super) fn learn(&self, x: &Array2<f64>, y: &[f32], classes: usize) -> Result<FittedLinear> {
         let targets: ndarray::Array1<usize> = y.iter().map(|v| *v as usize).collect();
         let model = linfa_logistic::MultiLogisticRegression::default()
             .alpha(self.alpha)
@@ -140,7 +140,7 @@ impl LogisticRegression {
 
 impl LinearRegression {
     /// Fits on `x` labelled with numbers `y`.
-    pub(super) fn fit(&self, x: &Array2<f64>, y: &[f32]) -> Result<FittedLinear> {
+    pub(super) fn learn(&self, x: &Array2<f64>, y: &[f32]) -> Result<FittedLinear> {
         let targets: ndarray::Array1<f64> = y.iter().map(|v| f64::from(*v)).collect();
         let model = linfa_linear::LinearRegression::new()
             .with_intercept(self.fit_intercept)
@@ -152,7 +152,7 @@ impl LinearRegression {
 
 impl ElasticNet {
     /// Checks the parameters.
-    pub(super) fn validate(&self) -> Result<Kind> {
+    pub(super) fn check(&self) -> Result<Kind> {
         if !(self.penalty >= 0.0 && self.penalty.is_finite()) {
             return Err(invalid(
                 "penalty",
@@ -175,7 +175,7 @@ impl ElasticNet {
     }
 
     /// Fits on `x` labelled with numbers `y` by cyclic coordinate descent on centred data.
-    pub(super) fn fit(&self, x: &Array2<f64>, y: &[f32]) -> Result<FittedLinear> {
+    pub(super) fn learn(&self, x: &Array2<f64>, y: &[f32]) -> Result<FittedLinear> {
         let (n, d) = x.dim();
         if n == 0 {
             return Err(Error::Estimator("ElasticNet: no training rows".into()));

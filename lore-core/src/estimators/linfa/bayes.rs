@@ -73,12 +73,12 @@ fn targets(y: &[f32]) -> ndarray::Array1<usize> {
 
 impl GaussianNB {
     /// Checks the parameters.
-    pub(super) fn validate(&self) -> Result<Kind> {
+    pub(super) fn check(&self) -> Result<Kind> {
         positive("var_smoothing", self.var_smoothing)
     }
 
     /// Fits on `x` labelled with classes `y`.
-    pub(super) fn fit(&self, x: &Array2<f64>, y: &[f32], classes: usize) -> Result<FittedBayes> {
+    pub(super) fn learn(&self, x: &Array2<f64>, y: &[f32], classes: usize) -> Result<FittedBayes> {
         let model = linfa_bayes::GaussianNb::params()
             .var_smoothing(self.var_smoothing)
             .fit(&Dataset::new(x.clone(), targets(y)))
@@ -89,12 +89,12 @@ impl GaussianNB {
 
 impl MultinomialNB {
     /// Checks the parameters.
-    pub(super) fn validate(&self) -> Result<Kind> {
+    pub(super) fn check(&self) -> Result<Kind> {
         positive("alpha", self.alpha)
     }
 
     /// Fits on counts `x` labelled with classes `y`.
-    pub(super) fn fit(&self, x: &Array2<f64>, y: &[f32], classes: usize) -> Result<FittedBayes> {
+    pub(super) fn learn(&self, x: &Array2<f64>, y: &[f32], classes: usize) -> Result<FittedBayes> {
         if let Some(column) = x
             .columns()
             .into_iter()

@@ -85,7 +85,7 @@ fn svm_error(e: impl std::fmt::Display) -> Error {
 
 impl Svm {
     /// Checks the parameters; an SVM predicts classes or a number, so any output suits it.
-    pub(super) fn validate(&self) -> Result<()> {
+    pub(super) fn check(&self) -> Result<()> {
         if !["gaussian", "linear", "polynomial"].contains(&self.kernel.as_str()) {
             return Err(invalid(
                 "kernel",
@@ -128,7 +128,7 @@ impl Svm {
     }
 
     /// Fits on `x` labelled `y`: classes when `classes` is `Some`, else a number.
-    pub(super) fn fit(
+    pub(super) fn learn(
         &self,
         x: &Array2<f64>,
         y: &[f32],
@@ -240,7 +240,7 @@ mod tests {
     fn classifies_with_probabilities_and_regresses_in_the_labels_units() {
         let (x, y) = data(600);
         let spec = Svm::default();
-        let fitted = spec.fit(&x, &y, Some(2)).unwrap();
+        let fitted = spec.learn(&x, &y, Some(2)).unwrap();
         let p = fitted.predict(&x);
         assert_eq!(p.len(), 600);
         assert!(metrics::auc(&y, &p) > 0.97, "{}", metrics::auc(&y, &p));
@@ -254,7 +254,7 @@ mod tests {
             .iter()
             .map(|v| (v / 17.0).floor() as f32)
             .collect();
-        let p = spec.fit(&x, &bands, Some(3)).unwrap().predict(&x);
+        let p = spec.learn(&x, &bands, Some(3)).unwrap().predict(&x);
         let stats = metrics::evaluate(
             crate::encoders::Task::MultiClass { classes: 3 },
             metrics::Metric::Accuracy,
@@ -268,7 +268,7 @@ mod tests {
             .iter()
             .map(|v| 500.0 + 3.0 * *v as f32)
             .collect();
-        let p = spec.fit(&x, &number, None).unwrap().predict(&x);
+        let p = spec.learn(&x, &number, None).unwrap().predict(&x);
         let stats = metrics::evaluate(
             crate::encoders::Task::Regression,
             metrics::Metric::R2,
@@ -286,13 +286,13 @@ mod tests {
             kernel: "linear".into(),
             ..Svm::default()
         };
-        let fitted = spec.fit(&x, &y, Some(2)).unwrap();
+        let fitted = spec.learn(&x, &y, Some(2)).unwrap();
         assert!(metrics::auc(&y, &fitted.predict(&x)) > 0.9);
         let e = Svm {
             kernel: "sigmoid".into(),
             ..Svm::default()
         }
-        .validate()
+        .check()
         .unwrap_err()
         .to_string();
         assert!(e.contains("estimator.kernel"), "{e}");
@@ -300,7 +300,7 @@ mod tests {
             c: 0.0,
             ..Svm::default()
         }
-        .validate()
+        .check()
         .unwrap_err()
         .to_string();
         assert!(e.contains("estimator.c"), "{e}");

@@ -69,7 +69,7 @@ impl RandomForest {
     }
 
     /// Checks the parameters.
-    pub(super) fn validate(&self) -> Result<Kind> {
+    pub(super) fn check(&self) -> Result<Kind> {
         if !(1..=100_000).contains(&self.n_estimators) {
             return Err(invalid(
                 "n_estimators",
@@ -84,11 +84,11 @@ impl RandomForest {
                 return Err(invalid(key, format!("{v} is not in (0, 1]")));
             }
         }
-        self.tree().validate()
+        self.tree().check()
     }
 
     /// Fits on `x` labelled with classes `y`, the trees in parallel.
-    pub(super) fn fit(&self, x: &Array2<f64>, y: &[f32], classes: usize) -> Result<FittedForest> {
+    pub(super) fn learn(&self, x: &Array2<f64>, y: &[f32], classes: usize) -> Result<FittedForest> {
         let (rows, features) = x.dim();
         let drawn = ((rows as f64 * self.bootstrap_proportion).ceil() as usize).max(1);
         let seen =
@@ -104,7 +104,7 @@ impl RandomForest {
                 columns.sort_unstable();
                 let sub = x.select(Axis(0), &picked).select(Axis(1), &columns);
                 let labels: Vec<f32> = picked.iter().map(|r| y[*r]).collect();
-                Ok((columns, spec.fit(&sub, &labels, classes)?))
+                Ok((columns, spec.learn(&sub, &labels, classes)?))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(FittedForest { trees, classes })
@@ -166,21 +166,21 @@ mod tests {
             feature_proportion: 0.67,
             ..RandomForest::default()
         };
-        let fitted = forest.fit(&x, &y, 2).unwrap();
+        let fitted = forest.learn(&x, &y, 2).unwrap();
         let p = fitted.predict(&x);
         assert_eq!(p.len(), 2 * 2000);
         for row in p.chunks(2) {
             assert!((row[0] + row[1] - 1.0).abs() < 1e-5, "{row:?}");
         }
         let yes: Vec<f32> = p.chunks(2).map(|r| r[1]).collect();
-        let one = forest.tree().fit(&x, &y, 2).unwrap().predict(&x);
+        let one = forest.tree().learn(&x, &y, 2).unwrap().predict(&x);
         let one: Vec<f32> = one.chunks(2).map(|r| r[1]).collect();
         assert!(metrics::auc(&y, &yes) > 0.95, "{}", metrics::auc(&y, &yes));
         assert!(metrics::auc(&y, &yes) > metrics::auc(&y, &one));
         let importance = fitted.importance(3);
         assert!(importance[0] > importance[2] && importance[1] > importance[2]);
         assert_eq!(
-            forest.fit(&x, &y, 2).unwrap().predict(&x),
+            forest.learn(&x, &y, 2).unwrap().predict(&x),
             p,
             "the seed fixes the forest"
         );
@@ -195,7 +195,7 @@ mod tests {
             feature_proportion: 0.0,
             ..RandomForest::default()
         }
-        .validate()
+        .check()
         .unwrap_err()
         .to_string();
         assert!(e.contains("estimator.feature_proportion"), "{e}");
@@ -203,7 +203,7 @@ mod tests {
             n_estimators: 0,
             ..RandomForest::default()
         }
-        .validate()
+        .check()
         .unwrap_err()
         .to_string();
         assert!(e.contains("estimator.n_estimators"), "{e}");

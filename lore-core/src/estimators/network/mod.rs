@@ -9,8 +9,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::path::Path;
+
+use super::contract::{self, Fitted, Outcome, Spec, Training};
 use super::invalid;
-use crate::encoders::Task;
+use crate::encoders::{OutputEncoder, Task};
 use crate::error::{Error, Result};
 
 #[cfg(feature = "torch")]
@@ -133,9 +136,84 @@ pub struct Architecture {
     pub label_scale: f32,
 }
 
+impl Spec for NeuralNetwork {
+    /// A network learns classes or a number, so any output with labels suits it.
+    fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        contract::check_labels("NeuralNetwork", true, output)?;
+        self.check()
+    }
+
+    fn share_cores(&mut self, threads: i64) {
+        if self.n_jobs == 0 {
+            self.n_jobs = threads;
+        }
+    }
+
+    #[cfg(feature = "torch")]
+    fn fit(&self, t: Training<'_>) -> Result<Outcome> {
+        let (model, history, scored) =
+            self.learn(t.task, t.cardinalities, t.train, t.validation, t.on_round)?;
+        Ok((
+            Box::new(Locked(std::sync::Mutex::new(model))),
+            history,
+            scored,
+        ))
+    }
+
+    #[cfg(not(feature = "torch"))]
+    fn fit(&self, _: Training<'_>) -> Result<Outcome> {
+        Err(Error::Estimator(ENABLE_TORCH.into()))
+    }
+}
+
+/// A fitted network behind a lock: libtorch's tensors may not be used from two threads at once,
+/// and the API shares one fitting between all its requests.
+#[cfg(feature = "torch")]
+#[derive(Debug)]
+struct Locked(std::sync::Mutex<FittedNetwork>);
+
+#[cfg(feature = "torch")]
+impl Locked {
+    /// The network; a panic in another request's prediction leaves it usable, as a prediction
+    /// changes nothing in it.
+    fn network(&self) -> std::sync::MutexGuard<'_, FittedNetwork> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(feature = "torch")]
+impl Fitted for Locked {
+    fn predict(&self, x: &crate::matrix::Matrix) -> Result<Vec<f32>> {
+        self.network().predict(x)
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        self.network().save(dir)
+    }
+}
+
+/// Reads a network saved in a fitting's folder `dir`; without the `torch` feature, says how to
+/// get it.
+pub(super) fn load(dir: &Path) -> Result<Option<Box<dyn Fitted>>> {
+    if !dir.join(NETWORK_FILE).is_file() {
+        return Ok(None);
+    }
+    #[cfg(feature = "torch")]
+    return Ok(Some(Box::new(Locked(std::sync::Mutex::new(
+        FittedNetwork::load(dir)?,
+    )))));
+    #[cfg(not(feature = "torch"))]
+    Err(Error::Fitting(format!(
+        "{}: this fitting is a neural network. {ENABLE_TORCH}",
+        dir.join(NETWORK_FILE).display()
+    )))
+}
+
 impl NeuralNetwork {
     /// Checks every parameter before any data is read.
-    pub(super) fn validate(&self) -> Result<()> {
+    fn check(&self) -> Result<()> {
         let bad = |key: &str, message: String| Err(invalid(key, message));
         for (key, v, low) in [
             ("max_embedding", self.max_embedding, 1),
@@ -313,7 +391,7 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_named() {
-        let error = |spec: NeuralNetwork| spec.validate().unwrap_err().to_string();
+        let error = |spec: NeuralNetwork| spec.check().unwrap_err().to_string();
         let e = error(NeuralNetwork {
             hidden_layers: -1,
             ..NeuralNetwork::default()
@@ -334,7 +412,7 @@ mod tests {
     #[cfg(not(feature = "torch"))]
     #[test]
     fn without_libtorch_the_error_says_how_to_enable_it() {
-        let e = NeuralNetwork::default().validate().unwrap_err().to_string();
+        let e = NeuralNetwork::default().check().unwrap_err().to_string();
         assert!(
             e.contains("estimator.type") && e.contains("--features lore-cli/torch"),
             "{e}"

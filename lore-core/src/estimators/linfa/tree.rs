@@ -74,7 +74,7 @@ fn leaf_of(node: &TreeNode<f64, usize>, row: ArrayView1<f64>) -> String {
 
 impl DecisionTree {
     /// Checks the parameters.
-    pub(super) fn validate(&self) -> Result<Kind> {
+    pub(super) fn check(&self) -> Result<Kind> {
         let bad = |key: &str, message: String| Err(invalid(key, message));
         if !["gini", "entropy"].contains(&self.split_quality.as_str()) {
             return bad(
@@ -95,7 +95,7 @@ impl DecisionTree {
     }
 
     /// Fits on `x` labelled with classes `y`.
-    pub(super) fn fit(&self, x: &Array2<f64>, y: &[f32], classes: usize) -> Result<FittedTree> {
+    pub(super) fn learn(&self, x: &Array2<f64>, y: &[f32], classes: usize) -> Result<FittedTree> {
         let targets: ndarray::Array1<usize> = y.iter().map(|v| *v as usize).collect();
         let quality = match self.split_quality.as_str() {
             "entropy" => SplitQuality::Entropy,

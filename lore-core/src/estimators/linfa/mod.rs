@@ -1,0 +1,258 @@
+//! linfa's classic models, one file per family: each reads every training row at once as a
+//! dense matrix, fits in one round, and is saved with serde as `model.linfa.json`.
+
+use std::path::Path;
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use super::contract::{self, Fitted, Outcome, Spec, Training};
+use super::{dense, invalid, FitHistory, Importance, Kind, Scored};
+use crate::encoders::{OutputEncoder, Task};
+use crate::error::{Error, Result};
+use crate::matrix::Matrix;
+
+mod bayes;
+mod forest;
+mod kmeans;
+mod linear;
+mod svm;
+mod tree;
+
+pub use bayes::{GaussianNB, MultinomialNB};
+pub use forest::RandomForest;
+pub use kmeans::KMeans;
+pub use linear::{ElasticNet, LinearRegression, LogisticRegression};
+pub use svm::Svm;
+pub use tree::DecisionTree;
+
+/// The file name of a saved linfa model inside a fitting.
+pub const LINFA_FILE: &str = "model.linfa.json";
+
+/// A fitted linfa model, saved with serde as [`LINFA_FILE`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinfaModel {
+    /// What it predicts.
+    task: Task,
+    /// The model.
+    model: Linfa,
+}
+
+/// The fitted linfa models, by family.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Linfa {
+    Linear(linear::FittedLinear),
+    Bayes(bayes::FittedBayes),
+    Tree(tree::FittedTree),
+    Forest(forest::FittedForest),
+    Svm(svm::FittedSvm),
+    KMeans(kmeans::FittedKMeans),
+}
+
+impl LinfaModel {
+    /// The predictions for every row of `x`: [`Task::width`] numbers a row.
+    fn predict_dense(&self, x: &Array2<f64>) -> Vec<f32> {
+        let out = match &self.model {
+            Linfa::Linear(m) => m.predict(x),
+            Linfa::Bayes(m) => m.predict(x),
+            Linfa::Tree(m) => m.predict(x),
+            Linfa::Forest(m) => m.predict(x),
+            Linfa::Svm(m) => m.predict(x),
+            Linfa::KMeans(m) => m.predict(x),
+        };
+        match self.task {
+            // A classifier of two classes gives both; the probability of yes is the second.
+            Task::Binary if out.len() == 2 * x.nrows() => out.chunks(2).map(|p| p[1]).collect(),
+            _ => out,
+        }
+    }
+}
+
+impl Fitted for LinfaModel {
+    fn predict(&self, x: &Matrix) -> Result<Vec<f32>> {
+        Ok(self.predict_dense(&dense::of(x)?))
+    }
+
+    /// A linfa model has one kind of importance of its own, given as `Gain`: the absolute
+    /// weight of a linear model, the impurity decrease of a tree.
+    fn importance(&self, features: usize, kind: Importance) -> Result<Option<Vec<f64>>> {
+        let own = match (&self.model, kind) {
+            (Linfa::Linear(m), Importance::Gain) => Some(m.importance()),
+            (Linfa::Tree(m), Importance::Gain) => Some(m.importance(features)),
+            (Linfa::Forest(m), Importance::Gain) => Some(m.importance(features)),
+            _ => None,
+        };
+        Ok(own.map(|mut v| {
+            v.resize(features, 0.0);
+            v
+        }))
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        let bytes = serde_json::to_vec(self).map_err(|e| Error::Estimator(e.to_string()))?;
+        contract::write(dir, LINFA_FILE, &bytes)
+    }
+}
+
+/// Reads a linfa model saved in a fitting's folder `dir`.
+pub(super) fn load(dir: &Path) -> Result<Option<Box<dyn Fitted>>> {
+    let model: Option<LinfaModel> = contract::read_json(dir, LINFA_FILE)?;
+    Ok(model.map(|m| Box::new(m) as Box<dyn Fitted>))
+}
+
+/// Fits `learn` on every training row at once, in one round, and scores both splits.
+fn fit(
+    training: Training<'_>,
+    learn: impl FnOnce(&Array2<f64>, &[f32], usize) -> Result<Linfa>,
+) -> Result<Outcome> {
+    let Training {
+        task,
+        train,
+        validation,
+        on_round,
+        ..
+    } = training;
+    let classes = match task {
+        Task::MultiClass { classes } => classes,
+        Task::Binary | Task::Regression | Task::Clustering => 2,
+    };
+    let (x, y) = dense::read(train)?;
+    on_round(0, 1);
+    let model = LinfaModel {
+        task,
+        model: learn(&x, &y, classes)?,
+    };
+    on_round(1, 1);
+    let train = Scored {
+        predictions: model.predict_dense(&x),
+        labels: y,
+    };
+    let validation = match validation.rows() {
+        0 => Scored::default(),
+        _ => {
+            let (x, labels) = dense::read(validation)?;
+            Scored {
+                predictions: model.predict_dense(&x),
+                labels,
+            }
+        }
+    };
+    let history = FitHistory {
+        best_iteration: 0,
+        rounds: 1,
+        metric: String::new(),
+        train_loss: vec![],
+        validation_loss: vec![],
+    };
+    Ok((Box::new(model), history, [train, validation]))
+}
+
+/// Checks a model that learns labels: its parameters (`check` gives what it predicts), then
+/// that it suits `output`.
+fn validate(
+    name: &str,
+    output: &OutputEncoder,
+    check: impl FnOnce() -> Result<Kind>,
+) -> Result<()> {
+    contract::check_labels(name, true, output)?;
+    contract::check_predicts(name, check()?, output)
+}
+
+impl Spec for LogisticRegression {
+    fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        validate("LogisticRegression", output, || self.check())
+    }
+
+    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
+        fit(training, |x, y, c| Ok(Linfa::Linear(self.learn(x, y, c)?)))
+    }
+}
+
+impl Spec for LinearRegression {
+    fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        validate("LinearRegression", output, || Ok(Kind::Regression))
+    }
+
+    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
+        fit(training, |x, y, _| Ok(Linfa::Linear(self.learn(x, y)?)))
+    }
+}
+
+impl Spec for ElasticNet {
+    fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        validate("ElasticNet", output, || self.check())
+    }
+
+    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
+        fit(training, |x, y, _| Ok(Linfa::Linear(self.learn(x, y)?)))
+    }
+}
+
+impl Spec for GaussianNB {
+    fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        validate("GaussianNB", output, || self.check())
+    }
+
+    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
+        fit(training, |x, y, c| Ok(Linfa::Bayes(self.learn(x, y, c)?)))
+    }
+}
+
+impl Spec for MultinomialNB {
+    fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        validate("MultinomialNB", output, || self.check())
+    }
+
+    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
+        fit(training, |x, y, c| Ok(Linfa::Bayes(self.learn(x, y, c)?)))
+    }
+}
+
+impl Spec for DecisionTree {
+    fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        validate("DecisionTree", output, || self.check())
+    }
+
+    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
+        fit(training, |x, y, c| Ok(Linfa::Tree(self.learn(x, y, c)?)))
+    }
+}
+
+impl Spec for RandomForest {
+    fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        validate("RandomForest", output, || self.check())
+    }
+
+    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
+        fit(training, |x, y, c| Ok(Linfa::Forest(self.learn(x, y, c)?)))
+    }
+}
+
+impl Spec for Svm {
+    /// An SVM predicts classes or a number, so any output with labels suits it.
+    fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        contract::check_labels("Svm", true, output)?;
+        self.check()
+    }
+
+    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
+        let classes = training.task != Task::Regression;
+        fit(training, |x, y, c| {
+            Ok(Linfa::Svm(self.learn(x, y, classes.then_some(c))?))
+        })
+    }
+}
+
+impl Spec for KMeans {
+    fn validate(&self, output: &OutputEncoder) -> Result<()> {
+        contract::check_labels("KMeans", false, output)?;
+        self.check()
+    }
+
+    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
+        fit(training, |x, _, _| Ok(Linfa::KMeans(self.learn(x)?)))
+    }
+}
+
+#[cfg(test)]
+mod tests;
