@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::matrix::Matrix;
 use serde::{Deserialize, Serialize};
 
+mod baseline;
 mod batches;
 pub mod contract;
 mod dense;
@@ -17,6 +18,7 @@ mod linfa;
 mod network;
 mod xgboost;
 
+pub use baseline::Baseline;
 pub use batches::{Batches, InMemory, LabelledBatches, OneBatch, Sampling};
 use contract::{Fitted, Loader, Spec, Training};
 pub use linfa::{
@@ -97,6 +99,8 @@ estimators! {
     KMeans => KMeans, linfa::load;
     /// A neural network with embeddings for codes (libtorch; cargo feature `torch`).
     NeuralNetwork => NeuralNetwork, network::load;
+    /// The training labels' prior, whatever the features: the score a model has to beat.
+    Baseline => Baseline, baseline::load;
 }
 
 impl Estimator {
