@@ -243,14 +243,13 @@ async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<Ex
             s.scoring.name()
         );
     }
-    print_metrics(
-        s.task,
-        &[
-            ("train", &s.train),
-            ("validation", &s.validation),
-            ("test", &s.test),
-        ],
-    );
+    let mut splits = vec![
+        ("train", &s.train),
+        ("validation", &s.validation),
+        ("test", &s.test),
+    ];
+    splits.extend(s.baseline.iter().map(|b| ("baseline", b)));
+    print_metrics(s.task, &splits);
     let rounds = match s.rounds {
         // Estimators that fit in one go have no rounds to tell of.
         0 | 1 => String::new(),
@@ -852,7 +851,10 @@ async fn runs(args: RunsArgs) -> Result<ExitCode> {
         .collect::<Result<_>>()?;
     let mut header = format!("{:<26} {:<8} {:<22}", "run", "kind", "model");
     if columns.is_empty() {
-        header += &format!(" {:>18} {:>6}  git       tags", "score", "best");
+        header += &format!(
+            " {:>18} {:>8} {:>6}  git       tags",
+            "score", "baseline", "best"
+        );
     }
     for c in &args.columns {
         header += &format!(" {:>14}", c.rsplit('.').next().unwrap_or(c));
@@ -862,8 +864,9 @@ async fn runs(args: RunsArgs) -> Result<ExitCode> {
         let mut line = format!("{:<26} {:<8} {:<22}", r.id(), r.kind(), r.model());
         if columns.is_empty() {
             line += &format!(
-                " {:>18} {:>6}  {:<8}  {}",
+                " {:>18} {:>8} {:>6}  {:<8}  {}",
                 score(r),
+                cell(r.get("metrics.baseline.score")),
                 number(r.get("metrics.best_iteration")),
                 commit(r),
                 tags(r)

@@ -215,6 +215,11 @@ pub struct Stats {
     pub validation: SplitStats,
     /// The held-out test split.
     pub test: SplitStats,
+    /// The baseline on the same test rows: the training labels' prior, whatever the features
+    /// (the estimator `Baseline`), which a model worth keeping beats. `None` for clustering,
+    /// and in fittings made before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<SplitStats>,
     /// The boosting round kept (0-based).
     pub best_iteration: u32,
     /// Rounds run.

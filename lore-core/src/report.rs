@@ -76,11 +76,13 @@ pub fn write(
         names.join(" | "),
         "---:|".repeat(names.len())
     );
-    for (name, s) in [
+    let baseline = stats.baseline.iter().map(|b| ("test, baseline (prior)", b));
+    let splits = [
         ("train", &stats.train),
         ("validation", &stats.validation),
         ("test", &stats.test),
-    ] {
+    ];
+    for (name, s) in splits.into_iter().chain(baseline) {
         let values: Vec<String> = columns
             .iter()
             .map(|(_, f)| f(s).map_or("–".into(), |v| format!("{v:.4}")))

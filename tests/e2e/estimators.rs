@@ -266,3 +266,76 @@ fn k_means_groups_rows_without_labels_and_predict_gives_the_cluster() {
     let err = failed(&lore(&root, &["fit", "Labelled"]));
     assert!(err.contains("XGBoost learns from labels"), "{err}");
 }
+
+#[test]
+fn every_fit_shows_the_baseline_beside_the_model_and_a_baseline_model_scores_it() {
+    let d = demo();
+    let model = &d.rust["stats"];
+    let baseline = &model["baseline"];
+    assert_eq!(
+        baseline["rows"], model["test"]["rows"],
+        "the same test rows"
+    );
+    // A constant ranks nothing: AUC one half, as scikit-learn's DummyClassifier scores.
+    assert_eq!(baseline["auc"].as_f64(), Some(0.5));
+    assert!(model["test"]["auc"].as_f64().unwrap() > 0.7);
+    let report =
+        std::fs::read_to_string(Path::new(d.rust["path"].as_str().unwrap()).join("report.md"))
+            .unwrap();
+    let row = report
+        .lines()
+        .find(|l| l.starts_with("| test, baseline (prior) | 9000 |"))
+        .unwrap_or_else(|| panic!("the report puts the baseline under the test row: {report}"));
+    assert!(row.contains("| 0.5000 |"), "{row}");
+    let runs = ok(&lore(
+        &d.root,
+        &["runs", "--model", "Subscribers", "--kind", "fit"],
+    ));
+    let header = runs.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("score") && header.contains("baseline"),
+        "{runs}"
+    );
+    let row = runs.lines().nth(1).unwrap_or_default();
+    assert!(row.contains("auc 0.") && row.contains(" 0.5000 "), "{runs}");
+
+    let dir = workdir("baseline");
+    ok(&lore(&dir, &["init", "prior", "--sample-rows", "20000"]));
+    let root = dir.join("prior");
+    let declared =
+        std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
+    let (pipeline, _) = declared.split_once("[estimator]").unwrap();
+    std::fs::write(
+        root.join("src/models/prior.toml"),
+        format!("{pipeline}[estimator]\ntype = \"Baseline\"\n"),
+    )
+    .unwrap();
+    let text = ok(&lore(&root, &["-q", "fit", "Prior"]));
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>())
+            .unwrap_or_else(|| panic!("no {name} line: {text}"))
+    };
+    assert_eq!(
+        line("test"),
+        line("baseline"),
+        "a Baseline model scores exactly its own baseline: {text}"
+    );
+    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
+    let predictions = ok(&lore(&root, &["predict", "Prior", "--input", "rows.csv"]));
+    let values: Vec<&str> = predictions.lines().skip(1).collect();
+    assert_eq!(values.len(), 2, "{predictions}");
+    assert_eq!(
+        values[0], values[1],
+        "the prior whatever the row: {predictions}"
+    );
+    let err = failed(&lore(
+        &root,
+        &["fit", "Prior", "--param", "estimator.strategy=mean"],
+    ));
+    assert!(
+        err.contains("estimator.strategy") && err.contains("prior, most_frequent, uniform"),
+        "{err}"
+    );
+}

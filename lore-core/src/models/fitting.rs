@@ -19,10 +19,13 @@ use super::{export, fingerprint, manifest, ModelSpec};
 use crate::encoders::Task;
 use crate::env::Project;
 use crate::error::{Error, Result};
-use crate::estimators::{FitHistory, FittedEstimator, Importance, LabelledBatches, Scored};
+use crate::estimators::{
+    Baseline, Estimator, FitHistory, FittedEstimator, Importance, InMemory, LabelledBatches, Scored,
+};
 use crate::io::{Database, Extract, Origin};
+use crate::matrix::Matrix;
 use crate::metrics::{self, Metric, SplitStats, Stats, Timings};
-use crate::pipelines::{FittedPipeline, Matrix, ENCODING_VERSION};
+use crate::pipelines::{FittedPipeline, ENCODING_VERSION};
 use crate::progress::Progress;
 use crate::report;
 use crate::rows::{RowPlan, Rows};
@@ -135,6 +138,29 @@ fn score(estimator: &FittedEstimator, split: &mut dyn LabelledBatches) -> Result
         scored.labels.extend_from_slice(y);
     }
     Ok(scored)
+}
+
+/// The baseline's scores on the `test` labels: the prior of the `train` labels (the estimator
+/// `Baseline` as it is by default), fitted through the same contract as the model; `None` for
+/// clustering, which has no labels.
+fn baseline(
+    task: Task,
+    scoring: Metric,
+    train: &[f32],
+    test: &[f32],
+) -> Result<Option<SplitStats>> {
+    if task == Task::Clustering || train.is_empty() {
+        return Ok(None);
+    }
+    let (fitted, _, _) = Estimator::Baseline(Baseline::default()).fit(
+        task,
+        &[],
+        &mut InMemory::new(Matrix::dense(vec![], train.len(), 0), train.to_vec()),
+        &mut InMemory::new(Matrix::empty(0), vec![]),
+        &mut |_, _| {},
+    )?;
+    let predictions = fitted.predict(&Matrix::dense(vec![], test.len(), 0))?;
+    Ok(Some(metrics::evaluate(task, scoring, test, &predictions)))
 }
 
 /// Extract -> transform -> split -> fit encoders on train -> encode -> fit -> evaluate -> save ->
@@ -269,6 +295,7 @@ pub async fn fit(project: &Project, spec: &ModelSpec, options: &FitOptions) -> R
     let scoring = spec.scoring.unwrap_or(Metric::default_for(task));
     let [train, validation, test] = [0, 1, 2]
         .map(|i| metrics::evaluate(task, scoring, &scored[i].labels, &scored[i].predictions));
+    let baseline = baseline(task, scoring, &scored[0].labels, &scored[2].labels)?;
     let importance = |kind| -> Result<Vec<(String, f64)>> {
         let Some(scores) = estimator.importance(pipeline.features.len(), kind)? else {
             return Ok(Vec::new());
@@ -288,6 +315,7 @@ pub async fn fit(project: &Project, spec: &ModelSpec, options: &FitOptions) -> R
         train,
         validation,
         test,
+        baseline,
         best_iteration,
         rounds,
         importance: importance(Importance::Gain)?,
@@ -448,6 +476,7 @@ fn fit_run(
             "train": stats.train,
             "validation": stats.validation,
             "test": stats.test,
+            "baseline": stats.baseline,
             "best_iteration": stats.best_iteration,
             "rounds": stats.rounds,
         }),
