@@ -7,7 +7,7 @@ use std::fmt;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::encoders::contract::{Fitted, Learner, Spec, Start};
+use crate::encoders::contract::{with_twin, Fitted, Learner, Spec, Start};
 use crate::encoders::read::{count_texts, each_finite, side_by_side, values, Items};
 use crate::encoders::{Encoder, FittedEncoder, FittedOutput};
 use crate::error::{Error, Result};
@@ -276,10 +276,7 @@ impl Spec for Unique {
     }
 
     fn columns(&self) -> Vec<&str> {
-        std::iter::once(&self.column)
-            .chain(&self.twin)
-            .map(String::as_str)
-            .collect()
+        with_twin(&self.column, &self.twin)
     }
 
     fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
@@ -308,10 +305,7 @@ impl Fitted for FittedUnique {
     }
 
     fn columns(&self) -> Vec<&str> {
-        std::iter::once(&self.column)
-            .chain(&self.twin)
-            .map(String::as_str)
-            .collect()
+        with_twin(&self.column, &self.twin)
     }
 
     fn width(&self) -> usize {

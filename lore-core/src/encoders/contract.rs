@@ -125,6 +125,15 @@ pub fn stem(kind: &str, columns: &[&str]) -> String {
     format!("{kind}({})", columns.join(", "))
 }
 
+/// The columns of an encoder of `column` and, optionally, its twin coded over the same
+/// vocabulary.
+pub fn with_twin<'a>(column: &'a String, twin: &'a Option<String>) -> Vec<&'a str> {
+    std::iter::once(column)
+        .chain(twin)
+        .map(String::as_str)
+        .collect()
+}
+
 /// `Kind(c)[0]`, `Kind(c)[1]`, ...: `length` features per column, column after column.
 pub fn positions(kind: &str, columns: &[&str], length: usize) -> Vec<String> {
     columns

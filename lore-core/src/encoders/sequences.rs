@@ -6,7 +6,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::encoders::categorical::{one, vocabulary, LearnCounts, Vocabulary};
-use crate::encoders::contract::{positions, Checks, Fitted, Learner, Spec, Start};
+use crate::encoders::contract::{positions, with_twin, Checks, Fitted, Learner, Spec, Start};
 use crate::encoders::numeric::norm_code;
 use crate::encoders::read::{number_lists, side_by_side, values, Items, Moments};
 use crate::encoders::{Encoder, FittedEncoder, FittedOutput};
@@ -95,14 +95,6 @@ pub struct FittedNestedUnique {
     pub long_tail: Vec<String>,
 }
 
-/// A column and its twin, as the columns a two-column encoder reads.
-fn with_twin<'a>(column: &'a String, twin: &'a Option<String>) -> Vec<&'a str> {
-    std::iter::once(column)
-        .chain(twin)
-        .map(String::as_str)
-        .collect()
-}
-
 /// The codes of the first `length` items of every row of every column, column after column.
 fn sequence_codes(
     df: &DataFrame,
@@ -124,6 +116,45 @@ fn sequence_codes(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(side_by_side(&blocks, df.height()))
+}
+
+/// `Fitted` for an encoder of the first `sequence_length` items of its column (and twin), coded
+/// over one vocabulary; `items` says how a value splits into items.
+macro_rules! vocabulary_sequence {
+    ($fitted:ty, $kind:literal, |$s:ident| $items:expr) => {
+        impl Fitted for $fitted {
+            fn kind(&self) -> &str {
+                $kind
+            }
+
+            fn columns(&self) -> Vec<&str> {
+                with_twin(&self.column, &self.twin)
+            }
+
+            fn width(&self) -> usize {
+                self.sequence_length * (1 + usize::from(self.twin.is_some()))
+            }
+
+            fn features(&self) -> Vec<String> {
+                positions($kind, &self.columns(), self.sequence_length)
+            }
+
+            fn cardinality(&self) -> Option<usize> {
+                Some(self.categories.len() + 3)
+            }
+
+            fn decode(&self, value: f32) -> Option<String> {
+                Vocabulary::decode(&self.categories, value as usize)
+            }
+
+            fn encode(&self, df: &DataFrame, by: &str) -> Result<Vec<f32>> {
+                let $s = self;
+                let vocabulary = Vocabulary::new(&self.categories, &self.long_tail);
+                let columns = self.columns();
+                sequence_codes(df, columns, $items, &vocabulary, self.sequence_length, by)
+            }
+        }
+    };
 }
 
 impl Spec for Token {
@@ -157,44 +188,7 @@ impl Spec for Token {
     }
 }
 
-impl Fitted for FittedToken {
-    fn kind(&self) -> &str {
-        "Token"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        with_twin(&self.column, &self.twin)
-    }
-
-    fn width(&self) -> usize {
-        self.sequence_length * (1 + usize::from(self.twin.is_some()))
-    }
-
-    fn features(&self) -> Vec<String> {
-        positions("Token", &self.columns(), self.sequence_length)
-    }
-
-    fn cardinality(&self) -> Option<usize> {
-        Some(self.categories.len() + 3)
-    }
-
-    fn decode(&self, value: f32) -> Option<String> {
-        Vocabulary::decode(&self.categories, value as usize)
-    }
-
-    fn encode(&self, df: &DataFrame, by: &str) -> Result<Vec<f32>> {
-        let vocabulary = Vocabulary::new(&self.categories, &self.long_tail);
-        let columns = self.columns();
-        sequence_codes(
-            df,
-            columns,
-            Items::Words,
-            &vocabulary,
-            self.sequence_length,
-            by,
-        )
-    }
-}
+vocabulary_sequence!(FittedToken, "Token", |_s| Items::Words);
 
 impl Spec for NestedUnique {
     fn kind(&self) -> &str {
@@ -229,44 +223,9 @@ impl Spec for NestedUnique {
     }
 }
 
-impl Fitted for FittedNestedUnique {
-    fn kind(&self) -> &str {
-        "NestedUnique"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        with_twin(&self.column, &self.twin)
-    }
-
-    fn width(&self) -> usize {
-        self.sequence_length * (1 + usize::from(self.twin.is_some()))
-    }
-
-    fn features(&self) -> Vec<String> {
-        positions("NestedUnique", &self.columns(), self.sequence_length)
-    }
-
-    fn cardinality(&self) -> Option<usize> {
-        Some(self.categories.len() + 3)
-    }
-
-    fn decode(&self, value: f32) -> Option<String> {
-        Vocabulary::decode(&self.categories, value as usize)
-    }
-
-    fn encode(&self, df: &DataFrame, by: &str) -> Result<Vec<f32>> {
-        let vocabulary = Vocabulary::new(&self.categories, &self.long_tail);
-        let items = Items::List(&self.separator);
-        sequence_codes(
-            df,
-            self.columns(),
-            items,
-            &vocabulary,
-            self.sequence_length,
-            by,
-        )
-    }
-}
+vocabulary_sequence!(FittedNestedUnique, "NestedUnique", |s| Items::List(
+    &s.separator
+));
 
 /// Lists of numbers: every item clipped to the range of all training items, then standardised
 /// with their mean and standard deviation; one feature per position up to `sequence_length`,

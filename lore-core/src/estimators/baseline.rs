@@ -65,13 +65,7 @@ impl Spec for Baseline {
             fitted.scored(labels),
             fitted.scored(labels_of(t.validation)?),
         ];
-        let history = FitHistory {
-            best_iteration: 0,
-            rounds: 1,
-            metric: String::new(),
-            train_loss: vec![],
-            validation_loss: vec![],
-        };
+        let history = FitHistory::one_round();
         Ok((Box::new(fitted), history, scored))
     }
 }
@@ -172,15 +166,13 @@ impl Fitted for FittedBaseline {
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
-        let bytes = serde_json::to_vec(self).map_err(|e| Error::Estimator(e.to_string()))?;
-        contract::write(dir, BASELINE_FILE, &bytes)
+        contract::write_json(dir, BASELINE_FILE, self)
     }
 }
 
 /// Reads a baseline saved in a fitting's folder `dir`.
 pub(super) fn load(dir: &Path) -> Result<Option<Box<dyn Fitted>>> {
-    let fitted: Option<FittedBaseline> = contract::read_json(dir, BASELINE_FILE)?;
-    Ok(fitted.map(|f| Box::new(f) as Box<dyn Fitted>))
+    contract::read_json::<FittedBaseline>(dir, BASELINE_FILE)
 }
 
 #[cfg(test)]

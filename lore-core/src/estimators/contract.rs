@@ -146,17 +146,28 @@ pub(super) fn write(dir: &Path, file: &str, bytes: &[u8]) -> Result<()> {
     std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
 }
 
+/// Writes a model as JSON to `file` in `dir`.
+pub(super) fn write_json(dir: &Path, file: &str, model: &impl serde::Serialize) -> Result<()> {
+    let bytes = serde_json::to_vec(model).map_err(|e| Error::Estimator(e.to_string()))?;
+    write(dir, file, &bytes)
+}
+
 /// A model saved as JSON in `file` of `dir`, or `None` where there is no such file.
-pub(super) fn read_json<T: serde::de::DeserializeOwned>(
+pub(super) fn read_json<T: Fitted + serde::de::DeserializeOwned + 'static>(
     dir: &Path,
     file: &str,
-) -> Result<Option<T>> {
+) -> Result<Option<Box<dyn Fitted>>> {
     let path = dir.join(file);
     if !path.is_file() {
         return Ok(None);
     }
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+    Ok(Some(Box::new(parse_json::<T>(&path)?)))
+}
+
+/// The JSON file at `path` read as `T`; an error names the file, line and column.
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
         Error::Fitting(format!(
             "{}: line {}, column {}: {e}",
             path.display(),

@@ -223,6 +223,19 @@ pub struct FitHistory {
     pub validation_loss: Vec<f64>,
 }
 
+impl FitHistory {
+    /// The history of a model fitted in one round, with no loss watched.
+    pub(crate) fn one_round() -> FitHistory {
+        FitHistory {
+            best_iteration: 0,
+            rounds: 1,
+            metric: String::new(),
+            train_loss: vec![],
+            validation_loss: vec![],
+        }
+    }
+}
+
 /// The labels of a split and the fitted model's predictions for them, row by row.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Scored {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::contract::{self, Fitted, Outcome, Spec, Training};
 use super::{dense, invalid, FitHistory, Importance, Kind, Scored};
 use crate::encoders::{OutputEncoder, Task};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::matrix::Matrix;
 
 mod bayes;
@@ -89,15 +89,13 @@ impl Fitted for LinfaModel {
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
-        let bytes = serde_json::to_vec(self).map_err(|e| Error::Estimator(e.to_string()))?;
-        contract::write(dir, LINFA_FILE, &bytes)
+        contract::write_json(dir, LINFA_FILE, self)
     }
 }
 
 /// Reads a linfa model saved in a fitting's folder `dir`.
 pub(super) fn load(dir: &Path) -> Result<Option<Box<dyn Fitted>>> {
-    let model: Option<LinfaModel> = contract::read_json(dir, LINFA_FILE)?;
-    Ok(model.map(|m| Box::new(m) as Box<dyn Fitted>))
+    contract::read_json::<LinfaModel>(dir, LINFA_FILE)
 }
 
 /// Fits `learn` on every training row at once, in one round, and scores both splits.
@@ -137,13 +135,7 @@ fn fit(
             }
         }
     };
-    let history = FitHistory {
-        best_iteration: 0,
-        rounds: 1,
-        metric: String::new(),
-        train_loss: vec![],
-        validation_loss: vec![],
-    };
+    let history = FitHistory::one_round();
     Ok((Box::new(model), history, [train, validation]))
 }
 

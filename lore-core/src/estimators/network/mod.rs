@@ -150,9 +150,8 @@ impl Spec for NeuralNetwork {
     }
 
     #[cfg(feature = "torch")]
-    fn fit(&self, t: Training<'_>) -> Result<Outcome> {
-        let (model, history, scored) =
-            self.learn(t.task, t.cardinalities, t.train, t.validation, t.on_round)?;
+    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
+        let (model, history, scored) = self.learn(training)?;
         Ok((
             Box::new(Locked(std::sync::Mutex::new(model))),
             history,

@@ -12,7 +12,8 @@ use tch::{Device, Kind, Reduction, Tensor};
 use super::{Architecture, Input, NeuralNetwork, NETWORK_FILE, WEIGHTS_FILE};
 use crate::encoders::Task;
 use crate::error::{Error, Result};
-use crate::estimators::{dense, FitHistory, LabelledBatches, Scored};
+use crate::estimators::contract::{self, Training};
+use crate::estimators::{dense, FitHistory, Scored};
 use crate::matrix::Matrix;
 
 /// Rows run through the network at once when predicting, to bound memory.
@@ -190,12 +191,15 @@ impl NeuralNetwork {
     /// the network of the best epoch with both splits scored by it.
     pub(super) fn learn(
         &self,
-        task: Task,
-        cardinalities: &[Option<usize>],
-        train: &mut dyn LabelledBatches,
-        validation: &mut dyn LabelledBatches,
-        on_round: &mut dyn FnMut(u32, u32),
+        training: Training<'_>,
     ) -> Result<(FittedNetwork, FitHistory, [Scored; 2])> {
+        let Training {
+            task,
+            cardinalities,
+            train,
+            validation,
+            on_round,
+        } = training;
         let device = self.device()?;
         if self.n_jobs > 0 {
             tch::set_num_threads(i32::try_from(self.n_jobs).unwrap_or(i32::MAX));
@@ -405,15 +409,7 @@ impl FittedNetwork {
     /// Loads a network saved by [`FittedNetwork::save`], on the CPU.
     pub fn load(dir: &Path) -> Result<FittedNetwork> {
         let path = dir.join(NETWORK_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        let shape: Architecture = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Fitting(format!(
-                "{}: line {}, column {}: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            ))
-        })?;
+        let shape: Architecture = contract::parse_json(&path)?;
         let mut store = nn::VarStore::new(Device::Cpu);
         let layers = Layers::new(&store.root(), &shape);
         let weights = dir.join(WEIGHTS_FILE);
@@ -465,13 +461,13 @@ mod tests {
         };
         let mut rounds = 0;
         let (fitted, history, [train, _]) = spec
-            .learn(
-                Task::Binary,
-                &[Some(4), None],
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut |r, _| rounds = r,
-            )
+            .learn(Training {
+                task: Task::Binary,
+                cardinalities: &[Some(4), None],
+                train: &mut InMemory::new(x.clone(), y.clone()),
+                validation: &mut InMemory::new(x.clone(), y.clone()),
+                on_round: &mut |r, _| rounds = r,
+            })
             .unwrap();
         assert_eq!(rounds, history.rounds);
         assert!(
@@ -508,13 +504,13 @@ mod tests {
             ..NeuralNetwork::default()
         };
         let (fitted, _, _) = spec
-            .learn(
-                Task::Regression,
-                &[None],
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(Matrix::empty(1), vec![]),
-                &mut |_, _| {},
-            )
+            .learn(Training {
+                task: Task::Regression,
+                cardinalities: &[None],
+                train: &mut InMemory::new(x.clone(), y.clone()),
+                validation: &mut InMemory::new(Matrix::empty(1), vec![]),
+                on_round: &mut |_, _| {},
+            })
             .unwrap();
         let stats = metrics::evaluate(
             Task::Regression,
@@ -526,13 +522,13 @@ mod tests {
 
         let y: Vec<f32> = values.iter().map(|v| (v / 17.0).floor()).collect();
         let (fitted, history, _) = spec
-            .learn(
-                Task::MultiClass { classes: 3 },
-                &[None],
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut |_, _| {},
-            )
+            .learn(Training {
+                task: Task::MultiClass { classes: 3 },
+                cardinalities: &[None],
+                train: &mut InMemory::new(x.clone(), y.clone()),
+                validation: &mut InMemory::new(x.clone(), y.clone()),
+                on_round: &mut |_, _| {},
+            })
             .unwrap();
         assert_eq!(history.metric, "mlogloss");
         let p = fitted.predict(&x).unwrap();
