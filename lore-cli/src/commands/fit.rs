@@ -1,0 +1,305 @@
+//! `lore init`, `lore fit` (its metrics and search trials printed) and `lore reproduce`.
+
+use super::*;
+
+pub(super) async fn init(args: InitArgs, quiet: bool) -> Result<ExitCode> {
+    let lore_path = args.lore_path.unwrap_or_else(build_info::lore_checkout);
+    if !lore_path.join("lore-core").join("Cargo.toml").is_file() {
+        bail!(
+            "--lore-path {}: no lore-core/Cargo.toml there; give the folder of a Lore checkout",
+            lore_path.display()
+        );
+    }
+    let options = project::InitOptions {
+        name: args.name.clone(),
+        parent: std::env::current_dir().context("cannot read the current folder")?,
+        xgboost_lib_dir: env!("XGBOOST_LIB_DIR").to_string(),
+        lore_path,
+        target_dir: build_info::shared_target_dir(),
+        lockfile: Some(include_str!("../../../Cargo.lock").to_string()),
+        sample_rows: args.sample_rows,
+        seed: args.seed,
+    };
+    if !quiet {
+        eprintln!(
+            "Writing project {} with {} sample users...",
+            args.name, args.sample_rows
+        );
+    }
+    let root = project::init(&options).await?;
+    println!("Created {}", root.display());
+    println!("Next: cd {} && lore fit Subscribers", args.name);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<ExitCode> {
+    let project = current_project()?;
+    let catalogue = models::catalogue(rust_models(&host), &project.model_sources_dir())?;
+    let Some(Entry { spec, source }) = catalogue
+        .iter()
+        .find(|e| e.spec.name == args.model)
+        .cloned()
+    else {
+        if delegates(&host, &project) {
+            tracing::info!("{} is not a declared model; handing over to the project's binary for its Rust models", args.model);
+            return delegate::run_in_project_binary(&project.root, verbose);
+        }
+        return Err(lore_core::Error::UnknownModel {
+            name: args.model,
+            known: catalogue.iter().map(|e| e.spec.name.clone()).collect(),
+        }
+        .into());
+    };
+    match &source {
+        Source::Declared(path) => {
+            tracing::info!(
+                "fitting {} declared in {} inside this process: no cargo build",
+                spec.name,
+                path.display()
+            )
+        }
+        Source::Rust => tracing::info!("fitting {} compiled into this binary", spec.name),
+    }
+    let unregistered = spec.pipeline.unregistered();
+    if !unregistered.is_empty() && delegates(&host, &project) {
+        tracing::info!(
+            "{} uses the project's own {}; handing over to the project's binary, which registers them",
+            spec.name,
+            unregistered.join(", ")
+        );
+        return delegate::run_in_project_binary(&project.root, verbose);
+    }
+    let spec = models::params::apply(&spec, &args.params)?;
+    let search = match args.search {
+        Some(trials) => Some(models::SearchOptions {
+            trials,
+            strategy: args.search_strategy.parse()?,
+            jobs: args.jobs,
+            seed: 0,
+        }),
+        None => None,
+    };
+    let tags = key_values(&args.tags, "--tag")?;
+    // Known before the fit, so a missing bucket setting does not cost a fit.
+    let remote = match args.upload {
+        true => Some(
+            S3Store::required(&project)
+                .await?
+                .showing_progress(!quiet && !args.json),
+        ),
+        false => None,
+    };
+    let fitted = models::fit(
+        &project,
+        &spec,
+        &FitOptions {
+            quiet: quiet || args.json,
+            export: args.export.clone(),
+            search,
+            force: args.force,
+            tags,
+        },
+    )
+    .await;
+    let Fitted {
+        fitting,
+        run,
+        reused,
+    } = match (fitted, &source) {
+        (Ok(fitted), _) => fitted,
+        (Err(e), Source::Declared(path)) => return Err(models::in_declared(path, e).into()),
+        (Err(e), Source::Rust) => return Err(e.into()),
+    };
+    let uploaded = match &remote {
+        Some(remote) => {
+            store::push(&project, remote, &fitting.model, &fitting.id)
+                .await
+                .with_context(|| {
+                    format!(
+                        "fitting {} of {} is saved in {}, but the upload failed; `lore models \
+                         push {} {}` uploads it later",
+                        fitting.id,
+                        fitting.model,
+                        fitting.dir.display(),
+                        fitting.model,
+                        fitting.id
+                    )
+                })?;
+            Some(remote.location())
+        }
+        None => None,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "model": fitting.model,
+                "fitting_id": fitting.id,
+                "path": fitting.dir.display().to_string(),
+                "reused": reused,
+                "stats": fitting.stats,
+                "search": fitting.search,
+                "fingerprint": run.get("fingerprint"),
+                "uploaded": uploaded,
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = &fitting.stats;
+    if reused {
+        println!(
+            "Reused fitting {} of {}: it was made from identical inputs (spec, SQL, parameters, \
+             data, Lore version, git state); `--force` fits again",
+            fitting.id, fitting.model
+        );
+    } else {
+        println!(
+            "Fitted {} -> fitting {} ({}, scored by {})",
+            fitting.model,
+            fitting.id,
+            s.task.name(),
+            s.scoring.name()
+        );
+    }
+    let mut splits = vec![
+        ("train", &s.train),
+        ("validation", &s.validation),
+        ("test", &s.test),
+    ];
+    splits.extend(s.baseline.iter().map(|b| ("baseline", b)));
+    print_metrics(s.task, &splits);
+    let rounds = match s.rounds {
+        // Estimators that fit in one go have no rounds to tell of.
+        0 | 1 => String::new(),
+        n => format!("best iteration {} of {n} rounds; ", s.best_iteration),
+    };
+    println!(
+        "{rounds}{:.2}s extract, {:.2}s fit",
+        s.seconds.extract, s.seconds.fit
+    );
+    if let Some(search) = &fitting.search {
+        print_search(search);
+    }
+    if let Some(dir) = &args.export {
+        println!("encoded splits: {}", dir.display());
+    }
+    println!(
+        "report: {}",
+        fitting.dir.join(lore_core::report::REPORT_FILE).display()
+    );
+    if let Some(location) = uploaded {
+        println!("uploaded to {location}{}/{}/", fitting.model, fitting.id);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `KEY=VALUE` pairs as text, for `flag`.
+pub(super) fn key_values(pairs: &[String], flag: &str) -> Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let (k, v) = pair
+                .split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .with_context(|| {
+                    format!("{flag} {pair}: expected KEY=VALUE, such as team=growth")
+                })?;
+            Ok((k.trim().to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// Every trial of a search, the kept one marked.
+pub(super) fn print_search(search: &models::search::SearchRecord) {
+    println!(
+        "search: {} trials ({}), validation {} ({} is better); kept trial {}",
+        search.trials.len(),
+        search.strategy.name(),
+        search.scoring.name(),
+        if search.greater_is_better {
+            "higher"
+        } else {
+            "lower"
+        },
+        search.best
+    );
+    for t in &search.trials {
+        let params: Vec<String> = t
+            .params
+            .iter()
+            .map(|(k, v)| format!("{}={v}", k.trim_start_matches("estimator.")))
+            .collect();
+        let score = match (&t.score, &t.error) {
+            (Some(s), _) => format!("{s:.4}"),
+            (None, Some(e)) => format!("failed: {e}"),
+            (None, None) => "-".into(),
+        };
+        let mark = if t.number == search.best { "*" } else { " " };
+        println!("{mark}{:>4}  {score:>8}  {}", t.number, params.join(" "));
+    }
+}
+
+/// The metrics of `task` for each named split, one row each.
+pub(super) fn print_metrics(task: Task, splits: &[(&str, &SplitStats)]) {
+    let columns = lore_core::metrics::columns(task);
+    let mut header = format!("{:<12} {:>8}", "split", "rows");
+    for (name, _) in &columns {
+        header += &format!(" {name:>11}");
+    }
+    println!("{header}");
+    for (name, split) in splits {
+        let mut line = format!("{:<12} {:>8}", name, split.rows);
+        for (_, value) in &columns {
+            match value(split) {
+                Some(v) if v.is_finite() => line += &format!(" {v:>11.4}"),
+                _ => line += &format!(" {:>11}", "-"),
+            }
+        }
+        println!("{line}");
+    }
+}
+
+pub(super) async fn reproduce(args: ReproduceArgs, quiet: bool) -> Result<ExitCode> {
+    let project = current_project()?;
+    let r = models::reproduce::reproduce(&project, &args.fitting, quiet || args.json).await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "fitting_id": r.original.id,
+                "reproduced_by": r.fitted.fitting.id,
+                "matches": r.matches(),
+                "same_data": r.same_data,
+                "compared": r.compared,
+                "differences": r.differences.iter().map(|(k, a, b)| serde_json::json!({"metric": k, "original": a, "reproduced": b})).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        println!(
+            "Fitted {} again from fitting {}'s spec -> fitting {}",
+            r.original.model, r.original.id, r.fitted.fitting.id
+        );
+        match r.same_data {
+            Some(true) => println!("data: the extract gave the same rows"),
+            Some(false) => println!("data: the extract now gives different rows"),
+            None => println!("data: the original fitting did not record its rows' hash"),
+        }
+        if r.matches() {
+            println!("reproduced: all {} metrics match", r.compared);
+        } else {
+            println!(
+                "not reproduced: {} of {} metrics differ",
+                r.differences.len(),
+                r.compared
+            );
+            for (k, a, b) in &r.differences {
+                println!("  {k:<28} {a:>12.6} -> {b:>12.6}");
+            }
+        }
+    }
+    Ok(if r.matches() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

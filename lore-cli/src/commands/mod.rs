@@ -1,0 +1,102 @@
+//! One function per command, one file per command group: parse nothing, decide little, call
+//! lore-core, print. This file dispatches and holds what every group shares.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use lore_core::env::Project;
+use std::collections::BTreeMap;
+
+use lore_core::encoders::Task;
+use lore_core::io::{files, Database, Extract, Origin, QueryCache, ReadOptions};
+use lore_core::metrics::SplitStats;
+use lore_core::models::store::{self, S3Store, Store};
+use lore_core::models::{self, aliases, Entry, FitOptions, Fitted, Fitting, Source};
+use lore_core::project::Component;
+use lore_core::serve::prediction_log;
+use lore_core::tracking::{Filter, Path, Run, RunKind};
+use lore_core::{project, serve, tracking};
+use polars::prelude::DataFrame;
+
+use crate::args::{
+    ApiArgs, CacheCommand, Cli, Command, DataCommand, EvaluateArgs, ExtractArgs, FitArgs,
+    FittingRows, GenerateCommand, InitArgs, JsonArgs, ModelsArgs, ModelsCommand, PredictArgs,
+    PredictionsArgs, ReproduceArgs, RunSelection, RunsArgs, RunsCommand, SqlArgs,
+};
+use crate::{build_info, delegate, Host};
+
+mod fit;
+mod predict;
+mod api;
+mod generate;
+mod registry;
+mod runs;
+mod data;
+
+use fit::*;
+use predict::*;
+use api::*;
+use generate::*;
+use registry::*;
+use runs::*;
+use data::*;
+
+/// Runs the parsed command.
+pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (verbose, quiet) = (cli.verbose, cli.quiet);
+    match cli.command {
+        Command::Init(args) => runtime.block_on(init(args, quiet)),
+        Command::Fit(args) => runtime.block_on(fit(args, host, verbose, quiet)),
+        Command::Predict(args) => runtime.block_on(predict(args, &host, verbose)),
+        Command::Evaluate(args) => runtime.block_on(evaluate(args, &host, verbose)),
+        Command::Api(args) => runtime.block_on(api(args, &host, verbose)),
+        Command::Generate(GenerateCommand::Model { name }) => generate_model(&name),
+        Command::Generate(GenerateCommand::Transformer { name }) => {
+            generate_component(Component::Transformer, &name)
+        }
+        Command::Generate(GenerateCommand::Encoder { name }) => {
+            generate_component(Component::Encoder, &name)
+        }
+        Command::Models(ModelsArgs {
+            command: Some(command),
+            ..
+        }) => runtime.block_on(registry(command, quiet)),
+        Command::Models(ModelsArgs {
+            command: None,
+            json,
+        }) => list_models(JsonArgs { json }, host, verbose),
+        Command::Runs(args) => runtime.block_on(runs(args)),
+        Command::Predictions(args) => runtime.block_on(predictions(args)),
+        Command::Reproduce(args) => runtime.block_on(reproduce(args, quiet)),
+        Command::Extract(args) => runtime.block_on(extract(args)),
+        Command::Sql(args) => runtime.block_on(sql(args)),
+        Command::Data(DataCommand::Convert {
+            input,
+            output,
+            sheet,
+        }) => convert(&input, sheet.as_deref(), &output),
+        Command::Cache(command) => cache(command),
+    }
+}
+
+fn current_project() -> Result<Project> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    Ok(Project::discover(&cwd)?)
+}
+
+fn rust_models(host: &Host) -> &[Box<dyn models::Model>] {
+    match host {
+        Host::Project(models) => models,
+        Host::Standalone => &[],
+    }
+}
+
+/// Whether a stand-alone `lore` should hand this command to the project's binary.
+fn delegates(host: &Host, project: &Project) -> bool {
+    matches!(host, Host::Standalone) && project.root.join("Cargo.toml").is_file()
+}

@@ -1,0 +1,240 @@
+//! `lore runs`: listing, showing, comparing and exporting runs.
+
+use super::*;
+
+/// The query `lore runs` and `lore runs export` run.
+pub(super) fn run_query(model: Option<String>, select: &RunSelection) -> Result<tracking::Query> {
+    let kind = match select.kind.as_deref() {
+        None => None,
+        Some("fit") => Some(RunKind::Fit),
+        Some("evaluate") => Some(RunKind::Evaluate),
+        Some("trial") => Some(RunKind::Trial),
+        Some(other) => bail!("--kind {other}: not a kind of run; use fit, evaluate or trial"),
+    };
+    Ok(tracking::Query {
+        model: model.or_else(|| select.model.clone()),
+        kind,
+        filter: select.filter.as_deref().map(Filter::parse).transpose()?,
+        sort: Vec::new(),
+        limit: None,
+    })
+}
+
+pub(super) async fn runs(args: RunsArgs) -> Result<ExitCode> {
+    let project = current_project()?;
+    match args.command {
+        Some(RunsCommand::Show { run, json }) => return show_run(&project, &run, json).await,
+        Some(RunsCommand::Compare { runs, changed }) => {
+            return compare_runs(&project, &runs, changed).await
+        }
+        Some(RunsCommand::Export {
+            select,
+            format,
+            output,
+        }) => return export_runs(&project, &select, &format, output.as_deref()).await,
+        None => {}
+    }
+    let mut query = run_query(args.model, &args.select)?;
+    if let Some(sort) = &args.sort {
+        for key in sort.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            let (descending, key) = match key.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, key),
+            };
+            let path =
+                Path::parse(key).with_context(|| format!("--sort {sort}: `{key}` is not a key"))?;
+            query.sort.push((path, descending));
+        }
+    }
+    // One more than shown, to tell whether there are more.
+    query.limit = (args.limit > 0).then_some(args.limit + 1);
+    let mut runs = tracking::search(&project, &query).await?;
+    let more = args.limit > 0 && runs.len() > args.limit;
+    runs.truncate(if more { args.limit } else { runs.len() });
+    if args.json {
+        println!("{}", serde_json::to_string(&runs)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let columns: Vec<Path> = args
+        .columns
+        .iter()
+        .map(|c| Path::parse(c).with_context(|| format!("--columns: `{c}` is not a key")))
+        .collect::<Result<_>>()?;
+    let mut header = format!("{:<26} {:<8} {:<22}", "run", "kind", "model");
+    if columns.is_empty() {
+        header += &format!(
+            " {:>18} {:>8} {:>6}  git       tags",
+            "score", "baseline", "best"
+        );
+    }
+    for c in &args.columns {
+        header += &format!(" {:>14}", c.rsplit('.').next().unwrap_or(c));
+    }
+    println!("{header}");
+    for r in &runs {
+        let mut line = format!("{:<26} {:<8} {:<22}", r.id(), r.kind(), r.model());
+        if columns.is_empty() {
+            line += &format!(
+                " {:>18} {:>8} {:>6}  {:<8}  {}",
+                score(r),
+                cell(r.get("metrics.baseline.score")),
+                number(r.get("metrics.best_iteration")),
+                commit(r),
+                tags(r)
+            );
+        }
+        for c in &columns {
+            let document = serde_json::Value::Object(r.document().clone());
+            line += &format!(" {:>14}", cell(c.get(&document)));
+        }
+        println!("{line}");
+    }
+    if more {
+        println!("(first {} runs; --limit 0 shows them all)", args.limit);
+    } else if runs.is_empty() {
+        println!("(no runs match)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A run's score on its scoring metric: the test split's for a fit, the validation split's
+/// for a trial, the input's for an evaluation.
+pub(super) fn score(r: &Run) -> String {
+    // Fittings from before scoring metrics were recorded were scored by AUC.
+    let scoring = r
+        .get("metrics.scoring")
+        .and_then(|v| v.as_str())
+        .unwrap_or("auc");
+    ["test", "input", "validation"]
+        .iter()
+        .find_map(|split| {
+            let at = |k: &str| {
+                r.get(&format!("metrics.{split}.{k}"))
+                    .and_then(|v| v.as_f64())
+            };
+            at("score").or_else(|| at(scoring))
+        })
+        .map(|v| format!("{scoring} {v:.4}"))
+        .unwrap_or_else(|| "-".into())
+}
+
+pub(super) fn number(v: Option<&serde_json::Value>) -> String {
+    v.map_or("-".into(), |v| v.to_string())
+}
+
+pub(super) fn commit(r: &Run) -> String {
+    let c = r.get("git.commit").and_then(|v| v.as_str()).unwrap_or("-");
+    let dirty = r.get("git.dirty").and_then(|v| v.as_bool()) == Some(true);
+    format!("{}{}", &c[..c.len().min(7)], if dirty { "+" } else { "" })
+}
+
+pub(super) fn tags(r: &Run) -> String {
+    match r.get("tags") {
+        Some(serde_json::Value::Object(tags)) => tags
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_string)))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+/// A value for a table cell: numbers to 4 decimals, text as it is, `-` for none.
+pub(super) fn cell(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => "-".into(),
+        Some(serde_json::Value::Number(n)) if n.is_f64() => {
+            n.as_f64().map_or(n.to_string(), |f| format!("{f:.4}"))
+        }
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+pub(super) async fn show_run(project: &Project, id: &str, json: bool) -> Result<ExitCode> {
+    let run = tracking::find(project, id).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (key, value) in run.flatten() {
+        println!("{key} = {value}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn compare_runs(project: &Project, ids: &[String], changed_only: bool) -> Result<ExitCode> {
+    let mut runs = Vec::new();
+    for id in ids {
+        runs.push(tracking::find(project, id).await?);
+    }
+    let (keys, flat) = tracking::flat(&runs);
+    let shown = [
+        "params.",
+        "data.",
+        "metrics.",
+        "tags.",
+        "seconds.",
+        "git.",
+        "fingerprint",
+    ];
+    let keys: Vec<String> = keys
+        .into_iter()
+        .filter(|k| shown.iter().any(|p| k.starts_with(p)))
+        .collect();
+    let width = keys.iter().map(String::len).max().unwrap_or(3).min(60);
+    let mut header = format!("  {:<width$}", "key");
+    for r in &runs {
+        header += &format!("  {:>24}", r.id());
+    }
+    println!("{header}");
+    let mut differing = 0;
+    for key in &keys {
+        let values: Vec<String> = flat.iter().map(|f| cell(f.get(key))).collect();
+        let differs = values.iter().any(|v| *v != values[0]);
+        differing += usize::from(differs);
+        if changed_only && !differs {
+            continue;
+        }
+        let mut line = format!("{} {:<width$}", if differs { "*" } else { " " }, key);
+        for v in &values {
+            let v: String = v.chars().take(24).collect();
+            line += &format!("  {v:>24}");
+        }
+        println!("{line}");
+    }
+    println!("{differing} of {} keys differ (marked *)", keys.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn export_runs(
+    project: &Project,
+    select: &RunSelection,
+    format: &str,
+    output: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    let runs = tracking::search(project, &run_query(None, select)?).await?;
+    let mut df = tracking::table(&runs)?;
+    match (format, output) {
+        ("csv", None) => files::write_csv(&mut df, std::io::stdout().lock())?,
+        ("csv" | "parquet", Some(path)) => {
+            let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if extension != format {
+                bail!(
+                    "--output {}: give a .{format} file for --format {format}",
+                    path.display()
+                );
+            }
+            files::write(&mut df, path)?;
+            eprintln!(
+                "Wrote {} runs ({} columns) to {}",
+                df.height(),
+                df.width(),
+                path.display()
+            );
+        }
+        ("parquet", None) => bail!("--format parquet needs --output FILE.parquet"),
+        (other, _) => bail!("--format {other}: use csv or parquet"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
