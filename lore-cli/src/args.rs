@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use lore_core::search::Strategy;
+use lore_core::tracking::RunKind;
 
 /// Lore: from a SQL extract to a fitted, evaluated, recorded model behind an HTTP endpoint.
 #[derive(Debug, Parser)]
@@ -204,9 +207,11 @@ pub struct FitArgs {
         long,
         value_name = "STRATEGY",
         default_value = "tpe",
-        requires = "search"
+        requires = "search",
+        value_parser = PossibleValuesParser::new(["random", "grid", "tpe"])
+            .try_map(|s| s.parse::<Strategy>())
     )]
-    pub search_strategy: String,
+    pub search_strategy: Strategy,
     /// Trials fitted at once, each estimator on a share of the cores.
     #[arg(long, default_value_t = 1, requires = "search")]
     pub jobs: usize,
@@ -514,9 +519,13 @@ pub struct RunSelection {
     /// Only this model's runs.
     #[arg(long = "model", value_name = "MODEL")]
     pub model: Option<String>,
-    /// Only runs of this kind: fit, evaluate or trial.
-    #[arg(long)]
-    pub kind: Option<String>,
+    /// Only runs of this kind.
+    #[arg(
+        long,
+        value_parser = PossibleValuesParser::new(["fit", "evaluate", "trial"])
+            .try_map(|s| s.parse::<RunKind>())
+    )]
+    pub kind: Option<RunKind>,
     /// Only runs passing this filter, run in the metadata database, such as
     /// 'metrics.test.auc >= 0.72 and params.estimator.max_depth = 6'. Operators = != < <= > >=
     /// in, not in, like, exists, not exists; and, or, parentheses; MLflow's search_runs syntax
@@ -550,9 +559,9 @@ pub enum RunsCommand {
         /// Which runs.
         #[command(flatten)]
         select: RunSelection,
-        /// csv or parquet.
-        #[arg(long, default_value = "csv")]
-        format: String,
+        /// The file format.
+        #[arg(long, value_enum, default_value_t = TableFormat::Csv)]
+        format: TableFormat,
         /// The file to write [default: CSV on stdout].
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -568,5 +577,24 @@ mod tests {
     #[test]
     fn every_command_passes_clap_s_checks() {
         super::Cli::command().debug_assert();
+    }
+}
+
+/// The formats `lore runs export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// Comma-separated values.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+}
+
+impl TableFormat {
+    /// Its name, which is also the file extension it takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableFormat::Csv => "csv",
+            TableFormat::Parquet => "parquet",
+        }
     }
 }

@@ -73,7 +73,7 @@ pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -
     let search = match args.search {
         Some(trials) => Some(models::SearchOptions {
             trials,
-            strategy: args.search_strategy.parse()?,
+            strategy: args.search_strategy,
             jobs: args.jobs,
             seed: 0,
         }),

@@ -15,32 +15,32 @@ use lore_core::models::store::{self, S3Store, Store};
 use lore_core::models::{self, aliases, Entry, FitOptions, Fitted, Fitting, Source};
 use lore_core::project::Component;
 use lore_core::serve::prediction_log;
-use lore_core::tracking::{Filter, Path, Run, RunKind};
+use lore_core::tracking::{Filter, Path, Run};
 use lore_core::{project, serve, tracking};
 use polars::prelude::DataFrame;
 
 use crate::args::{
     ApiArgs, CacheCommand, Cli, Command, DataCommand, EvaluateArgs, ExtractArgs, FitArgs,
     FittingRows, GenerateCommand, InitArgs, JsonArgs, ModelsArgs, ModelsCommand, PredictArgs,
-    PredictionsArgs, ReproduceArgs, RunSelection, RunsArgs, RunsCommand, SqlArgs,
+    PredictionsArgs, ReproduceArgs, RunSelection, RunsArgs, RunsCommand, SqlArgs, TableFormat,
 };
 use crate::{build_info, delegate, Host};
 
-mod fit;
-mod predict;
 mod api;
+mod data;
+mod fit;
 mod generate;
+mod predict;
 mod registry;
 mod runs;
-mod data;
 
-use fit::*;
-use predict::*;
 use api::*;
+use data::*;
+use fit::*;
 use generate::*;
+use predict::*;
 use registry::*;
 use runs::*;
-use data::*;
 
 /// Runs the parsed command.
 pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {

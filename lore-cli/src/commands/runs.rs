@@ -4,16 +4,9 @@ use super::*;
 
 /// The query `lore runs` and `lore runs export` run.
 pub(super) fn run_query(model: Option<String>, select: &RunSelection) -> Result<tracking::Query> {
-    let kind = match select.kind.as_deref() {
-        None => None,
-        Some("fit") => Some(RunKind::Fit),
-        Some("evaluate") => Some(RunKind::Evaluate),
-        Some("trial") => Some(RunKind::Trial),
-        Some(other) => bail!("--kind {other}: not a kind of run; use fit, evaluate or trial"),
-    };
     Ok(tracking::Query {
         model: model.or_else(|| select.model.clone()),
-        kind,
+        kind: select.kind,
         filter: select.filter.as_deref().map(Filter::parse).transpose()?,
         sort: Vec::new(),
         limit: None,
@@ -31,7 +24,7 @@ pub(super) async fn runs(args: RunsArgs) -> Result<ExitCode> {
             select,
             format,
             output,
-        }) => return export_runs(&project, &select, &format, output.as_deref()).await,
+        }) => return export_runs(&project, &select, format, output.as_deref()).await,
         None => {}
     }
     let mut query = run_query(args.model, &args.select)?;
@@ -163,7 +156,11 @@ pub(super) async fn show_run(project: &Project, id: &str, json: bool) -> Result<
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) async fn compare_runs(project: &Project, ids: &[String], changed_only: bool) -> Result<ExitCode> {
+pub(super) async fn compare_runs(
+    project: &Project,
+    ids: &[String],
+    changed_only: bool,
+) -> Result<ExitCode> {
     let mut runs = Vec::new();
     for id in ids {
         runs.push(tracking::find(project, id).await?);
@@ -210,14 +207,15 @@ pub(super) async fn compare_runs(project: &Project, ids: &[String], changed_only
 pub(super) async fn export_runs(
     project: &Project,
     select: &RunSelection,
-    format: &str,
+    format: TableFormat,
     output: Option<&std::path::Path>,
 ) -> Result<ExitCode> {
     let runs = tracking::search(project, &run_query(None, select)?).await?;
     let mut df = tracking::table(&runs)?;
+    let format = format.name();
     match (format, output) {
         ("csv", None) => files::write_csv(&mut df, std::io::stdout().lock())?,
-        ("csv" | "parquet", Some(path)) => {
+        (_, Some(path)) => {
             let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
             if extension != format {
                 bail!(
@@ -233,8 +231,7 @@ pub(super) async fn export_runs(
                 path.display()
             );
         }
-        ("parquet", None) => bail!("--format parquet needs --output FILE.parquet"),
-        (other, _) => bail!("--format {other}: use csv or parquet"),
+        (_, None) => bail!("--format {format} needs --output FILE.{format}"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -41,6 +41,20 @@ impl RunKind {
     }
 }
 
+impl std::str::FromStr for RunKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<RunKind> {
+        [RunKind::Fit, RunKind::Evaluate, RunKind::Trial]
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| Error::InvalidParam {
+                key: "kind".into(),
+                message: format!("`{s}` is not a kind of run; use fit, evaluate or trial"),
+            })
+    }
+}
+
 /// One run: a JSON document with at least `run_id`, `kind`, `model` and `started_at`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
