@@ -405,7 +405,7 @@ pub enum ModelsCommand {
     Push {
         /// The model.
         model: String,
-        /// The fitting's id [default: the latest in models/].
+        /// The fitting's id or an alias such as production [default: the latest in models/].
         fitting: Option<String>,
     },
     /// Download a fitting from the S3 bucket into models/, checked against its manifest.
@@ -413,7 +413,7 @@ pub enum ModelsCommand {
         /// The model.
         model: String,
         /// The fitting's id or an alias such as production [default: production's holder, else
-        /// the latest in the bucket].
+        /// the latest fitting, here or in the bucket].
         fitting: Option<String>,
     },
     /// Point an alias (production, staging, any name) at a fitting; `lore api` serves the

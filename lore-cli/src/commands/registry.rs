@@ -50,8 +50,8 @@ pub(super) async fn registry(command: ModelsCommand, quiet: bool) -> Result<Exit
         } => return list_fittings(&project, model.as_deref(), from_remote, json).await,
         ModelsCommand::Push { model, fitting } => {
             let remote = S3Store::required(&project).await?.showing_progress(!quiet);
-            let id = match fitting {
-                Some(id) => id,
+            let id = match store::resolve(&project, None, &model, fitting.as_deref()).await? {
+                Some(resolved) => resolved.id,
                 None => Fitting::find(&project, &model, None)?.id,
             };
             match store::push(&project, &remote, &model, &id).await? {
@@ -61,26 +61,16 @@ pub(super) async fn registry(command: ModelsCommand, quiet: bool) -> Result<Exit
         }
         ModelsCommand::Pull { model, fitting } => {
             let remote = S3Store::required(&project).await?.showing_progress(!quiet);
-            let id = match fitting {
-                Some(name) => {
-                    match aliases::holder(&project, Some(&remote), &model, &name).await? {
-                        Some(id) => id,
-                        None => name,
-                    }
-                }
-                None => match aliases::holder(&project, Some(&remote), &model, aliases::PRODUCTION)
+            // Without a fitting named, production's holder where there is one.
+            let wanted = fitting.as_deref().unwrap_or(aliases::PRODUCTION);
+            let id = match store::resolve(&project, Some(&remote), &model, Some(wanted)).await? {
+                Some(resolved) if fitting.is_some() || resolved.id != wanted => resolved.id,
+                _ => store::resolve(&project, Some(&remote), &model, None)
                     .await?
-                {
-                    Some(id) => id,
-                    None => remote
-                        .fittings()
-                        .await?
-                        .remove(&model)
-                        .and_then(|ids| ids.last().cloned())
-                        .with_context(|| {
-                            format!("{} holds no fitting of {model}", remote.location())
-                        })?,
-                },
+                    .map(|resolved| resolved.id)
+                    .with_context(|| {
+                        format!("{} holds no fitting of {model}", remote.location())
+                    })?,
             };
             let dir = store::pull(&project, &remote, &model, &id).await?;
             println!("Pulled {model}/{id} into {}", dir.display());

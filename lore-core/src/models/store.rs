@@ -384,42 +384,79 @@ pub async fn pull(project: &Project, remote: &S3Store, model: &str, id: &str) ->
     Ok(target)
 }
 
-/// Loads the fitting of `model` that `wanted` names (a fitting id or an alias such as
-/// `production`), or the latest when `None`, looking in `models/` and then in `remote`, and
-/// pulling it from there when only the remote has it.
+/// A fitting reference resolved to an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The fitting's id.
+    pub id: String,
+    /// Whether only the remote holds it, so it is pulled before it is loaded.
+    pub remote_only: bool,
+}
+
+/// The fitting of `model` that `wanted` names, by the one rule every command follows: a fitting
+/// id in `models/`, then one in `remote`, then an alias (`production`, `staging`, any name) read
+/// from the registry; when `wanted` is `None`, the latest fitting in either. `None` where the
+/// model has no fitting at all; a name that is neither an id nor an alias resolves to itself, so
+/// that loading it says which fittings there are.
+pub async fn resolve(
+    project: &Project,
+    remote: Option<&S3Store>,
+    model: &str,
+    wanted: Option<&str>,
+) -> Result<Option<Resolved>> {
+    let local_ids = Fitting::ids(project, model);
+    let here = |id: &str, remote_only: bool| {
+        Some(Resolved {
+            id: id.to_string(),
+            remote_only,
+        })
+    };
+    if let Some(name) = wanted.filter(|name| local_ids.iter().any(|i| i == name)) {
+        return Ok(here(name, false));
+    }
+    let remote_ids = match remote {
+        Some(r) => r.fittings().await?.remove(model).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let remote_only =
+        |id: &str| !local_ids.iter().any(|i| i == id) && remote_ids.contains(&id.to_string());
+    Ok(match wanted {
+        Some(name) if remote_ids.iter().any(|i| i == name) => here(name, true),
+        Some(name) => match aliases::holder(project, remote, model, name).await? {
+            Some(id) => {
+                tracing::info!("{name} holds fitting {id} of {model}");
+                here(&id, remote_only(&id))
+            }
+            None => here(name, false),
+        },
+        None => local_ids
+            .iter()
+            .chain(&remote_ids)
+            .max()
+            .and_then(|id| here(id, remote_only(id))),
+    })
+}
+
+/// Loads the fitting of `model` that `wanted` names ([`resolve`]), pulling it from `remote`
+/// when only the remote has it.
 pub async fn load(
     project: &Project,
     remote: Option<&S3Store>,
     model: &str,
     wanted: Option<&str>,
 ) -> Result<Fitting> {
-    let local_ids = Fitting::ids(project, model);
-    if let Some(name) = wanted.filter(|name| local_ids.iter().any(|i| i == name)) {
-        return Fitting::find(project, model, Some(name));
+    let resolved = resolve(project, remote, model, wanted).await?;
+    if let (
+        Some(Resolved {
+            id,
+            remote_only: true,
+        }),
+        Some(remote),
+    ) = (&resolved, remote)
+    {
+        pull(project, remote, model, id).await?;
     }
-    let remote_ids = match remote {
-        Some(r) => r.fittings().await?.remove(model).unwrap_or_default(),
-        None => Vec::new(),
-    };
-    let id = match wanted {
-        Some(name) if local_ids.iter().chain(&remote_ids).any(|i| i == name) => {
-            Some(name.to_string())
-        }
-        Some(name) => match aliases::holder(project, remote, model, name).await? {
-            Some(id) => {
-                tracing::info!("{name} holds fitting {id} of {model}");
-                Some(id)
-            }
-            None => Some(name.to_string()),
-        },
-        None => local_ids.iter().chain(&remote_ids).max().cloned(),
-    };
-    if let (Some(id), Some(remote)) = (&id, remote) {
-        if !local_ids.contains(id) && remote_ids.contains(id) {
-            pull(project, remote, model, id).await?;
-        }
-    }
-    Fitting::find(project, model, id.as_deref())
+    Fitting::find(project, model, resolved.as_ref().map(|r| r.id.as_str()))
 }
 
 #[cfg(test)]
@@ -467,5 +504,26 @@ mod tests {
         assert_eq!(names, ["a"], "no staging folder or half copy is left");
         let e = store.fetch("M", "zz", dir.path()).await.unwrap_err();
         assert!(e.to_string().contains("no fitting `zz`"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_fitting_id_resolves_to_itself_and_none_to_the_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = project(dir.path());
+        let model_dir = project.fittings_dir().join("M");
+        assert_eq!(resolve(&project, None, "M", None).await.unwrap(), None);
+        for id in ["20260101-000000-0000", "20260102-000000-0000"] {
+            fitting(&model_dir.join(id));
+        }
+        let local = |id: &str| {
+            Some(Resolved {
+                id: id.into(),
+                remote_only: false,
+            })
+        };
+        let latest = resolve(&project, None, "M", None).await.unwrap();
+        assert_eq!(latest, local("20260102-000000-0000"));
+        let first = resolve(&project, None, "M", Some("20260101-000000-0000"));
+        assert_eq!(first.await.unwrap(), local("20260101-000000-0000"));
     }
 }
