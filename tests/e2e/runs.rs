@@ -191,7 +191,10 @@ fn runs_are_documents_found_by_filters_shown_compared_and_exported() {
     let err = failed(&lore(&root, &["runs", "show", "nope"]));
     assert!(err.contains("no run `nope`"), "{err}");
     let err = failed(&lore(&root, &["runs", "--kind", "bogus"]));
-    assert!(err.contains("fit, evaluate or trial"), "{err}");
+    assert!(
+        err.contains("bogus") && err.contains("fit, evaluate, trial"),
+        "{err}"
+    );
     let err = failed(&lore(
         &root,
         &["fit", "SubscribersDeclared", "--tag", "oops"],
