@@ -183,6 +183,17 @@ impl Error {
         }
     }
 
+    /// An [`Error::Fitting`] for a file of a fitting at `path` that is not the JSON it should be,
+    /// naming the line and column.
+    pub fn fitting_json(path: &std::path::Path, e: &serde_json::Error) -> Self {
+        Error::Fitting(format!(
+            "{}: line {}, column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    }
+
     /// This error, as the fault of the spec item at `key` (unless it already names one).
     pub fn in_spec(self, key: impl Into<String>) -> Self {
         match self {

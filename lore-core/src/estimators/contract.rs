@@ -167,12 +167,5 @@ pub(super) fn read_json<T: Fitted + serde::de::DeserializeOwned + 'static>(
 /// The JSON file at `path` read as `T`; an error names the file, line and column.
 pub(super) fn parse_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        Error::Fitting(format!(
-            "{}: line {}, column {}: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })
+    serde_json::from_slice(&bytes).map_err(|e| Error::fitting_json(path, &e))
 }

@@ -556,10 +556,20 @@ fn is_disconnect(e: &sqlx::Error) -> bool {
     }
 }
 
-fn sqlite_query<'q>(
+/// `text` with `binds` bound in order, for the database `DB`: JSON numbers as integers where
+/// they are whole, else floats; strings as text; anything else as its JSON text.
+fn bound<'q, DB>(
     text: &'q str,
     binds: &[serde_json::Value],
-) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     let mut q = sqlx::query(text);
     for value in binds {
         q = match value {
@@ -576,24 +586,18 @@ fn sqlite_query<'q>(
     q
 }
 
+fn sqlite_query<'q>(
+    text: &'q str,
+    binds: &[serde_json::Value],
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    bound::<Sqlite>(text, binds)
+}
+
 fn pg_query<'q>(
     text: &'q str,
     binds: &[serde_json::Value],
 ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
-    let mut q = sqlx::query(text);
-    for value in binds {
-        q = match value {
-            serde_json::Value::Null => q.bind(None::<String>),
-            serde_json::Value::Bool(b) => q.bind(*b),
-            serde_json::Value::Number(n) => match n.as_i64() {
-                Some(i) => q.bind(i),
-                None => q.bind(n.as_f64()),
-            },
-            serde_json::Value::String(s) => q.bind(s.clone()),
-            other => q.bind(other.to_string()),
-        };
-    }
-    q
+    bound::<Postgres>(text, binds)
 }
 
 /// A date in text as SQLite extracts read it (its first ten characters, `YYYY-MM-DD`).
