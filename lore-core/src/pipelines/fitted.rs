@@ -202,12 +202,12 @@ impl FittedPipeline {
             p.windows(2).all(|w| w[0] < w[1]) && p.last().is_none_or(|r| (*r as usize) < rows)
         });
         if self.codes_training_apart() {
-            let all = self.encode(df)?;
-            let train = df.take(&IdxCa::from_vec("row".into(), parts[0].clone()))?;
+            // Training rows are coded apart; each part is encoded once, from its own rows.
+            let take = |p: &Vec<IdxSize>| df.take(&IdxCa::from_vec("row".into(), p.clone()));
             return Ok([
-                self.encode_training(&train, 0)?,
-                all.select_rows(parts[1]),
-                all.select_rows(parts[2]),
+                self.encode_training(&take(parts[0])?, 0)?,
+                self.encode(&take(parts[1])?)?,
+                self.encode(&take(parts[2])?)?,
             ]);
         }
         if !in_order
