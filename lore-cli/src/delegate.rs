@@ -8,10 +8,32 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 
-use crate::build_info;
+use crate::{build_info, Host};
+use lore_core::env::Project;
+
+/// Runs this command in the project's binary when a stand-alone `lore` lacks project code it
+/// needs: `needs` names it (a Rust model, the project's own transformers or encoders), empty
+/// when the command needs none. The one place the decision to hand over is made; `None` when
+/// this `lore` goes on itself.
+pub fn hand_over(
+    host: &Host,
+    project: &Project,
+    needs: &[String],
+    verbose: bool,
+) -> Result<Option<ExitCode>> {
+    let standalone = matches!(host, Host::Standalone);
+    if needs.is_empty() || !standalone || !project.root.join("Cargo.toml").is_file() {
+        return Ok(None);
+    }
+    tracing::info!(
+        "this command needs the project's own {}; handing over to the project's binary",
+        needs.join(", ")
+    );
+    run_in_project_binary(&project.root, verbose).map(Some)
+}
 
 /// Runs this command line's arguments in the project's binary, building it first if needed.
-pub fn run_in_project_binary(root: &Path, verbose: bool) -> Result<ExitCode> {
+fn run_in_project_binary(root: &Path, verbose: bool) -> Result<ExitCode> {
     let manifest = root.join("Cargo.toml");
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo.arg("run").arg("--manifest-path").arg(&manifest);

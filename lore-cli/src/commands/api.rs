@@ -29,8 +29,8 @@ pub(super) async fn api(args: ApiArgs, host: &Host, verbose: bool) -> Result<Exi
         );
     }
     let state = serve::ApiState::load(&project, settings).await?;
-    if !state.unregistered().is_empty() && delegates(host, &project) {
-        return delegate::run_in_project_binary(&project.root, verbose);
+    if let Some(code) = delegate::hand_over(host, &project, &state.unregistered(), verbose)? {
+        return Ok(code);
     }
     if state.models().is_empty() {
         eprintln!("warning: no fitted models yet; run `lore fit MODEL` and restart the API");

@@ -40,9 +40,9 @@ pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -
         .find(|e| e.spec.name == args.model)
         .cloned()
     else {
-        if delegates(&host, &project) {
-            tracing::info!("{} is not a declared model; handing over to the project's binary for its Rust models", args.model);
-            return delegate::run_in_project_binary(&project.root, verbose);
+        let needs = [format!("Rust model {}", args.model)];
+        if let Some(code) = delegate::hand_over(&host, &project, &needs, verbose)? {
+            return Ok(code);
         }
         return Err(lore_core::Error::UnknownModel {
             name: args.model,
@@ -60,14 +60,9 @@ pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -
         }
         Source::Rust => tracing::info!("fitting {} compiled into this binary", spec.name),
     }
-    let unregistered = spec.pipeline.unregistered();
-    if !unregistered.is_empty() && delegates(&host, &project) {
-        tracing::info!(
-            "{} uses the project's own {}; handing over to the project's binary, which registers them",
-            spec.name,
-            unregistered.join(", ")
-        );
-        return delegate::run_in_project_binary(&project.root, verbose);
+    let needs = spec.pipeline.unregistered();
+    if let Some(code) = delegate::hand_over(&host, &project, &needs, verbose)? {
+        return Ok(code);
     }
     let spec = models::params::apply(&spec, &args.params)?;
     let search = match args.search {

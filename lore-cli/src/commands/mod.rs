@@ -95,8 +95,3 @@ fn rust_models(host: &Host) -> &[Box<dyn models::Model>] {
         Host::Standalone => &[],
     }
 }
-
-/// Whether a stand-alone `lore` should hand this command to the project's binary.
-fn delegates(host: &Host, project: &Project) -> bool {
-    matches!(host, Host::Standalone) && project.root.join("Cargo.toml").is_file()
-}

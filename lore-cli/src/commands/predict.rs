@@ -20,11 +20,9 @@ pub(super) async fn fitting_and_rows(
         rows.fitting.as_deref(),
     )
     .await?;
-    if !fitting.pipeline.unregistered().is_empty() && delegates(host, &project) {
-        return Ok(Err(delegate::run_in_project_binary(
-            &project.root,
-            verbose,
-        )?));
+    let needs = fitting.pipeline.unregistered();
+    if let Some(code) = delegate::hand_over(host, &project, &needs, verbose)? {
+        return Ok(Err(code));
     }
     let df = files::read(&rows.input)?;
     Ok(Ok((fitting, df)))
@@ -36,9 +34,7 @@ pub(super) async fn evaluate(args: EvaluateArgs, host: &Host, verbose: bool) -> 
         Err(code) => return Ok(code),
     };
     let input = args.rows.input.display().to_string();
-    let stats = fitting.evaluate(df, &input)?;
-    let run = fitting.evaluation_run(&input, &stats)?;
-    tracking::record(&current_project()?, std::slice::from_ref(&run)).await?;
+    let (stats, run) = fitting.evaluate(&current_project()?, df, &input).await?;
     if args.json {
         println!(
             "{}",

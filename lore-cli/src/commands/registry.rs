@@ -4,8 +4,9 @@ use super::*;
 
 pub(super) fn list_models(args: JsonArgs, host: Host, verbose: bool) -> Result<ExitCode> {
     let project = current_project()?;
-    if delegates(&host, &project) {
-        return delegate::run_in_project_binary(&project.root, verbose);
+    let needs = ["Rust models".to_string()];
+    if let Some(code) = delegate::hand_over(&host, &project, &needs, verbose)? {
+        return Ok(code);
     }
     let catalogue = models::catalogue(rust_models(&host), &project.model_sources_dir())?;
     let rows: Vec<serde_json::Value> = catalogue

@@ -11,8 +11,10 @@ mod predictions;
 mod prepare;
 pub use predictions::{Contributions, Predictions};
 pub mod reproduce;
+mod runs;
 pub mod search;
 pub mod store;
+mod training;
 
 use std::path::{Path, PathBuf};
 
@@ -26,8 +28,9 @@ use crate::pipelines::PipelineSpec;
 use crate::search::SearchSpace;
 
 pub use crate::metrics::Stats;
-pub use fitting::{fit, FitOptions, Fitted, Fitting};
+pub use fitting::Fitting;
 pub use search::{SearchOptions, Trial};
+pub use training::{fit, FitOptions, Fitted};
 
 /// The complete runtime description of a model; saved as `params.json` with every fitting, so any
 /// fitting can be reproduced from it.

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::fitting::{self, FitOptions, Fitted, Fitting};
+use super::fitting::Fitting;
 use super::manifest;
+use super::training::{self, FitOptions, Fitted};
 use crate::env::Project;
 use crate::error::{Error, Result};
 
@@ -61,7 +62,7 @@ pub async fn reproduce(project: &Project, id: &str, quiet: bool) -> Result<Repro
         tags: BTreeMap::from([("reproduces".to_string(), id.to_string())]),
         ..FitOptions::default()
     };
-    let fitted = fitting::fit(project, &original.spec, &options).await?;
+    let fitted = training::fit(project, &original.spec, &options).await?;
     let data = |dir| {
         manifest::read(dir)
             .ok()
