@@ -300,9 +300,7 @@ fn every_error_answer_is_json_and_client_mistakes_are_never_500() {
 
 #[test]
 fn values_of_the_wrong_kind_get_400_naming_field_record_and_kind() {
-    let dir = workdir("kinds");
-    ok(&lore(&dir, &["init", "kinds", "--sample-rows", "2000"]));
-    let root = dir.join("kinds");
+    let root = project("kinds", "kinds", 2000);
     ok(&lore(
         &root,
         &["sql", "CREATE TABLE kinds (name TEXT, orders INTEGER, active BOOLEAN, born DATE, seen DATETIME, label BOOLEAN)"],

@@ -133,9 +133,7 @@ fn data_convert_reads_a_workbook_sheet() {
 
 #[test]
 fn the_query_cache_serves_repeat_reads_and_can_be_cleared() {
-    let dir = workdir("cache");
-    ok(&lore(&dir, &["init", "cached", "--sample-rows", "2000"]));
-    let root = dir.join("cached");
+    let root = project("cache", "cached", 2000);
     let first = ok(&lore(
         &root,
         &["extract", "users", "--param", "limit=1500", "--cache"],
@@ -160,9 +158,7 @@ fn the_query_cache_serves_repeat_reads_and_can_be_cleared() {
 
 #[test]
 fn a_cached_extract_caches_the_encoded_splits_for_the_next_fit() {
-    let dir = workdir("encoded");
-    ok(&lore(&dir, &["init", "encoded", "--sample-rows", "3000"]));
-    let root = dir.join("encoded");
+    let root = project("encoded", "encoded", 3000);
     let fit = |extra: &[&str]| {
         let mut args = vec![
             "-v",
@@ -216,9 +212,7 @@ fn a_cached_extract_caches_the_encoded_splits_for_the_next_fit() {
 
 #[test]
 fn a_password_in_a_url_is_shown_and_logged_nowhere() {
-    let dir = workdir("secrets");
-    ok(&lore(&dir, &["init", "secrets", "--sample-rows", "2000"]));
-    let root = dir.join("secrets");
+    let root = project("secrets", "secrets", 2000);
     let mut config = std::fs::read_to_string(root.join("config/database.toml")).unwrap();
     config.push_str(
         "\n[leaky]\nurl = \"postgres://lore:p@ss:w0rd@127.0.0.1:1/db?sslmode=disable&password=hunter2\"\nconnect_timeout = 2\n",

@@ -22,9 +22,7 @@ fn city_model(encoder: &str, extract: &str) -> String {
 
 #[test]
 fn target_beats_unique_on_cities_that_carry_the_signal_read_whole_or_streamed() {
-    let dir = workdir("target");
-    ok(&lore(&dir, &["init", "cities", "--sample-rows", "100"]));
-    let root = dir.join("cities");
+    let root = project("target", "cities", 100);
     std::fs::write(root.join("src/extracts/cities.sql"), CITIES_SQL).unwrap();
     let models = [
         ("ByCode", "by_code", "type = \"Unique\"", ""),

@@ -4,9 +4,7 @@ use super::*;
 
 #[test]
 fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
-    let dir = workdir("linfa");
-    ok(&lore(&dir, &["init", "classic", "--sample-rows", "20000"]));
-    let root = dir.join("classic");
+    let root = project("linfa", "classic", 20000);
     let declared =
         std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
     let (pipeline, _) = declared.split_once("[estimator]").unwrap();
@@ -124,9 +122,7 @@ fn declared_with(root: &Path, estimator: &str) -> String {
 #[cfg(feature = "torch")]
 #[test]
 fn a_neural_network_learns_codes_and_numbers_and_predicts_after_reloading() {
-    let dir = workdir("network");
-    ok(&lore(&dir, &["init", "deep", "--sample-rows", "20000"]));
-    let root = dir.join("deep");
+    let root = project("network", "deep", 20000);
     std::fs::write(
         root.join("src/models/deep.toml"),
         declared_with(
@@ -188,9 +184,7 @@ fn a_neural_network_learns_codes_and_numbers_and_predicts_after_reloading() {
 #[cfg(not(feature = "torch"))]
 #[test]
 fn a_neural_network_without_libtorch_says_how_to_enable_it() {
-    let dir = workdir("no-torch");
-    ok(&lore(&dir, &["init", "plain", "--sample-rows", "1000"]));
-    let root = dir.join("plain");
+    let root = project("no-torch", "plain", 1000);
     std::fs::write(
         root.join("src/models/deep.toml"),
         declared_with(&root, "type = \"NeuralNetwork\""),
@@ -206,9 +200,7 @@ fn a_neural_network_without_libtorch_says_how_to_enable_it() {
 
 #[test]
 fn k_means_groups_rows_without_labels_and_predict_gives_the_cluster() {
-    let dir = workdir("kmeans");
-    ok(&lore(&dir, &["init", "groups", "--sample-rows", "5000"]));
-    let root = dir.join("groups");
+    let root = project("kmeans", "groups", 5000);
     let model = activity_model("users", "type = \"Cluster\"", "n_clusters = 4\nn_runs = 3")
         .replace("type = \"XGBoost\"", "type = \"KMeans\"")
         .replace(USERS, LIMITED_USERS);
@@ -299,9 +291,7 @@ fn every_fit_shows_the_baseline_beside_the_model_and_a_baseline_model_scores_it(
     let row = runs.lines().nth(1).unwrap_or_default();
     assert!(row.contains("auc 0.") && row.contains(" 0.5000 "), "{runs}");
 
-    let dir = workdir("baseline");
-    ok(&lore(&dir, &["init", "prior", "--sample-rows", "20000"]));
-    let root = dir.join("prior");
+    let root = project("baseline", "prior", 20000);
     let declared =
         std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
     let (pipeline, _) = declared.split_once("[estimator]").unwrap();

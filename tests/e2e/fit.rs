@@ -189,9 +189,7 @@ fn a_streamed_fit_reads_in_batches_and_leaves_no_spill_behind() {
 
 #[test]
 fn spec_mistakes_are_errors_naming_the_file_line_and_column() {
-    let dir = workdir("spec-errors");
-    ok(&lore(&dir, &["init", "oops", "--sample-rows", "1000"]));
-    let root = dir.join("oops");
+    let root = project("spec-errors", "oops", 1000);
     let declared =
         std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
     // (model, its TOML, the line (from 1) that is at fault, what the error says, its hint)
@@ -257,9 +255,7 @@ fn spec_mistakes_are_errors_naming_the_file_line_and_column() {
 
 #[test]
 fn bad_estimator_parameters_fail_before_training_naming_the_parameter() {
-    let dir = workdir("bad-estimator");
-    ok(&lore(&dir, &["init", "bad", "--sample-rows", "1000"]));
-    let root = dir.join("bad");
+    let root = project("bad-estimator", "bad", 1000);
     let cases: [(&[&str], &str); 4] = [
         (&["max_depth=-1"], "estimator.max_depth"),
         (&["objective=binary:nonsense"], "binary:nonsense"),
@@ -295,9 +291,7 @@ fn bad_estimator_parameters_fail_before_training_naming_the_parameter() {
 
 #[test]
 fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
-    let dir = workdir("search");
-    ok(&lore(&dir, &["init", "tune", "--sample-rows", "20000"]));
-    let root = dir.join("tune");
+    let root = project("search", "tune", 20000);
     let out: Value = serde_json::from_str(&ok(&lore(
         &root,
         &[
@@ -397,9 +391,7 @@ fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
 
 #[test]
 fn identical_fits_are_reused_and_a_changed_param_or_row_refits() {
-    let dir = workdir("reuse");
-    ok(&lore(&dir, &["init", "same", "--sample-rows", "3000"]));
-    let root = dir.join("same");
+    let root = project("reuse", "same", 3000);
     let first = fit_declared(&root, &[]);
     assert_eq!(first["reused"], false);
     assert_eq!(

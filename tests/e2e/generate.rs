@@ -4,9 +4,7 @@ use super::*;
 
 #[test]
 fn generate_model_then_fit_it() {
-    let dir = workdir("generate");
-    ok(&lore(&dir, &["init", "shop", "--sample-rows", "5000"]));
-    let root = dir.join("shop");
+    let root = project("generate", "shop", 5000);
     let out = ok(&lore(&root, &["generate", "model", "Churn"]));
     for file in [
         "src/extracts/churn.sql",

@@ -84,6 +84,17 @@ fn demo() -> &'static Demo {
     })
 }
 
+/// A new project `name` with `rows` sample users, made by `lore init` in the work folder `work`
+/// (one per test, so tests run side by side); its root.
+fn project(work: &str, name: &str, rows: u32) -> PathBuf {
+    let dir = workdir(work);
+    ok(&lore(
+        &dir,
+        &["init", name, "--sample-rows", &rows.to_string()],
+    ));
+    dir.join(name)
+}
+
 fn lore_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lore"));
     command.args(args).current_dir(dir);

@@ -60,9 +60,7 @@ fn predict_prints_one_row_per_input_and_names_missing_columns() {
 
 #[test]
 fn a_fitting_whose_encoders_coded_differently_is_refused_with_what_to_do() {
-    let dir = workdir("old-fitting");
-    ok(&lore(&dir, &["init", "old", "--sample-rows", "3000"]));
-    let root = dir.join("old");
+    let root = project("old-fitting", "old", 3000);
     let out: Value = serde_json::from_str(&ok(&lore(
         &root,
         &["-q", "fit", "SubscribersDeclared", "--json"],
@@ -97,9 +95,7 @@ fn a_fitting_whose_encoders_coded_differently_is_refused_with_what_to_do() {
 
 #[test]
 fn a_one_hot_encoder_fits_predicts_and_names_its_features() {
-    let dir = workdir("one-hot");
-    ok(&lore(&dir, &["init", "hot", "--sample-rows", "5000"]));
-    let root = dir.join("hot");
+    let root = project("one-hot", "hot", 5000);
     let declared =
         std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
     let one_hot = declared.replace(
@@ -158,9 +154,7 @@ fn a_one_hot_encoder_fits_predicts_and_names_its_features() {
 
 #[test]
 fn classes_and_numbers_are_fitted_evaluated_explained_and_exported() {
-    let dir = workdir("tasks");
-    ok(&lore(&dir, &["init", "tasks", "--sample-rows", "5000"]));
-    let root = dir.join("tasks");
+    let root = project("tasks", "tasks", 5000);
     write_segment_models(&root);
 
     // Several classes: better than always answering the commonest, in accuracy and log-loss.

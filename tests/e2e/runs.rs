@@ -30,9 +30,7 @@ fn runs_json(root: &Path, args: &[&str]) -> Vec<Value> {
 
 #[test]
 fn runs_are_documents_found_by_filters_shown_compared_and_exported() {
-    let dir = workdir("runs");
-    ok(&lore(&dir, &["init", "tracked", "--sample-rows", "3000"]));
-    let root = dir.join("tracked");
+    let root = project("runs", "tracked", 3000);
     let growth = fit_declared(&root, &["--tag", "team=growth"]);
     let risk = fit_declared(&root, &["-p", "max_depth=5", "--tag", "team=risk"]);
     fit_declared(&root, &["-p", "max_depth=4", "--search", "3"]);
