@@ -90,6 +90,19 @@ fn backends() -> Vec<&'static str> {
     b
 }
 
+/// Writes `sql` as the extract `name` of the project in `dir`, and reads it whole from the `pg`
+/// connection.
+async fn read_pg(dir: &Path, project: &Project, name: &str, sql: &str) -> DataFrame {
+    std::fs::write(dir.join(format!("src/extracts/{name}.sql")), sql).unwrap();
+    Database::new(project)
+        .unwrap()
+        .connection("pg")
+        .unwrap()
+        .dataframe(name, &BTreeMap::new())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn one_extract_gives_equal_frames_on_sqlite_and_postgres() {
     let dir = tempfile::tempdir().unwrap();
@@ -420,18 +433,13 @@ async fn statements_carry_a_comment_naming_app_and_call_site() {
     let Some(_) = postgres_url() else { return };
     let dir = tempfile::tempdir().unwrap();
     let project = project(dir.path(), "users_comment");
-    std::fs::write(
-        dir.path().join("src/extracts/me.sql"),
+    let df = read_pg(
+        dir.path(),
+        &project,
+        "me",
         "SELECT query AS q FROM pg_stat_activity WHERE pid = pg_backend_pid()\n",
     )
-    .unwrap();
-    let db = Database::new(&project).unwrap();
-    let df = db
-        .connection("pg")
-        .unwrap()
-        .dataframe("me", &BTreeMap::new())
-        .await
-        .unwrap();
+    .await;
     let q = first_text(&df, "q");
     assert!(
         q.starts_with("/* extracts_test | ") && q.contains("tests/extracts.rs:"),
@@ -481,18 +489,7 @@ async fn postgres_types_become_polars_types_and_the_metadata_database_can_live_t
     let Some(url) = postgres_url() else { return };
     let dir = tempfile::tempdir().unwrap();
     let project = project(dir.path(), "users_types");
-    std::fs::write(
-        dir.path().join("src/extracts/types.sql"),
-        "SELECT DATE '2018-06-01' AS d, TIMESTAMP '2018-06-01 10:30:00' AS t, true AS b, 2::int4 AS i, 1.5::float4 AS f, NULL::text AS n\n",
-    )
-    .unwrap();
-    let db = Database::new(&project).unwrap();
-    let df = db
-        .connection("pg")
-        .unwrap()
-        .dataframe("types", &BTreeMap::new())
-        .await
-        .unwrap();
+    let df = read_pg(dir.path(), &project, "types", "SELECT DATE '2018-06-01' AS d, TIMESTAMP '2018-06-01 10:30:00' AS t, true AS b, 2::int4 AS i, 1.5::float4 AS f, NULL::text AS n\n").await;
     assert_eq!(
         df.dtypes(),
         vec![
