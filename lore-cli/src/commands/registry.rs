@@ -62,17 +62,17 @@ pub(super) async fn registry(command: ModelsCommand, quiet: bool) -> Result<Exit
         }
         ModelsCommand::Pull { model, fitting } => {
             let remote = S3Store::required(&project).await?.showing_progress(!quiet);
-            // Without a fitting named, production's holder where there is one.
-            let wanted = fitting.as_deref().unwrap_or(aliases::PRODUCTION);
-            let id = match store::resolve(&project, Some(&remote), &model, Some(wanted)).await? {
-                Some(resolved) if fitting.is_some() || resolved.id != wanted => resolved.id,
-                _ => store::resolve(&project, Some(&remote), &model, None)
-                    .await?
-                    .map(|resolved| resolved.id)
-                    .with_context(|| {
-                        format!("{} holds no fitting of {model}", remote.location())
-                    })?,
+            // Without a fitting named, production's holder where there is one, else the latest.
+            let wanted = match fitting {
+                Some(name) => Some(name),
+                None => {
+                    aliases::holder(&project, Some(&remote), &model, aliases::PRODUCTION).await?
+                }
             };
+            let id = store::resolve(&project, Some(&remote), &model, wanted.as_deref())
+                .await?
+                .map(|resolved| resolved.id)
+                .with_context(|| format!("{} holds no fitting of {model}", remote.location()))?;
             let dir = store::pull(&project, &remote, &model, &id).await?;
             println!("Pulled {model}/{id} into {}", dir.display());
         }

@@ -18,7 +18,7 @@ mod linfa;
 mod network;
 mod xgboost;
 
-pub use baseline::Baseline;
+pub use baseline::{Baseline, BASELINE_FILE};
 pub use batches::{Batches, InMemory, LabelledBatches, OneBatch, Sampling};
 use contract::{Fitted, Loader, Spec, Training};
 pub use linfa::{
@@ -295,10 +295,11 @@ impl FittedEstimator {
             }
         }
         Err(Error::Fitting(format!(
-            "{}: no saved model in this fitting ({}, {LINFA_FILE} or {NETWORK_FILE}); it is \
-             incomplete: fit the model again",
+            "{}: no saved model in this fitting ({}, {}, {LINFA_FILE}, {NETWORK_FILE} or \
+             {BASELINE_FILE}); it is incomplete: fit the model again",
             dir.display(),
             booster_file("json"),
+            booster_file("ubj"),
         )))
     }
 

@@ -16,7 +16,8 @@ use crate::encoders::Task;
 use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::estimators::{
-    Baseline, Estimator, FitHistory, FittedEstimator, Importance, InMemory, LabelledBatches, Scored,
+    Baseline, Estimator, FitHistory, FittedEstimator, Importance, InMemory, LabelledBatches,
+    OneBatch, Scored,
 };
 use crate::io::{Database, Extract, Origin};
 use crate::matrix::Matrix;
@@ -99,7 +100,7 @@ fn baseline(
     let (fitted, _, _) = Estimator::Baseline(Baseline::default()).fit(
         task,
         &[],
-        &mut InMemory::new(Matrix::dense(vec![], train.len(), 0), train.to_vec()),
+        &mut OneBatch::new(Matrix::dense(vec![], train.len(), 0), train),
         &mut InMemory::new(Matrix::empty(0), vec![]),
         &mut |_, _| {},
     )?;
