@@ -6,13 +6,9 @@
 # with SubscribersDeclared fitted; loopback only.
 # Usage: bench/api_abuse.sh
 set -euo pipefail
-lore="${CARGO_TARGET_DIR:-$HOME/.cache/lore/target}/release/lore"
-work="$(mktemp -d)"
+source "$(dirname "$0")/project.sh"
+sample_fitted 2000
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-cd "$work"
-"$lore" -q init bench --sample-rows 2000 >/dev/null
-cd bench
-"$lore" -q fit SubscribersDeclared >/dev/null
 "$lore" api --port 0 >"$work/api.out" 2>"$work/api.err" &
 server=$!
 for _ in $(seq 1 100); do grep -q "http://" "$work/api.out" 2>/dev/null && break; sleep 0.1; done

@@ -6,13 +6,8 @@
 set -euo pipefail
 checkout="$(cd "$(dirname "$0")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lore/target}"
-lore="$CARGO_TARGET_DIR/release/lore"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-"$lore" -q init bench --sample-rows 2000 >/dev/null
-cd bench
-"$lore" -q fit SubscribersDeclared >/dev/null
+source "$checkout/bench/project.sh"
+sample_fitted 2000
 fitting="$work/bench/models/SubscribersDeclared/$(ls models/SubscribersDeclared | tail -n 1)"
 cd "$checkout"
 LORE_BENCH_FITTING="$fitting" cargo bench --workspace --bench predict

@@ -17,5 +17,18 @@ bench_project() {
   export DATABASE_URL="sqlite://$data"
 }
 
+# Sourced likewise: `sample_fitted ROWS` makes a throwaway project of ROWS sample rows in a
+# temporary folder (removed on exit), cds into it and fits SubscribersDeclared. Sets `lore` to the
+# release binary and `work` to the temporary folder.
+sample_fitted() {
+  lore="${CARGO_TARGET_DIR:-$HOME/.cache/lore/target}/release/lore"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  cd "$work"
+  "$lore" -q init bench --sample-rows "$1" >/dev/null
+  cd bench
+  "$lore" -q fit SubscribersDeclared >/dev/null
+}
+
 # The median of the numbers on stdin (whitespace-separated).
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

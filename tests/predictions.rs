@@ -134,7 +134,7 @@ fn lore_predict_the_api_and_pythons_xgboost_give_the_numbers_of_the_fit() {
         ("Sessions", "segments", &[][..], &prediction),
     ] {
         let export = root.join("encoded").join(model);
-        let out: Value = serde_json::from_str(&ok(&lore(
+        let out: Value = ok_json(&lore(
             &root,
             &[
                 "-q",
@@ -144,8 +144,7 @@ fn lore_predict_the_api_and_pythons_xgboost_give_the_numbers_of_the_fit() {
                 export.to_str().unwrap(),
                 "--json",
             ],
-        )))
-        .unwrap();
+        ));
 
         // Every row of every split, as predicted at fit time.
         let mut at_fit = Vec::new();

@@ -26,6 +26,8 @@ pub mod rows;
 pub mod sample;
 pub mod search;
 pub mod serve;
+#[cfg(test)]
+mod testing;
 pub mod tracking;
 pub mod transformers;
 

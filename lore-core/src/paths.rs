@@ -64,6 +64,7 @@ fn shown(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::*;
 
     #[test]
     fn only_plain_names_become_paths_inside_their_folder() {
@@ -96,12 +97,9 @@ mod tests {
         ] {
             assert!(fault(bad).is_some(), "{bad:?} must be refused");
         }
-        let e = checked("file", "../../x", "s3://b/p/manifest.json")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("\"../../x\"") && e.contains("s3://b/p/manifest.json"),
-            "{e}"
+        refused(
+            checked("file", "../../x", "s3://b/p/manifest.json"),
+            &["\"../../x\"", "s3://b/p/manifest.json"],
         );
         let long = "y".repeat(5000);
         let e = checked("model", &long, "a listing")

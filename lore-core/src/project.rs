@@ -442,15 +442,13 @@ pub fn is_project(dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::*;
 
     #[test]
     fn registers_a_model_in_the_list() {
         let text = "pub mod subscribers;\n\npub fn all() -> Vec<Box<dyn Model>> {\n    vec![\n        Box::new(subscribers::Subscribers),\n    ]\n}\n";
         let out = register_model(text, "Churn", "churn").unwrap();
-        assert!(
-            out.contains("pub mod subscribers;\npub mod churn;"),
-            "{out}"
-        );
+        holds(&out, &["pub mod subscribers;\npub mod churn;"]);
         assert!(
             out.contains(
                 "Box::new(subscribers::Subscribers),\n        Box::new(churn::Churn),\n    ]"

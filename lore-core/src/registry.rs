@@ -93,6 +93,7 @@ impl<T: ?Sized + 'static> Registry<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::*;
 
     trait Greeter: Send + Sync {
         fn greet(&self) -> String;
@@ -124,17 +125,19 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(bad.contains("transformer Hello.params"), "{bad}");
+        holds(&bad, &["transformer Hello.params"]);
         let unknown = GREETERS
             .build("Hullo", &serde_json::json!({}))
             .err()
             .unwrap()
             .to_string();
-        assert!(
-            unknown.contains("`Hullo`")
-                && unknown.contains("registered: Hello")
-                && unknown.contains("lore generate transformer Hullo"),
-            "{unknown}"
+        holds(
+            &unknown,
+            &[
+                "`Hullo`",
+                "registered: Hello",
+                "lore generate transformer Hullo",
+            ],
         );
     }
 }

@@ -10,6 +10,10 @@ use lore_core::sample;
 use polars::prelude::*;
 use serde_json::json;
 
+#[path = "../src/testing.rs"]
+mod testing;
+use testing::holds;
+
 fn postgres_url() -> Option<String> {
     match std::env::var("LORE_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => Some(url),
@@ -24,8 +28,11 @@ fn postgres_url() -> Option<String> {
     }
 }
 
-/// A project whose `main` is SQLite and whose `pg` is the test PostgreSQL (when there is one).
-fn project(dir: &Path, table: &str) -> Project {
+/// A project in a fresh folder whose `main` is SQLite and whose `pg` is the test PostgreSQL (when
+/// there is one), with extracts of `table`.
+fn project(table: &str) -> (tempfile::TempDir, Project) {
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
     std::fs::write(dir.join("Lore.toml"), "[app]\nname = \"extracts_test\"\n").unwrap();
     std::fs::create_dir_all(dir.join("config")).unwrap();
     std::fs::create_dir_all(dir.join("src/extracts")).unwrap();
@@ -52,7 +59,8 @@ fn project(dir: &Path, table: &str) -> Project {
         format!("SELECT id\nFROM {table}\nWHERE WHERE id = 1\n"),
     )
     .unwrap();
-    Project::open(dir).unwrap()
+    let project = Project::open(dir).unwrap();
+    (folder, project)
 }
 
 async fn load_users(db: &Database, connection: &str, table: &str, rows: usize) {
@@ -105,8 +113,7 @@ async fn read_pg(dir: &Path, project: &Project, name: &str, sql: &str) -> DataFr
 
 #[tokio::test]
 async fn one_extract_gives_equal_frames_on_sqlite_and_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = project(dir.path(), "users_equal");
+    let (_dir, project) = project("users_equal");
     let db = Database::new(&project).unwrap();
     let mut frames = Vec::new();
     for backend in backends() {
@@ -142,8 +149,7 @@ async fn one_extract_gives_equal_frames_on_sqlite_and_postgres() {
 
 #[tokio::test]
 async fn parameter_values_are_data_never_sql() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = project(dir.path(), "users_inject");
+    let (_dir, project) = project("users_inject");
     let db = Database::new(&project).unwrap();
     for backend in backends() {
         load_users(&db, backend, "users_inject", 100).await;
@@ -172,8 +178,7 @@ async fn parameter_values_are_data_never_sql() {
 
 #[tokio::test]
 async fn an_injection_through_every_template_syntax_is_bound_or_refused_with_its_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = project(dir.path(), "users_tpl");
+    let (dir, project) = project("users_tpl");
     let extracts = dir.path().join("src/extracts");
     for (name, where_clause) in [
         ("tpl_braces", "first_name = {{ name }}"),
@@ -243,8 +248,7 @@ async fn an_injection_through_every_template_syntax_is_bound_or_refused_with_its
 
 #[tokio::test]
 async fn errors_name_the_connection_and_extract_and_hide_passwords() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = project(dir.path(), "users_errors");
+    let (_dir, project) = project("users_errors");
     let db = Database::new(&project).unwrap();
     let unreachable = db
         .connection("bad")
@@ -271,10 +275,7 @@ async fn errors_name_the_connection_and_extract_and_hide_passwords() {
         "{garbled}"
     );
     let missing = db.connection("nowhere").unwrap_err().to_string();
-    assert!(
-        missing.contains("[nowhere]") && missing.contains("main"),
-        "{missing}"
-    );
+    holds(&missing, &["[nowhere]", "main"]);
     for backend in backends() {
         load_users(&db, backend, "users_errors", 10).await;
         let c = db.connection(backend).unwrap();
@@ -283,10 +284,7 @@ async fn errors_name_the_connection_and_extract_and_hide_passwords() {
             .await
             .unwrap_err()
             .to_string();
-        assert!(
-            no_file.contains("no extract `nope`") && no_file.contains("users_errors"),
-            "{no_file}"
-        );
+        holds(&no_file, &["no extract `nope`", "users_errors"]);
         let syntax = c
             .dataframe("users_errors_broken", &BTreeMap::new())
             .await
@@ -308,17 +306,13 @@ async fn errors_name_the_connection_and_extract_and_hide_passwords() {
             .await
             .unwrap_err()
             .to_string();
-        assert!(
-            unused.contains("`typo`") && unused.contains("users_errors.sql"),
-            "{unused}"
-        );
+        holds(&unused, &["`typo`", "users_errors.sql"]);
     }
 }
 
 #[tokio::test]
 async fn cached_reads_come_back_without_the_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = project(dir.path(), "users_cached");
+    let (_dir, project) = project("users_cached");
     for backend in backends() {
         let db = Database::new(&project).unwrap();
         load_users(&db, backend, "users_cached", 200).await;
@@ -369,8 +363,7 @@ async fn cached_reads_come_back_without_the_database() {
 
 #[tokio::test]
 async fn batches_stream_every_row_and_writes_insert_and_replace() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = project(dir.path(), "users_stream");
+    let (_dir, project) = project("users_stream");
     let db = Database::new(&project).unwrap();
     for backend in backends() {
         load_users(&db, backend, "users_stream", 1000).await;
@@ -431,8 +424,7 @@ async fn batches_stream_every_row_and_writes_insert_and_replace() {
 #[tokio::test]
 async fn statements_carry_a_comment_naming_app_and_call_site() {
     let Some(_) = postgres_url() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let project = project(dir.path(), "users_comment");
+    let (dir, project) = project("users_comment");
     let df = read_pg(
         dir.path(),
         &project,
@@ -449,8 +441,7 @@ async fn statements_carry_a_comment_naming_app_and_call_site() {
 
 #[tokio::test]
 async fn replicas_rotate_per_statement_unless_sticky() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = project(dir.path(), "users_replicas");
+    let (dir, project) = project("users_replicas");
     for (file, value) in [("a", 1), ("b", 2)] {
         let c = lore_core::io::Connection::open(
             &format!(
@@ -487,8 +478,7 @@ async fn replicas_rotate_per_statement_unless_sticky() {
 #[tokio::test]
 async fn postgres_types_become_polars_types_and_the_metadata_database_can_live_there() {
     let Some(url) = postgres_url() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let project = project(dir.path(), "users_types");
+    let (dir, project) = project("users_types");
     let df = read_pg(dir.path(), &project, "types", "SELECT DATE '2018-06-01' AS d, TIMESTAMP '2018-06-01 10:30:00' AS t, true AS b, 2::int4 AS i, 1.5::float4 AS f, NULL::text AS n\n").await;
     assert_eq!(
         df.dtypes(),
@@ -527,8 +517,7 @@ async fn postgres_types_become_polars_types_and_the_metadata_database_can_live_t
 #[tokio::test]
 async fn a_connection_the_server_dropped_is_replaced_and_the_statement_still_runs() {
     let Some(url) = postgres_url() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let project = project(dir.path(), "users_dropped");
+    let (dir, project) = project("users_dropped");
     let mut config = std::fs::read_to_string(dir.path().join("config/database.toml")).unwrap();
     config.push_str("\n[single]\nurl = \"${LORE_TEST_POSTGRES_URL}\"\npool_size = 1\n");
     std::fs::write(dir.path().join("config/database.toml"), config).unwrap();
@@ -555,8 +544,7 @@ async fn a_connection_the_server_dropped_is_replaced_and_the_statement_still_run
 
 #[tokio::test]
 async fn sqlite_values_are_typed_by_their_storage_and_declared_type() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = project(dir.path(), "users_sqlite_types");
+    let (_dir, project) = project("users_sqlite_types");
     let db = Database::new(&project).unwrap();
     let project_main = db.connection("main").unwrap();
     let main = project_main.connection();
@@ -623,7 +611,7 @@ async fn sqlite_values_are_typed_by_their_storage_and_declared_type() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(blob.contains("raw") && blob.contains("hex()"), "{blob}");
+    holds(&blob, &["raw", "hex()"]);
 
     // A statement that writes goes through the driver's own path and still answers.
     let df = main

@@ -8,6 +8,10 @@ use std::time::Duration;
 use lore_core::env::S3Settings;
 use lore_core::io::s3::S3;
 
+#[path = "../src/testing.rs"]
+mod testing;
+use testing::holds;
+
 fn settings() -> Option<S3Settings> {
     let var = |n: &str| std::env::var(format!("LORE_TEST_S3_{n}")).unwrap_or_default();
     if var("ENDPOINT").is_empty() {
@@ -83,7 +87,7 @@ async fn upload_download_list_and_checksums_against_a_real_server() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(wrong.contains("wrong.json"), "{wrong}");
+    holds(&wrong, &["wrong.json"]);
 
     let listed = s3.list(&format!("{run}/")).await.unwrap();
     let keys: Vec<&str> = listed.iter().map(|o| o.key.as_str()).collect();
@@ -113,8 +117,5 @@ async fn upload_download_list_and_checksums_against_a_real_server() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(
-        e.contains("127.0.0.1:9") && e.contains("after 3 tries"),
-        "{e}"
-    );
+    holds(&e, &["127.0.0.1:9", "after 3 tries"]);
 }

@@ -11,6 +11,12 @@ use serde_json::Value;
 
 pub mod served;
 
+// One copy of lore-core's test helpers; not every test binary uses each.
+#[path = "../../lore-core/src/testing.rs"]
+mod testing;
+#[allow(unused_imports)]
+pub use testing::*;
+
 pub fn lore(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lore"))
         .args(args)
@@ -28,6 +34,12 @@ pub fn ok(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a command that must succeed printed, parsed as JSON (its `--json` output).
+#[track_caller]
+pub fn ok_json(out: &Output) -> Value {
+    serde_json::from_str(&ok(out)).unwrap()
 }
 
 pub fn failed(out: &Output) -> String {

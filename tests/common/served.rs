@@ -28,7 +28,7 @@ pub fn fitted() -> &'static Fitted {
         let fit = |extra: &[&str]| -> String {
             let mut args = vec!["fit", MODEL, "--json"];
             args.extend_from_slice(extra);
-            let out: Value = serde_json::from_str(&ok(&lore(&root, &args))).unwrap();
+            let out: Value = ok_json(&lore(&root, &args));
             out["fitting_id"].as_str().unwrap().to_string()
         };
         let first = fit(&[]);

@@ -6,10 +6,7 @@ use super::*;
 fn extract_and_sql_show_rows_and_refuse_bad_input() {
     let d = demo();
     let out = ok(&lore(&d.root, &["extract", "users", "--param", "limit=5"]));
-    assert!(
-        out.contains("shape: (5, 8)") && out.contains("first_name"),
-        "{out}"
-    );
+    holds(&out, &["shape: (5, 8)", "first_name"]);
     ok(&lore(
         &d.root,
         &[
@@ -25,22 +22,16 @@ fn extract_and_sql_show_rows_and_refuse_bad_input() {
         &d.root,
         &["data", "convert", "seven.parquet", "seven.csv"],
     ));
-    assert!(
-        back.contains("7 rows") && back.contains("orders: i64"),
-        "{back}"
-    );
+    holds(&back, &["7 rows", "orders: i64"]);
     let err = failed(&lore(
         &d.root,
         &[
             "extract", "users", "--param", "limit=5", "--param", "nope=1",
         ],
     ));
-    assert!(err.contains("`nope`") && err.contains("users.sql"), "{err}");
+    holds(&err, &["`nope`", "users.sql"]);
     let err = failed(&lore(&d.root, &["extract", "missing"]));
-    assert!(
-        err.contains("no extract `missing`") && err.contains("users"),
-        "{err}"
-    );
+    holds(&err, &["no extract `missing`", "users"]);
 
     let out = ok(&lore(
         &d.root,
@@ -51,7 +42,7 @@ fn extract_and_sql_show_rows_and_refuse_bad_input() {
             "k=1000",
         ],
     ));
-    assert!(out.contains("shape: (1, 1)"), "{out}");
+    holds(&out, &["shape: (1, 1)"]);
     let err = failed(&lore(
         &d.root,
         &["sql", "SELECT id\nFROM users\nWHERE WHERE"],
@@ -75,7 +66,7 @@ fn extract_and_sql_show_rows_and_refuse_bad_input() {
         &["extract", "users"],
         &[("DATABASE_URL", "mysql://x/y")],
     ));
-    assert!(err.contains("mysql") && err.contains("[main]"), "{err}");
+    holds(&err, &["mysql", "[main]"]);
 }
 
 #[test]
@@ -103,17 +94,14 @@ fn data_convert_reads_a_workbook_sheet() {
             "Orders",
         ],
     ));
-    assert!(
-        out.contains("2 rows") && out.contains("customer: str") && out.contains("total: f64"),
-        "{out}"
-    );
+    holds(&out, &["2 rows", "customer: str", "total: f64"]);
     let csv = ok(&lore(
         &dir,
         &["data", "convert", "orders.parquet", "orders.csv"],
     ));
-    assert!(csv.contains("2 rows"), "{csv}");
+    holds(&csv, &["2 rows"]);
     let text = std::fs::read_to_string(dir.join("orders.csv")).unwrap();
-    assert!(text.contains("\"Acme, Inc.\",12.5"), "{text}");
+    holds(&text, &["\"Acme, Inc.\",12.5"]);
     let err = failed(&lore(
         &dir,
         &[
@@ -125,10 +113,7 @@ fn data_convert_reads_a_workbook_sheet() {
             "Sales",
         ],
     ));
-    assert!(
-        err.contains("no sheet `Sales`") && err.contains("Notes, Orders"),
-        "{err}"
-    );
+    holds(&err, &["no sheet `Sales`", "Notes, Orders"]);
 }
 
 #[test]
@@ -148,7 +133,7 @@ fn the_query_cache_serves_repeat_reads_and_can_be_cleared() {
         "the disk cache answers after a restart, without the database"
     );
     let ls = ok(&lore(&root, &["cache", "ls"]));
-    assert!(ls.contains("1 entries"), "{ls}");
+    holds(&ls, &["1 entries"]);
     assert!(ok(&lore(&root, &["cache", "clear"])).contains("Removed 1"));
     failed(&lore(
         &root,
@@ -198,7 +183,7 @@ fn a_cached_extract_caches_the_encoded_splits_for_the_next_fit() {
         .path();
     std::fs::write(&newest, b"not parquet").unwrap();
     let (again, log) = fit(&[]);
-    assert!(log.contains("encoding the extract again"), "{log}");
+    holds(&log, &["encoding the extract again"]);
     assert_eq!(again["test"]["auc"], first["test"]["auc"]);
     let (_, log) = fit(&[]);
     assert!(log.contains(reused), "{log}");

@@ -42,8 +42,7 @@ fn target_beats_unique_on_cities_that_carry_the_signal_read_whole_or_streamed() 
             city_model(encoder, extract),
         )
         .unwrap();
-        let out: Value =
-            serde_json::from_str(&ok(&lore(&root, &["-q", "fit", model, "--json"]))).unwrap();
+        let out: Value = ok_json(&lore(&root, &["-q", "fit", model, "--json"]));
         auc.insert(model, out["stats"]["test"]["auc"].as_f64().unwrap());
     }
     // Unique's codes and Hash's buckets are in no order the label follows; the city's mean is.

@@ -76,10 +76,7 @@ fn declared_and_rust_models_give_the_same_test_auc() {
             "max_depth=2",
         ],
     ));
-    assert!(
-        table.contains("validation") && table.contains("best iteration"),
-        "{table}"
-    );
+    holds(&table, &["validation", "best iteration"]);
     assert!(
         table.contains(" 1800 "),
         "test split of 20,000 rows is 1,800: {table}"
@@ -93,42 +90,35 @@ fn bad_params_list_the_valid_ones() {
         &d.root,
         &["fit", "SubscribersDeclared", "--param", "depth=2"],
     ));
-    assert!(
-        err.contains("`depth`")
-            && err.contains("estimator.max_depth")
-            && err.contains("pipeline.extract.params.limit"),
-        "{err}"
+    holds(
+        &err,
+        &[
+            "`depth`",
+            "estimator.max_depth",
+            "pipeline.extract.params.limit",
+        ],
     );
     let err = failed(&lore(
         &d.root,
         &["fit", "SubscribersDeclared", "--param", "max_depth=deep"],
     ));
-    assert!(
-        err.contains("max_depth") && err.contains("whole number"),
-        "{err}"
-    );
+    holds(&err, &["max_depth", "whole number"]);
 }
 
 #[test]
 fn unknown_model_lists_the_models() {
     let d = demo();
     let err = failed(&lore(&d.root, &["fit", "Nope"]));
-    assert!(
-        err.contains("Nope") && err.contains("Subscribers") && err.contains("SubscribersDeclared"),
-        "{err}"
-    );
+    holds(&err, &["Nope", "Subscribers", "SubscribersDeclared"]);
 }
 
 #[test]
 fn outside_a_project_commands_say_how_to_start() {
     let dir = workdir("outside");
     let err = failed(&lore(&dir, &["fit", "Subscribers"]));
-    assert!(
-        err.contains("Lore.toml") && err.contains("lore init"),
-        "{err}"
-    );
+    holds(&err, &["Lore.toml", "lore init"]);
     let err = failed(&lore(&dir, &["init", "bad name"]));
-    assert!(err.contains("not a valid project name"), "{err}");
+    holds(&err, &["not a valid project name"]);
 }
 
 #[test]
@@ -149,7 +139,7 @@ fn lore_runs_without_a_library_path() {
 #[test]
 fn a_streamed_fit_reads_in_batches_and_leaves_no_spill_behind() {
     let d = demo();
-    let out: Value = serde_json::from_str(&ok(&lore(
+    let out: Value = ok_json(&lore(
         &d.root,
         &[
             "fit",
@@ -158,8 +148,7 @@ fn a_streamed_fit_reads_in_batches_and_leaves_no_spill_behind() {
             "batch_rows=15000",
             "--json",
         ],
-    )))
-    .unwrap();
+    ));
     let stats = &out["stats"];
     let rows: Vec<u64> = ["train", "validation", "test"]
         .iter()
@@ -283,16 +272,13 @@ fn bad_estimator_parameters_fail_before_training_naming_the_parameter() {
     )
     .unwrap();
     let err = failed(&lore(&root, &["fit", "Deep"]));
-    assert!(
-        err.contains("deep.toml") && err.contains("max_depth"),
-        "{err}"
-    );
+    holds(&err, &["deep.toml", "max_depth"]);
 }
 
 #[test]
 fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
     let root = project("search", "tune", 20000);
-    let out: Value = serde_json::from_str(&ok(&lore(
+    let out: Value = ok_json(&lore(
         &root,
         &[
             "-q",
@@ -302,8 +288,7 @@ fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
             "20",
             "--json",
         ],
-    )))
-    .unwrap();
+    ));
     let search = &out["search"];
     let trials = search["trials"].as_array().unwrap();
     assert_eq!(trials.len(), 20, "{search}");
@@ -341,7 +326,7 @@ fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
 
     // Other strategies, trials two at a time.
     for strategy in ["random", "grid"] {
-        let out: Value = serde_json::from_str(&ok(&lore(
+        let out: Value = ok_json(&lore(
             &root,
             &[
                 "-q",
@@ -355,8 +340,7 @@ fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
                 "2",
                 "--json",
             ],
-        )))
-        .unwrap();
+        ));
         assert_eq!(
             out["search"]["trials"].as_array().unwrap().len(),
             6,
@@ -371,22 +355,19 @@ fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
     let (without, _) = declared.split_once("\n# What `lore fit").unwrap();
     std::fs::write(root.join("src/models/plain.toml"), without).unwrap();
     let err = failed(&lore(&root, &["fit", "Plain", "--search", "5"]));
-    assert!(err.contains("[search]"), "{err}");
+    holds(&err, &["[search]"]);
     std::fs::write(
         root.join("src/models/wide.toml"),
         format!("{without}\n[search]\nlimit = {{ int = [100, 1000] }}\n"),
     )
     .unwrap();
     let err = failed(&lore(&root, &["fit", "Wide", "--search", "5"]));
-    assert!(
-        err.contains("search.limit") && err.contains("not an estimator parameter"),
-        "{err}"
-    );
+    holds(&err, &["search.limit", "not an estimator parameter"]);
     let err = failed(&lore(
         &root,
         &["fit", "Wide", "--search", "5", "--search-strategy", "bayes"],
     ));
-    assert!(err.contains("bayes") && err.contains("tpe"), "{err}");
+    holds(&err, &["bayes", "tpe"]);
 }
 
 #[test]
@@ -403,10 +384,7 @@ fn identical_fits_are_reused_and_a_changed_param_or_row_refits() {
     assert_eq!(again["reused"], true, "{again}");
     assert_eq!(again["fitting_id"], first["fitting_id"]);
     let text = ok(&lore(&root, &["-q", "fit", "SubscribersDeclared"]));
-    assert!(
-        text.contains("Reused fitting") && text.contains("--force"),
-        "{text}"
-    );
+    holds(&text, &["Reused fitting", "--force"]);
     let fittings = || {
         std::fs::read_dir(root.join("models/SubscribersDeclared"))
             .unwrap()
@@ -423,10 +401,7 @@ fn identical_fits_are_reused_and_a_changed_param_or_row_refits() {
     // The latest identical fit is reproduced exactly from its saved spec.
     let id = forced["fitting_id"].as_str().unwrap();
     let out = ok(&lore(&root, &["-q", "reproduce", id]));
-    assert!(
-        out.contains("the extract gave the same rows") && out.contains("metrics match"),
-        "{out}"
-    );
+    holds(&out, &["the extract gave the same rows", "metrics match"]);
 
     // One row of the data changed: the fingerprint differs, so it refits.
     ok(&lore(
@@ -445,5 +420,5 @@ fn identical_fits_are_reused_and_a_changed_param_or_row_refits() {
     assert_eq!(out["same_data"], false, "{out}");
     assert_eq!(out["matches"], false, "{out}");
     let err = failed(&lore(&root, &["reproduce", "20990101-000000-0000"]));
-    assert!(err.contains("no fitting `20990101-000000-0000`"), "{err}");
+    holds(&err, &["no fitting `20990101-000000-0000`"]);
 }

@@ -18,22 +18,21 @@ fn generate_model_then_fit_it() {
             "{file}: {out}"
         );
     }
-    let fitted: Value =
-        serde_json::from_str(&ok(&lore(&root, &["fit", "Churn", "--json"]))).unwrap();
+    let fitted: Value = ok_json(&lore(&root, &["fit", "Churn", "--json"]));
     assert_eq!(fitted["model"], "Churn");
     let err = failed(&lore(&root, &["generate", "model", "Churn"]));
-    assert!(err.contains("already exists"), "{err}");
+    holds(&err, &["already exists"]);
     let err = failed(&lore(&root, &["generate", "model", "churn"]));
-    assert!(err.contains("CamelCase"), "{err}");
+    holds(&err, &["CamelCase"]);
 
     // A transformer and an encoder of the project's own, used by name from a TOML model that
     // the stand-alone `lore` hands to the project's binary, where they are registered.
     let out = ok(&lore(&root, &["generate", "transformer", "WordCount"]));
-    assert!(out.contains("src/transformers/word_count.rs"), "{out}");
+    holds(&out, &["src/transformers/word_count.rs"]);
     let out = ok(&lore(&root, &["generate", "encoder", "Sorted"]));
-    assert!(out.contains("src/encoders/sorted.rs"), "{out}");
+    holds(&out, &["src/encoders/sorted.rs"]);
     let err = failed(&lore(&root, &["generate", "encoder", "Sorted"]));
-    assert!(err.contains("already exists"), "{err}");
+    holds(&err, &["already exists"]);
     let declared = |transformer: &str| {
         format!(
             r#"[pipeline.extract]
@@ -74,7 +73,7 @@ n_estimators = 20
         )
     };
     std::fs::write(root.join("src/models/own.toml"), declared("WordCount")).unwrap();
-    let fitted: Value = serde_json::from_str(&ok(&lore(&root, &["fit", "Own", "--json"]))).unwrap();
+    let fitted: Value = ok_json(&lore(&root, &["fit", "Own", "--json"]));
     let fitting = Path::new(fitted["path"].as_str().unwrap());
     let pipeline: Value =
         serde_json::from_str(&std::fs::read_to_string(fitting.join("pipeline.json")).unwrap())
@@ -88,10 +87,12 @@ n_estimators = 20
         "what the encoder learned is saved with the fitting: {sorted}"
     );
     let report = std::fs::read_to_string(fitting.join("report.md")).unwrap();
-    assert!(
-        report.contains("| `Norm(WordCount(email))` | numbers |")
-            && report.contains("| `Sorted(first_name)` |"),
-        "{report}"
+    holds(
+        &report,
+        &[
+            "| `Norm(WordCount(email))` | numbers |",
+            "| `Sorted(first_name)` |",
+        ],
     );
     std::fs::write(
         root.join("rows.csv"),
@@ -103,8 +104,5 @@ n_estimators = 20
 
     std::fs::write(root.join("src/models/own.toml"), declared("WordCuont")).unwrap();
     let err = failed(&lore(&root, &["fit", "Own"]));
-    assert!(
-        err.contains("`WordCuont`") && err.contains("registered: WordCount"),
-        "{err}"
-    );
+    holds(&err, &["`WordCuont`", "registered: WordCount"]);
 }

@@ -37,7 +37,7 @@ fn demo() -> &'static Demo {
     DEMO.get_or_init(|| {
         let dir = workdir("demo");
         let out = ok(&lore(&dir, &["init", "demo"]));
-        assert!(out.contains("Created"), "{out}");
+        holds(&out, &["Created"]);
         let root = dir.join("demo");
         for file in [
             "Lore.toml",

@@ -48,10 +48,7 @@ fn predict_prints_one_row_per_input_and_names_missing_columns() {
         &d.root,
         &["predict", "Subscribers", "--input", "missing.csv"],
     ));
-    assert!(
-        err.contains("missing column") && err.contains("missing.csv"),
-        "{err}"
-    );
+    holds(&err, &["missing column", "missing.csv"]);
     assert!(
         err.contains("`signup_date`") || err.contains("`orders`"),
         "{err}"
@@ -61,11 +58,10 @@ fn predict_prints_one_row_per_input_and_names_missing_columns() {
 #[test]
 fn a_fitting_whose_encoders_coded_differently_is_refused_with_what_to_do() {
     let root = project("old-fitting", "old", 3000);
-    let out: Value = serde_json::from_str(&ok(&lore(
+    let out: Value = ok_json(&lore(
         &root,
         &["-q", "fit", "SubscribersDeclared", "--json"],
-    )))
-    .unwrap();
+    ));
     let pipeline = Path::new(out["path"].as_str().unwrap()).join("pipeline.json");
     let mut saved: Value =
         serde_json::from_str(&std::fs::read_to_string(&pipeline).unwrap()).unwrap();
@@ -85,11 +81,9 @@ fn a_fitting_whose_encoders_coded_differently_is_refused_with_what_to_do() {
         &root,
         &["predict", "SubscribersDeclared", "--input", "one.csv"],
     ));
-    assert!(
-        err.contains("pipeline.json")
-            && err.contains("version 1")
-            && err.contains("lore fit SubscribersDeclared"),
-        "{err}"
+    holds(
+        &err,
+        &["pipeline.json", "version 1", "lore fit SubscribersDeclared"],
     );
 }
 
@@ -107,14 +101,8 @@ fn a_one_hot_encoder_fits_predicts_and_names_its_features() {
         "the template has the Unique(EmailDomain) encoder"
     );
     std::fs::write(root.join("src/models/hot_mail.toml"), one_hot).unwrap();
-    let out: Value =
-        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "HotMail", "--json"]))).unwrap();
-    let features: Vec<String> = out["stats"]["importance"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f[0].as_str().unwrap().to_string())
-        .collect();
+    let out: Value = ok_json(&lore(&root, &["-q", "fit", "HotMail", "--json"]));
+    let features = importance_names(&out);
     assert!(
         features.contains(&"OneHot(EmailDomain(email))=gmail.com".to_string()),
         "{features:?}"
@@ -135,14 +123,8 @@ fn a_one_hot_encoder_fits_predicts_and_names_its_features() {
         );
     assert!(text.contains("batch_rows") && text.contains("\"Text\""));
     std::fs::write(root.join("src/models/text_mail.toml"), text).unwrap();
-    let out: Value =
-        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "TextMail", "--json"]))).unwrap();
-    let features: Vec<String> = out["stats"]["importance"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f[0].as_str().unwrap().to_string())
-        .collect();
+    let out: Value = ok_json(&lore(&root, &["-q", "fit", "TextMail", "--json"]));
+    let features = importance_names(&out);
     assert!(
         features.contains(&"Text(email)=gmail".to_string()),
         "{features:?}"
@@ -158,8 +140,7 @@ fn classes_and_numbers_are_fitted_evaluated_explained_and_exported() {
     write_segment_models(&root);
 
     // Several classes: better than always answering the commonest, in accuracy and log-loss.
-    let out: Value =
-        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Segments", "--json"]))).unwrap();
+    let out: Value = ok_json(&lore(&root, &["-q", "fit", "Segments", "--json"]));
     let test = &out["stats"]["test"];
     assert_eq!(
         out["stats"]["task"],
@@ -184,8 +165,7 @@ fn classes_and_numbers_are_fitted_evaluated_explained_and_exported() {
     assert!(test["macro_avg"]["f1"].as_f64().unwrap() > 0.0, "{test}");
 
     // A number: better than its mean (R² above 0), saved as UBJ.
-    let out: Value =
-        serde_json::from_str(&ok(&lore(&root, &["-q", "fit", "Sessions", "--json"]))).unwrap();
+    let out: Value = ok_json(&lore(&root, &["-q", "fit", "Sessions", "--json"]));
     let test = &out["stats"]["test"];
     assert_eq!(out["stats"]["task"], "Regression");
     assert!(test["r2"].as_f64().unwrap() > 0.0, "{test}");
@@ -195,10 +175,7 @@ fn classes_and_numbers_are_fitted_evaluated_explained_and_exported() {
     assert!(fitting.join("model.ubj").is_file());
     assert!(fitting.join("predicted.svg").is_file());
     let report = std::fs::read_to_string(fitting.join("report.md")).unwrap();
-    assert!(
-        report.contains("RMSE") && report.contains("regression"),
-        "{report}"
-    );
+    holds(&report, &["RMSE", "regression"]);
 
     // Predictions, explained: the contributions and the bias add up to the number predicted.
     std::fs::write(
@@ -234,27 +211,23 @@ fn classes_and_numbers_are_fitted_evaluated_explained_and_exported() {
     }
 
     // Evaluated on new labelled rows; rows without the label are refused, naming the column.
-    let out: Value = serde_json::from_str(&ok(&lore(
+    let out: Value = ok_json(&lore(
         &root,
         &["evaluate", "Segments", "--input", "rows.csv", "--json"],
-    )))
-    .unwrap();
+    ));
     assert_eq!(out["stats"]["rows"], 3);
     assert!(out["stats"]["accuracy"].as_f64().is_some(), "{out}");
     let text = ok(&lore(
         &root,
         &["evaluate", "Sessions", "--input", "rows.csv"],
     ));
-    assert!(text.contains("RMSE") && text.contains("input"), "{text}");
+    holds(&text, &["RMSE", "input"]);
     std::fs::write(root.join("unlabelled.csv"), "orders,basket_value\n3,20\n").unwrap();
     let err = failed(&lore(
         &root,
         &["evaluate", "Sessions", "--input", "unlabelled.csv"],
     ));
-    assert!(
-        err.contains("`sessions_30d`") && err.contains("unlabelled.csv"),
-        "{err}"
-    );
+    holds(&err, &["`sessions_30d`", "unlabelled.csv"]);
 
     // The encoded splits, exported with labels and predictions; Python's own xgboost loads each
     // booster and predicts exactly what Lore did.
@@ -271,11 +244,10 @@ fn classes_and_numbers_are_fitted_evaluated_explained_and_exported() {
         ("SubscribersDeclared", "Unique(first_name),"),
     ] {
         let export = format!("encoded/{model}");
-        let out: Value = serde_json::from_str(&ok(&lore(
+        let out: Value = ok_json(&lore(
             &root,
             &["-q", "fit", model, "--export", &export, "--json"],
-        )))
-        .unwrap();
+        ));
         for file in ["train.parquet", "validation.parquet", "test.parquet"] {
             let csv = format!("{export}/{file}.csv");
             ok(&lore(
@@ -293,4 +265,14 @@ fn classes_and_numbers_are_fitted_evaluated_explained_and_exported() {
             booster_in_python(python, &out, &root.join(&export));
         }
     }
+}
+
+/// The names of the features in a fit's `--json` output, most important first.
+fn importance_names(out: &Value) -> Vec<String> {
+    out["stats"]["importance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[0].as_str().unwrap().to_string())
+        .collect()
 }

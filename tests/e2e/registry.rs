@@ -7,11 +7,10 @@ fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
     let dir = workdir("manifest");
     ok(&lore(&dir, &["init", "sealed", "--sample-rows", "2000"]));
     let root = dir.join("sealed");
-    let out: Value = serde_json::from_str(&ok(&lore(
+    let out: Value = ok_json(&lore(
         &root,
         &["-q", "fit", "SubscribersDeclared", "--json"],
-    )))
-    .unwrap();
+    ));
     let fitting = PathBuf::from(out["path"].as_str().unwrap());
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(fitting.join("manifest.json")).unwrap())
@@ -38,10 +37,7 @@ fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
     };
     std::fs::write(&encoders, &bytes).unwrap();
     let err = failed(&lore(&root, &predict));
-    assert!(
-        err.contains("pipeline.json") && err.contains("SHA-256"),
-        "{err}"
-    );
+    holds(&err, &["pipeline.json", "SHA-256"]);
 
     // The API skips it, saying why, and serves nothing from it.
     let log = dir.join("api.stderr");
@@ -56,10 +52,7 @@ fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
     assert_eq!(status, 404);
     drop(server);
     let stderr = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        stderr.contains("pipeline.json") && stderr.contains("skipped"),
-        "{stderr}"
-    );
+    holds(&stderr, &["pipeline.json", "skipped"]);
 }
 
 #[test]
@@ -104,11 +97,10 @@ fn promote_rollback_and_history_and_the_api_follows_the_production_alias() {
         ],
     ));
 
-    let history: Value = serde_json::from_str(&ok(&lore(
+    let history: Value = ok_json(&lore(
         &root,
         &["models", "history", "SubscribersDeclared", "--json"],
-    )))
-    .unwrap();
+    ));
     let events: Vec<(String, String, String)> = history["events"]
         .as_array()
         .unwrap()
@@ -167,7 +159,7 @@ fn promote_rollback_and_history_and_the_api_follows_the_production_alias() {
     ok(&lore(&root, &["models", "rollback", "SubscribersDeclared"]));
     wait_for_fitting(port, "SubscribersDeclared", &b, Value::Null);
     let err = failed(&lore(&root, &["models", "rollback", "SubscribersDeclared"]));
-    assert!(err.contains("nothing to roll back"), "{err}");
+    holds(&err, &["nothing to roll back"]);
     let err = failed(&lore(
         &root,
         &["models", "promote", "SubscribersDeclared", "nope"],
@@ -187,5 +179,5 @@ fn promote_rollback_and_history_and_the_api_follows_the_production_alias() {
             "Prod",
         ],
     ));
-    assert!(err.contains("`Prod` is not an alias name"), "{err}");
+    holds(&err, &["`Prod` is not an alias name"]);
 }

@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn runs_lists_every_fitting() {
     let d = demo();
-    let runs: Value = serde_json::from_str(&ok(&lore(&d.root, &["runs", "--json"]))).unwrap();
+    let runs: Value = ok_json(&lore(&d.root, &["runs", "--json"]));
     let ids: Vec<&str> = runs
         .as_array()
         .unwrap()
@@ -100,17 +100,14 @@ fn runs_are_documents_found_by_filters_shown_compared_and_exported() {
     assert_eq!(aucs.len(), 3, "{sorted}");
     assert!(aucs.windows(2).all(|w| w[0] >= w[1]), "{sorted}");
     let limited = ok(&lore(&root, &["runs", "--limit", "2"]));
-    assert!(limited.contains("--limit 0 shows them all"), "{limited}");
+    holds(&limited, &["--limit 0 shows them all"]);
 
     let (a, b) = (
         growth["fitting_id"].as_str().unwrap(),
         risk["fitting_id"].as_str().unwrap(),
     );
     let shown = ok(&lore(&root, &["runs", "show", a]));
-    assert!(
-        shown.contains("metrics.test.auc = ") && shown.contains("tags.team = \"growth\""),
-        "{shown}"
-    );
+    holds(&shown, &["metrics.test.auc = ", "tags.team = \"growth\""]);
     let compared = ok(&lore(&root, &["runs", "compare", a, b]));
     assert!(
         compared
@@ -132,10 +129,7 @@ fn runs_are_documents_found_by_filters_shown_compared_and_exported() {
     assert!(out.is_empty(), "{out}");
     let csv = std::fs::read_to_string(root.join("runs.csv")).unwrap();
     let header = csv.lines().next().unwrap();
-    assert!(
-        header.contains("metrics.test.auc") && header.contains("params.estimator.max_depth"),
-        "{header}"
-    );
+    holds(header, &["metrics.test.auc", "params.estimator.max_depth"]);
     assert_eq!(csv.lines().count(), 4, "a header and three fits");
     ok(&lore(
         &root,
@@ -182,23 +176,14 @@ fn runs_are_documents_found_by_filters_shown_compared_and_exported() {
     );
 
     let err = failed(&lore(&root, &["runs", "--where", "metrics.test.auc >> 1"]));
-    assert!(
-        err.contains("--where") && err.contains("column 19"),
-        "{err}"
-    );
+    holds(&err, &["--where", "column 19"]);
     let err = failed(&lore(&root, &["runs", "show", "nope"]));
-    assert!(err.contains("no run `nope`"), "{err}");
+    holds(&err, &["no run `nope`"]);
     let err = failed(&lore(&root, &["runs", "--kind", "bogus"]));
-    assert!(
-        err.contains("bogus") && err.contains("fit, evaluate, trial"),
-        "{err}"
-    );
+    holds(&err, &["bogus", "fit, evaluate, trial"]);
     let err = failed(&lore(
         &root,
         &["fit", "SubscribersDeclared", "--tag", "oops"],
     ));
-    assert!(
-        err.contains("--tag oops") && err.contains("KEY=VALUE"),
-        "{err}"
-    );
+    holds(&err, &["--tag oops", "KEY=VALUE"]);
 }

@@ -204,12 +204,8 @@ fn a_damaged_object_is_refused_and_s3_failures_leave_no_registry_change() {
     let down = [("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")];
     let out = lore_env(&root, &["-v", "models", "promote", model, id], &down);
     let err = failed(&out);
-    assert!(
-        err.contains("try 2 of 4") && err.contains("after 4 tries") && err.contains("127.0.0.1:9"),
-        "{err}"
-    );
-    let history: Value =
-        serde_json::from_str(&ok(&lore(&root, &["models", "history", model, "--json"]))).unwrap();
+    holds(&err, &["try 2 of 4", "after 4 tries", "127.0.0.1:9"]);
+    let history: Value = ok_json(&lore(&root, &["models", "history", model, "--json"]));
     assert_eq!(history["events"], serde_json::json!([]), "{history}");
     assert_eq!(history["holders"], serde_json::json!({}), "{history}");
     assert_eq!(remote_fittings(&root)[0]["aliases"], serde_json::json!([]));
@@ -217,10 +213,7 @@ fn a_damaged_object_is_refused_and_s3_failures_leave_no_registry_change() {
     // A fit whose upload fails is kept locally, and the error says how to upload it later.
     let out = lore_env(&root, &["-q", "fit", model, "--force", "--upload"], &down);
     let err = failed(&out);
-    assert!(
-        err.contains("the upload failed") && err.contains("lore models push"),
-        "{err}"
-    );
+    holds(&err, &["the upload failed", "lore models push"]);
     assert_eq!(
         ok(&lore(&root, &["models", "ls", "--json"]))
             .matches("fitting_id")
@@ -231,7 +224,7 @@ fn a_damaged_object_is_refused_and_s3_failures_leave_no_registry_change() {
     // Wrong credentials: refused at once, saying which.
     let wrong = [("AWS_SECRET_ACCESS_KEY", "not-the-secret")];
     let err = failed(&lore_env(&root, &["models", "push", model, id], &wrong));
-    assert!(err.contains("credentials were refused"), "{err}");
+    holds(&err, &["credentials were refused"]);
     assert!(!err.contains("try 2"), "a refusal is not retried: {err}");
 
     // Flip one byte of the stored encoder file: a pull refuses it by name and keeps nothing.
@@ -239,10 +232,7 @@ fn a_damaged_object_is_refused_and_s3_failures_leave_no_registry_change() {
     let copy = dir.join("copy");
     fresh_copy(&root, &copy);
     let err = failed(&lore(&copy, &["models", "pull", model, id]));
-    assert!(
-        err.contains("pipeline.json") && err.contains("damaged"),
-        "{err}"
-    );
+    holds(&err, &["pipeline.json", "damaged"]);
     let left: Vec<_> = std::fs::read_dir(copy.join("models").join(model))
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
@@ -254,7 +244,7 @@ fn a_damaged_object_is_refused_and_s3_failures_leave_no_registry_change() {
         &copy,
         &["predict", model, "--input", "x.csv", "--fitting", id],
     ));
-    assert!(err.contains("pipeline.json"), "{err}");
+    holds(&err, &["pipeline.json"]);
 }
 
 /// The bucket key of one file of a fitting of the project at `root`.
@@ -421,12 +411,12 @@ fn names_from_a_bucket_never_leave_their_folder_and_bad_fittings_are_skipped() {
 
     // Pulling one by hand is refused the same way, and the command line's names are checked.
     let err = failed(&lore(&server_dir, &["models", "pull", model, "zz-dotdot"]));
-    assert!(err.contains("\"../x\"") && err.contains("s3://"), "{err}");
+    holds(&err, &["\"../x\"", "s3://"]);
     let err = failed(&lore(
         &server_dir,
         &["models", "pull", model, "zz/../../escape"],
     ));
-    assert!(err.contains("path separator"), "{err}");
+    holds(&err, &["path separator"]);
 
     // Nothing anywhere but the good fitting's own files in models/<Model>/<id>/.
     assert!(!outside.exists(), "nothing written at an absolute path");

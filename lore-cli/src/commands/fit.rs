@@ -125,19 +125,16 @@ pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -
         None => None,
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "model": fitting.model,
-                "fitting_id": fitting.id,
-                "path": fitting.dir.display().to_string(),
-                "reused": reused,
-                "stats": fitting.stats,
-                "search": fitting.search,
-                "fingerprint": run.get("fingerprint"),
-                "uploaded": uploaded,
-            })
-        );
+        print_json(&serde_json::json!({
+            "model": fitting.model,
+            "fitting_id": fitting.id,
+            "path": fitting.dir.display().to_string(),
+            "reused": reused,
+            "stats": fitting.stats,
+            "search": fitting.search,
+            "fingerprint": run.get("fingerprint"),
+            "uploaded": uploaded,
+        }));
         return Ok(ExitCode::SUCCESS);
     }
     let s = &fitting.stats;
@@ -258,17 +255,14 @@ pub(super) async fn reproduce(args: ReproduceArgs, quiet: bool) -> Result<ExitCo
     let project = current_project()?;
     let r = models::reproduce::reproduce(&project, &args.fitting, quiet || args.json).await?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "fitting_id": r.original.id,
-                "reproduced_by": r.fitted.fitting.id,
-                "matches": r.matches(),
-                "same_data": r.same_data,
-                "compared": r.compared,
-                "differences": r.differences.iter().map(|(k, a, b)| serde_json::json!({"metric": k, "original": a, "reproduced": b})).collect::<Vec<_>>(),
-            })
-        );
+        print_json(&serde_json::json!({
+            "fitting_id": r.original.id,
+            "reproduced_by": r.fitted.fitting.id,
+            "matches": r.matches(),
+            "same_data": r.same_data,
+            "compared": r.compared,
+            "differences": r.differences.iter().map(|(k, a, b)| serde_json::json!({"metric": k, "original": a, "reproduced": b})).collect::<Vec<_>>(),
+        }));
     } else {
         println!(
             "Fitted {} again from fitting {}'s spec -> fitting {}",

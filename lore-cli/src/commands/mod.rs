@@ -84,6 +84,11 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
     }
 }
 
+/// Prints `value` as one line of JSON, what `--json` gives.
+fn print_json(value: &serde_json::Value) {
+    println!("{value}");
+}
+
 fn current_project() -> Result<Project> {
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     Ok(Project::discover(&cwd)?)

@@ -36,17 +36,14 @@ pub(super) async fn evaluate(args: EvaluateArgs, host: &Host, verbose: bool) -> 
     let input = args.rows.input.display().to_string();
     let (stats, run) = fitting.evaluate(&current_project()?, df, &input).await?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "model": fitting.model,
-                "fitting_id": fitting.id,
-                "input": args.rows.input.display().to_string(),
-                "scoring": fitting.stats.scoring.name(),
-                "stats": stats,
-                "run_id": run.id(),
-            })
-        );
+        print_json(&serde_json::json!({
+            "model": fitting.model,
+            "fitting_id": fitting.id,
+            "input": args.rows.input.display().to_string(),
+            "scoring": fitting.stats.scoring.name(),
+            "stats": stats,
+            "run_id": run.id(),
+        }));
         return Ok(ExitCode::SUCCESS);
     }
     println!(

@@ -95,9 +95,8 @@ pub(super) async fn registry(command: ModelsCommand, quiet: bool) -> Result<Exit
             let events = aliases::history(&project, &model, None).await?;
             let holders = aliases::holders(&project, remote, &model).await?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"model": model, "events": events, "holders": holders})
+                print_json(
+                    &serde_json::json!({"model": model, "events": events, "holders": holders}),
                 );
                 return Ok(ExitCode::SUCCESS);
             }

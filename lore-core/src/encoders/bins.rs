@@ -5,7 +5,7 @@ use polars::prelude::*;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::encoders::contract::{Fitted, Learner, Spec, Start};
+use crate::encoders::contract::{reads, Fitted, Learner, Spec, Start};
 use crate::encoders::read::{each_finite, holds_dates, map_values, Range};
 use crate::encoders::{Encoder, FittedEncoder, FittedOutput};
 use crate::error::Result;
@@ -55,15 +55,9 @@ struct LearnDiscrete {
     dates: Option<bool>,
 }
 
+reads!("Discrete": Discrete, FittedDiscrete);
+
 impl Spec for Discrete {
-    fn kind(&self) -> &str {
-        "Discrete"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn learner(&self, start: &Start<'_>) -> Result<Box<dyn Learner>> {
         Ok(Box::new(LearnDiscrete {
             column: self.column.clone(),
@@ -102,14 +96,6 @@ impl Learner for LearnDiscrete {
 }
 
 impl Fitted for FittedDiscrete {
-    fn kind(&self) -> &str {
-        "Discrete"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn cardinality(&self) -> Option<usize> {
         Some(self.bins + 1)
     }
@@ -167,15 +153,9 @@ struct LearnQuantile {
     rng: rand_pcg::Pcg64,
 }
 
+reads!("Quantile": Quantile, FittedQuantile);
+
 impl Spec for Quantile {
-    fn kind(&self) -> &str {
-        "Quantile"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn learner(&self, start: &Start<'_>) -> Result<Box<dyn Learner>> {
         Ok(Box::new(LearnQuantile {
             column: self.column.clone(),
@@ -235,14 +215,6 @@ impl Learner for LearnQuantile {
 }
 
 impl Fitted for FittedQuantile {
-    fn kind(&self) -> &str {
-        "Quantile"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn cardinality(&self) -> Option<usize> {
         Some(self.quantiles + 3)
     }
@@ -324,6 +296,7 @@ pub(crate) fn quantile_code(
 mod tests {
     use super::*;
     use crate::encoders::tests::{codes, fit, x};
+    use crate::testing::*;
 
     #[test]
     fn discrete_bins_numbers_and_dates_with_a_code_for_null() {
@@ -384,16 +357,13 @@ mod tests {
 
     #[test]
     fn zero_bins_are_refused_naming_the_parameter() {
-        let err = Encoder::Quantile(Quantile {
-            column: "x".into(),
-            quantiles: 0,
-        })
-        .start(&crate::encoders::OutputEncoder::Cluster {})
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("Quantile(x).quantiles") && err.contains("at least 1"),
-            "{err}"
+        refused(
+            Encoder::Quantile(Quantile {
+                column: "x".into(),
+                quantiles: 0,
+            })
+            .start(&crate::encoders::OutputEncoder::Cluster {}),
+            &["Quantile(x).quantiles", "at least 1"],
         );
     }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::encoders::contract::{with_twin, Fitted, Learner, Spec, Start};
+use crate::encoders::contract::{reads, Fitted, Learner, Reads, Spec, Start};
 use crate::encoders::read::{count_texts, each_finite, side_by_side, values, Items};
 use crate::encoders::{Encoder, FittedEncoder, FittedOutput};
 use crate::error::{Error, Result};
@@ -44,15 +44,9 @@ struct LearnEnum {
     max: Option<i64>,
 }
 
+reads!("Enum": Enum, FittedEnum);
+
 impl Spec for Enum {
-    fn kind(&self) -> &str {
-        "Enum"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
         Ok(Box::new(LearnEnum {
             column: self.column.clone(),
@@ -97,14 +91,6 @@ impl Learner for LearnEnum {
 }
 
 impl Fitted for FittedEnum {
-    fn kind(&self) -> &str {
-        "Enum"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn cardinality(&self) -> Option<usize> {
         Some(self.cardinality + 2)
     }
@@ -154,15 +140,9 @@ pub struct FittedOneHot {
     pub drop_first: bool,
 }
 
+reads!("OneHot": OneHot, FittedOneHot);
+
 impl Spec for OneHot {
-    fn kind(&self) -> &str {
-        "OneHot"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn learner(&self, start: &Start<'_>) -> Result<Box<dyn Learner>> {
         let percent = self.percent_occurrences;
         if !(0.0..=100.0).contains(&percent) {
@@ -192,14 +172,6 @@ impl Spec for OneHot {
 }
 
 impl Fitted for FittedOneHot {
-    fn kind(&self) -> &str {
-        "OneHot"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn width(&self) -> usize {
         self.categories
             .len()
@@ -270,15 +242,9 @@ pub struct FittedUnique {
     pub twin: Option<String>,
 }
 
+reads!("Unique": Unique, FittedUnique; twin);
+
 impl Spec for Unique {
-    fn kind(&self) -> &str {
-        "Unique"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        with_twin(&self.column, &self.twin)
-    }
-
     fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
         let (column, twin) = (self.column.clone(), self.twin.clone());
         let minimum = self.minimum_occurrences.max(1);
@@ -300,14 +266,6 @@ impl Spec for Unique {
 }
 
 impl Fitted for FittedUnique {
-    fn kind(&self) -> &str {
-        "Unique"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        with_twin(&self.column, &self.twin)
-    }
-
     fn width(&self) -> usize {
         1 + usize::from(self.twin.is_some())
     }
@@ -568,6 +526,7 @@ pub(crate) fn enum_code(v: Option<f64>, cardinality: usize) -> f32 {
 mod tests {
     use super::*;
     use crate::encoders::tests::{codes, fit, x};
+    use crate::testing::*;
 
     #[test]
     fn enum_keeps_codes_and_marks_unseen_and_null() {
@@ -578,13 +537,9 @@ mod tests {
         assert_eq!(f.cardinality(), Some(5));
         let v = codes(&f, &x(&[Some(1.0), Some(7.0), Some(-1.0), None]));
         assert_eq!(v, vec![1.0, 3.0, 3.0, 4.0]);
-        let err = Encoder::Enum(Enum { column: "x".into() })
-            .fit(&x(&[Some(1.5)]))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("`x`") && err.contains("whole numbers"),
-            "{err}"
+        refused(
+            Encoder::Enum(Enum { column: "x".into() }).fit(&x(&[Some(1.5)])),
+            &["`x`", "whole numbers"],
         );
     }
 
@@ -671,13 +626,9 @@ mod tests {
         let dropped = fit(spec(1, 0.0, true), &train);
         assert_eq!(dropped.features(), vec!["OneHot(c)=b", "OneHot(c)=c"]);
         assert_eq!(codes(&dropped, &test)[..2], [1.0, 0.0]);
-        let e = spec(1, 250.0, false)
-            .start(&crate::encoders::OutputEncoder::Cluster {})
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("OneHot(c).percent_occurrences") && e.contains("250"),
-            "{e}"
+        refused(
+            spec(1, 250.0, false).start(&crate::encoders::OutputEncoder::Cluster {}),
+            &["OneHot(c).percent_occurrences", "250"],
         );
     }
 }

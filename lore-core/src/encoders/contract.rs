@@ -33,14 +33,50 @@ impl Start<'_> {
     }
 }
 
-/// An encoder as a spec names it: its columns and parameters, before it has seen data.
-pub trait Spec: fmt::Debug + Send + Sync {
+/// What an encoder's spec and its fitted form share: the name and the columns it reads.
+pub trait Reads {
     /// The name specs give it by `type`, such as `Unique` (a custom encoder's registered name).
     fn kind(&self) -> &str;
 
     /// Every column it reads, its own first.
     fn columns(&self) -> Vec<&str>;
+}
 
+/// Implements [`Reads`] for an encoder's spec and fitted types, named `$kind`: they read the
+/// field `column`, or the fields listed after `;`, or with `; twin` the `column` and the
+/// optional `twin` coded over the same vocabulary.
+macro_rules! reads {
+    ($kind:literal: $($t:ty),+) => {
+        $crate::encoders::contract::reads!(@each $kind, [$($t),+], (|e| vec![&e.column]));
+    };
+    ($kind:literal: $($t:ty),+; twin) => {
+        $crate::encoders::contract::reads!(@each $kind, [$($t),+], (|e| {
+            $crate::encoders::contract::with_twin(&e.column, &e.twin)
+        }));
+    };
+    ($kind:literal: $($t:ty),+; $($field:ident),+) => {
+        $crate::encoders::contract::reads!(@each $kind, [$($t),+], (|e| vec![$(&e.$field),+]));
+    };
+    (@each $kind:literal, [$($t:ty),+], $columns:tt) => {
+        $($crate::encoders::contract::reads!(@one $kind, $t, $columns);)+
+    };
+    (@one $kind:literal, $t:ty, (|$e:ident| $columns:expr)) => {
+        impl $crate::encoders::contract::Reads for $t {
+            fn kind(&self) -> &str {
+                $kind
+            }
+
+            fn columns(&self) -> Vec<&str> {
+                let $e = self;
+                $columns
+            }
+        }
+    };
+}
+pub(crate) use reads;
+
+/// An encoder as a spec names it: its columns and parameters, before it has seen data.
+pub trait Spec: Reads + fmt::Debug + Send + Sync {
     /// Checks the parameters (before any data is read) and gives an empty learner.
     fn learner(&self, start: &Start<'_>) -> Result<Box<dyn Learner>>;
 }
@@ -62,13 +98,7 @@ pub trait Learner: fmt::Debug + Send {
 }
 
 /// An encoder with what it learned: what it makes of a column, saved in every fitting.
-pub trait Fitted: fmt::Debug + Send + Sync {
-    /// The name specs give it by `type`.
-    fn kind(&self) -> &str;
-
-    /// Every column it reads, its own first.
-    fn columns(&self) -> Vec<&str>;
-
+pub trait Fitted: Reads + fmt::Debug + Send + Sync {
     /// How many features it makes.
     fn width(&self) -> usize {
         1
@@ -83,10 +113,15 @@ pub trait Fitted: fmt::Debug + Send + Sync {
     }
 
     /// How many integer codes each of its features takes, or `None` for floats.
-    fn cardinality(&self) -> Option<usize>;
+    fn cardinality(&self) -> Option<usize> {
+        None
+    }
 
-    /// The readable value behind a code or a float (never NaN here), where it can tell.
-    fn decode(&self, value: f32) -> Option<String>;
+    /// The readable value behind a code or a float (never NaN here), where it can tell: by
+    /// default the float itself.
+    fn decode(&self, value: f32) -> Option<String> {
+        Some(value.to_string())
+    }
 
     /// Every row of `df`, [`Fitted::width`] values a row, row after row; floats are NaN where a
     /// value is missing, codes follow [`Fitted::cardinality`].
@@ -151,6 +186,20 @@ pub struct Checks {
     pub numbers: bool,
     /// The fitted encoder it finishes as.
     pub fitted: FittedEncoder,
+}
+
+impl Checks {
+    /// A learner that checks the columns `fitted` reads (the first holding numbers when
+    /// `numbers`) and finishes as `fitted`: for encoders that learn nothing from the rows.
+    pub fn boxed(fitted: impl Into<FittedEncoder>, numbers: bool) -> Result<Box<dyn Learner>> {
+        let fitted = fitted.into();
+        let columns = fitted.columns().iter().map(|c| c.to_string()).collect();
+        Ok(Box::new(Checks {
+            columns,
+            numbers,
+            fitted,
+        }))
+    }
 }
 
 impl Learner for Checks {

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::encoders::contract::{Fitted, Learner, Spec, Start};
+use crate::encoders::contract::{Fitted, Learner, Reads, Spec, Start};
 use crate::encoders::{Encoder, FittedEncoder, FittedOutput};
 use crate::error::{Error, Result};
 use crate::frame;
@@ -160,7 +160,7 @@ struct LearnCustom {
     learned: serde_json::Value,
 }
 
-impl Spec for Custom {
+impl Reads for Custom {
     fn kind(&self) -> &str {
         &self.name
     }
@@ -168,7 +168,9 @@ impl Spec for Custom {
     fn columns(&self) -> Vec<&str> {
         vec![&self.column]
     }
+}
 
+impl Spec for Custom {
     fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
         Ok(Box::new(LearnCustom {
             spec: self.clone(),
@@ -203,7 +205,7 @@ impl Learner for LearnCustom {
     }
 }
 
-impl Fitted for FittedCustom {
+impl Reads for FittedCustom {
     fn kind(&self) -> &str {
         &self.name
     }
@@ -211,17 +213,15 @@ impl Fitted for FittedCustom {
     fn columns(&self) -> Vec<&str> {
         vec![&self.column]
     }
+}
 
+impl Fitted for FittedCustom {
     fn width(&self) -> usize {
         self.width
     }
 
     fn cardinality(&self) -> Option<usize> {
         self.cardinality
-    }
-
-    fn decode(&self, value: f32) -> Option<String> {
-        Some(value.to_string())
     }
 
     fn encode(&self, df: &DataFrame, by: &str) -> Result<Vec<f32>> {
@@ -246,6 +246,7 @@ impl Encoder {
 mod tests {
     use super::*;
     use crate::encoders::OutputEncoder;
+    use crate::testing::*;
 
     /// Numbers as their distance from the largest training value, in units of `scale`.
     #[derive(serde::Deserialize)]
@@ -293,7 +294,7 @@ mod tests {
         assert_eq!(fitted.features(), vec!["FromTop(x)"]);
         assert_eq!(fitted.cardinality(), None);
         let saved = serde_json::to_string(&fitted).unwrap();
-        assert!(saved.contains("\"learned\":{\"max\":9.0}"), "{saved}");
+        holds(&saved, &["\"learned\":{\"max\":9.0}"]);
         let back: FittedEncoder = serde_json::from_str(&saved).unwrap();
         let later = df!("x" => [Some(9.0), Some(3.0), None]).unwrap();
         let v = back.encode(&later).unwrap();
@@ -303,13 +304,9 @@ mod tests {
 
     #[test]
     fn an_unregistered_encoder_is_refused_before_any_data_is_read() {
-        let e = Encoder::custom("NoSuch", "x")
-            .start(&OutputEncoder::Cluster {})
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("`NoSuch`") && e.contains("lore generate encoder NoSuch"),
-            "{e}"
+        refused(
+            Encoder::custom("NoSuch", "x").start(&OutputEncoder::Cluster {}),
+            &["`NoSuch`", "lore generate encoder NoSuch"],
         );
         assert_eq!(
             Encoder::custom("NoSuch", "x").unregistered(),

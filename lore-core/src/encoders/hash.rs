@@ -4,7 +4,7 @@
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::encoders::contract::{Checks, Fitted, Learner, Spec, Start};
+use crate::encoders::contract::{reads, Checks, Fitted, Learner, Spec, Start};
 use crate::encoders::Encoder;
 use crate::error::Result;
 use crate::frame;
@@ -16,7 +16,8 @@ fn buckets() -> usize {
 /// A category hashed into `buckets` codes by a stable hash of its text (the same in every
 /// process and version), seeded by `seed`; null has a code of its own. Unlike `Unique` it learns
 /// no vocabulary, so it suits ids with millions of values, and an unseen id still lands in a
-/// bucket; different categories may share one.
+/// bucket; different categories may share one. Codes `0..buckets` are the hashes, `buckets` is
+/// null. It learns nothing, so it is its own fitted form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hash {
@@ -30,56 +31,23 @@ pub struct Hash {
     pub seed: u64,
 }
 
-/// A fitted [`Hash`]: codes `0..buckets` by the hash of the text, `buckets` for null.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FittedHash {
-    /// The column.
-    pub column: String,
-    /// How many codes.
-    pub buckets: usize,
-    /// The hash's seed.
-    pub seed: u64,
-}
+reads!("Hash": Hash);
 
 impl Spec for Hash {
-    fn kind(&self) -> &str {
-        "Hash"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn learner(&self, start: &Start<'_>) -> Result<Box<dyn Learner>> {
-        Ok(Box::new(Checks {
-            columns: vec![self.column.clone()],
-            numbers: false,
-            fitted: FittedHash {
-                column: self.column.clone(),
-                buckets: start.at_least_one("buckets", self.buckets)?,
-                seed: self.seed,
-            }
-            .into(),
-        }))
+        start.at_least_one("buckets", self.buckets)?;
+        Checks::boxed(self.clone(), false)
     }
 }
 
-impl FittedHash {
+impl Hash {
     /// The bucket of one text.
     fn bucket(&self, text: &str) -> f32 {
         (seeded_hash(self.seed, text) % self.buckets as u64) as f32
     }
 }
 
-impl Fitted for FittedHash {
-    fn kind(&self) -> &str {
-        "Hash"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
+impl Fitted for Hash {
     fn cardinality(&self) -> Option<usize> {
         Some(self.buckets + 1)
     }
@@ -126,6 +94,7 @@ mod tests {
     use super::*;
     use crate::encoders::tests::{codes, fit};
     use crate::encoders::FittedEncoder;
+    use crate::testing::*;
 
     fn ids(values: &[Option<&str>]) -> DataFrame {
         df!("id" => values).unwrap()
@@ -153,16 +122,15 @@ mod tests {
     fn a_seed_moves_ids_between_buckets_and_zero_buckets_are_refused() {
         let df = df!("id" => (0..100).map(|i| format!("{i}")).collect::<Vec<_>>()).unwrap();
         let plain = codes(&fit(Encoder::hash("id", 16), &df), &df);
-        let seeded = FittedEncoder::from(FittedHash {
+        let seeded = FittedEncoder::from(Hash {
             column: "id".into(),
             buckets: 16,
             seed: 7,
         });
         assert_ne!(codes(&seeded, &df), plain);
-        let err = Encoder::hash("id", 0).fit(&df).unwrap_err().to_string();
-        assert!(
-            err.contains("Hash(id).buckets") && err.contains("at least 1"),
-            "{err}"
+        refused(
+            Encoder::hash("id", 0).fit(&df),
+            &["Hash(id).buckets", "at least 1"],
         );
     }
 }

@@ -28,7 +28,7 @@ pub mod sequences;
 pub mod target;
 pub mod text;
 
-pub use contract::{Fitted, Learner, Spec, Start};
+pub use contract::{Fitted, Learner, Reads, Spec, Start};
 pub use custom::{is_registered, register, CustomEncoder};
 pub use flags::yes_no;
 pub use output::{FittedOutput, OutputEncoder, OutputState, RawLabels, Task};
@@ -90,7 +90,7 @@ macro_rules! encoders {
 
 encoders! {
     /// Numbers passed through unchanged (NaN for null).
-    Pass => numeric::Pass, numeric::FittedPass;
+    Pass => numeric::Pass, numeric::Pass;
     /// Numbers scaled to [0, 1] by the training range, clipped outside it.
     Uniform => numeric::Uniform, numeric::FittedUniform;
     /// Numbers clipped to the training range, then standardised.
@@ -100,9 +100,9 @@ encoders! {
     /// Numbers cut into bins holding equal shares of the training rows.
     Quantile => bins::Quantile, bins::FittedQuantile;
     /// Yes/no values as 1 and 0.
-    Boolean => flags::Boolean, flags::FittedBoolean;
+    Boolean => flags::Boolean, flags::Boolean;
     /// 1 where two columns hold the same value, 0 where they differ.
-    Equals => flags::Equals, flags::FittedEquals;
+    Equals => flags::Equals, flags::Equals;
     /// Non-negative integer codes already in the data.
     Enum => categorical::Enum, categorical::FittedEnum;
     /// One 0/1 feature per frequent category.
@@ -116,11 +116,11 @@ encoders! {
     /// The first numbers of lists, standardised.
     NestedNorm => sequences::NestedNorm, sequences::FittedNestedNorm;
     /// A position in a sequence, coded from both ends.
-    MiddleOut => sequences::MiddleOut, sequences::FittedMiddleOut;
+    MiddleOut => sequences::MiddleOut, sequences::MiddleOut;
     /// Text as a sparse bag of words.
     Text => text::Text, text::FittedText;
     /// A category hashed into a fixed number of codes.
-    Hash => hash::Hash, hash::FittedHash;
+    Hash => hash::Hash, hash::Hash;
     /// A category as the mean label of its training rows, cross-fitted.
     Target => target::Target, target::FittedTarget;
     /// An encoder of the project's own, registered by name.

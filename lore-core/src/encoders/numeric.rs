@@ -4,12 +4,13 @@
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::encoders::contract::{Checks, Fitted, Learner, Spec, Start};
+use crate::encoders::contract::{reads, Checks, Fitted, Learner, Spec, Start};
 use crate::encoders::read::{each_finite, map_values, Moments};
 use crate::encoders::{Encoder, FittedEncoder, FittedOutput};
 use crate::error::Result;
 
-/// Numbers passed through unchanged (NaN for null).
+/// Numbers passed through unchanged (NaN for null); it learns nothing, so it is its own fitted
+/// form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pass {
@@ -17,51 +18,15 @@ pub struct Pass {
     pub column: String,
 }
 
-/// A fitted [`Pass`]: numbers passed through.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FittedPass {
-    /// The column.
-    pub column: String,
-}
+reads!("Pass": Pass);
 
 impl Spec for Pass {
-    fn kind(&self) -> &str {
-        "Pass"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
-        Ok(Box::new(Checks {
-            columns: vec![self.column.clone()],
-            numbers: true,
-            fitted: FittedPass {
-                column: self.column.clone(),
-            }
-            .into(),
-        }))
+        Checks::boxed(self.clone(), true)
     }
 }
 
-impl Fitted for FittedPass {
-    fn kind(&self) -> &str {
-        "Pass"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
-    fn cardinality(&self) -> Option<usize> {
-        None
-    }
-
-    fn decode(&self, value: f32) -> Option<String> {
-        Some(value.to_string())
-    }
-
+impl Fitted for Pass {
     fn encode(&self, df: &DataFrame, by: &str) -> Result<Vec<f32>> {
         map_values(df, &self.column, by, false, |v| {
             v.map_or(f32::NAN, |x| x as f32)
@@ -111,15 +76,9 @@ impl Learner for LearnMoments {
     }
 }
 
+reads!("Uniform": Uniform, FittedUniform);
+
 impl Spec for Uniform {
-    fn kind(&self) -> &str {
-        "Uniform"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
         Ok(Box::new(LearnMoments {
             column: self.column.clone(),
@@ -133,18 +92,6 @@ impl Spec for Uniform {
 }
 
 impl Fitted for FittedUniform {
-    fn kind(&self) -> &str {
-        "Uniform"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
-    fn cardinality(&self) -> Option<usize> {
-        None
-    }
-
     fn decode(&self, value: f32) -> Option<String> {
         Some((self.min + f64::from(value) * (self.max - self.min)).to_string())
     }
@@ -183,15 +130,9 @@ pub struct FittedNorm {
     pub max: Option<f64>,
 }
 
+reads!("Norm": Norm, FittedNorm);
+
 impl Spec for Norm {
-    fn kind(&self) -> &str {
-        "Norm"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
         Ok(Box::new(LearnMoments {
             column: self.column.clone(),
@@ -212,18 +153,6 @@ impl Spec for Norm {
 }
 
 impl Fitted for FittedNorm {
-    fn kind(&self) -> &str {
-        "Norm"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
-    fn cardinality(&self) -> Option<usize> {
-        None
-    }
-
     fn decode(&self, value: f32) -> Option<String> {
         Some((self.mean + f64::from(value) * self.std).to_string())
     }

@@ -6,7 +6,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::encoders::categorical::{one, vocabulary, LearnCounts, Vocabulary};
-use crate::encoders::contract::{positions, with_twin, Checks, Fitted, Learner, Spec, Start};
+use crate::encoders::contract::{positions, reads, Checks, Fitted, Learner, Reads, Spec, Start};
 use crate::encoders::numeric::norm_code;
 use crate::encoders::read::{number_lists, side_by_side, values, Items, Moments};
 use crate::encoders::{Encoder, FittedEncoder, FittedOutput};
@@ -123,14 +123,6 @@ fn sequence_codes(
 macro_rules! vocabulary_sequence {
     ($fitted:ty, $kind:literal, |$s:ident| $items:expr) => {
         impl Fitted for $fitted {
-            fn kind(&self) -> &str {
-                $kind
-            }
-
-            fn columns(&self) -> Vec<&str> {
-                with_twin(&self.column, &self.twin)
-            }
-
             fn width(&self) -> usize {
                 self.sequence_length * (1 + usize::from(self.twin.is_some()))
             }
@@ -157,15 +149,9 @@ macro_rules! vocabulary_sequence {
     };
 }
 
+reads!("Token": Token, FittedToken; twin);
+
 impl Spec for Token {
-    fn kind(&self) -> &str {
-        "Token"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        with_twin(&self.column, &self.twin)
-    }
-
     fn learner(&self, start: &Start<'_>) -> Result<Box<dyn Learner>> {
         let length = start.at_least_one("sequence_length", self.sequence_length)?;
         let (column, twin) = (self.column.clone(), self.twin.clone());
@@ -190,15 +176,9 @@ impl Spec for Token {
 
 vocabulary_sequence!(FittedToken, "Token", |_s| Items::Words);
 
+reads!("NestedUnique": NestedUnique, FittedNestedUnique; twin);
+
 impl Spec for NestedUnique {
-    fn kind(&self) -> &str {
-        "NestedUnique"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        with_twin(&self.column, &self.twin)
-    }
-
     fn learner(&self, start: &Start<'_>) -> Result<Box<dyn Learner>> {
         let length = start.at_least_one("sequence_length", self.sequence_length)?;
         let (column, twin) = (self.column.clone(), self.twin.clone());
@@ -269,15 +249,9 @@ struct LearnNestedNorm {
     moments: Moments,
 }
 
+reads!("NestedNorm": NestedNorm, FittedNestedNorm);
+
 impl Spec for NestedNorm {
-    fn kind(&self) -> &str {
-        "NestedNorm"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn learner(&self, start: &Start<'_>) -> Result<Box<dyn Learner>> {
         start.at_least_one("sequence_length", self.sequence_length)?;
         Ok(Box::new(LearnNestedNorm {
@@ -320,14 +294,6 @@ impl Learner for LearnNestedNorm {
 }
 
 impl Fitted for FittedNestedNorm {
-    fn kind(&self) -> &str {
-        "NestedNorm"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn width(&self) -> usize {
         self.sequence_length
     }
@@ -362,6 +328,10 @@ impl Fitted for FittedNestedNorm {
 /// A position in a sequence (0 for the first item) and the sequence's length: the first
 /// `depth` and the last `depth` positions get codes of their own, every position between
 /// shares one middle code (the picking-sequence encoder of Python Lore).
+///
+/// Codes `0..depth` are the first positions, `depth` the middle, `depth + 1..=2 * depth` the
+/// last positions (the last is `2 * depth`), and `2 * depth + 1` null or a position outside its
+/// sequence. It learns nothing, so it is its own fitted form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MiddleOut {
@@ -374,52 +344,16 @@ pub struct MiddleOut {
     pub depth: usize,
 }
 
-/// A fitted [`MiddleOut`]: codes `0..depth` for the first positions, `depth` for the middle,
-/// `depth + 1..=2 * depth` for the last positions (the last is `2 * depth`), `2 * depth + 1` for
-/// null or a position outside its sequence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FittedMiddleOut {
-    /// The column of positions, counted from 0.
-    pub column: String,
-    /// The column of sequence lengths.
-    pub length: String,
-    /// Positions at each end with codes of their own.
-    pub depth: usize,
-}
+reads!("MiddleOut": MiddleOut; column, length);
 
 impl Spec for MiddleOut {
-    fn kind(&self) -> &str {
-        "MiddleOut"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column, &self.length]
-    }
-
     fn learner(&self, start: &Start<'_>) -> Result<Box<dyn Learner>> {
         start.at_least_one("depth", self.depth)?;
-        Ok(Box::new(Checks {
-            columns: vec![self.column.clone(), self.length.clone()],
-            numbers: false,
-            fitted: FittedMiddleOut {
-                column: self.column.clone(),
-                length: self.length.clone(),
-                depth: self.depth,
-            }
-            .into(),
-        }))
+        Checks::boxed(self.clone(), false)
     }
 }
 
-impl Fitted for FittedMiddleOut {
-    fn kind(&self) -> &str {
-        "MiddleOut"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column, &self.length]
-    }
-
+impl Fitted for MiddleOut {
     fn cardinality(&self) -> Option<usize> {
         Some(2 * self.depth + 2)
     }
@@ -525,6 +459,7 @@ fn middle_out(from_start: f64, from_end: f64, depth: usize) -> usize {
 mod tests {
     use super::*;
     use crate::encoders::tests::{codes, fit, same};
+    use crate::testing::*;
 
     #[test]
     fn token_codes_the_first_words_with_null_after_the_last() {
@@ -579,11 +514,10 @@ mod tests {
             ),
             "{v:?}"
         );
-        let err = f
-            .encode(&df!("xs" => ["1, two"]).unwrap())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("\"two\"") && err.contains("xs"), "{err}");
+        refused(
+            f.encode(&df!("xs" => ["1, two"]).unwrap()),
+            &["\"two\"", "xs"],
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::encoders::contract::{stem, Fitted, Learner, Spec, Start};
+use crate::encoders::contract::{reads, stem, Fitted, Learner, Spec, Start};
 use crate::encoders::{Encoder, FittedEncoder, FittedOutput, OutputEncoder, RawLabels, Task};
 use crate::error::{Error, Result};
 use crate::frame::{self, TextKey};
@@ -118,15 +118,9 @@ struct LearnTarget {
     seen: u64,
 }
 
+reads!("Target": Target, FittedTarget);
+
 impl Spec for Target {
-    fn kind(&self) -> &str {
-        "Target"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn learner(&self, start: &Start<'_>) -> Result<Box<dyn Learner>> {
         start.at_least_one("folds", self.folds)?;
         if self.folds == 1 {
@@ -413,14 +407,6 @@ impl FittedTarget {
 }
 
 impl Fitted for FittedTarget {
-    fn kind(&self) -> &str {
-        "Target"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn width(&self) -> usize {
         self.classes.len().max(1)
     }
@@ -478,6 +464,7 @@ impl Encoder {
 mod tests {
     use super::*;
     use crate::encoders::tests::{codes, same};
+    use crate::testing::*;
     use proptest::prelude::*;
 
     /// `spec` fitted on `df` for a model predicting `output`.
@@ -557,22 +544,17 @@ mod tests {
     #[test]
     fn a_model_without_labels_and_a_single_fold_are_refused() {
         let df = df!("c" => ["a"]).unwrap();
-        let e = Encoder::target("c").fit(&df).unwrap_err().to_string();
-        assert!(
-            e.contains("Target(c)") && e.contains("output column"),
-            "{e}"
+        refused(
+            Encoder::target("c").fit(&df),
+            &["Target(c)", "output column"],
         );
         let one = Target {
             folds: 1,
             ..spec(None)
         };
-        let e = Encoder::from(one)
-            .start(&yes_no("y"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("Target(c).folds") && e.contains("at least 2"),
-            "{e}"
+        refused(
+            Encoder::from(one).start(&yes_no("y")),
+            &["Target(c).folds", "at least 2"],
         );
     }
 
@@ -596,11 +578,9 @@ mod tests {
         ]
         .concat();
         assert_eq!(parts, training);
-        let saved: FittedEncoder =
-            serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        let saved: FittedEncoder = round_trip(&f);
         assert_eq!(codes(&saved, &df), codes(&f, &df));
-        let e = saved.encode_training(&df, 0).unwrap_err().to_string();
-        assert!(e.contains("refit"), "{e}");
+        refused(saved.encode_training(&df, 0), &["refit"]);
     }
 
     proptest! {

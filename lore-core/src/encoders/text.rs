@@ -4,7 +4,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::encoders::categorical::one;
-use crate::encoders::contract::{positions, stem, Fitted, Learner, Spec, Start};
+use crate::encoders::contract::{positions, reads, stem, Fitted, Learner, Spec, Start};
 use crate::encoders::read::words;
 use crate::encoders::{FittedEncoder, FittedOutput};
 use crate::error::Result;
@@ -78,15 +78,9 @@ struct LearnText {
     rows: usize,
 }
 
+reads!("Text": Text, FittedText);
+
 impl Spec for Text {
-    fn kind(&self) -> &str {
-        "Text"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn learner(&self, start: &Start<'_>) -> Result<Box<dyn Learner>> {
         start.at_least_one("max_features", self.max_features)?;
         start.at_least_one("ngrams", self.ngrams)?;
@@ -157,14 +151,6 @@ impl Learner for LearnText {
 }
 
 impl Fitted for FittedText {
-    fn kind(&self) -> &str {
-        "Text"
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-
     fn width(&self) -> usize {
         self.width
     }

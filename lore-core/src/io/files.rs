@@ -248,6 +248,7 @@ pub fn convert(input: &Path, sheet: Option<&str>, output: &Path) -> Result<DataF
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::*;
 
     #[test]
     fn csv_with_nulls_dates_and_quoted_commas_round_trips_through_parquet() {
@@ -342,22 +343,18 @@ mod tests {
 
         let first = read(&xlsx).unwrap();
         assert_eq!(first.get_column_names(), vec!["exported from the CRM"]);
-        let e = read_sheet(&xlsx, Some("Peeple")).unwrap_err().to_string();
-        assert!(
-            e.contains("crm.xlsx") && e.contains("Peeple") && e.contains("Notes, People"),
-            "{e}"
+        refused(
+            read_sheet(&xlsx, Some("Peeple")),
+            &["crm.xlsx", "Peeple", "Notes, People"],
         );
-        let e = read_sheet(&parquet, Some("People"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("people.parquet") && e.contains("workbook"),
-            "{e}"
+        refused(
+            read_sheet(&parquet, Some("People")),
+            &["people.parquet", "workbook"],
         );
-        let e = write(&mut df.clone(), &dir.path().join("out.xlsx"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("out.xlsx") && e.contains(".parquet"), "{e}");
+        refused(
+            write(&mut df.clone(), &dir.path().join("out.xlsx")),
+            &["out.xlsx", ".parquet"],
+        );
         assert!(!dir.path().join("out.xlsx.tmp").exists());
     }
 
@@ -376,7 +373,6 @@ mod tests {
 
     #[test]
     fn unknown_extension_is_named() {
-        let e = Format::of(Path::new("x.numbers")).unwrap_err().to_string();
-        assert!(e.contains(".numbers") && e.contains(".csv"), "{e}");
+        refused(Format::of(Path::new("x.numbers")), &[".numbers", ".csv"]);
     }
 }

@@ -107,7 +107,10 @@ pub fn parse(text: &str, style: Placeholders) -> Parsed {
                 sql.push_str("::");
                 i += 2;
             }
-            ':' if next.is_some_and(is_ident_start) => {
+            ':' | '{'
+                if next.is_some_and(is_ident_start)
+                    && (c == ':' || chars.get(name_end(i + 1)) == Some(&'}')) =>
+            {
                 let end = name_end(i + 1);
                 placeholder(
                     &mut sql,
@@ -115,17 +118,8 @@ pub fn parse(text: &str, style: Placeholders) -> Parsed {
                     chars[i + 1..end].iter().collect(),
                     line,
                 );
-                i = end;
-            }
-            '{' if next.is_some_and(is_ident_start) && chars.get(name_end(i + 1)) == Some(&'}') => {
-                let end = name_end(i + 1);
-                placeholder(
-                    &mut sql,
-                    &mut params,
-                    chars[i + 1..end].iter().collect(),
-                    line,
-                );
-                i = end + 1;
+                // `{name}` ends past its closing brace.
+                i = end + usize::from(c == '{');
             }
             _ => {
                 copy(&mut sql, &mut line, i, i + 1);
@@ -208,6 +202,7 @@ pub fn column_definitions(df: &DataFrame, backend: Backend) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::*;
 
     #[test]
     fn both_parameter_styles_are_bound_not_pasted() {
@@ -249,13 +244,12 @@ mod tests {
     #[test]
     fn missing_and_unbindable_values_name_the_line() {
         let q = parse("SELECT *\nFROM t WHERE a = :a", Placeholders::Question);
-        let e = binds(&q, &BTreeMap::new(), "users.sql")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("users.sql, line 2") && e.contains(":a"), "{e}");
+        refused(
+            binds(&q, &BTreeMap::new(), "users.sql"),
+            &["users.sql, line 2", ":a"],
+        );
         let values = BTreeMap::from([("a".to_string(), serde_json::json!([1, 2]))]);
-        let e = binds(&q, &values, "users.sql").unwrap_err().to_string();
-        assert!(e.contains("cannot be bound"), "{e}");
+        refused(binds(&q, &values, "users.sql"), &["cannot be bound"]);
     }
 
     #[test]

@@ -139,18 +139,13 @@ mod tests {
             base,
             hash(vec![1.0, 2.0, 3.0, 4.0], vec![0.0, 1.0], vec![5.0, 6.0])
         );
-        assert_ne!(
-            base,
-            hash(vec![1.0, 2.0, 3.0, 4.5], vec![0.0, 1.0], vec![5.0, 6.0])
-        );
-        assert_ne!(
-            base,
-            hash(vec![1.0, 2.0, 3.0, 4.0], vec![1.0, 1.0], vec![5.0, 6.0])
-        );
-        assert_ne!(
-            base,
-            hash(vec![1.0, 2.0, 3.0, 4.0], vec![0.0, 1.0], vec![5.0, 7.0])
-        );
+        for changed in [
+            hash(vec![1.0, 2.0, 3.0, 4.5], vec![0.0, 1.0], vec![5.0, 6.0]),
+            hash(vec![1.0, 2.0, 3.0, 4.0], vec![1.0, 1.0], vec![5.0, 6.0]),
+            hash(vec![1.0, 2.0, 3.0, 4.0], vec![0.0, 1.0], vec![5.0, 7.0]),
+        ] {
+            assert_ne!(base, changed, "a value, a label or another split changed");
+        }
     }
 
     #[test]

@@ -463,6 +463,7 @@ pub async fn load(
 mod tests {
     use super::*;
     use crate::models::manifest::Provenance;
+    use crate::testing::*;
 
     fn project(root: &Path) -> Project {
         Project {
@@ -495,7 +496,7 @@ mod tests {
         fitting(&bad);
         std::fs::write(bad.join("pipeline.json"), b"{\"encoders\": [1]}").unwrap();
         let e = store.put(&bad, "M", "b").await.unwrap_err().to_string();
-        assert!(e.contains("pipeline.json"), "{e}");
+        holds(&e, &["pipeline.json"]);
         let names: Vec<_> = std::fs::read_dir(dir.path().join("models/M"))
             .unwrap()
             .flatten()

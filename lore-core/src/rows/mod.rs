@@ -15,9 +15,7 @@ use polars::prelude::*;
 use crate::encoders::bins::{FittedDiscrete, FittedQuantile};
 use crate::encoders::categorical::{FittedEnum, FittedOneHot, FittedUnique};
 use crate::encoders::numeric::{FittedNorm, FittedUniform};
-use crate::encoders::sequences::{
-    FittedMiddleOut, FittedNestedNorm, FittedNestedUnique, FittedToken,
-};
+use crate::encoders::sequences::{FittedNestedNorm, FittedNestedUnique, FittedToken, MiddleOut};
 use crate::encoders::{self, FittedEncoder};
 use crate::error::Result;
 use crate::frame;
@@ -624,31 +622,23 @@ impl Encoding {
                 }
                 Ok(())
             }
-            FittedEncoder::NestedNorm(FittedNestedNorm {
-                sequence_length,
-                separator,
-                mean,
-                std,
-                min,
-                max,
-                ..
-            }) => {
+            FittedEncoder::NestedNorm(e) => {
                 let items = first
-                    .items(separator)?
+                    .items(&e.separator)?
                     .unwrap_or_default()
                     .iter()
                     .map(|item| item.parse::<f64>().map_err(|_| Unsure))
                     .collect::<Sure<Vec<f64>>>()?;
-                for i in 0..*sequence_length {
+                for i in 0..e.sequence_length {
                     let item = items.get(i).copied().filter(|x| !x.is_nan());
                     put(
                         i,
-                        encoders::numeric::norm_code(item, *mean, *std, Some(*min), Some(*max)),
+                        encoders::numeric::norm_code(item, e.mean, e.std, Some(e.min), Some(e.max)),
                     )?;
                 }
                 Ok(())
             }
-            FittedEncoder::MiddleOut(FittedMiddleOut { depth, .. }) => {
+            FittedEncoder::MiddleOut(MiddleOut { depth, .. }) => {
                 let (position, length) = (first.value()?, read(1)?.value()?);
                 put(
                     0,

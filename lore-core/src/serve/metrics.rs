@@ -204,28 +204,23 @@ impl Metrics {
                 h.count
             );
         }
-        header(
-            &mut out,
-            "lore_http_requests_in_flight",
-            "gauge",
-            "Requests being answered now.",
-        );
-        let _ = writeln!(
-            out,
-            "lore_http_requests_in_flight {}",
-            self.in_flight.load(Ordering::Relaxed)
-        );
-        header(
-            &mut out,
-            "lore_http_requests_shed_total",
-            "counter",
-            "Requests refused with 503 because the server was at its concurrency limit.",
-        );
-        let _ = writeln!(
-            out,
-            "lore_http_requests_shed_total {}",
-            self.shed.load(Ordering::Relaxed)
-        );
+        for (name, kind, help, value) in [
+            (
+                "lore_http_requests_in_flight",
+                "gauge",
+                "Requests being answered now.",
+                self.in_flight.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "lore_http_requests_shed_total",
+                "counter",
+                "Requests refused with 503 because the server was at its concurrency limit.",
+                self.shed.load(Ordering::Relaxed).to_string(),
+            ),
+        ] {
+            header(&mut out, name, kind, help);
+            let _ = writeln!(out, "{name} {value}");
+        }
         for (name, help, map) in [
             (
                 "lore_predicted_rows_total",
@@ -381,6 +376,7 @@ pub(super) async fn observe(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::*;
 
     #[test]
     fn counts_land_in_their_labels_and_buckets_are_cumulative() {
@@ -391,19 +387,13 @@ mod tests {
         m.loaded("Churn", false);
         m.loaded("Churn", true);
         let text = m.render(&[("Churn".into(), "20260101".into(), None)], None);
-        assert!(text.contains("lore_http_requests_total{route=\"/models/{name}/predict\",model=\"Churn\",status=\"200\"} 2"), "{text}");
-        assert!(text.contains("status=\"400\"} 1"), "{text}");
-        assert!(text.contains("le=\"0.005\"} 2"), "{text}");
-        assert!(text.contains("le=\"0.001\"} 1"), "{text}");
-        assert!(text.contains("le=\"+Inf\"} 3"), "{text}");
-        assert!(
-            text.contains("lore_predicted_rows_total{model=\"Churn\"} 3"),
-            "{text}"
-        );
-        assert!(
-            text.contains("lore_fitting_swaps_total{model=\"Churn\"} 1"),
-            "{text}"
-        );
+        holds(&text, &["lore_http_requests_total{route=\"/models/{name}/predict\",model=\"Churn\",status=\"200\"} 2"]);
+        holds(&text, &["status=\"400\"} 1"]);
+        holds(&text, &["le=\"0.005\"} 2"]);
+        holds(&text, &["le=\"0.001\"} 1"]);
+        holds(&text, &["le=\"+Inf\"} 3"]);
+        holds(&text, &["lore_predicted_rows_total{model=\"Churn\"} 3"]);
+        holds(&text, &["lore_fitting_swaps_total{model=\"Churn\"} 1"]);
         assert!(
             text.contains(
                 "lore_model_fitting_info{model=\"Churn\",fitting=\"20260101\",alias=\"latest\"} 1"

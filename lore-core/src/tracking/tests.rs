@@ -1,6 +1,7 @@
 //! Runs as queryable documents: recorded, listed, filtered, compared and exported.
 
 use super::*;
+use crate::testing::*;
 
 fn project() -> (tempfile::TempDir, Project) {
     let dir = tempfile::tempdir().unwrap();
@@ -85,8 +86,7 @@ async fn runs_are_stored_as_documents_and_found_by_filter_in_the_database() {
         3,
         "recording again replaces"
     );
-    let e = find(&project, "20260101").await.unwrap_err().to_string();
-    assert!(e.contains("several") && e.contains("-0003"), "{e}");
+    refused(find(&project, "20260101").await, &["several", "-0003"]);
     assert_eq!(
         find(&project, "20260101-000000-0001")
             .await

@@ -145,6 +145,7 @@ impl FittedForest {
 mod tests {
     use super::*;
     use crate::metrics;
+    use crate::testing::*;
 
     /// Two informative features and a noise one; yes when their sum is large.
     fn data(n: usize) -> (Array2<f64>, Vec<f32>) {
@@ -184,28 +185,27 @@ mod tests {
             p,
             "the seed fixes the forest"
         );
-        let back: FittedForest =
-            serde_json::from_str(&serde_json::to_string(&fitted).unwrap()).unwrap();
+        let back: FittedForest = round_trip(&fitted);
         assert_eq!(back.predict(&x), p);
     }
 
     #[test]
     fn bad_parameters_are_named() {
-        let e = RandomForest {
-            feature_proportion: 0.0,
-            ..RandomForest::default()
-        }
-        .check()
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("estimator.feature_proportion"), "{e}");
-        let e = RandomForest {
-            n_estimators: 0,
-            ..RandomForest::default()
-        }
-        .check()
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("estimator.n_estimators"), "{e}");
+        refused(
+            RandomForest {
+                feature_proportion: 0.0,
+                ..RandomForest::default()
+            }
+            .check(),
+            &["estimator.feature_proportion"],
+        );
+        refused(
+            RandomForest {
+                n_estimators: 0,
+                ..RandomForest::default()
+            }
+            .check(),
+            &["estimator.n_estimators"],
+        );
     }
 }

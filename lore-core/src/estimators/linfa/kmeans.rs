@@ -126,6 +126,7 @@ impl FittedKMeans {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::*;
 
     /// Three tight blobs far apart, in features of different units.
     fn blobs(n: usize) -> Array2<f64> {
@@ -170,22 +171,20 @@ mod tests {
             Some(300)
         );
         assert!(stats.inertia.unwrap() > 0.0);
-        let back: FittedKMeans =
-            serde_json::from_str(&serde_json::to_string(&fitted).unwrap()).unwrap();
+        let back: FittedKMeans = round_trip(&fitted);
         assert_eq!(back.predict(&x), p);
     }
 
     #[test]
     fn too_few_rows_or_clusters_are_named() {
-        let e = KMeans {
-            n_clusters: 1,
-            ..KMeans::default()
-        }
-        .check()
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("estimator.n_clusters"), "{e}");
-        let e = KMeans::default().learn(&blobs(5)).unwrap_err().to_string();
-        assert!(e.contains("n_clusters"), "{e}");
+        refused(
+            KMeans {
+                n_clusters: 1,
+                ..KMeans::default()
+            }
+            .check(),
+            &["estimator.n_clusters"],
+        );
+        refused(KMeans::default().learn(&blobs(5)), &["n_clusters"]);
     }
 }

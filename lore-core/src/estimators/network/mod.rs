@@ -348,6 +348,7 @@ impl Architecture {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::*;
 
     #[test]
     fn embeddings_are_sized_by_cardinality_and_layers_shrink() {
@@ -395,26 +396,25 @@ mod tests {
             hidden_layers: -1,
             ..NeuralNetwork::default()
         });
-        assert!(e.contains("estimator.hidden_layers"), "{e}");
+        holds(&e, &["estimator.hidden_layers"]);
         let e = error(NeuralNetwork {
             dropout: 1.0,
             ..NeuralNetwork::default()
         });
-        assert!(e.contains("estimator.dropout"), "{e}");
+        holds(&e, &["estimator.dropout"]);
         let e = error(NeuralNetwork {
             device: "tpu".into(),
             ..NeuralNetwork::default()
         });
-        assert!(e.contains("estimator.device"), "{e}");
+        holds(&e, &["estimator.device"]);
     }
 
     #[cfg(not(feature = "torch"))]
     #[test]
     fn without_libtorch_the_error_says_how_to_enable_it() {
-        let e = NeuralNetwork::default().check().unwrap_err().to_string();
-        assert!(
-            e.contains("estimator.type") && e.contains("--features lore-cli/torch"),
-            "{e}"
+        refused(
+            NeuralNetwork::default().check(),
+            &["estimator.type", "--features lore-cli/torch"],
         );
     }
 }
