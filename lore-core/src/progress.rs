@@ -60,17 +60,6 @@ impl Progress {
         self.bar
             .set_message(best.map_or("-".to_string(), |b| format!("{b:.4}")));
     }
-
-    /// Clears the display.
-    pub fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        self.bar.finish_and_clear();
-    }
 }
 
 /// Progress of a long read: rows so far and rows per second.
@@ -81,32 +70,18 @@ pub struct RowsProgress {
 impl RowsProgress {
     /// A spinner labelled `label` (drawn only on a terminal).
     pub fn new(label: &str) -> RowsProgress {
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template(
+        RowsProgress {
+            bar: ticking(
+                ProgressBar::new_spinner(),
                 "{spinner} {msg}: {human_pos} rows ({per_sec}) [{elapsed}]",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.set_message(label.to_string());
-        bar.enable_steady_tick(Duration::from_millis(200));
-        RowsProgress { bar }
+                label,
+            ),
+        }
     }
 
     /// Counts `rows` more rows.
     pub fn add(&self, rows: usize) {
         self.bar.inc(rows as u64);
-    }
-
-    /// Clears the display.
-    pub fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
-}
-
-impl Drop for RowsProgress {
-    fn drop(&mut self) {
-        self.bar.finish_and_clear();
     }
 }
 
@@ -122,15 +97,13 @@ impl TransferProgress {
             true => ProgressBar::new(total),
             false => ProgressBar::hidden(),
         };
-        bar.set_style(
-            ProgressStyle::with_template(
+        TransferProgress {
+            bar: ticking(
+                bar,
                 "{spinner} {msg} {bar:30} {binary_bytes}/{binary_total_bytes} [{elapsed}]",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_message(label.to_string());
-        bar.enable_steady_tick(Duration::from_millis(200));
-        TransferProgress { bar }
+                label,
+            ),
+        }
     }
 
     /// Counts `bytes` more bytes copied.
@@ -139,8 +112,33 @@ impl TransferProgress {
     }
 }
 
-impl Drop for TransferProgress {
-    fn drop(&mut self) {
-        self.bar.finish_and_clear();
-    }
+/// `bar` drawn by `template` (a plain bar if the template is bad), labelled `label`, redrawn
+/// five times a second so that the elapsed time moves between updates.
+fn ticking(bar: ProgressBar, template: &str, label: &str) -> ProgressBar {
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(label.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
 }
+
+/// `finish` and `Drop` for the displays, which wrap a `bar`: both clear it.
+macro_rules! cleared {
+    ($($t:ty),+) => {$(
+        impl $t {
+            /// Clears the display.
+            pub fn finish(&self) {
+                self.bar.finish_and_clear();
+            }
+        }
+
+        impl Drop for $t {
+            fn drop(&mut self) {
+                self.bar.finish_and_clear();
+            }
+        }
+    )+};
+}
+
+cleared!(Progress, RowsProgress, TransferProgress);

@@ -206,79 +206,20 @@ pub fn generate(n: usize, seed: u64) -> Vec<User> {
 
 /// The users as a data frame with the columns of the `users` table.
 pub fn frame(users: &[User]) -> Result<DataFrame> {
-    let col = |name: &str, c: Column| c.with_name(name.into());
-    let columns = vec![
-        col(
-            "id",
-            Column::new("".into(), users.iter().map(|u| u.id).collect::<Vec<_>>()),
-        ),
-        col(
-            "first_name",
-            Column::new(
-                "".into(),
-                users
-                    .iter()
-                    .map(|u| u.first_name.clone())
-                    .collect::<Vec<_>>(),
-            ),
-        ),
-        col(
-            "email",
-            Column::new(
-                "".into(),
-                users.iter().map(|u| u.email.clone()).collect::<Vec<_>>(),
-            ),
-        ),
-        col(
-            "signup_date",
-            Column::new(
-                "".into(),
-                users
-                    .iter()
-                    .map(|u| u.signup_date.clone())
-                    .collect::<Vec<_>>(),
-            ),
-        ),
-        col(
-            "last_order_at",
-            Column::new(
-                "".into(),
-                users
-                    .iter()
-                    .map(|u| u.last_order_at.clone())
-                    .collect::<Vec<_>>(),
-            ),
-        ),
-        col(
-            "orders",
-            Column::new(
-                "".into(),
-                users.iter().map(|u| u.orders).collect::<Vec<_>>(),
-            ),
-        ),
-        col(
-            "basket_value",
-            Column::new(
-                "".into(),
-                users.iter().map(|u| u.basket_value).collect::<Vec<_>>(),
-            ),
-        ),
-        col(
-            "sessions_30d",
-            Column::new(
-                "".into(),
-                users.iter().map(|u| u.sessions_30d).collect::<Vec<_>>(),
-            ),
-        ),
-        col(
-            "has_subscription",
-            Column::new(
-                "".into(),
-                users.iter().map(|u| u.has_subscription).collect::<Vec<_>>(),
-            ),
-        ),
-    ];
-    Ok(DataFrame::new(users.len(), columns)?)
+    fn each<T>(users: &[User], field: impl Fn(&User) -> T) -> Vec<T> {
+        users.iter().map(field).collect()
+    }
+    Ok(df!(
+        "id" => each(users, |u| u.id),
+        "first_name" => each(users, |u| u.first_name.clone()),
+        "email" => each(users, |u| u.email.clone()),
+        "signup_date" => each(users, |u| u.signup_date.clone()),
+        "last_order_at" => each(users, |u| u.last_order_at.clone()),
+        "orders" => each(users, |u| u.orders),
+        "basket_value" => each(users, |u| u.basket_value),
+        "sessions_30d" => each(users, |u| u.sessions_30d),
+        "has_subscription" => each(users, |u| u.has_subscription),
+    )?)
 }
 
 /// The `users` table's definition (the same on SQLite and PostgreSQL).

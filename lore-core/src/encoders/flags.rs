@@ -19,8 +19,34 @@ pub fn yes_no(text: &str) -> Option<bool> {
     }
 }
 
-/// Yes/no values (true/false, 1/0, yes/no, t/f, y/n) as 1 and 0, NaN for null or anything else;
-/// it learns nothing, so it is its own fitted form.
+/// `Spec` and `Fitted` for a yes/no feature that learns nothing (so it is its own fitted form):
+/// codes 1 and 0, NaN where it cannot tell, read back as true and false; the type's own `flags`
+/// gives each row's code.
+macro_rules! yes_no_feature {
+    ($t:ty) => {
+        impl Spec for $t {
+            fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
+                Checks::boxed(self.clone(), false)
+            }
+        }
+
+        impl Fitted for $t {
+            fn cardinality(&self) -> Option<usize> {
+                Some(2)
+            }
+
+            fn decode(&self, value: f32) -> Option<String> {
+                Some((value as usize == 1).to_string())
+            }
+
+            fn encode(&self, df: &DataFrame, by: &str) -> Result<Vec<f32>> {
+                self.flags(df, by)
+            }
+        }
+    };
+}
+
+/// Yes/no values (true/false, 1/0, yes/no, t/f, y/n) as 1 and 0, NaN for null or anything else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Boolean {
@@ -30,22 +56,11 @@ pub struct Boolean {
 
 reads!("Boolean": Boolean);
 
-impl Spec for Boolean {
-    fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
-        Checks::boxed(self.clone(), false)
-    }
-}
+yes_no_feature!(Boolean);
 
-impl Fitted for Boolean {
-    fn cardinality(&self) -> Option<usize> {
-        Some(2)
-    }
-
-    fn decode(&self, value: f32) -> Option<String> {
-        Some((value as usize == 1).to_string())
-    }
-
-    fn encode(&self, df: &DataFrame, by: &str) -> Result<Vec<f32>> {
+impl Boolean {
+    /// Each row's 1 (yes), 0 (no) or NaN (null or anything else).
+    fn flags(&self, df: &DataFrame, by: &str) -> Result<Vec<f32>> {
         Ok(frame::text(df, &self.column, by)?
             .iter()
             .map(|v| match v.and_then(yes_no) {
@@ -57,8 +72,7 @@ impl Fitted for Boolean {
     }
 }
 
-/// 1 where two columns hold the same value, 0 where they differ, NaN where either is null; it
-/// learns nothing, so it is its own fitted form.
+/// 1 where two columns hold the same value, 0 where they differ, NaN where either is null.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Equals {
@@ -70,22 +84,11 @@ pub struct Equals {
 
 reads!("Equals": Equals; column, other);
 
-impl Spec for Equals {
-    fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
-        Checks::boxed(self.clone(), false)
-    }
-}
+yes_no_feature!(Equals);
 
-impl Fitted for Equals {
-    fn cardinality(&self) -> Option<usize> {
-        Some(2)
-    }
-
-    fn decode(&self, value: f32) -> Option<String> {
-        Some((value as usize == 1).to_string())
-    }
-
-    fn encode(&self, df: &DataFrame, by: &str) -> Result<Vec<f32>> {
+impl Equals {
+    /// Each row's 1 (the columns agree), 0 (they differ) or NaN (either is null).
+    fn flags(&self, df: &DataFrame, by: &str) -> Result<Vec<f32>> {
         let a = frame::text(df, &self.column, by)?;
         let b = frame::text(df, &self.other, by)?;
         Ok(a.iter()

@@ -127,25 +127,34 @@ encoders! {
     Custom => custom::Custom, custom::FittedCustom;
 }
 
-impl Encoder {
-    /// The name of this custom encoder when this program has not registered it.
-    pub fn unregistered(&self) -> Option<&str> {
-        match self {
-            Encoder::Custom(e) if !is_registered(&e.name) => Some(&e.name),
-            _ => None,
+/// What a spec and a fitted encoder both tell, through the [`Reads`] they share.
+macro_rules! both_tell {
+    ($($enum:ident => $inner:ident),+) => {$(
+        impl $enum {
+            /// The name of this custom encoder when this program has not registered it.
+            pub fn unregistered(&self) -> Option<&str> {
+                match self {
+                    $enum::Custom(e) if !is_registered(&e.name) => Some(&e.name),
+                    _ => None,
+                }
+            }
+
+            /// The column it reads (the first, for encoders of two).
+            pub fn column(&self) -> &str {
+                self.columns()[0]
+            }
+
+            /// Every column it reads.
+            pub fn columns(&self) -> Vec<&str> {
+                self.$inner().columns()
+            }
         }
-    }
+    )+};
+}
 
-    /// The column this encoder reads (the first, for encoders of two).
-    pub fn column(&self) -> &str {
-        self.columns()[0]
-    }
+both_tell!(Encoder => spec, FittedEncoder => fitted);
 
-    /// Every column this encoder reads.
-    pub fn columns(&self) -> Vec<&str> {
-        self.spec().columns()
-    }
-
+impl Encoder {
     /// The name of the feature it makes, such as `Unique(first_name)` (the stem of the names of
     /// the features of an encoder that makes several).
     pub fn feature(&self) -> String {
@@ -229,24 +238,6 @@ impl EncoderState {
 }
 
 impl FittedEncoder {
-    /// The name of this custom encoder when this program has not registered it.
-    pub fn unregistered(&self) -> Option<&str> {
-        match self {
-            FittedEncoder::Custom(e) if !is_registered(&e.name) => Some(&e.name),
-            _ => None,
-        }
-    }
-
-    /// The column it reads (the first, for encoders of two).
-    pub fn column(&self) -> &str {
-        self.columns()[0]
-    }
-
-    /// Every column it reads.
-    pub fn columns(&self) -> Vec<&str> {
-        self.fitted().columns()
-    }
-
     /// How many features it makes: one, except for `OneHot`, twins and sequences.
     pub fn width(&self) -> usize {
         self.fitted().width()

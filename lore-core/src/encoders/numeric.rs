@@ -61,6 +61,17 @@ struct LearnMoments {
     finish: fn(String, &Moments) -> FittedEncoder,
 }
 
+impl LearnMoments {
+    /// A learner of `column`'s moments that `finish` turns into the fitted encoder.
+    fn boxed(column: &str, finish: fn(String, &Moments) -> FittedEncoder) -> Box<dyn Learner> {
+        Box::new(LearnMoments {
+            column: column.to_string(),
+            moments: Moments::new(),
+            finish,
+        })
+    }
+}
+
 impl Learner for LearnMoments {
     fn in_place(&self) -> bool {
         true
@@ -80,13 +91,9 @@ reads!("Uniform": Uniform, FittedUniform);
 
 impl Spec for Uniform {
     fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
-        Ok(Box::new(LearnMoments {
-            column: self.column.clone(),
-            moments: Moments::new(),
-            finish: |column, moments| {
-                let (min, max) = moments.bounds();
-                FittedUniform { column, min, max }.into()
-            },
+        Ok(LearnMoments::boxed(&self.column, |column, moments| {
+            let (min, max) = moments.bounds();
+            FittedUniform { column, min, max }.into()
         }))
     }
 }
@@ -134,20 +141,16 @@ reads!("Norm": Norm, FittedNorm);
 
 impl Spec for Norm {
     fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
-        Ok(Box::new(LearnMoments {
-            column: self.column.clone(),
-            moments: Moments::new(),
-            finish: |column, moments| {
-                let (mean, std, min, max) = moments.spread();
-                FittedNorm {
-                    column,
-                    mean,
-                    std,
-                    min: Some(min),
-                    max: Some(max),
-                }
-                .into()
-            },
+        Ok(LearnMoments::boxed(&self.column, |column, moments| {
+            let (mean, std, min, max) = moments.spread();
+            FittedNorm {
+                column,
+                mean,
+                std,
+                min: Some(min),
+                max: Some(max),
+            }
+            .into()
         }))
     }
 }

@@ -141,6 +141,31 @@ impl Estimator {
     }
 }
 
+#[cfg(test)]
+impl Estimator {
+    /// Fits on `x` labelled `y` in memory, validated on the same rows or, unless `validated`, on
+    /// none: how the unit tests fit.
+    pub(crate) fn fit_on(
+        &self,
+        task: Task,
+        x: &Matrix,
+        y: &[f32],
+        validated: bool,
+    ) -> Result<(FittedEstimator, FitHistory, [Scored; 2])> {
+        let mut validation = match validated {
+            true => InMemory::new(x.clone(), y.to_vec()),
+            false => InMemory::new(Matrix::empty(x.columns), vec![]),
+        };
+        self.fit(
+            task,
+            &vec![None; x.columns],
+            &mut InMemory::new(x.clone(), y.to_vec()),
+            &mut validation,
+            &mut |_, _| {},
+        )
+    }
+}
+
 /// The error of a bad estimator parameter `key`, named by its path in the spec.
 pub(crate) fn invalid(key: &str, message: String) -> Error {
     Error::InvalidParam {

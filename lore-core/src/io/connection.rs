@@ -14,7 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{Postgres, Sqlite};
 
 use super::rows::{FrameBuilder, Value};
-use super::sql::{self, Placeholders};
+use super::sql::{self, Params, Placeholders};
 use super::sqlite;
 use crate::env::ConnectionConfig;
 use crate::error::{Error, Result};
@@ -284,7 +284,7 @@ impl Connection {
     pub async fn execute_with(
         &self,
         statement: &str,
-        params: &BTreeMap<String, serde_json::Value>,
+        params: &Params,
         origin: &Origin,
     ) -> Result<u64> {
         let parsed = sql::parse(statement, self.placeholders());
@@ -304,11 +304,7 @@ impl Connection {
     }
 
     /// Runs statements with `:name` parameters in one transaction: all of them, or none.
-    pub async fn execute_all(
-        &self,
-        statements: &[(&str, &BTreeMap<String, serde_json::Value>)],
-        origin: &Origin,
-    ) -> Result<()> {
+    pub async fn execute_all(&self, statements: &[(&str, &Params)], origin: &Origin) -> Result<()> {
         let mut prepared = Vec::with_capacity(statements.len());
         for (statement, params) in statements {
             let parsed = sql::parse(statement, self.placeholders());
@@ -344,7 +340,7 @@ impl Connection {
     pub async fn query_frame(
         &self,
         statement: &str,
-        params: &BTreeMap<String, serde_json::Value>,
+        params: &Params,
         origin: &Origin,
     ) -> Result<DataFrame> {
         let mut frames = Vec::new();
@@ -361,7 +357,7 @@ impl Connection {
     pub async fn query_batches<F, Fut>(
         &self,
         statement: &str,
-        params: &BTreeMap<String, serde_json::Value>,
+        params: &Params,
         origin: &Origin,
         batch_rows: usize,
         consume: F,

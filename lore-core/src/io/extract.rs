@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::sql::{self, Placeholders};
+use super::sql::{self, Params, Placeholders};
 use crate::error::{Error, Result};
 
 /// What a model reads: an extract file, the connection it runs on, its bound parameters, and
@@ -26,7 +26,7 @@ pub struct ExtractSpec {
     pub connection: String,
     /// Values bound to the `:name` / `{name}` placeholders of the SQL.
     #[serde(default)]
-    pub params: BTreeMap<String, serde_json::Value>,
+    pub params: Params,
     /// Keep the result in the query cache (memory and `data/cache/`).
     #[serde(default)]
     pub cache: bool,
@@ -119,7 +119,7 @@ impl Extract {
     /// and bound. Returns the SQL in the driver's placeholder style and the values in order.
     pub fn render(
         &self,
-        values: &BTreeMap<String, serde_json::Value>,
+        values: &Params,
         style: Placeholders,
     ) -> Result<(String, Vec<serde_json::Value>)> {
         let text = if self.template {
@@ -309,7 +309,7 @@ mod tests {
     use super::*;
     use crate::testing::*;
 
-    fn values(pairs: &[(&str, serde_json::Value)]) -> BTreeMap<String, serde_json::Value> {
+    fn values(pairs: &[(&str, serde_json::Value)]) -> Params {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))

@@ -19,7 +19,7 @@ pub mod s3;
 pub mod sql;
 mod sqlite;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::panic::Location;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,7 @@ use polars::prelude::*;
 pub use cache::QueryCache;
 pub use connection::{Backend, Connection, Origin};
 pub use extract::{Extract, ExtractSpec};
+pub use sql::Params;
 
 use crate::env::Project;
 use crate::error::{Error, Result};
@@ -124,7 +125,7 @@ impl ProjectConnection {
     pub fn dataframe<'a>(
         &'a self,
         name: &'a str,
-        params: &'a BTreeMap<String, serde_json::Value>,
+        params: &'a Params,
     ) -> impl std::future::Future<Output = Result<DataFrame>> + 'a {
         let caller = Location::caller();
         let origin = Origin {
@@ -148,7 +149,7 @@ impl ProjectConnection {
     pub async fn read(
         &self,
         name: &str,
-        params: &BTreeMap<String, serde_json::Value>,
+        params: &Params,
         options: &ReadOptions,
     ) -> Result<DataFrame> {
         let extract = Extract::load(&self.extracts, name)?;
@@ -157,11 +158,7 @@ impl ProjectConnection {
 
     /// The query cache key of `extract` run with `params` on this connection: what its rows are
     /// cached under, and what anything computed from them alone can be keyed by.
-    pub fn extract_key(
-        &self,
-        extract: &Extract,
-        params: &BTreeMap<String, serde_json::Value>,
-    ) -> Result<String> {
+    pub fn extract_key(&self, extract: &Extract, params: &Params) -> Result<String> {
         let (sql, binds) = extract.render(params, self.connection.placeholders())?;
         Ok(QueryCache::key(&self.connection.identity(), &sql, &binds))
     }
@@ -175,7 +172,7 @@ impl ProjectConnection {
     pub async fn read_extract(
         &self,
         extract: &Extract,
-        params: &BTreeMap<String, serde_json::Value>,
+        params: &Params,
         options: &ReadOptions,
     ) -> Result<DataFrame> {
         let (sql, binds) = extract.render(params, self.connection.placeholders())?;
@@ -225,7 +222,7 @@ impl ProjectConnection {
     pub async fn batches(
         &self,
         name: &str,
-        params: &BTreeMap<String, serde_json::Value>,
+        params: &Params,
         rows_per_batch: usize,
         origin: Origin,
     ) -> Result<Batches> {

@@ -17,6 +17,9 @@ pub enum Placeholders {
     Dollar,
 }
 
+/// Values of an extract's or a statement's `:name` parameters, by name.
+pub type Params = BTreeMap<String, serde_json::Value>;
+
 /// One parameter use in SQL text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {
@@ -132,11 +135,7 @@ pub fn parse(text: &str, style: Placeholders) -> Parsed {
 
 /// The values to bind, in placeholder order; `source` names the SQL in errors. A parameter the
 /// SQL uses but `values` lacks, or a value that cannot be bound (a list or a table), is an error.
-pub fn binds(
-    parsed: &Parsed,
-    values: &BTreeMap<String, serde_json::Value>,
-    source: &str,
-) -> Result<Vec<serde_json::Value>> {
+pub fn binds(parsed: &Parsed, values: &Params, source: &str) -> Result<Vec<serde_json::Value>> {
     parsed
         .params
         .iter()

@@ -83,27 +83,25 @@ impl PipelineSpec {
                 location: Some(format!("the extract {}", self.extract.sql)),
                 present: available.to_vec(),
             };
-        for (i, t) in self.transformers.iter().enumerate() {
-            if let Some(column) = t
-                .inputs()
+        let first_missing = |columns: Vec<&str>, available: &[String]| {
+            columns
                 .into_iter()
                 .find(|c| !available.iter().any(|a| a == c))
-            {
+                .map(str::to_string)
+        };
+        for (i, t) in self.transformers.iter().enumerate() {
+            if let Some(column) = first_missing(t.inputs(), &available) {
                 return Err(
-                    missing(column, format!("transformer {}", t.output()), &available)
+                    missing(&column, format!("transformer {}", t.output()), &available)
                         .in_spec(format!("pipeline.transformers.{i}")),
                 );
             }
             available.push(t.output());
         }
         for (i, e) in self.encoders.iter().enumerate() {
-            if let Some(column) = e
-                .columns()
-                .into_iter()
-                .find(|c| !available.iter().any(|a| a == c))
-            {
+            if let Some(column) = first_missing(e.columns(), &available) {
                 return Err(
-                    missing(column, format!("encoder {}", e.feature()), &available)
+                    missing(&column, format!("encoder {}", e.feature()), &available)
                         .in_spec(format!("pipeline.encoders.{i}")),
                 );
             }

@@ -139,6 +139,11 @@ impl LogisticRegression {
 }
 
 impl LinearRegression {
+    /// What it predicts: a number, whatever its parameters.
+    pub(super) fn check(&self) -> Result<Kind> {
+        Ok(Kind::Regression)
+    }
+
     /// Fits on `x` labelled with numbers `y`.
     pub(super) fn learn(&self, x: &Array2<f64>, y: &[f32]) -> Result<FittedLinear> {
         let targets: ndarray::Array1<f64> = y.iter().map(|v| f64::from(*v)).collect();

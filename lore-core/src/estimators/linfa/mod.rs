@@ -150,74 +150,31 @@ fn validate(
     contract::check_predicts(name, check()?, output)
 }
 
-impl Spec for LogisticRegression {
-    fn validate(&self, output: &OutputEncoder) -> Result<()> {
-        validate("LogisticRegression", output, || self.check())
-    }
+/// `Spec` for families that learn labels: checked by their own `check` (which also says what
+/// they predict), fitted by the shared dense fit into their [`Linfa`] variant.
+macro_rules! learns_labels {
+    ($($spec:ident => |$s:ident, $($arg:pat_param),+| $model:expr;)*) => {$(
+        impl Spec for $spec {
+            fn validate(&self, output: &OutputEncoder) -> Result<()> {
+                validate(stringify!($spec), output, || self.check())
+            }
 
-    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
-        fit(training, |x, y, c| Ok(Linfa::Linear(self.learn(x, y, c)?)))
-    }
+            fn fit(&self, training: Training<'_>) -> Result<Outcome> {
+                let $s = self;
+                fit(training, |$($arg),+| Ok($model))
+            }
+        }
+    )*};
 }
 
-impl Spec for LinearRegression {
-    fn validate(&self, output: &OutputEncoder) -> Result<()> {
-        validate("LinearRegression", output, || Ok(Kind::Regression))
-    }
-
-    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
-        fit(training, |x, y, _| Ok(Linfa::Linear(self.learn(x, y)?)))
-    }
-}
-
-impl Spec for ElasticNet {
-    fn validate(&self, output: &OutputEncoder) -> Result<()> {
-        validate("ElasticNet", output, || self.check())
-    }
-
-    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
-        fit(training, |x, y, _| Ok(Linfa::Linear(self.learn(x, y)?)))
-    }
-}
-
-impl Spec for GaussianNB {
-    fn validate(&self, output: &OutputEncoder) -> Result<()> {
-        validate("GaussianNB", output, || self.check())
-    }
-
-    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
-        fit(training, |x, y, c| Ok(Linfa::Bayes(self.learn(x, y, c)?)))
-    }
-}
-
-impl Spec for MultinomialNB {
-    fn validate(&self, output: &OutputEncoder) -> Result<()> {
-        validate("MultinomialNB", output, || self.check())
-    }
-
-    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
-        fit(training, |x, y, c| Ok(Linfa::Bayes(self.learn(x, y, c)?)))
-    }
-}
-
-impl Spec for DecisionTree {
-    fn validate(&self, output: &OutputEncoder) -> Result<()> {
-        validate("DecisionTree", output, || self.check())
-    }
-
-    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
-        fit(training, |x, y, c| Ok(Linfa::Tree(self.learn(x, y, c)?)))
-    }
-}
-
-impl Spec for RandomForest {
-    fn validate(&self, output: &OutputEncoder) -> Result<()> {
-        validate("RandomForest", output, || self.check())
-    }
-
-    fn fit(&self, training: Training<'_>) -> Result<Outcome> {
-        fit(training, |x, y, c| Ok(Linfa::Forest(self.learn(x, y, c)?)))
-    }
+learns_labels! {
+    LogisticRegression => |s, x, y, c| Linfa::Linear(s.learn(x, y, c)?);
+    LinearRegression => |s, x, y, _| Linfa::Linear(s.learn(x, y)?);
+    ElasticNet => |s, x, y, _| Linfa::Linear(s.learn(x, y)?);
+    GaussianNB => |s, x, y, c| Linfa::Bayes(s.learn(x, y, c)?);
+    MultinomialNB => |s, x, y, c| Linfa::Bayes(s.learn(x, y, c)?);
+    DecisionTree => |s, x, y, c| Linfa::Tree(s.learn(x, y, c)?);
+    RandomForest => |s, x, y, c| Linfa::Forest(s.learn(x, y, c)?);
 }
 
 impl Spec for Svm {

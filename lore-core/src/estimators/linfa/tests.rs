@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::estimators::tests::bands;
-use crate::estimators::{Estimator, FittedEstimator, InMemory};
+use crate::estimators::{Estimator, FittedEstimator};
 use crate::matrix::Values;
 use crate::metrics;
 use crate::testing::*;
@@ -45,15 +45,7 @@ fn every_linfa_estimator_fits_beats_a_constant_and_round_trips() {
         );
     for (estimator, task, y, metric) in cases {
         let name = estimator.name();
-        let (fitted, history, [train, validation]) = estimator
-            .fit(
-                task,
-                &[None; 1],
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut |_, _| {},
-            )
-            .unwrap();
+        let (fitted, history, [train, validation]) = estimator.fit_on(task, &x, &y, true).unwrap();
         assert_eq!(history.rounds, 1);
         let p = fitted.predict(&x).unwrap();
         assert_eq!(p.len(), 400, "{name}");
@@ -81,13 +73,7 @@ fn the_elastic_net_is_least_squares_without_a_penalty_and_shrinks_with_one() {
             ..ElasticNet::default()
         };
         let (fitted, _, _) = Estimator::ElasticNet(spec)
-            .fit(
-                Task::Regression,
-                &[None; 1],
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(Matrix::empty(2), vec![]),
-                &mut |_, _| {},
-            )
+            .fit_on(Task::Regression, &x, &y, false)
             .unwrap();
         let weights = fitted.importance(2, Importance::Gain).unwrap().unwrap();
         (weights, fitted.predict(&x).unwrap())
@@ -123,15 +109,7 @@ fn linfa_classifiers_give_a_probability_per_class() {
     ] {
         let name = estimator.name();
         let task = Task::MultiClass { classes: 3 };
-        let (fitted, _, _) = estimator
-            .fit(
-                task,
-                &[None; 1],
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(Matrix::empty(1), vec![]),
-                &mut |_, _| {},
-            )
-            .unwrap();
+        let (fitted, _, _) = estimator.fit_on(task, &x, &y, false).unwrap();
         let p = fitted.predict(&x).unwrap();
         assert_eq!(p.len(), 900, "{name}");
         for row in p.chunks(3) {

@@ -461,7 +461,7 @@ pub(super) fn load(dir: &Path) -> Result<Option<Box<dyn Fitted>>> {
 mod tests {
     use super::*;
     use crate::estimators::tests::bands;
-    use crate::estimators::{Estimator, FittedEstimator, Importance, InMemory};
+    use crate::estimators::{Estimator, FittedEstimator, Importance};
     use crate::matrix::{Matrix, Values};
     use crate::metrics;
     use crate::testing::*;
@@ -479,15 +479,8 @@ mod tests {
     fn learns_a_threshold_and_round_trips_through_its_own_format() {
         let (x, y) = data(500);
         let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(20));
-        let (fitted, history, [train, validation]) = est
-            .fit(
-                Task::Binary,
-                &[None; 1],
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut |_, _| {},
-            )
-            .unwrap();
+        let (fitted, history, [train, validation]) =
+            est.fit_on(Task::Binary, &x, &y, true).unwrap();
         assert!(history.rounds >= 1);
         assert_eq!(history.validation_loss.len(), history.rounds as usize);
         let p = fitted.predict(&x).unwrap();
@@ -528,15 +521,7 @@ mod tests {
             columns: 1,
         };
         let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(20));
-        let (fitted, _, [train, _]) = est
-            .fit(
-                Task::Binary,
-                &[None; 1],
-                &mut InMemory::new(sparse.clone(), y.clone()),
-                &mut InMemory::new(sparse.clone(), y.clone()),
-                &mut |_, _| {},
-            )
-            .unwrap();
+        let (fitted, _, [train, _]) = est.fit_on(Task::Binary, &sparse, &y, true).unwrap();
         let p = fitted.predict(&sparse).unwrap();
         assert!(metrics::auc(&y, &p) > 0.99);
         assert_eq!(train.predictions, p);
@@ -550,15 +535,7 @@ mod tests {
     fn fits_without_validation_rows() {
         let (x, y) = data(200);
         let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(5));
-        let (_, history, [_, validation]) = est
-            .fit(
-                Task::Binary,
-                &[None; 1],
-                &mut InMemory::new(x, y),
-                &mut InMemory::new(Matrix::empty(1), vec![]),
-                &mut |_, _| {},
-            )
-            .unwrap();
+        let (_, history, [_, validation]) = est.fit_on(Task::Binary, &x, &y, false).unwrap();
         assert_eq!(history.train_loss, history.validation_loss);
         assert!(validation.labels.is_empty());
     }
@@ -597,13 +574,7 @@ mod tests {
         let (x, y) = bands(600);
         let est = Estimator::XGBoost(XGBoost::classifier().n_estimators(20));
         let (fitted, history, [train, _]) = est
-            .fit(
-                Task::MultiClass { classes: 3 },
-                &[None; 1],
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut |_, _| {},
-            )
+            .fit_on(Task::MultiClass { classes: 3 }, &x, &y, true)
             .unwrap();
         assert_eq!(history.metric, "mlogloss");
         let p = fitted.predict(&x).unwrap();
@@ -633,15 +604,7 @@ mod tests {
         let mut spec = XGBoost::classifier().n_estimators(200);
         spec.model_format = "ubj".into();
         let est = Estimator::XGBoost(spec);
-        let (fitted, history, _) = est
-            .fit(
-                Task::Regression,
-                &[None; 1],
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut InMemory::new(x.clone(), y.clone()),
-                &mut |_, _| {},
-            )
-            .unwrap();
+        let (fitted, history, _) = est.fit_on(Task::Regression, &x, &y, true).unwrap();
         assert_eq!(history.metric, "rmse");
         let p = fitted.predict(&x).unwrap();
         let stats = metrics::evaluate(Task::Regression, metrics::Metric::R2, &y, &p);
