@@ -14,6 +14,7 @@ mod baseline;
 mod batches;
 pub mod contract;
 mod dense;
+mod guard;
 mod linfa;
 mod network;
 mod xgboost;

@@ -8,8 +8,9 @@ use linfa_bayes::NaiveBayes;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::{invalid, Kind};
+use super::Kind;
 use crate::error::{Error, Result};
+use crate::estimators::guard;
 
 /// Gaussian naive Bayes: each feature normal within each class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,13 +61,6 @@ pub enum FittedBayes {
     },
 }
 
-fn positive(key: &str, v: f64) -> Result<Kind> {
-    if v > 0.0 && v.is_finite() {
-        return Ok(Kind::MultiClass);
-    }
-    Err(invalid(key, format!("{v} is not above 0")))
-}
-
 fn targets(y: &[f32]) -> ndarray::Array1<usize> {
     y.iter().map(|v| *v as usize).collect()
 }
@@ -74,7 +68,8 @@ fn targets(y: &[f32]) -> ndarray::Array1<usize> {
 impl GaussianNB {
     /// Checks the parameters.
     pub(super) fn check(&self) -> Result<Kind> {
-        positive("var_smoothing", self.var_smoothing)
+        guard::positive(&[("var_smoothing", self.var_smoothing)])?;
+        Ok(Kind::MultiClass)
     }
 
     /// Fits on `x` labelled with classes `y`.
@@ -90,7 +85,8 @@ impl GaussianNB {
 impl MultinomialNB {
     /// Checks the parameters.
     pub(super) fn check(&self) -> Result<Kind> {
-        positive("alpha", self.alpha)
+        guard::positive(&[("alpha", self.alpha)])?;
+        Ok(Kind::MultiClass)
     }
 
     /// Fits on counts `x` labelled with classes `y`.

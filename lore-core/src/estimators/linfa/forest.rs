@@ -11,8 +11,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::tree::{DecisionTree, FittedTree};
-use super::{invalid, Kind};
+use super::Kind;
 use crate::error::Result;
+use crate::estimators::guard;
 
 /// A random forest classifier of bagged decision trees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,20 +71,11 @@ impl RandomForest {
 
     /// Checks the parameters.
     pub(super) fn check(&self) -> Result<Kind> {
-        if !(1..=100_000).contains(&self.n_estimators) {
-            return Err(invalid(
-                "n_estimators",
-                format!("{} is not a number of trees from 1", self.n_estimators),
-            ));
-        }
-        for (key, v) in [
+        guard::within("n_estimators", self.n_estimators, 1, 100_000)?;
+        guard::shares(&[
             ("bootstrap_proportion", self.bootstrap_proportion),
             ("feature_proportion", self.feature_proportion),
-        ] {
-            if !(v > 0.0 && v <= 1.0) {
-                return Err(invalid(key, format!("{v} is not in (0, 1]")));
-            }
-        }
+        ])?;
         self.tree().check()
     }
 

@@ -8,8 +8,9 @@ use linfa_clustering::KMeans as LinfaKMeans;
 use ndarray::{Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
 
-use super::{dense, invalid};
+use super::dense;
 use crate::error::{Error, Result};
+use crate::estimators::guard;
 
 /// K-means: `n_clusters` centres, each row in the nearest one's cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,22 +49,12 @@ pub struct FittedKMeans {
 impl KMeans {
     /// Checks the parameters.
     pub(super) fn check(&self) -> Result<()> {
-        for (key, v, low) in [
+        guard::at_least(&[
             ("n_clusters", self.n_clusters, 2),
             ("n_runs", self.n_runs, 1),
             ("max_iterations", self.max_iterations, 1),
-        ] {
-            if v < low {
-                return Err(invalid(key, format!("{v} is below {low}")));
-            }
-        }
-        if !(self.tolerance > 0.0 && self.tolerance.is_finite()) {
-            return Err(invalid(
-                "tolerance",
-                format!("{} is not a number above 0", self.tolerance),
-            ));
-        }
-        Ok(())
+        ])?;
+        guard::positive(&[("tolerance", self.tolerance)])
     }
 
     /// Finds the clusters of the rows of `x`.

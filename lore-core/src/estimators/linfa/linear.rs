@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{invalid, Kind};
 use crate::error::{Error, Result};
+use crate::estimators::guard;
 
 /// Logistic regression (linfa-logistic): one weight per feature and class, L2-penalised.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,15 +113,8 @@ pub enum FittedLinear {
 impl LogisticRegression {
     /// Checks the parameters.
     pub(super) fn check(&self) -> Result<Kind> {
-        if !(self.alpha >= 0.0 && self.alpha.is_finite()) {
-            return Err(invalid("alpha", format!("{} is not 0 or more", self.alpha)));
-        }
-        if self.gradient_tolerance.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-            return Err(invalid(
-                "gradient_tolerance",
-                format!("{} is not above 0", self.gradient_tolerance),
-            ));
-        }
+        guard::non_negative(&[("alpha", self.alpha)])?;
+        guard::positive(&[("gradient_tolerance", self.gradient_tolerance)])?;
         Ok(Kind::MultiClass)
     }
 
@@ -158,24 +152,14 @@ impl LinearRegression {
 impl ElasticNet {
     /// Checks the parameters.
     pub(super) fn check(&self) -> Result<Kind> {
-        if !(self.penalty >= 0.0 && self.penalty.is_finite()) {
-            return Err(invalid(
-                "penalty",
-                format!("{} is not 0 or more", self.penalty),
-            ));
-        }
+        guard::non_negative(&[("penalty", self.penalty)])?;
         if !(0.0..=1.0).contains(&self.l1_ratio) {
             return Err(invalid(
                 "l1_ratio",
                 format!("{} is not between 0 and 1", self.l1_ratio),
             ));
         }
-        if self.tolerance.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-            return Err(invalid(
-                "tolerance",
-                format!("{} is not above 0", self.tolerance),
-            ));
-        }
+        guard::positive(&[("tolerance", self.tolerance)])?;
         Ok(Kind::Regression)
     }
 

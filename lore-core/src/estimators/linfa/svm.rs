@@ -11,8 +11,9 @@ use rand::seq::index::sample;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use super::{dense, invalid};
+use super::dense;
 use crate::error::{Error, Result};
+use crate::estimators::guard;
 
 /// A support vector machine: classes or a number, as the output encoder asks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,33 +87,19 @@ fn svm_error(e: impl std::fmt::Display) -> Error {
 impl Svm {
     /// Checks the parameters; an SVM predicts classes or a number, so any output suits it.
     pub(super) fn check(&self) -> Result<()> {
-        if !["gaussian", "linear", "polynomial"].contains(&self.kernel.as_str()) {
-            return Err(invalid(
-                "kernel",
-                format!(
-                    "`{}` is not one of gaussian, linear, polynomial",
-                    self.kernel
-                ),
-            ));
-        }
-        for (key, v) in [
+        guard::one_of(
+            "kernel",
+            &self.kernel,
+            &["gaussian", "linear", "polynomial"],
+        )?;
+        guard::positive(&[
             ("c", self.c),
             ("gamma", self.gamma.unwrap_or(1.0)),
             ("degree", self.degree),
             ("epsilon", self.epsilon),
             ("tolerance", self.tolerance),
-        ] {
-            if !(v > 0.0 && v.is_finite()) {
-                return Err(invalid(key, format!("{v} is not a number above 0")));
-            }
-        }
-        if self.max_rows < 2 {
-            return Err(invalid(
-                "max_rows",
-                format!("{} is below 2 rows", self.max_rows),
-            ));
-        }
-        Ok(())
+        ])?;
+        guard::at_least(&[("max_rows", self.max_rows, 2)])
     }
 
     fn params<T>(&self, features: usize) -> linfa_svm::SvmParams<f64, T> {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{invalid, Kind};
 use crate::error::{Error, Result};
+use crate::estimators::guard;
 
 /// A decision tree classifier (linfa-trees, CART).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,21 +76,15 @@ fn leaf_of(node: &TreeNode<f64, usize>, row: ArrayView1<f64>) -> String {
 impl DecisionTree {
     /// Checks the parameters.
     pub(super) fn check(&self) -> Result<Kind> {
-        let bad = |key: &str, message: String| Err(invalid(key, message));
-        if !["gini", "entropy"].contains(&self.split_quality.as_str()) {
-            return bad(
-                "split_quality",
-                format!("`{}` is not gini or entropy", self.split_quality),
-            );
-        }
+        guard::one_of("split_quality", &self.split_quality, &["gini", "entropy"])?;
         if !(self.min_weight_leaf >= 1.0 && self.min_weight_split >= 2.0 * self.min_weight_leaf) {
-            return bad(
+            return Err(invalid(
                 "min_weight_split",
                 format!(
                     "min_weight_split {} must be at least twice min_weight_leaf {} (at least 1)",
                     self.min_weight_split, self.min_weight_leaf
                 ),
-            );
+            ));
         }
         Ok(Kind::MultiClass)
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 use super::contract::{self, Fitted, Outcome, Spec, Training};
-use super::invalid;
+use super::{guard, invalid};
 use crate::encoders::{OutputEncoder, Task};
 use crate::error::{Error, Result};
 
@@ -213,8 +213,7 @@ pub(super) fn load(dir: &Path) -> Result<Option<Box<dyn Fitted>>> {
 impl NeuralNetwork {
     /// Checks every parameter before any data is read.
     fn check(&self) -> Result<()> {
-        let bad = |key: &str, message: String| Err(invalid(key, message));
-        for (key, v, low) in [
+        guard::at_least(&[
             ("max_embedding", self.max_embedding, 1),
             ("hidden_layers", self.hidden_layers, 0),
             ("hidden_width", self.hidden_width, 1),
@@ -222,46 +221,21 @@ impl NeuralNetwork {
             ("epochs", self.epochs, 1),
             ("patience", self.patience, 0),
             ("n_jobs", self.n_jobs, 0),
-        ] {
-            if v < low {
-                return bad(key, format!("{v} is below {low}; use {low} or more"));
-            }
-        }
-        if self.hidden_layers > 64 {
-            return bad(
-                "hidden_layers",
-                format!("{} is more than 64 layers", self.hidden_layers),
-            );
-        }
-        for (key, v) in [
+        ])?;
+        guard::within("hidden_layers", self.hidden_layers, 0, 64)?;
+        guard::positive(&[
             ("embed_scale", self.embed_scale),
             ("learning_rate", self.learning_rate),
-        ] {
-            if !(v > 0.0 && v.is_finite()) {
-                return bad(key, format!("{v} is not a number above 0"));
-            }
-        }
-        if !(self.layer_shrink > 0.0 && self.layer_shrink <= 1.0) {
-            return bad(
-                "layer_shrink",
-                format!("{} is not in (0, 1]", self.layer_shrink),
-            );
-        }
+        ])?;
+        guard::shares(&[("layer_shrink", self.layer_shrink)])?;
         if !(0.0..1.0).contains(&self.dropout) {
-            return bad("dropout", format!("{} is not in [0, 1)", self.dropout));
+            return Err(invalid(
+                "dropout",
+                format!("{} is not in [0, 1)", self.dropout),
+            ));
         }
-        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return bad(
-                "weight_decay",
-                format!("{} is not a number of 0 or more", self.weight_decay),
-            );
-        }
-        if !["auto", "cpu", "cuda"].contains(&self.device.as_str()) {
-            return bad(
-                "device",
-                format!("`{}` is not one of auto, cpu, cuda", self.device),
-            );
-        }
+        guard::non_negative(&[("weight_decay", self.weight_decay)])?;
+        guard::one_of("device", &self.device, &["auto", "cpu", "cuda"])?;
         if cfg!(not(feature = "torch")) {
             return Err(Error::InvalidParam {
                 key: "estimator.type".into(),

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::contract::{self, Fitted, Outcome, Spec, Training};
-use super::{invalid, FitHistory, Importance, Kind, LabelledBatches, Sampling, Scored};
+use super::{guard, invalid, FitHistory, Importance, Kind, LabelledBatches, Sampling, Scored};
 use crate::encoders::{OutputEncoder, Task};
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
@@ -181,73 +181,43 @@ impl XGBoost {
 
     /// Checks every parameter, and that the objective suits `output`, before any data is read.
     fn check(&self, output: &OutputEncoder) -> Result<()> {
-        let bad = |key: &str, message: String| Err(invalid(key, message));
-        // Integers are read signed so that a negative one is refused here, by name.
-        if !(1..=1_000_000).contains(&self.n_estimators) {
-            return bad(
-                "n_estimators",
-                format!("{} is not a number of rounds from 1", self.n_estimators),
-            );
-        }
-        for (key, v) in [
-            ("early_stopping_rounds", self.early_stopping_rounds),
-            ("n_jobs", self.n_jobs),
-        ] {
-            if v < 0 {
-                return bad(key, format!("{v} is negative; use 0 or more"));
-            }
-        }
-        for (key, v) in [
+        guard::within("n_estimators", self.n_estimators, 1, 1_000_000)?;
+        guard::at_least(&[
+            ("early_stopping_rounds", self.early_stopping_rounds, 0),
+            ("n_jobs", self.n_jobs, 0),
+        ])?;
+        guard::shares(&[
             ("learning_rate", self.learning_rate),
             ("subsample", self.subsample),
             ("colsample_bytree", self.colsample_bytree),
-        ] {
-            if !(v > 0.0 && v <= 1.0) {
-                return bad(key, format!("{v} is not in (0, 1]"));
-            }
-        }
-        for (key, v) in [
+        ])?;
+        guard::non_negative(&[
             ("min_child_weight", self.min_child_weight),
             ("min_split_loss", self.min_split_loss),
             ("reg_lambda", self.reg_lambda),
             ("reg_alpha", self.reg_alpha),
-        ] {
-            if !(v >= 0.0 && v.is_finite()) {
-                return bad(key, format!("{v} is not a number of 0 or more"));
-            }
-        }
-        if !(1..=64).contains(&self.max_depth) {
-            return bad(
-                "max_depth",
-                format!("{} is not a depth from 1 to 64", self.max_depth),
-            );
-        }
-        if !["hist", "approx", "exact"].contains(&self.tree_method.as_str()) {
-            return bad(
-                "tree_method",
-                format!("`{}` is not one of hist, approx, exact", self.tree_method),
-            );
-        }
-        if !["json", "ubj"].contains(&self.model_format.as_str()) {
-            return bad(
-                "model_format",
-                format!("`{}` is not json or ubj", self.model_format),
-            );
-        }
+        ])?;
+        guard::within("max_depth", self.max_depth, 1, 64)?;
+        guard::one_of(
+            "tree_method",
+            &self.tree_method,
+            &["hist", "approx", "exact"],
+        )?;
+        guard::one_of("model_format", &self.model_format, &["json", "ubj"])?;
         let wanted = Kind::of(output);
         let objective = self.objective_for(wanted);
         let Some((_, kind)) = OBJECTIVES.iter().find(|(name, _)| *name == objective) else {
             let known: Vec<&str> = OBJECTIVES.iter().map(|(n, _)| *n).collect();
-            return bad(
+            return Err(invalid(
                 "objective",
                 format!(
                     "`{objective}` is not an objective Lore trains; use one of {}",
                     known.join(", ")
                 ),
-            );
+            ));
         };
         if *kind != wanted {
-            return bad(
+            return Err(invalid(
                 "objective",
                 format!(
                     "`{objective}` is a {} objective, but the output encoder {}({}) asks for \
@@ -259,7 +229,7 @@ impl XGBoost {
                     kind.outputs(),
                     wanted.objective()
                 ),
-            );
+            ));
         }
         Ok(())
     }
