@@ -291,7 +291,7 @@ fn a_fitting_or_alias_chosen_in_the_path_answers_and_names_itself() {
 #[test]
 fn an_open_inference_round_trip_matches_lore_predict_on_the_same_rows() {
     let f = fitted();
-    std::fs::write(f.root.join("v2-rows.csv"), TWO_USERS).unwrap();
+    put(&f.root, "v2-rows.csv", TWO_USERS);
     let out = f.root.join("v2-predicted.jsonl");
     ok(&lore(
         &f.root,
@@ -495,7 +495,7 @@ fn logged_predictions_carry_ids_and_are_read_back_by_lore_predictions() {
     );
     drop(server);
 
-    std::fs::write(root.join("config/api.toml"), "log_predictions = true\n").unwrap();
+    put(&root, "config/api.toml", "log_predictions = true\n");
     let (mut server, port) = api(&root, &[]);
     let reply = request(
         port,

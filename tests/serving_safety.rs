@@ -183,12 +183,8 @@ fn only_a_right_key_or_a_valid_token_gets_in_and_no_credential_is_logged() {
 
     let key = "lore-test-key-7f3a9c2e";
     let secret = "lore-test-secret-0123456789abcdef0123456789";
-    std::fs::write(
-        root.join("config/api.toml"),
-        "[auth]\napi_keys_sha256 = [\"${LORE_TEST_KEY_DIGEST}\"]\n\n[auth.jwt]\nalgorithm = \"HS256\"\n\
-         secret = \"${LORE_TEST_JWT_SECRET}\"\naudience = \"lore-test\"\n",
-    )
-    .unwrap();
+    put(&root, "config/api.toml", "[auth]\napi_keys_sha256 = [\"${LORE_TEST_KEY_DIGEST}\"]\n\n[auth.jwt]\nalgorithm = \"HS256\"\n\
+         secret = \"${LORE_TEST_JWT_SECRET}\"\naudience = \"lore-test\"\n");
     let digest = lore_core::serve::key_digest(key);
     let log = root.join("api-stderr.log");
     let stderr = std::fs::File::create(&log).unwrap();

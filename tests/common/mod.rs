@@ -17,6 +17,12 @@ mod testing;
 #[allow(unused_imports)]
 pub use testing::*;
 
+/// Writes `contents` to `path` under `dir`, as a user saves a file.
+#[track_caller]
+pub fn put(dir: &Path, path: impl AsRef<Path>, contents: impl AsRef<[u8]>) {
+    std::fs::write(dir.join(path), contents).unwrap();
+}
+
 pub fn lore(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lore"))
         .args(args)
@@ -87,15 +93,16 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
 
 /// `lore api --port 0` with `args` in `root`, and the port it listens on.
 pub fn api(root: &Path, args: &[&str]) -> (Server, u16) {
-    api_with_stderr(root, args, Stdio::inherit())
+    api_with_env(root, args, &[], Stdio::inherit())
 }
 
-/// [`api`] with its standard error sent to `stderr`.
-pub fn api_with_stderr(root: &Path, args: &[&str], stderr: Stdio) -> (Server, u16) {
-    api_with_env(root, args, &[], stderr)
+/// [`api`] with its standard error written to the file `log`.
+pub fn api_logged(root: &Path, args: &[&str], log: &Path) -> (Server, u16) {
+    let file = std::fs::File::create(log).unwrap();
+    api_with_env(root, args, &[], Stdio::from(file))
 }
 
-/// [`api_with_stderr`] with the environment variables `env` set.
+/// [`api`] with the environment variables `env` set and standard error sent to `stderr`.
 pub fn api_with_env(
     root: &Path,
     args: &[&str],
@@ -253,25 +260,25 @@ pub fn activity_model(extract: &str, output: &str, estimator: &str) -> String {
 /// Writes the `segments` extract into the sample project at `root`, and two models over it:
 /// `Segments` (one of three classes) and `Sessions` (a number, its booster saved as UBJ).
 pub fn write_segment_models(root: &Path) {
-    std::fs::write(root.join("src/extracts/segments.sql"), SEGMENTS_SQL).unwrap();
-    std::fs::write(
-        root.join("src/models/segments.toml"),
+    put(root, "src/extracts/segments.sql", SEGMENTS_SQL);
+    put(
+        root,
+        "src/models/segments.toml",
         activity_model(
             "segments",
             "type = \"Unique\"\ncolumn = \"segment\"",
             "max_depth = 2",
         ),
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("src/models/sessions.toml"),
+    );
+    put(
+        root,
+        "src/models/sessions.toml",
         activity_model(
             "segments",
             "type = \"Pass\"\ncolumn = \"sessions_30d\"",
             "model_format = \"ubj\"",
         ),
-    )
-    .unwrap();
+    );
 }
 
 /// The sample's segments: each user's activity and a class made from its sessions.

@@ -309,13 +309,14 @@ fn values_of_the_wrong_kind_get_400_naming_field_record_and_kind() {
         &root,
         &["sql", "INSERT INTO kinds SELECT first_name, orders, sessions_30d > 3, date(signup_date), signup_date, has_subscription FROM users"],
     ));
-    std::fs::write(
-        root.join("src/extracts/kinds.sql"),
+    put(
+        &root,
+        "src/extracts/kinds.sql",
         "SELECT name, orders, active, born, seen, label FROM kinds\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("src/models/kinds.toml"),
+    );
+    put(
+        &root,
+        "src/models/kinds.toml",
         "[pipeline.extract]\nsql = \"kinds\"\n\n\
          [[pipeline.transformers]]\ntype = \"DateTime\"\ncolumn = \"born\"\npart = \"month\"\n\n\
          [[pipeline.transformers]]\ntype = \"DateTime\"\ncolumn = \"seen\"\npart = \"hour\"\n\n\
@@ -327,8 +328,7 @@ fn values_of_the_wrong_kind_get_400_naming_field_record_and_kind() {
          [[pipeline.encoders]]\ntype = \"Norm\"\ncolumn = \"DateTime(seen, hour)\"\n\n\
          [pipeline.output]\ntype = \"Boolean\"\ncolumn = \"label\"\n\n\
          [estimator]\ntype = \"XGBoost\"\nn_estimators = 5\n",
-    )
-    .unwrap();
+    );
     ok(&lore(&root, &["fit", "Kinds", "--json"]));
     let (_server, port) = api(&root, &[]);
     let (_, models) = http(port, "GET", "/models", "");

@@ -202,7 +202,7 @@ fn a_password_in_a_url_is_shown_and_logged_nowhere() {
     config.push_str(
         "\n[leaky]\nurl = \"postgres://lore:p@ss:w0rd@127.0.0.1:1/db?sslmode=disable&password=hunter2\"\nconnect_timeout = 2\n",
     );
-    std::fs::write(root.join("config/database.toml"), config).unwrap();
+    put(&root, "config/database.toml", config);
     let out = lore(&root, &["-v", "sql", "SELECT 1", "--connection", "leaky"]);
     let stderr = failed(&out);
     assert!(

@@ -23,7 +23,7 @@ fn city_model(encoder: &str, extract: &str) -> String {
 #[test]
 fn target_beats_unique_on_cities_that_carry_the_signal_read_whole_or_streamed() {
     let root = project("target", "cities", 100);
-    std::fs::write(root.join("src/extracts/cities.sql"), CITIES_SQL).unwrap();
+    put(&root, "src/extracts/cities.sql", CITIES_SQL);
     let models = [
         ("ByCode", "by_code", "type = \"Unique\"", ""),
         ("ByMean", "by_mean", "type = \"Target\"", ""),
@@ -37,11 +37,11 @@ fn target_beats_unique_on_cities_that_carry_the_signal_read_whole_or_streamed() 
     ];
     let mut auc = std::collections::BTreeMap::new();
     for (model, file, encoder, extract) in models {
-        std::fs::write(
-            root.join(format!("src/models/{file}.toml")),
+        put(
+            &root,
+            format!("src/models/{file}.toml"),
             city_model(encoder, extract),
-        )
-        .unwrap();
+        );
         let out: Value = ok_json(&lore(&root, &["-q", "fit", model, "--json"]));
         auc.insert(model, out["stats"]["test"]["auc"].as_f64().unwrap());
     }
@@ -50,7 +50,7 @@ fn target_beats_unique_on_cities_that_carry_the_signal_read_whole_or_streamed() 
     for target in ["ByMean", "ByMeanStreamed"] {
         assert!(auc[target] > auc["ByCode"] + 0.1, "{auc:?}");
     }
-    std::fs::write(root.join("rows.csv"), "city\ncity-7\nnowhere\n").unwrap();
+    put(&root, "rows.csv", "city\ncity-7\nnowhere\n");
     for model in ["ByMean", "ByHash"] {
         let predictions = ok(&lore(&root, &["predict", model, "--input", "rows.csv"]));
         assert_eq!(predictions.lines().count(), 3, "{model}: {predictions}");

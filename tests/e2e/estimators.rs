@@ -15,7 +15,7 @@ fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
         .to_string()
         + "[[pipeline.encoders]]\ntype = \"Text\"\ncolumn = \"email\"\nmax_features = 30\n\
            minimum_occurrences = 20\n\n[pipeline.output]\ntype = \"Boolean\"\ncolumn = \"has_subscription\"\n\n";
-    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
+    put(&root, "rows.csv", TWO_USERS);
     // (model, its pipeline, estimator table, the least test AUC: above a constant's 0.5)
     let classifiers = [
         ("Logistic", pipeline, "type = \"LogisticRegression\"", 0.65),
@@ -42,11 +42,11 @@ fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
     ];
     for (model, pipeline, estimator, least) in classifiers {
         let file = format!("src/models/{}.toml", model.to_lowercase());
-        std::fs::write(
-            root.join(&file),
+        put(
+            &root,
+            &file,
             format!("{pipeline}[estimator]\n{estimator}\n"),
-        )
-        .unwrap();
+        );
         let out: Value = ok_json(&lore(&root, &["-q", "fit", model, "--json"]));
         let auc = out["stats"]["test"]["auc"].as_f64().unwrap();
         assert!(auc > least, "{model}: test AUC {auc}");
@@ -63,13 +63,13 @@ fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
         ("Shrunk", "ElasticNet", "penalty = 0.05"),
         ("Kernel", "Svm", "max_rows = 2000"),
     ] {
-        std::fs::write(
-            root.join(format!("src/models/{}.toml", model.to_lowercase())),
+        put(
+            &root,
+            format!("src/models/{}.toml", model.to_lowercase()),
             activity_model("users", "type = \"Pass\"\ncolumn = \"sessions_30d\"", extra)
                 .replace("type = \"XGBoost\"", &format!("type = \"{estimator}\""))
                 .replace(USERS, LIMITED_USERS),
-        )
-        .unwrap();
+        );
         let out: Value = ok_json(&lore(&root, &["-q", "fit", model, "--json"]));
         assert!(
             out["stats"]["test"]["r2"].as_f64().unwrap() > 0.05,
@@ -80,18 +80,18 @@ fn linfa_estimators_fit_the_sample_and_a_number_and_predict_after_reloading() {
     }
 
     // Counts only for MultinomialNB; classes only for a classifier; no SHAP without XGBoost.
-    std::fs::write(
-        root.join("src/models/negative.toml"),
+    put(
+        &root,
+        "src/models/negative.toml",
         format!("{pipeline}[estimator]\ntype = \"MultinomialNB\"\n"),
-    )
-    .unwrap();
+    );
     let err = failed(&lore(&root, &["fit", "Negative"]));
     holds(&err, &["negative values"]);
-    std::fs::write(
-        root.join("src/models/wrong.toml"),
+    put(
+        &root,
+        "src/models/wrong.toml",
         format!("{pipeline}[estimator]\ntype = \"LinearRegression\"\n"),
-    )
-    .unwrap();
+    );
     let err = failed(&lore(&root, &["fit", "Wrong"]));
     holds(&err, &["estimator.type", "LinearRegression"]);
     let err = failed(&lore(
@@ -118,14 +118,10 @@ fn declared_with(root: &Path, estimator: &str) -> String {
 #[test]
 fn a_neural_network_learns_codes_and_numbers_and_predicts_after_reloading() {
     let root = project("network", "deep", 20000);
-    std::fs::write(
-        root.join("src/models/deep.toml"),
-        declared_with(
+    put(&root, "src/models/deep.toml", declared_with(
             &root,
             "type = \"NeuralNetwork\"\nhidden_width = 32\nbatch_size = 128\nepochs = 10\ndevice = \"cpu\"",
-        ),
-    )
-    .unwrap();
+        ));
     let out: Value = ok_json(&lore(&root, &["-q", "fit", "Deep", "--json"]));
     let stats = &out["stats"];
     let auc = stats["test"]["auc"].as_f64().unwrap();
@@ -152,15 +148,16 @@ fn a_neural_network_learns_codes_and_numbers_and_predicts_after_reloading() {
     assert!(fitting.join("learning_curve.svg").is_file());
 
     // Each `lore predict` loads the saved network afresh.
-    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
+    put(&root, "rows.csv", TWO_USERS);
     let first = ok(&lore(&root, &["predict", "Deep", "--input", "rows.csv"]));
     let second = ok(&lore(&root, &["predict", "Deep", "--input", "rows.csv"]));
     assert_eq!(first.lines().count(), 3, "{first}");
     assert_eq!(first, second, "a reloaded network predicts the same");
 
     // A number, in its own units.
-    std::fs::write(
-        root.join("src/models/sessions.toml"),
+    put(
+        &root,
+        "src/models/sessions.toml",
         activity_model(
             "users",
             "type = \"Pass\"\ncolumn = \"sessions_30d\"",
@@ -168,8 +165,7 @@ fn a_neural_network_learns_codes_and_numbers_and_predicts_after_reloading() {
         )
         .replace("type = \"XGBoost\"", "type = \"NeuralNetwork\"")
         .replace(USERS, LIMITED_USERS),
-    )
-    .unwrap();
+    );
     let out: Value = ok_json(&lore(&root, &["-q", "fit", "Sessions", "--json"]));
     assert!(out["stats"]["test"]["r2"].as_f64().unwrap() > 0.05, "{out}");
 }
@@ -178,11 +174,11 @@ fn a_neural_network_learns_codes_and_numbers_and_predicts_after_reloading() {
 #[test]
 fn a_neural_network_without_libtorch_says_how_to_enable_it() {
     let root = project("no-torch", "plain", 1000);
-    std::fs::write(
-        root.join("src/models/deep.toml"),
+    put(
+        &root,
+        "src/models/deep.toml",
         declared_with(&root, "type = \"NeuralNetwork\""),
-    )
-    .unwrap();
+    );
     let err = failed(&lore(&root, &["fit", "Deep"]));
     holds(&err, &["--features lore-cli/torch", "scripts/torch"]);
     assert!(!err.contains("extracting"), "read data: {err}");
@@ -194,7 +190,7 @@ fn k_means_groups_rows_without_labels_and_predict_gives_the_cluster() {
     let model = activity_model("users", "type = \"Cluster\"", "n_clusters = 4\nn_runs = 3")
         .replace("type = \"XGBoost\"", "type = \"KMeans\"")
         .replace(USERS, LIMITED_USERS);
-    std::fs::write(root.join("src/models/segments.toml"), &model).unwrap();
+    put(&root, "src/models/segments.toml", &model);
     let out: Value = ok_json(&lore(&root, &["-q", "fit", "Segments", "--json"]));
     let stats = &out["stats"];
     assert_eq!(stats["task"], "Clustering", "{stats}");
@@ -207,11 +203,11 @@ fn k_means_groups_rows_without_labels_and_predict_gives_the_cluster() {
     assert_eq!(sizes.iter().sum::<u64>(), test["rows"].as_u64().unwrap());
     assert!(sizes.len() <= 4 && sizes.iter().filter(|n| **n > 0).count() >= 2);
 
-    std::fs::write(
-        root.join("rows.csv"),
+    put(
+        &root,
+        "rows.csv",
         "orders,basket_value\n1,5.5\n12,55.5\n300,900\n",
-    )
-    .unwrap();
+    );
     let predictions = ok(&lore(
         &root,
         &["predict", "Segments", "--input", "rows.csv"],
@@ -229,18 +225,18 @@ fn k_means_groups_rows_without_labels_and_predict_gives_the_cluster() {
     }
 
     // KMeans learns no labels, and a labelled estimator cannot learn from a Cluster output.
-    std::fs::write(
-        root.join("src/models/mixed.toml"),
+    put(
+        &root,
+        "src/models/mixed.toml",
         model.replace("type = \"Cluster\"", "type = \"Pass\"\ncolumn = \"orders\""),
-    )
-    .unwrap();
+    );
     let err = failed(&lore(&root, &["fit", "Mixed"]));
     holds(&err, &["estimator.type", "Cluster"]);
-    std::fs::write(
-        root.join("src/models/labelled.toml"),
+    put(
+        &root,
+        "src/models/labelled.toml",
         activity_model("users", "type = \"Cluster\"", "").replace(USERS, LIMITED_USERS),
-    )
-    .unwrap();
+    );
     let err = failed(&lore(&root, &["fit", "Labelled"]));
     holds(&err, &["XGBoost learns from labels"]);
 }
@@ -281,11 +277,11 @@ fn every_fit_shows_the_baseline_beside_the_model_and_a_baseline_model_scores_it(
     let declared =
         std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
     let (pipeline, _) = declared.split_once("[estimator]").unwrap();
-    std::fs::write(
-        root.join("src/models/prior.toml"),
+    put(
+        &root,
+        "src/models/prior.toml",
         format!("{pipeline}[estimator]\ntype = \"Baseline\"\n"),
-    )
-    .unwrap();
+    );
     let text = ok(&lore(&root, &["-q", "fit", "Prior"]));
     let line = |name: &str| {
         text.lines()
@@ -298,7 +294,7 @@ fn every_fit_shows_the_baseline_beside_the_model_and_a_baseline_model_scores_it(
         line("baseline"),
         "a Baseline model scores exactly its own baseline: {text}"
     );
-    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
+    put(&root, "rows.csv", TWO_USERS);
     let predictions = ok(&lore(&root, &["predict", "Prior", "--input", "rows.csv"]));
     let values: Vec<&str> = predictions.lines().skip(1).collect();
     assert_eq!(values.len(), 2, "{predictions}");

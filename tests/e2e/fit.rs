@@ -228,7 +228,7 @@ fn spec_mistakes_are_errors_naming_the_file_line_and_column() {
             "WrongColumn" => "src/models/wrong_column.toml",
             _ => "src/models/wrong_type.toml",
         };
-        std::fs::write(root.join(file), text).unwrap();
+        put(&root, file, text);
         let err = failed(&lore(&root, &["fit", model]));
         // The value at fault starts after `type = ` (column 8) or `column = ` (column 10).
         let column = if model == "MisspelledEncoder" { 8 } else { 10 };
@@ -266,11 +266,11 @@ fn bad_estimator_parameters_fail_before_training_naming_the_parameter() {
     );
     let declared =
         std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
-    std::fs::write(
-        root.join("src/models/deep.toml"),
+    put(
+        &root,
+        "src/models/deep.toml",
         declared.replace("max_depth = 3", "max_depth = -1"),
-    )
-    .unwrap();
+    );
     let err = failed(&lore(&root, &["fit", "Deep"]));
     holds(&err, &["deep.toml", "max_depth"]);
 }
@@ -353,14 +353,14 @@ fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
     let declared =
         std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
     let (without, _) = declared.split_once("\n# What `lore fit").unwrap();
-    std::fs::write(root.join("src/models/plain.toml"), without).unwrap();
+    put(&root, "src/models/plain.toml", without);
     let err = failed(&lore(&root, &["fit", "Plain", "--search", "5"]));
     holds(&err, &["[search]"]);
-    std::fs::write(
-        root.join("src/models/wide.toml"),
+    put(
+        &root,
+        "src/models/wide.toml",
         format!("{without}\n[search]\nlimit = {{ int = [100, 1000] }}\n"),
-    )
-    .unwrap();
+    );
     let err = failed(&lore(&root, &["fit", "Wide", "--search", "5"]));
     holds(&err, &["search.limit", "not an estimator parameter"]);
     let err = failed(&lore(

@@ -72,7 +72,7 @@ n_estimators = 20
 "#
         )
     };
-    std::fs::write(root.join("src/models/own.toml"), declared("WordCount")).unwrap();
+    put(&root, "src/models/own.toml", declared("WordCount"));
     let fitted: Value = ok_json(&lore(&root, &["fit", "Own", "--json"]));
     let fitting = Path::new(fitted["path"].as_str().unwrap());
     let pipeline: Value =
@@ -94,15 +94,15 @@ n_estimators = 20
             "| `Sorted(first_name)` |",
         ],
     );
-    std::fs::write(
-        root.join("rows.csv"),
+    put(
+        &root,
+        "rows.csv",
         "first_name,email,basket_value\nJohn,john@gmail.com,55.5\n,x@y@z,1\n",
-    )
-    .unwrap();
+    );
     let out = ok(&lore(&root, &["predict", "Own", "--input", "rows.csv"]));
     assert_eq!(out.lines().count(), 3, "{out}");
 
-    std::fs::write(root.join("src/models/own.toml"), declared("WordCuont")).unwrap();
+    put(&root, "src/models/own.toml", declared("WordCuont"));
     let err = failed(&lore(&root, &["fit", "Own"]));
     holds(&err, &["`WordCuont`", "registered: WordCount"]);
 }

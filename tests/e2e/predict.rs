@@ -39,11 +39,11 @@ fn predict_prints_one_row_per_input_and_names_missing_columns() {
     ));
     assert_eq!(std::fs::read_to_string(jsonl).unwrap().lines().count(), 3);
 
-    std::fs::write(
-        d.root.join("missing.csv"),
+    put(
+        &d.root,
+        "missing.csv",
         "first_name,email\nJohn,j@gmail.com\n",
-    )
-    .unwrap();
+    );
     let err = failed(&lore(
         &d.root,
         &["predict", "Subscribers", "--input", "missing.csv"],
@@ -70,13 +70,13 @@ fn a_fitting_whose_encoders_coded_differently_is_refused_with_what_to_do() {
     std::fs::write(&pipeline, saved.to_string()).unwrap();
     // A fitting from before encoding versions also predates manifests.
     std::fs::remove_file(pipeline.with_file_name("manifest.json")).unwrap();
-    std::fs::write(
-        root.join("one.csv"),
+    put(
+        &root,
+        "one.csv",
         "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d
          John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4
 ",
-    )
-    .unwrap();
+    );
     let err = failed(&lore(
         &root,
         &["predict", "SubscribersDeclared", "--input", "one.csv"],
@@ -100,14 +100,14 @@ fn a_one_hot_encoder_fits_predicts_and_names_its_features() {
         one_hot, declared,
         "the template has the Unique(EmailDomain) encoder"
     );
-    std::fs::write(root.join("src/models/hot_mail.toml"), one_hot).unwrap();
+    put(&root, "src/models/hot_mail.toml", one_hot);
     let out: Value = ok_json(&lore(&root, &["-q", "fit", "HotMail", "--json"]));
     let features = importance_names(&out);
     assert!(
         features.contains(&"OneHot(EmailDomain(email))=gmail.com".to_string()),
         "{features:?}"
     );
-    std::fs::write(root.join("two.csv"), TWO_USERS).unwrap();
+    put(&root, "two.csv", TWO_USERS);
     let predictions = ok(&lore(&root, &["predict", "HotMail", "--input", "two.csv"]));
     assert_eq!(predictions.lines().count(), 3, "{predictions}");
 
@@ -122,7 +122,7 @@ fn a_one_hot_encoder_fits_predicts_and_names_its_features() {
             "params = { limit = 1000000 }\nbatch_rows = 2000",
         );
     assert!(text.contains("batch_rows") && text.contains("\"Text\""));
-    std::fs::write(root.join("src/models/text_mail.toml"), text).unwrap();
+    put(&root, "src/models/text_mail.toml", text);
     let out: Value = ok_json(&lore(&root, &["-q", "fit", "TextMail", "--json"]));
     let features = importance_names(&out);
     assert!(
@@ -178,11 +178,11 @@ fn classes_and_numbers_are_fitted_evaluated_explained_and_exported() {
     holds(&report, &["RMSE", "regression"]);
 
     // Predictions, explained: the contributions and the bias add up to the number predicted.
-    std::fs::write(
-        root.join("rows.csv"),
+    put(
+        &root,
+        "rows.csv",
         "orders,basket_value,sessions_30d,segment\n0,20.5,0,light\n30,80,7,heavy\n12,,3,regular\n",
-    )
-    .unwrap();
+    );
     let out = ok(&lore(
         &root,
         &["predict", "Sessions", "--input", "rows.csv", "--explain"],
@@ -222,7 +222,7 @@ fn classes_and_numbers_are_fitted_evaluated_explained_and_exported() {
         &["evaluate", "Sessions", "--input", "rows.csv"],
     ));
     holds(&text, &["RMSE", "input"]);
-    std::fs::write(root.join("unlabelled.csv"), "orders,basket_value\n3,20\n").unwrap();
+    put(&root, "unlabelled.csv", "orders,basket_value\n3,20\n");
     let err = failed(&lore(
         &root,
         &["evaluate", "Sessions", "--input", "unlabelled.csv"],

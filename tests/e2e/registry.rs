@@ -22,7 +22,7 @@ fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
             "{file} in {manifest}"
         );
     }
-    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
+    put(&root, "rows.csv", TWO_USERS);
     let predict = ["predict", "SubscribersDeclared", "--input", "rows.csv"];
     ok(&lore(&root, &predict));
 
@@ -41,11 +41,7 @@ fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
 
     // The API skips it, saying why, and serves nothing from it.
     let log = dir.join("api.stderr");
-    let (server, port) = api_with_stderr(
-        &root,
-        &[],
-        Stdio::from(std::fs::File::create(&log).unwrap()),
-    );
+    let (server, port) = api_logged(&root, &[], &log);
     let (_, models) = http(port, "GET", "/models", "");
     assert_eq!(models["models"], serde_json::json!([]), "{models}");
     let (status, _) = http(port, "POST", "/models/SubscribersDeclared/predict", "[]");
@@ -127,7 +123,7 @@ fn promote_rollback_and_history_and_the_api_follows_the_production_alias() {
     );
     assert_eq!(history["holders"]["production"], a);
     assert_eq!(history["holders"]["staging"], b);
-    std::fs::write(root.join("rows.csv"), TWO_USERS).unwrap();
+    put(&root, "rows.csv", TWO_USERS);
     let by_alias = ok(&lore(
         &root,
         &[

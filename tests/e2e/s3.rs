@@ -1,6 +1,7 @@
 //! Fittings in S3 (the test server of scripts/garage): upload, serving from a fresh copy, shared buckets, and hostile objects.
 
 use super::*;
+use common::served::MODEL;
 
 /// `.env` lines pointing a project at the test S3 server of scripts/garage (`LORE_TEST_S3_*`),
 /// its fittings under a prefix of their own; `None` (the case is skipped) without a server,
@@ -30,13 +31,15 @@ fn s3_env(name: &str) -> Option<String> {
     ))
 }
 
-/// A small project of `name` in `dir` whose `.env` points at the test S3 server.
-fn s3_project(dir: &Path, name: &str) -> Option<PathBuf> {
+/// A test's folder `work` and in it a small project of `name` whose `.env` points at the test S3
+/// server; none without one.
+fn s3_project(work: &str, name: &str) -> Option<(PathBuf, PathBuf)> {
     let env = s3_env(name)?;
-    ok(&lore(dir, &["init", name, "--sample-rows", "2000"]));
+    let dir = workdir(work);
+    ok(&lore(&dir, &["init", name, "--sample-rows", "2000"]));
     let root = dir.join(name);
-    std::fs::write(root.join(".env"), env).unwrap();
-    Some(root)
+    put(&root, ".env", env);
+    Some((dir, root))
 }
 
 /// A copy of the project as a new server would have it: its files and settings, but no
@@ -65,11 +68,9 @@ fn remote_fittings(root: &Path) -> Vec<Value> {
 
 #[test]
 fn a_fit_uploaded_to_s3_is_served_and_predicted_by_a_fresh_copy_with_no_fittings() {
-    let dir = workdir("s3-ship");
-    let Some(root) = s3_project(&dir, "shipped") else {
+    let Some((dir, root)) = s3_project("s3-ship", "shipped") else {
         return;
     };
-    let model = "SubscribersDeclared";
     let a = fit_declared(&root, &["--upload"]);
     let ida = a["fitting_id"].as_str().unwrap();
     assert!(a["uploaded"].as_str().unwrap().starts_with("s3://"), "{a}");
@@ -80,7 +81,7 @@ fn a_fit_uploaded_to_s3_is_served_and_predicted_by_a_fresh_copy_with_no_fittings
     assert_eq!(listed[0]["fitting_id"], ida);
 
     // Promoting pushes the fitting first, so every server following the alias can pull it.
-    let out = ok(&lore(&root, &["models", "promote", model, idb]));
+    let out = ok(&lore(&root, &["models", "promote", MODEL, idb]));
     assert!(out.contains(&format!("production -> {idb}")), "{out}");
     let listed = remote_fittings(&root);
     let ids: Vec<&Value> = listed.iter().map(|f| &f["fitting_id"]).collect();
@@ -92,12 +93,12 @@ fn a_fit_uploaded_to_s3_is_served_and_predicted_by_a_fresh_copy_with_no_fittings
     let local = ok(&lore(&server_dir, &["models", "ls", "--json"]));
     assert_eq!(local.trim(), "[]", "the copy starts with no fittings");
     let (_server, port) = api(&server_dir, &[]);
-    wait_for_fitting(port, model, &b["fitting_id"], "production".into());
+    wait_for_fitting(port, MODEL, &b["fitting_id"], "production".into());
     let body = r#"[{"first_name":"John","email":"john1@gmail.com","signup_date":"2015-01-02 10:00:00","last_order_at":"2018-05-01 09:00:00","orders":12,"basket_value":55.5,"sessions_30d":4}]"#;
-    let (status, predicted) = http(port, "POST", &format!("/models/{model}/predict"), body);
+    let (status, predicted) = http(port, "POST", &format!("/models/{MODEL}/predict"), body);
     assert_eq!(status, 200, "{predicted}");
     assert_eq!(predicted["fitting_id"], idb, "{predicted}");
-    let pulled = server_dir.join("models").join(model).join(idb);
+    let pulled = server_dir.join("models").join(MODEL).join(idb);
     assert!(
         pulled.join("manifest.json").is_file(),
         "the pulled fitting is cached in models/"
@@ -106,17 +107,17 @@ fn a_fit_uploaded_to_s3_is_served_and_predicted_by_a_fresh_copy_with_no_fittings
     // lore predict pulls too, resolving the alias from the bucket's alias object.
     let predict_dir = dir.join("predictor");
     fresh_copy(&root, &predict_dir);
-    std::fs::write(
-        predict_dir.join("rows.csv"),
+    put(
+        &predict_dir,
+        "rows.csv",
         "first_name,email,signup_date,last_order_at,orders,basket_value,sessions_30d\n\
          John,john1@gmail.com,2015-01-02 10:00:00,2018-05-01 09:00:00,12,55.5,4\n",
-    )
-    .unwrap();
+    );
     let out = ok(&lore(
         &predict_dir,
         &[
             "predict",
-            model,
+            MODEL,
             "--input",
             "rows.csv",
             "--fitting",
@@ -124,20 +125,18 @@ fn a_fit_uploaded_to_s3_is_served_and_predicted_by_a_fresh_copy_with_no_fittings
         ],
     ));
     assert_eq!(out.lines().count(), 2, "a header and one prediction: {out}");
-    assert!(predict_dir.join("models").join(model).join(idb).is_dir());
-    let out = ok(&lore(&predict_dir, &["models", "pull", model, ida]));
-    assert!(out.contains(&format!("Pulled {model}/{ida}")), "{out}");
+    assert!(predict_dir.join("models").join(MODEL).join(idb).is_dir());
+    let out = ok(&lore(&predict_dir, &["models", "pull", MODEL, ida]));
+    assert!(out.contains(&format!("Pulled {MODEL}/{ida}")), "{out}");
     let out = ok(&lore(&predict_dir, &["models", "ls", "--json"]));
     assert!(out.contains(ida) && out.contains(idb), "{out}");
 }
 
 #[test]
 fn two_servers_sharing_a_bucket_serve_a_promotion_made_by_a_third_process_with_no_failed_request() {
-    let dir = workdir("s3-replicas");
-    let Some(root) = s3_project(&dir, "replicas") else {
+    let Some((dir, root)) = s3_project("s3-replicas", "replicas") else {
         return;
     };
-    let model = "SubscribersDeclared";
     let a = fit_declared(&root, &["--upload"]);
     let b = fit_declared(&root, &["-p", "max_depth=5", "--upload"]);
     let ida = a["fitting_id"].as_str().unwrap();
@@ -148,7 +147,7 @@ fn two_servers_sharing_a_bucket_serve_a_promotion_made_by_a_third_process_with_n
         let copy = dir.join(replica);
         fresh_copy(&root, &copy);
         let (server, port) = api(&copy, &["--refresh", "1"]);
-        wait_for_fitting(port, model, &b["fitting_id"], Value::Null);
+        wait_for_fitting(port, MODEL, &b["fitting_id"], Value::Null);
         servers.push(server);
         ports.push(port);
     }
@@ -161,7 +160,7 @@ fn two_servers_sharing_a_bucket_serve_a_promotion_made_by_a_third_process_with_n
             std::thread::spawn(move || {
                 let mut statuses = Vec::new();
                 while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    let path = format!("/models/{model}/predict");
+                    let path = format!("/models/{MODEL}/predict");
                     statuses.push(http(port, "POST", &path, body).0);
                 }
                 statuses
@@ -169,9 +168,9 @@ fn two_servers_sharing_a_bucket_serve_a_promotion_made_by_a_third_process_with_n
         })
         .collect();
     let promoted = std::time::Instant::now();
-    ok(&lore(&root, &["models", "promote", model, ida]));
+    ok(&lore(&root, &["models", "promote", MODEL, ida]));
     for &port in &ports {
-        wait_for_fitting(port, model, &a["fitting_id"], "production".into());
+        wait_for_fitting(port, MODEL, &a["fitting_id"], "production".into());
     }
     let took = promoted.elapsed();
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -191,27 +190,25 @@ fn two_servers_sharing_a_bucket_serve_a_promotion_made_by_a_third_process_with_n
 
 #[test]
 fn a_damaged_object_is_refused_and_s3_failures_leave_no_registry_change() {
-    let dir = workdir("s3-failures");
-    let Some(root) = s3_project(&dir, "guarded") else {
+    let Some((dir, root)) = s3_project("s3-failures", "guarded") else {
         return;
     };
-    let model = "SubscribersDeclared";
     let fitted = fit_declared(&root, &["--upload"]);
     let id = fitted["fitting_id"].as_str().unwrap();
 
     // S3 down: every request is tried 4 times (seen with -v), then a clear error; the alias
     // is written nowhere.
     let down = [("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")];
-    let out = lore_env(&root, &["-v", "models", "promote", model, id], &down);
+    let out = lore_env(&root, &["-v", "models", "promote", MODEL, id], &down);
     let err = failed(&out);
     holds(&err, &["try 2 of 4", "after 4 tries", "127.0.0.1:9"]);
-    let history: Value = ok_json(&lore(&root, &["models", "history", model, "--json"]));
+    let history: Value = ok_json(&lore(&root, &["models", "history", MODEL, "--json"]));
     assert_eq!(history["events"], serde_json::json!([]), "{history}");
     assert_eq!(history["holders"], serde_json::json!({}), "{history}");
     assert_eq!(remote_fittings(&root)[0]["aliases"], serde_json::json!([]));
 
     // A fit whose upload fails is kept locally, and the error says how to upload it later.
-    let out = lore_env(&root, &["-q", "fit", model, "--force", "--upload"], &down);
+    let out = lore_env(&root, &["-q", "fit", MODEL, "--force", "--upload"], &down);
     let err = failed(&out);
     holds(&err, &["the upload failed", "lore models push"]);
     assert_eq!(
@@ -223,17 +220,17 @@ fn a_damaged_object_is_refused_and_s3_failures_leave_no_registry_change() {
 
     // Wrong credentials: refused at once, saying which.
     let wrong = [("AWS_SECRET_ACCESS_KEY", "not-the-secret")];
-    let err = failed(&lore_env(&root, &["models", "push", model, id], &wrong));
+    let err = failed(&lore_env(&root, &["models", "push", MODEL, id], &wrong));
     holds(&err, &["credentials were refused"]);
     assert!(!err.contains("try 2"), "a refusal is not retried: {err}");
 
     // Flip one byte of the stored encoder file: a pull refuses it by name and keeps nothing.
-    flip_byte_in_bucket(&bucket_key(&root, model, id, "pipeline.json"));
+    flip_byte_in_bucket(&bucket_key(&root, MODEL, id, "pipeline.json"));
     let copy = dir.join("copy");
     fresh_copy(&root, &copy);
-    let err = failed(&lore(&copy, &["models", "pull", model, id]));
+    let err = failed(&lore(&copy, &["models", "pull", MODEL, id]));
     holds(&err, &["pipeline.json", "damaged"]);
-    let left: Vec<_> = std::fs::read_dir(copy.join("models").join(model))
+    let left: Vec<_> = std::fs::read_dir(copy.join("models").join(MODEL))
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(
@@ -242,7 +239,7 @@ fn a_damaged_object_is_refused_and_s3_failures_leave_no_registry_change() {
     );
     let err = failed(&lore(
         &copy,
-        &["predict", model, "--input", "x.csv", "--fitting", id],
+        &["predict", MODEL, "--input", "x.csv", "--fitting", id],
     ));
     holds(&err, &["pipeline.json"]);
 }
@@ -312,17 +309,15 @@ fn flip_byte_in_bucket(key: &str) {
 
 #[test]
 fn names_from_a_bucket_never_leave_their_folder_and_bad_fittings_are_skipped() {
-    let dir = workdir("s3-hostile");
-    let Some(root) = s3_project(&dir, "hostile") else {
+    let Some((dir, root)) = s3_project("s3-hostile", "hostile") else {
         return;
     };
-    let model = "SubscribersDeclared";
     let good = fit_declared(&root, &["--upload"]);
     let id = good["fitting_id"].as_str().unwrap();
     let manifest: Value =
-        serde_json::from_slice(&bucket_get(&bucket_key(&root, model, id, "manifest.json")))
+        serde_json::from_slice(&bucket_get(&bucket_key(&root, MODEL, id, "manifest.json")))
             .unwrap();
-    let params = bucket_get(&bucket_key(&root, model, id, "params.json"));
+    let params = bucket_get(&bucket_key(&root, MODEL, id, "params.json"));
 
     // Fittings sorting after the good one, whose manifests name files outside their folder,
     // each file also in the bucket where a naive download would find it.
@@ -337,18 +332,18 @@ fn names_from_a_bucket_never_leave_their_folder_and_bad_fittings_are_skipped() {
         let mut m = manifest.clone();
         m["files"][name] = m["files"]["params.json"].clone();
         bucket_put(
-            &bucket_key(&root, model, fake, "manifest.json"),
+            &bucket_key(&root, MODEL, fake, "manifest.json"),
             serde_json::to_vec(&m).unwrap(),
         );
-        bucket_put(&bucket_key(&root, model, fake, name), params.clone());
+        bucket_put(&bucket_key(&root, MODEL, fake, name), params.clone());
         for (file, _) in manifest["files"].as_object().unwrap() {
-            let bytes = bucket_get(&bucket_key(&root, model, id, file));
-            bucket_put(&bucket_key(&root, model, fake, file), bytes);
+            let bytes = bucket_get(&bucket_key(&root, MODEL, id, file));
+            bucket_put(&bucket_key(&root, MODEL, fake, file), bytes);
         }
     }
-    // A fitting id with a slash, and a model whose only fitting is a hostile one.
+    // A fitting id with a slash, and a MODEL whose only fitting is a hostile one.
     bucket_put(
-        &bucket_key(&root, model, "zz/slashed", "manifest.json"),
+        &bucket_key(&root, MODEL, "zz/slashed", "manifest.json"),
         serde_json::to_vec(&manifest).unwrap(),
     );
     let mut evil = manifest.clone();
@@ -361,11 +356,7 @@ fn names_from_a_bucket_never_leave_their_folder_and_bad_fittings_are_skipped() {
     let server_dir = dir.join("server");
     fresh_copy(&root, &server_dir);
     let log = dir.join("api.stderr");
-    let (server, port) = api_with_stderr(
-        &server_dir,
-        &[],
-        Stdio::from(std::fs::File::create(&log).unwrap()),
-    );
+    let (server, port) = api_logged(&server_dir, &[], &log);
     let (status, models) = http(port, "GET", "/models", "");
     assert_eq!(status, 200);
     let served: Vec<(&str, &str)> = models["models"]
@@ -381,11 +372,11 @@ fn names_from_a_bucket_never_leave_their_folder_and_bad_fittings_are_skipped() {
         .collect();
     assert_eq!(
         served,
-        [(model, id)],
+        [(MODEL, id)],
         "the good fitting is served, nothing else"
     );
     let body = r#"[{"first_name":"John","email":"john1@gmail.com","signup_date":"2015-01-02 10:00:00","last_order_at":"2018-05-01 09:00:00","orders":12,"basket_value":55.5,"sessions_30d":4}]"#;
-    let (status, predicted) = http(port, "POST", &format!("/models/{model}/predict"), body);
+    let (status, predicted) = http(port, "POST", &format!("/models/{MODEL}/predict"), body);
     assert_eq!(status, 200, "{predicted}");
     drop(server);
 
@@ -410,11 +401,11 @@ fn names_from_a_bucket_never_leave_their_folder_and_bad_fittings_are_skipped() {
     );
 
     // Pulling one by hand is refused the same way, and the command line's names are checked.
-    let err = failed(&lore(&server_dir, &["models", "pull", model, "zz-dotdot"]));
+    let err = failed(&lore(&server_dir, &["models", "pull", MODEL, "zz-dotdot"]));
     holds(&err, &["\"../x\"", "s3://"]);
     let err = failed(&lore(
         &server_dir,
-        &["models", "pull", model, "zz/../../escape"],
+        &["models", "pull", MODEL, "zz/../../escape"],
     ));
     holds(&err, &["path separator"]);
 
@@ -438,8 +429,8 @@ fn names_from_a_bucket_never_leave_their_folder_and_bad_fittings_are_skipped() {
     for file in files.iter().filter(|f| f.starts_with(&fittings)) {
         let inside = file.strip_prefix(&fittings).unwrap();
         assert!(
-            inside.starts_with(Path::new(model).join(id)),
-            "{} is outside models/{model}/{id}/",
+            inside.starts_with(Path::new(MODEL).join(id)),
+            "{} is outside models/{MODEL}/{id}/",
             file.display()
         );
     }

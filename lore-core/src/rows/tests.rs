@@ -222,20 +222,25 @@ fn encoders() -> Vec<Encoder> {
         Encoder::norm("Age(signup, last, days)"),
         Encoder::norm("Age(signup, 2021-03-04, years)"),
         Encoder::norm("Distance(lat, lon, lon, lat)"),
-        Encoder::pass("IsNull(basket)"),
-        Encoder::pass("DateTime(signup, month)"),
-        Encoder::pass("DateTime(last, weekday)"),
-        Encoder::pass("Map(code)"),
-        Encoder::pass("Sqrt(basket)"),
-        Encoder::pass("NamePopulation(name)"),
-        Encoder::pass("NameFamilial(name)"),
-        Encoder::pass("String(email, length)"),
-        Encoder::pass("String(email, contains gmail)"),
-        Encoder::unique("String(email, lower)", 1),
-        Encoder::unique("AreaCode(phone)", 1),
-        Encoder::unique("code", 1),
         Encoder::boolean("orders"),
     ]
+    .into_iter()
+    .chain(
+        [
+            "IsNull(basket)",
+            "DateTime(signup, month)",
+            "DateTime(last, weekday)",
+            "Map(code)",
+            "Sqrt(basket)",
+            "NamePopulation(name)",
+            "NameFamilial(name)",
+            "String(email, length)",
+            "String(email, contains gmail)",
+        ]
+        .map(Encoder::pass),
+    )
+    .chain(["String(email, lower)", "AreaCode(phone)", "code"].map(|c| Encoder::unique(c, 1)))
+    .collect()
 }
 
 /// Every built-in transformer and encoder, fitted on [`training_rows`].

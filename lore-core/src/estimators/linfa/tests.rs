@@ -45,7 +45,7 @@ fn every_linfa_estimator_fits_beats_a_constant_and_round_trips() {
         );
     for (estimator, task, y, metric) in cases {
         let name = estimator.name();
-        let (fitted, history, [train, validation]) = estimator.fit_on(task, &x, &y, true).unwrap();
+        let (fitted, history, [train, validation]) = estimator.fit_on(task, &x, y, true).unwrap();
         assert_eq!(history.rounds, 1);
         let p = fitted.predict(&x).unwrap();
         assert_eq!(p.len(), 400, "{name}");
