@@ -312,26 +312,8 @@ impl Connection {
             prepared.push((format!("{}{}", self.comment(origin), parsed.sql), binds));
         }
         let done = match self.pool().await? {
-            Pool::Sqlite(p) => {
-                let run = async {
-                    let mut tx = p.begin().await?;
-                    for (text, binds) in &prepared {
-                        sqlite_query(text, binds).execute(&mut *tx).await?;
-                    }
-                    tx.commit().await
-                };
-                run.await
-            }
-            Pool::Postgres(p) => {
-                let run = async {
-                    let mut tx = p.begin().await?;
-                    for (text, binds) in &prepared {
-                        pg_query(text, binds).execute(&mut *tx).await?;
-                    }
-                    tx.commit().await
-                };
-                run.await
-            }
+            Pool::Sqlite(p) => in_transaction(&p, &prepared).await,
+            Pool::Postgres(p) => in_transaction(&p, &prepared).await,
         };
         done.map_err(|e| self.error(e))
     }
@@ -453,8 +435,8 @@ impl Connection {
             format!("ALTER TABLE {fresh} RENAME TO {name};")
         };
         match self.pool().await? {
-            Pool::Sqlite(p) => transaction_sqlite(&p, &swap).await,
-            Pool::Postgres(p) => transaction_postgres(&p, &swap).await,
+            Pool::Sqlite(p) => transaction(&p, &swap).await,
+            Pool::Postgres(p) => transaction(&p, &swap).await,
         }
         .map_err(|e| self.error(e))?;
         Ok(rows)
@@ -580,6 +562,28 @@ where
         };
     }
     q
+}
+
+/// Runs each statement with its binds in one transaction on `pool`: all of them, or none.
+async fn in_transaction<DB>(
+    pool: &sqlx::Pool<DB>,
+    statements: &[(String, Vec<serde_json::Value>)],
+) -> std::result::Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut tx = pool.begin().await?;
+    for (text, binds) in statements {
+        bound::<DB>(text, binds).execute(&mut *tx).await?;
+    }
+    tx.commit().await
 }
 
 fn sqlite_query<'q>(

@@ -1,24 +1,18 @@
 //! Frames written into tables: inserts in one transaction on SQLite, `COPY` on PostgreSQL.
 
 use polars::prelude::*;
-use sqlx::postgres::PgPool;
-use sqlx::sqlite::SqlitePool;
 
 use super::*;
 
-pub(super) async fn transaction_sqlite(
-    pool: &SqlitePool,
+/// Runs `statements` (several, separated by `;`) in one transaction on `pool`.
+pub(super) async fn transaction<DB>(
+    pool: &sqlx::Pool<DB>,
     statements: &str,
-) -> std::result::Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::raw_sql(statements).execute(&mut *tx).await?;
-    tx.commit().await
-}
-
-pub(super) async fn transaction_postgres(
-    pool: &PgPool,
-    statements: &str,
-) -> std::result::Result<(), sqlx::Error> {
+) -> std::result::Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
     let mut tx = pool.begin().await?;
     sqlx::raw_sql(statements).execute(&mut *tx).await?;
     tx.commit().await
