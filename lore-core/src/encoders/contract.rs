@@ -42,10 +42,21 @@ pub trait Reads {
     fn columns(&self) -> Vec<&str>;
 }
 
-/// Implements [`Reads`] for an encoder's spec and fitted types, named `$kind`: they read the
-/// field `column`, or the fields listed after `;`, or with `; twin` the `column` and the
-/// optional `twin` coded over the same vocabulary.
+/// Implements [`Reads`] for an encoder's spec and fitted types, named `$kind` (or `named by` one
+/// of their fields): they read the field `column`, or the fields listed after `;`, or with
+/// `; twin` the `column` and the optional `twin` coded over the same vocabulary.
 macro_rules! reads {
+    (named by $name:ident: $($t:ty),+) => {$(
+        impl $crate::encoders::contract::Reads for $t {
+            fn kind(&self) -> &str {
+                &self.$name
+            }
+
+            fn columns(&self) -> Vec<&str> {
+                vec![&self.column]
+            }
+        })+
+    };
     ($kind:literal: $($t:ty),+) => {
         $crate::encoders::contract::reads!(@each $kind, [$($t),+], (|e| vec![&e.column]));
     };

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::encoders::contract::{Fitted, Learner, Reads, Spec, Start};
+use crate::encoders::contract::{reads, Fitted, Learner, Spec, Start};
 use crate::encoders::{Encoder, FittedEncoder, FittedOutput};
 use crate::error::{Error, Result};
 use crate::frame;
@@ -160,15 +160,7 @@ struct LearnCustom {
     learned: serde_json::Value,
 }
 
-impl Reads for Custom {
-    fn kind(&self) -> &str {
-        &self.name
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
-    }
-}
+reads!(named by name: Custom, FittedCustom);
 
 impl Spec for Custom {
     fn learner(&self, _start: &Start<'_>) -> Result<Box<dyn Learner>> {
@@ -202,16 +194,6 @@ impl Learner for LearnCustom {
             cardinality,
         }
         .into())
-    }
-}
-
-impl Reads for FittedCustom {
-    fn kind(&self) -> &str {
-        &self.name
-    }
-
-    fn columns(&self) -> Vec<&str> {
-        vec![&self.column]
     }
 }
 

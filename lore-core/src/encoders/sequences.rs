@@ -298,10 +298,6 @@ impl Fitted for FittedNestedNorm {
         self.sequence_length
     }
 
-    fn cardinality(&self) -> Option<usize> {
-        None
-    }
-
     fn decode(&self, value: f32) -> Option<String> {
         Some((self.mean + f64::from(value) * self.std).to_string())
     }

@@ -419,14 +419,6 @@ impl Fitted for FittedTarget {
         }
     }
 
-    fn cardinality(&self) -> Option<usize> {
-        None
-    }
-
-    fn decode(&self, value: f32) -> Option<String> {
-        Some(value.to_string())
-    }
-
     fn encode(&self, df: &DataFrame, by: &str) -> Result<Vec<f32>> {
         let width = self.width();
         self.encode_with(df, by, |_, c| self.codes.get(c * width..(c + 1) * width))

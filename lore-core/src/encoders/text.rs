@@ -166,14 +166,6 @@ impl Fitted for FittedText {
             .collect()
     }
 
-    fn cardinality(&self) -> Option<usize> {
-        None
-    }
-
-    fn decode(&self, value: f32) -> Option<String> {
-        Some(value.to_string())
-    }
-
     fn is_sparse(&self) -> bool {
         true
     }
