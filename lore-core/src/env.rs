@@ -526,17 +526,9 @@ mod tests {
         let e = project.connection("warehouse").unwrap_err().to_string();
         holds(&e, &["database.toml", "[warehouse]", "main"]);
         let (_dir, broken) = project_with("[main]\nurl = 3\n");
-        assert!(broken
-            .connection("main")
-            .unwrap_err()
-            .to_string()
-            .contains("line 2"));
+        refused(broken.connection("main"), &["line 2"]);
         let (_dir, typo) = project_with("[main]\nurl = \"sqlite:x\"\npoolsize = 3\n");
-        assert!(typo
-            .connection("main")
-            .unwrap_err()
-            .to_string()
-            .contains("poolsize"));
+        refused(typo.connection("main"), &["poolsize"]);
         let (_dir, replicas) = project_with(
             "[r]\nurls = [\"postgres://a/db\", \"postgres://b/db\"]\nsticky = true\npool_size = 2\n",
         );

@@ -31,16 +31,21 @@ impl Progress {
         self.bar.set_message(name.to_string());
     }
 
+    /// Turns the spinner into a bar of `total` steps drawn by `template`.
+    fn bar_of(&self, template: &str, total: u64) {
+        self.bar.set_style(
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        self.bar.set_length(total);
+    }
+
     /// Shows boosting round `round` of at most `total`.
     pub fn rounds(&self, round: u32, total: u32) {
         if round == 1 {
-            self.bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} fitting {bar:30} {pos}/{len} rounds [{elapsed}]",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            self.bar_of(
+                "{spinner} fitting {bar:30} {pos}/{len} rounds [{elapsed}]",
+                total.into(),
             );
-            self.bar.set_length(total as u64);
         }
         self.bar.set_position(round as u64);
     }
@@ -48,13 +53,10 @@ impl Progress {
     /// Shows `done` of `total` search trials and the best score so far.
     pub fn trials(&self, done: usize, total: usize, best: Option<f64>) {
         if done == 0 {
-            self.bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} searching {bar:30} {pos}/{len} trials, best {msg} [{elapsed}]",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            self.bar_of(
+                "{spinner} searching {bar:30} {pos}/{len} trials, best {msg} [{elapsed}]",
+                total as u64,
             );
-            self.bar.set_length(total as u64);
         }
         self.bar.set_position(done as u64);
         self.bar

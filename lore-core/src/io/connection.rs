@@ -9,8 +9,8 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use polars::prelude::*;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use sqlx::{Postgres, Sqlite};
 
 use super::rows::{FrameBuilder, Value};
@@ -183,10 +183,7 @@ impl Connection {
                                 // page through SQLite's small cache: a scan of a large table
                                 // (runs filtered by JSON) is several times faster.
                                 .pragma("mmap_size", sqlite::MMAP_SIZE.to_string());
-                            SqlitePoolOptions::new()
-                                .max_connections(self.config.pool_size)
-                                .acquire_timeout(self.config.connect_timeout)
-                                .idle_timeout(self.config.idle_timeout)
+                            self.pool_options()
                                 .connect_with(options)
                                 .await
                                 .map(Pool::Sqlite)
@@ -219,10 +216,7 @@ impl Connection {
                                     let _ = sqlx::Connection::close(c).await;
                                 }
                             }
-                            PgPoolOptions::new()
-                                .max_connections(self.config.pool_size)
-                                .acquire_timeout(self.config.connect_timeout)
-                                .idle_timeout(self.config.idle_timeout)
+                            self.pool_options()
                                 .connect_with(options)
                                 .await
                                 .map(Pool::Postgres)
@@ -278,6 +272,14 @@ impl Connection {
             Pool::Postgres(p) => sqlx::raw_sql(statements).execute(&p).await.map(|_| ()),
         }
         .map_err(|e| self.error(e))
+    }
+
+    /// The pool settings of this connection's `config/database.toml` section, for either backend.
+    fn pool_options<DB: sqlx::Database>(&self) -> sqlx::pool::PoolOptions<DB> {
+        sqlx::pool::PoolOptions::new()
+            .max_connections(self.config.pool_size)
+            .acquire_timeout(self.config.connect_timeout)
+            .idle_timeout(self.config.idle_timeout)
     }
 
     /// Runs one statement with `:name` parameters bound from `params`; returns rows affected.

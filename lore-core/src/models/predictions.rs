@@ -3,6 +3,8 @@
 
 use polars::prelude::*;
 
+use serde_json::Value as Json;
+
 use crate::encoders::Task;
 use crate::error::Result;
 
@@ -66,36 +68,20 @@ impl Predictions {
     pub fn frame(&self) -> Result<DataFrame> {
         let rows = self.len();
         let mut columns = Vec::new();
-        let prediction: Column = match self.task {
-            Task::Binary => Column::new(
-                "prediction".into(),
-                self.predictions
-                    .iter()
-                    .map(|v| v.as_bool())
-                    .collect::<Vec<_>>(),
-            ),
-            Task::Clustering => Column::new(
-                "prediction".into(),
-                self.predictions
-                    .iter()
-                    .map(|v| v.as_i64())
-                    .collect::<Vec<_>>(),
-            ),
-            _ if self.predictions.iter().all(|v| v.is_number()) => Column::new(
-                "prediction".into(),
-                self.predictions
-                    .iter()
-                    .map(|v| v.as_f64())
-                    .collect::<Vec<_>>(),
-            ),
-            _ => crate::frame::text_column(
-                "prediction",
-                self.predictions
-                    .iter()
-                    .map(|v| v.as_str().map(str::to_string)),
-            ),
+        let p = self.predictions.iter();
+        let prediction = match self.task {
+            Task::Binary => p
+                .map(Json::as_bool)
+                .collect::<BooleanChunked>()
+                .into_column(),
+            Task::Clustering => p.map(Json::as_i64).collect::<Int64Chunked>().into_column(),
+            _ if self.predictions.iter().all(Json::is_number) => p
+                .map(Json::as_f64)
+                .collect::<Float64Chunked>()
+                .into_column(),
+            _ => p.map(Json::as_str).collect::<StringChunked>().into_column(),
         };
-        columns.push(prediction);
+        columns.push(prediction.with_name("prediction".into()));
         let width = self.task.width();
         match self.task {
             Task::Regression => {}

@@ -101,10 +101,7 @@ impl fmt::Display for Path {
 impl Path {
     /// Parses a dotted path on its own, as `--sort` and `--columns` give it.
     pub fn parse(text: &str) -> Result<Path> {
-        let mut parser = Parser::new(text, "path")?;
-        let path = parser.path()?;
-        parser.end()?;
-        Ok(path)
+        Parser::whole(text, "path", Parser::path)
     }
 
     /// The value at this path in `document`, if there is one.
@@ -132,10 +129,7 @@ impl Path {
 impl Filter {
     /// Parses a filter; an error names the column of the text where it went wrong.
     pub fn parse(text: &str) -> Result<Filter> {
-        let mut parser = Parser::new(text, "--where")?;
-        let filter = parser.or()?;
-        parser.end()?;
-        Ok(filter)
+        Parser::whole(text, "--where", Parser::or)
     }
 
     /// Whether `document` passes the filter.

@@ -235,33 +235,24 @@ pub fn table(runs: &[Run]) -> Result<polars::prelude::DataFrame> {
                 .map(|r| r.get(name).filter(|v| !v.is_null()))
                 .collect();
             let present = || values.iter().flatten();
+            let values = values.iter();
             let column = if present().all(|v| v.is_number()) {
-                Column::new(
-                    name.into(),
-                    values
-                        .iter()
-                        .map(|v| v.and_then(Value::as_f64))
-                        .collect::<Vec<_>>(),
-                )
+                let numbers = values.map(|v| v.and_then(Value::as_f64));
+                numbers.collect::<Float64Chunked>().into_column()
             } else if present().all(|v| v.is_boolean()) {
-                Column::new(
-                    name.into(),
-                    values
-                        .iter()
-                        .map(|v| v.and_then(Value::as_bool))
-                        .collect::<Vec<_>>(),
-                )
+                let flags = values.map(|v| v.and_then(Value::as_bool));
+                flags.collect::<BooleanChunked>().into_column()
             } else {
                 let text = |v: &Value| match v {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                Column::new(
-                    name.into(),
-                    values.iter().map(|v| v.map(text)).collect::<Vec<_>>(),
-                )
+                values
+                    .map(|v| v.map(text))
+                    .collect::<StringChunked>()
+                    .into_column()
             };
-            column
+            column.with_name(name.into())
         })
         .collect();
     Ok(DataFrame::new(runs.len(), columns)?)

@@ -30,6 +30,18 @@ impl Parser {
         })
     }
 
+    /// `text` read whole by `read` (named `what` in errors): nothing may follow what it reads.
+    pub(super) fn whole<T>(
+        text: &str,
+        what: &'static str,
+        read: impl FnOnce(&mut Parser) -> Result<T>,
+    ) -> Result<T> {
+        let mut parser = Parser::new(text, what)?;
+        let value = read(&mut parser)?;
+        parser.end()?;
+        Ok(value)
+    }
+
     fn error(&self, message: impl fmt::Display) -> Error {
         Error::InvalidParam {
             key: self.what.into(),
