@@ -43,32 +43,11 @@ pub enum Strategy {
     Tpe,
 }
 
-impl Strategy {
-    /// Its name, as `--search-strategy` takes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Strategy::Random => "random",
-            Strategy::Grid => "grid",
-            Strategy::Tpe => "tpe",
-        }
-    }
-}
-
-impl std::str::FromStr for Strategy {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Strategy> {
-        match s {
-            "random" => Ok(Strategy::Random),
-            "grid" => Ok(Strategy::Grid),
-            "tpe" => Ok(Strategy::Tpe),
-            other => Err(Error::InvalidParam {
-                key: "search-strategy".into(),
-                message: format!("`{other}` is not random, grid or tpe"),
-            }),
-        }
-    }
-}
+crate::choices::choices!(Strategy by "search-strategy" as "a search strategy" {
+    Random => "random",
+    Grid => "grid",
+    Tpe => "tpe",
+});
 
 impl Range {
     /// Checks the range, naming `key` when it is empty or inverted.

@@ -30,30 +30,11 @@ pub enum RunKind {
     Trial,
 }
 
-impl RunKind {
-    /// Its name in documents and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            RunKind::Fit => "fit",
-            RunKind::Evaluate => "evaluate",
-            RunKind::Trial => "trial",
-        }
-    }
-}
-
-impl std::str::FromStr for RunKind {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<RunKind> {
-        [RunKind::Fit, RunKind::Evaluate, RunKind::Trial]
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| Error::InvalidParam {
-                key: "kind".into(),
-                message: format!("`{s}` is not a kind of run; use fit, evaluate or trial"),
-            })
-    }
-}
+crate::choices::choices!(RunKind by "kind" as "a kind of run" {
+    Fit => "fit",
+    Evaluate => "evaluate",
+    Trial => "trial",
+});
 
 /// One run: a JSON document with at least `run_id`, `kind`, `model` and `started_at`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

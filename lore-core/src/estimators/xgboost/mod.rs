@@ -99,34 +99,32 @@ const OBJECTIVES: &[(&str, Kind)] = &[
     ("count:poisson", Kind::Regression),
 ];
 
+/// Builder methods, one per field: each sets the field and gives the spec back.
+macro_rules! setters {
+    ($($(#[doc = $doc:literal])* $field:ident: $t:ty;)+) => {$(
+        $(#[doc = $doc])*
+        pub fn $field(mut self, value: $t) -> Self {
+            self.$field = value;
+            self
+        }
+    )+};
+}
+
 impl XGBoost {
     /// A classifier or regressor with the defaults; the output encoder decides which.
     pub fn classifier() -> Self {
         XGBoost::default()
     }
 
-    /// Sets the most boosting rounds.
-    pub fn n_estimators(mut self, n: i64) -> Self {
-        self.n_estimators = n;
-        self
-    }
-
-    /// Sets the deepest a tree may grow.
-    pub fn max_depth(mut self, depth: i64) -> Self {
-        self.max_depth = depth;
-        self
-    }
-
-    /// Sets the learning rate.
-    pub fn learning_rate(mut self, rate: f64) -> Self {
-        self.learning_rate = rate;
-        self
-    }
-
-    /// Sets the early-stopping patience in rounds.
-    pub fn early_stopping_rounds(mut self, rounds: i64) -> Self {
-        self.early_stopping_rounds = rounds;
-        self
+    setters! {
+        /// Sets the most boosting rounds.
+        n_estimators: i64;
+        /// Sets the deepest a tree may grow.
+        max_depth: i64;
+        /// Sets the learning rate.
+        learning_rate: f64;
+        /// Sets the early-stopping patience in rounds.
+        early_stopping_rounds: i64;
     }
 
     /// Sets the objective.

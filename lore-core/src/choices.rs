@@ -1,0 +1,56 @@
+//! Closed choices, such as a run's kind or a search strategy: each choice named once, and read
+//! back from that name on the command line and in documents.
+
+/// Gives the enum `$enum` a `name()` for each variant and a `FromStr` that reads the name back,
+/// refusing anything else by the parameter `$key` as not `$what`.
+macro_rules! choices {
+    ($enum:ident by $key:literal as $what:literal { $($variant:ident => $name:literal,)+ }) => {
+        impl $enum {
+            /// Its name in documents and on the command line.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($enum::$variant => $name,)+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $enum {
+            type Err = $crate::error::Error;
+
+            fn from_str(s: &str) -> $crate::error::Result<$enum> {
+                [$($enum::$variant,)+]
+                    .into_iter()
+                    .find(|c| c.name() == s)
+                    .ok_or_else(|| $crate::error::Error::InvalidParam {
+                        key: $key.into(),
+                        message: format!(
+                            "`{s}` is not {}; use one of {}",
+                            $what,
+                            [$($name,)+].join(", ")
+                        ),
+                    })
+            }
+        }
+    };
+}
+pub(crate) use choices;
+
+#[cfg(test)]
+mod tests {
+    use crate::search::Strategy;
+    use crate::testing::*;
+    use crate::tracking::RunKind;
+
+    #[test]
+    fn a_choice_reads_back_its_name_and_refuses_others_by_parameter() {
+        for kind in [RunKind::Fit, RunKind::Evaluate, RunKind::Trial] {
+            assert_eq!(kind.name().parse::<RunKind>().unwrap(), kind);
+        }
+        assert_eq!("tpe".parse::<Strategy>().unwrap(), Strategy::Tpe);
+        refused(
+            "best".parse::<Strategy>(),
+            &["search-strategy", "`best`", "random, grid, tpe"],
+        );
+        refused("fits".parse::<RunKind>(), &["kind", "fit, evaluate, trial"]);
+    }
+}
