@@ -322,9 +322,7 @@ fn an_open_inference_round_trip_matches_lore_predict_on_the_same_rows() {
     assert_eq!(server["name"], "lore");
     let meta = request(port, "GET", &format!("/v2/models/{MODEL}"), &[], b"").json();
     assert_eq!(meta["versions"], json!([f.ids[1]]));
-    let kinds: std::collections::BTreeMap<String, String> = meta["inputs"]
-        .as_array()
-        .unwrap()
+    let kinds: std::collections::BTreeMap<String, String> = items(&meta["inputs"])
         .iter()
         .map(|i| {
             (
@@ -344,12 +342,7 @@ fn an_open_inference_round_trip_matches_lore_predict_on_the_same_rows() {
     let inputs: Vec<Value> = kinds
         .iter()
         .map(|(name, datatype)| {
-            let data: Vec<Value> = users
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u[name].clone())
-                .collect();
+            let data: Vec<Value> = items(&users).iter().map(|u| u[name].clone()).collect();
             json!({"name": name, "shape": [2], "datatype": datatype, "data": data})
         })
         .collect();
@@ -571,6 +564,9 @@ fn logged_predictions_carry_ids_and_are_read_back_by_lore_predictions() {
     assert!(shown.contains(&mlflow_ids[0]), "{shown}");
     let none = lore(&root, &["predictions", MODEL, "--since", "2999-01-01"]);
     assert!(String::from_utf8_lossy(&none.stderr).contains("No predictions logged"));
-    let bad = failed(&lore(&root, &["predictions", "--since", "soon"]));
-    holds(&bad, &["--since", "30m"]);
+    refuses(
+        &root,
+        &["predictions", "--since", "soon"],
+        &["--since", "30m"],
+    );
 }

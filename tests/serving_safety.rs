@@ -178,8 +178,11 @@ fn token(secret: &str, audience: &str, expires_in: i64) -> String {
 #[test]
 fn only_a_right_key_or_a_valid_token_gets_in_and_no_credential_is_logged() {
     let root = own_copy("auth");
-    let err = failed(&lore(&root, &["api", "--host", "0.0.0.0", "--port", "0"]));
-    holds(&err, &["--allow-unauthenticated", "--api-key-sha256"]);
+    refuses(
+        &root,
+        &["api", "--host", "0.0.0.0", "--port", "0"],
+        &["--allow-unauthenticated", "--api-key-sha256"],
+    );
 
     let key = "lore-test-key-7f3a9c2e";
     let secret = "lore-test-secret-0123456789abcdef0123456789";

@@ -48,6 +48,26 @@ pub fn ok_json(out: &Output) -> Value {
     serde_json::from_str(&ok(out)).unwrap()
 }
 
+/// Runs `lore` with `args` in `dir`, which must succeed and print every one of `parts`.
+#[track_caller]
+pub fn prints(dir: &Path, args: &[&str], parts: &[&str]) {
+    holds(&ok(&lore(dir, args)), parts);
+}
+
+/// Runs `lore` with `args` in `dir`, which must fail saying every one of `parts`.
+#[track_caller]
+pub fn refuses(dir: &Path, args: &[&str], parts: &[&str]) {
+    holds(&failed(&lore(dir, args)), parts);
+}
+
+/// The items of the JSON list `v`.
+#[track_caller]
+pub fn items(v: &Value) -> &[Value] {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .as_slice()
+}
+
 pub fn failed(out: &Output) -> String {
     assert!(
         !out.status.success(),

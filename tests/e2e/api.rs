@@ -10,9 +10,7 @@ fn api_predicts_over_http_and_survives_bad_requests() {
     assert_eq!(http(port, "GET", "/health", "").0, 200);
     let (status, models) = http(port, "GET", "/models", "");
     assert_eq!(status, 200);
-    let names: Vec<&str> = models["models"]
-        .as_array()
-        .unwrap()
+    let names: Vec<&str> = items(&models["models"])
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();

@@ -5,8 +5,11 @@ use super::*;
 #[test]
 fn extract_and_sql_show_rows_and_refuse_bad_input() {
     let d = demo();
-    let out = ok(&lore(&d.root, &["extract", "users", "--param", "limit=5"]));
-    holds(&out, &["shape: (5, 8)", "first_name"]);
+    prints(
+        &d.root,
+        &["extract", "users", "--param", "limit=5"],
+        &["shape: (5, 8)", "first_name"],
+    );
     ok(&lore(
         &d.root,
         &[
@@ -18,22 +21,25 @@ fn extract_and_sql_show_rows_and_refuse_bad_input() {
             "seven.parquet",
         ],
     ));
-    let back = ok(&lore(
+    prints(
         &d.root,
         &["data", "convert", "seven.parquet", "seven.csv"],
-    ));
-    holds(&back, &["7 rows", "orders: i64"]);
-    let err = failed(&lore(
+        &["7 rows", "orders: i64"],
+    );
+    refuses(
         &d.root,
         &[
             "extract", "users", "--param", "limit=5", "--param", "nope=1",
         ],
-    ));
-    holds(&err, &["`nope`", "users.sql"]);
-    let err = failed(&lore(&d.root, &["extract", "missing"]));
-    holds(&err, &["no extract `missing`", "users"]);
+        &["`nope`", "users.sql"],
+    );
+    refuses(
+        &d.root,
+        &["extract", "missing"],
+        &["no extract `missing`", "users"],
+    );
 
-    let out = ok(&lore(
+    prints(
         &d.root,
         &[
             "sql",
@@ -41,8 +47,8 @@ fn extract_and_sql_show_rows_and_refuse_bad_input() {
             "--param",
             "k=1000",
         ],
-    ));
-    holds(&out, &["shape: (1, 1)"]);
+        &["shape: (1, 1)"],
+    );
     let err = failed(&lore(
         &d.root,
         &["sql", "SELECT id\nFROM users\nWHERE WHERE"],
@@ -83,7 +89,7 @@ fn data_convert_reads_a_workbook_sheet() {
     }
     book.save(dir.join("orders.xlsx")).unwrap();
 
-    let out = ok(&lore(
+    prints(
         &dir,
         &[
             "data",
@@ -93,8 +99,8 @@ fn data_convert_reads_a_workbook_sheet() {
             "--sheet",
             "Orders",
         ],
-    ));
-    holds(&out, &["2 rows", "customer: str", "total: f64"]);
+        &["2 rows", "customer: str", "total: f64"],
+    );
     let csv = ok(&lore(
         &dir,
         &["data", "convert", "orders.parquet", "orders.csv"],
@@ -102,7 +108,7 @@ fn data_convert_reads_a_workbook_sheet() {
     holds(&csv, &["2 rows"]);
     let text = std::fs::read_to_string(dir.join("orders.csv")).unwrap();
     holds(&text, &["\"Acme, Inc.\",12.5"]);
-    let err = failed(&lore(
+    refuses(
         &dir,
         &[
             "data",
@@ -112,8 +118,8 @@ fn data_convert_reads_a_workbook_sheet() {
             "--sheet",
             "Sales",
         ],
-    ));
-    holds(&err, &["no sheet `Sales`", "Notes, Orders"]);
+        &["no sheet `Sales`", "Notes, Orders"],
+    );
 }
 
 #[test]
@@ -132,8 +138,7 @@ fn the_query_cache_serves_repeat_reads_and_can_be_cleared() {
         first, second,
         "the disk cache answers after a restart, without the database"
     );
-    let ls = ok(&lore(&root, &["cache", "ls"]));
-    holds(&ls, &["1 entries"]);
+    prints(&root, &["cache", "ls"], &["1 entries"]);
     assert!(ok(&lore(&root, &["cache", "clear"])).contains("Removed 1"));
     failed(&lore(
         &root,

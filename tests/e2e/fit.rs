@@ -98,27 +98,28 @@ fn bad_params_list_the_valid_ones() {
             "pipeline.extract.params.limit",
         ],
     );
-    let err = failed(&lore(
+    refuses(
         &d.root,
         &["fit", "SubscribersDeclared", "--param", "max_depth=deep"],
-    ));
-    holds(&err, &["max_depth", "whole number"]);
+        &["max_depth", "whole number"],
+    );
 }
 
 #[test]
 fn unknown_model_lists_the_models() {
     let d = demo();
-    let err = failed(&lore(&d.root, &["fit", "Nope"]));
-    holds(&err, &["Nope", "Subscribers", "SubscribersDeclared"]);
+    refuses(
+        &d.root,
+        &["fit", "Nope"],
+        &["Nope", "Subscribers", "SubscribersDeclared"],
+    );
 }
 
 #[test]
 fn outside_a_project_commands_say_how_to_start() {
     let dir = workdir("outside");
-    let err = failed(&lore(&dir, &["fit", "Subscribers"]));
-    holds(&err, &["Lore.toml", "lore init"]);
-    let err = failed(&lore(&dir, &["init", "bad name"]));
-    holds(&err, &["not a valid project name"]);
+    refuses(&dir, &["fit", "Subscribers"], &["Lore.toml", "lore init"]);
+    refuses(&dir, &["init", "bad name"], &["not a valid project name"]);
 }
 
 #[test]
@@ -271,8 +272,7 @@ fn bad_estimator_parameters_fail_before_training_naming_the_parameter() {
         "src/models/deep.toml",
         declared.replace("max_depth = 3", "max_depth = -1"),
     );
-    let err = failed(&lore(&root, &["fit", "Deep"]));
-    holds(&err, &["deep.toml", "max_depth"]);
+    refuses(&root, &["fit", "Deep"], &["deep.toml", "max_depth"]);
 }
 
 #[test]
@@ -354,20 +354,22 @@ fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
         std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
     let (without, _) = declared.split_once("\n# What `lore fit").unwrap();
     put(&root, "src/models/plain.toml", without);
-    let err = failed(&lore(&root, &["fit", "Plain", "--search", "5"]));
-    holds(&err, &["[search]"]);
+    refuses(&root, &["fit", "Plain", "--search", "5"], &["[search]"]);
     put(
         &root,
         "src/models/wide.toml",
         format!("{without}\n[search]\nlimit = {{ int = [100, 1000] }}\n"),
     );
-    let err = failed(&lore(&root, &["fit", "Wide", "--search", "5"]));
-    holds(&err, &["search.limit", "not an estimator parameter"]);
-    let err = failed(&lore(
+    refuses(
+        &root,
+        &["fit", "Wide", "--search", "5"],
+        &["search.limit", "not an estimator parameter"],
+    );
+    refuses(
         &root,
         &["fit", "Wide", "--search", "5", "--search-strategy", "bayes"],
-    ));
-    holds(&err, &["bayes", "tpe"]);
+        &["bayes", "tpe"],
+    );
 }
 
 #[test]
@@ -383,8 +385,11 @@ fn identical_fits_are_reused_and_a_changed_param_or_row_refits() {
     let again = fit_declared(&root, &[]);
     assert_eq!(again["reused"], true, "{again}");
     assert_eq!(again["fitting_id"], first["fitting_id"]);
-    let text = ok(&lore(&root, &["-q", "fit", "SubscribersDeclared"]));
-    holds(&text, &["Reused fitting", "--force"]);
+    prints(
+        &root,
+        &["-q", "fit", "SubscribersDeclared"],
+        &["Reused fitting", "--force"],
+    );
     let fittings = || {
         std::fs::read_dir(root.join("models/SubscribersDeclared"))
             .unwrap()
@@ -400,8 +405,11 @@ fn identical_fits_are_reused_and_a_changed_param_or_row_refits() {
 
     // The latest identical fit is reproduced exactly from its saved spec.
     let id = forced["fitting_id"].as_str().unwrap();
-    let out = ok(&lore(&root, &["-q", "reproduce", id]));
-    holds(&out, &["the extract gave the same rows", "metrics match"]);
+    prints(
+        &root,
+        &["-q", "reproduce", id],
+        &["the extract gave the same rows", "metrics match"],
+    );
 
     // One row of the data changed: the fingerprint differs, so it refits.
     ok(&lore(
@@ -419,6 +427,9 @@ fn identical_fits_are_reused_and_a_changed_param_or_row_refits() {
         serde_json::from_str(&lore_status(&root, &["-q", "reproduce", id, "--json"], 1)).unwrap();
     assert_eq!(out["same_data"], false, "{out}");
     assert_eq!(out["matches"], false, "{out}");
-    let err = failed(&lore(&root, &["reproduce", "20990101-000000-0000"]));
-    holds(&err, &["no fitting `20990101-000000-0000`"]);
+    refuses(
+        &root,
+        &["reproduce", "20990101-000000-0000"],
+        &["no fitting `20990101-000000-0000`"],
+    );
 }

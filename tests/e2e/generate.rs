@@ -20,19 +20,26 @@ fn generate_model_then_fit_it() {
     }
     let fitted: Value = ok_json(&lore(&root, &["fit", "Churn", "--json"]));
     assert_eq!(fitted["model"], "Churn");
-    let err = failed(&lore(&root, &["generate", "model", "Churn"]));
-    holds(&err, &["already exists"]);
-    let err = failed(&lore(&root, &["generate", "model", "churn"]));
-    holds(&err, &["CamelCase"]);
+    refuses(&root, &["generate", "model", "Churn"], &["already exists"]);
+    refuses(&root, &["generate", "model", "churn"], &["CamelCase"]);
 
     // A transformer and an encoder of the project's own, used by name from a TOML model that
     // the stand-alone `lore` hands to the project's binary, where they are registered.
-    let out = ok(&lore(&root, &["generate", "transformer", "WordCount"]));
-    holds(&out, &["src/transformers/word_count.rs"]);
-    let out = ok(&lore(&root, &["generate", "encoder", "Sorted"]));
-    holds(&out, &["src/encoders/sorted.rs"]);
-    let err = failed(&lore(&root, &["generate", "encoder", "Sorted"]));
-    holds(&err, &["already exists"]);
+    prints(
+        &root,
+        &["generate", "transformer", "WordCount"],
+        &["src/transformers/word_count.rs"],
+    );
+    prints(
+        &root,
+        &["generate", "encoder", "Sorted"],
+        &["src/encoders/sorted.rs"],
+    );
+    refuses(
+        &root,
+        &["generate", "encoder", "Sorted"],
+        &["already exists"],
+    );
     let declared = |transformer: &str| {
         format!(
             r#"[pipeline.extract]
@@ -103,6 +110,9 @@ n_estimators = 20
     assert_eq!(out.lines().count(), 3, "{out}");
 
     put(&root, "src/models/own.toml", declared("WordCuont"));
-    let err = failed(&lore(&root, &["fit", "Own"]));
-    holds(&err, &["`WordCuont`", "registered: WordCount"]);
+    refuses(
+        &root,
+        &["fit", "Own"],
+        &["`WordCuont`", "registered: WordCount"],
+    );
 }

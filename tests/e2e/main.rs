@@ -36,8 +36,7 @@ fn demo() -> &'static Demo {
     static DEMO: OnceLock<Demo> = OnceLock::new();
     DEMO.get_or_init(|| {
         let dir = workdir("demo");
-        let out = ok(&lore(&dir, &["init", "demo"]));
-        holds(&out, &["Created"]);
+        prints(&dir, &["init", "demo"], &["Created"]);
         let root = dir.join("demo");
         for file in [
             "Lore.toml",

@@ -36,8 +36,7 @@ fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
         bytes[at] + 1
     };
     std::fs::write(&encoders, &bytes).unwrap();
-    let err = failed(&lore(&root, &predict));
-    holds(&err, &["pipeline.json", "SHA-256"]);
+    refuses(&root, &predict, &["pipeline.json", "SHA-256"]);
 
     // The API skips it, saying why, and serves nothing from it.
     let log = dir.join("api.stderr");
@@ -97,9 +96,7 @@ fn promote_rollback_and_history_and_the_api_follows_the_production_alias() {
         &root,
         &["models", "history", "SubscribersDeclared", "--json"],
     ));
-    let events: Vec<(String, String, String)> = history["events"]
-        .as_array()
-        .unwrap()
+    let events: Vec<(String, String, String)> = items(&history["events"])
         .iter()
         .map(|e| {
             (
@@ -154,8 +151,11 @@ fn promote_rollback_and_history_and_the_api_follows_the_production_alias() {
     // Rolled back past its first promotion, production holds nothing: the latest is served.
     ok(&lore(&root, &["models", "rollback", "SubscribersDeclared"]));
     wait_for_fitting(port, "SubscribersDeclared", &b, Value::Null);
-    let err = failed(&lore(&root, &["models", "rollback", "SubscribersDeclared"]));
-    holds(&err, &["nothing to roll back"]);
+    refuses(
+        &root,
+        &["models", "rollback", "SubscribersDeclared"],
+        &["nothing to roll back"],
+    );
     let err = failed(&lore(
         &root,
         &["models", "promote", "SubscribersDeclared", "nope"],
@@ -164,7 +164,7 @@ fn promote_rollback_and_history_and_the_api_follows_the_production_alias() {
         err.contains("no fitting `nope`") && err.contains(ida),
         "{err}"
     );
-    let err = failed(&lore(
+    refuses(
         &root,
         &[
             "models",
@@ -174,6 +174,6 @@ fn promote_rollback_and_history_and_the_api_follows_the_production_alias() {
             "--to",
             "Prod",
         ],
-    ));
-    holds(&err, &["`Prod` is not an alias name"]);
+        &["`Prod` is not an alias name"],
+    );
 }

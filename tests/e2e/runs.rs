@@ -6,9 +6,7 @@ use super::*;
 fn runs_lists_every_fitting() {
     let d = demo();
     let runs: Value = ok_json(&lore(&d.root, &["runs", "--json"]));
-    let ids: Vec<&str> = runs
-        .as_array()
-        .unwrap()
+    let ids: Vec<&str> = items(&runs)
         .iter()
         .map(|r| r["fitting_id"].as_str().unwrap())
         .collect();
@@ -99,15 +97,21 @@ fn runs_are_documents_found_by_filters_shown_compared_and_exported() {
         .collect();
     assert_eq!(aucs.len(), 3, "{sorted}");
     assert!(aucs.windows(2).all(|w| w[0] >= w[1]), "{sorted}");
-    let limited = ok(&lore(&root, &["runs", "--limit", "2"]));
-    holds(&limited, &["--limit 0 shows them all"]);
+    prints(
+        &root,
+        &["runs", "--limit", "2"],
+        &["--limit 0 shows them all"],
+    );
 
     let (a, b) = (
         growth["fitting_id"].as_str().unwrap(),
         risk["fitting_id"].as_str().unwrap(),
     );
-    let shown = ok(&lore(&root, &["runs", "show", a]));
-    holds(&shown, &["metrics.test.auc = ", "tags.team = \"growth\""]);
+    prints(
+        &root,
+        &["runs", "show", a],
+        &["metrics.test.auc = ", "tags.team = \"growth\""],
+    );
     let compared = ok(&lore(&root, &["runs", "compare", a, b]));
     assert!(
         compared
@@ -175,15 +179,20 @@ fn runs_are_documents_found_by_filters_shown_compared_and_exported() {
         evaluated[0]
     );
 
-    let err = failed(&lore(&root, &["runs", "--where", "metrics.test.auc >> 1"]));
-    holds(&err, &["--where", "column 19"]);
-    let err = failed(&lore(&root, &["runs", "show", "nope"]));
-    holds(&err, &["no run `nope`"]);
-    let err = failed(&lore(&root, &["runs", "--kind", "bogus"]));
-    holds(&err, &["bogus", "fit, evaluate, trial"]);
-    let err = failed(&lore(
+    refuses(
+        &root,
+        &["runs", "--where", "metrics.test.auc >> 1"],
+        &["--where", "column 19"],
+    );
+    refuses(&root, &["runs", "show", "nope"], &["no run `nope`"]);
+    refuses(
+        &root,
+        &["runs", "--kind", "bogus"],
+        &["bogus", "fit, evaluate, trial"],
+    );
+    refuses(
         &root,
         &["fit", "SubscribersDeclared", "--tag", "oops"],
-    ));
-    holds(&err, &["--tag oops", "KEY=VALUE"]);
+        &["--tag oops", "KEY=VALUE"],
+    );
 }
