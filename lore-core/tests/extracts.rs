@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use lore_core::env::Project;
-use lore_core::io::{Database, Origin, ReadOptions};
+use lore_core::io::{Database, Origin, ProjectConnection, ReadOptions};
 use lore_core::sample;
 use polars::prelude::*;
 use serde_json::json;
@@ -26,6 +26,12 @@ fn postgres_url() -> Option<String> {
             None
         }
     }
+}
+
+/// The databases of a fresh [`project`] with extracts of `table`.
+fn database(table: &str) -> (tempfile::TempDir, Database) {
+    let (dir, project) = project(table);
+    (dir, Database::new(&project).unwrap())
 }
 
 /// A project in a fresh folder whose `main` is SQLite and whose `pg` is the test PostgreSQL (when
@@ -63,13 +69,31 @@ fn project(table: &str) -> (tempfile::TempDir, Project) {
     (folder, project)
 }
 
-async fn load_users(db: &Database, connection: &str, table: &str, rows: usize) {
+/// Writes `rows` sample users into `table` over `connection`, and gives the connection.
+async fn load_users(
+    db: &Database,
+    connection: &str,
+    table: &str,
+    rows: usize,
+) -> ProjectConnection {
     let c = db.connection(connection).unwrap();
     let mut df = sample::frame(&sample::generate(rows, 7)).unwrap();
     df = df
         .select(["id", "first_name", "email", "orders", "basket_value"])
         .unwrap();
     c.replace(table, &df).await.unwrap();
+    c
+}
+
+/// The first row's `n`, a count.
+fn count(df: DataFrame) -> Option<i64> {
+    df.column("n")
+        .unwrap()
+        .cast(&DataType::Int64)
+        .unwrap()
+        .i64()
+        .unwrap()
+        .get(0)
 }
 
 /// The text in the first row of `column`.
@@ -113,8 +137,7 @@ async fn read_pg(dir: &Path, project: &Project, name: &str, sql: &str) -> DataFr
 
 #[tokio::test]
 async fn one_extract_gives_equal_frames_on_sqlite_and_postgres() {
-    let (_dir, project) = project("users_equal");
-    let db = Database::new(&project).unwrap();
+    let (_dir, db) = database("users_equal");
     let mut frames = Vec::new();
     for backend in backends() {
         load_users(&db, backend, "users_equal", 3000).await;
@@ -149,24 +172,12 @@ async fn one_extract_gives_equal_frames_on_sqlite_and_postgres() {
 
 #[tokio::test]
 async fn parameter_values_are_data_never_sql() {
-    let (_dir, project) = project("users_inject");
-    let db = Database::new(&project).unwrap();
+    let (_dir, db) = database("users_inject");
     for backend in backends() {
-        load_users(&db, backend, "users_inject", 100).await;
-        let c = db.connection(backend).unwrap();
+        let c = load_users(&db, backend, "users_inject", 100).await;
         let evil = BTreeMap::from([("name".to_string(), json!("'; DROP TABLE users_inject; --"))]);
         let df = c.dataframe("users_inject_by_name", &evil).await.unwrap();
-        assert_eq!(
-            df.column("n")
-                .unwrap()
-                .cast(&DataType::Int64)
-                .unwrap()
-                .i64()
-                .unwrap()
-                .get(0),
-            Some(0),
-            "{backend}"
-        );
+        assert_eq!(count(df), Some(0), "{backend}");
         assert!(
             c.connection().table_exists("users_inject").await.unwrap(),
             "{backend}: the table is still there"
@@ -197,18 +208,8 @@ async fn an_injection_through_every_template_syntax_is_bound_or_refused_with_its
     )
     .unwrap();
     let db = Database::new(&project).unwrap();
-    let count = |df: DataFrame| {
-        df.column("n")
-            .unwrap()
-            .cast(&DataType::Int64)
-            .unwrap()
-            .i64()
-            .unwrap()
-            .get(0)
-    };
     for backend in backends() {
-        load_users(&db, backend, "users_tpl", 200).await;
-        let c = db.connection(backend).unwrap();
+        let c = load_users(&db, backend, "users_tpl", 200).await;
         let some_name = c
             .connection()
             .query_frame(
@@ -248,8 +249,7 @@ async fn an_injection_through_every_template_syntax_is_bound_or_refused_with_its
 
 #[tokio::test]
 async fn errors_name_the_connection_and_extract_and_hide_passwords() {
-    let (_dir, project) = project("users_errors");
-    let db = Database::new(&project).unwrap();
+    let (_dir, db) = database("users_errors");
     let read_error = |connection: &'static str| {
         let c = db.connection(connection).unwrap();
         async move {
@@ -274,8 +274,7 @@ async fn errors_name_the_connection_and_extract_and_hide_passwords() {
     let missing = db.connection("nowhere").unwrap_err().to_string();
     holds(&missing, &["[nowhere]", "main"]);
     for backend in backends() {
-        load_users(&db, backend, "users_errors", 10).await;
-        let c = db.connection(backend).unwrap();
+        let c = load_users(&db, backend, "users_errors", 10).await;
         let no_file = c
             .dataframe("nope", &BTreeMap::new())
             .await
@@ -312,8 +311,7 @@ async fn cached_reads_come_back_without_the_database() {
     let (_dir, project) = project("users_cached");
     for backend in backends() {
         let db = Database::new(&project).unwrap();
-        load_users(&db, backend, "users_cached", 200).await;
-        let c = db.connection(backend).unwrap();
+        let c = load_users(&db, backend, "users_cached", 200).await;
         let cached = ReadOptions {
             cache: Some(true),
             origin: Origin::default(),
@@ -360,11 +358,9 @@ async fn cached_reads_come_back_without_the_database() {
 
 #[tokio::test]
 async fn batches_stream_every_row_and_writes_insert_and_replace() {
-    let (_dir, project) = project("users_stream");
-    let db = Database::new(&project).unwrap();
+    let (_dir, db) = database("users_stream");
     for backend in backends() {
-        load_users(&db, backend, "users_stream", 1000).await;
-        let c = db.connection(backend).unwrap();
+        let c = load_users(&db, backend, "users_stream", 1000).await;
         let mut batches = c
             .batches("users_stream", &params(10_000, 0), 300, Origin::default())
             .await
@@ -541,8 +537,7 @@ async fn a_connection_the_server_dropped_is_replaced_and_the_statement_still_run
 
 #[tokio::test]
 async fn sqlite_values_are_typed_by_their_storage_and_declared_type() {
-    let (_dir, project) = project("users_sqlite_types");
-    let db = Database::new(&project).unwrap();
+    let (_dir, db) = database("users_sqlite_types");
     let project_main = db.connection("main").unwrap();
     let main = project_main.connection();
     main.execute(

@@ -24,12 +24,17 @@ fn refused(body: &str) -> Refused {
     read(body.as_bytes(), &inputs(), &Limits::default()).unwrap_err()
 }
 
+/// `body` read against the test inputs with the default limits.
+fn records(body: &[u8]) -> Records {
+    read(body, &inputs(), &Limits::default()).unwrap()
+}
+
 #[test]
 fn records_are_read_against_the_inputs_and_other_keys_counted() {
     let body = r#"[{"name": "Ann", "orders": 3, "extra": [1, {"a": 2}], "born": "1990-01-02"},
                    {"orders": 2.5, "active": true, "seen": "2018-01-02 10:00:00", "extra": 1, "x": null},
                    {"name": null}]"#;
-    let r = read(body.as_bytes(), &inputs(), &Limits::default()).unwrap();
+    let r = records(body.as_bytes());
     assert_eq!(r.rows.len, 3);
     assert_eq!(
         column(&r, "orders"),
@@ -47,21 +52,11 @@ fn records_are_read_against_the_inputs_and_other_keys_counted() {
         r.ignored,
         BTreeMap::from([("extra".into(), 2), ("x".into(), 1)])
     );
-    let one = read(br#"{"orders": 7}"#, &inputs(), &Limits::default()).unwrap();
+    let one = records(br#"{"orders": 7}"#);
     assert_eq!(one.rows.len, 1);
-    let wrapped = read(
-        br#"{"records": [{"orders": 7}, {}]}"#,
-        &inputs(),
-        &Limits::default(),
-    )
-    .unwrap();
+    let wrapped = records(br#"{"records": [{"orders": 7}, {}]}"#);
     assert_eq!(wrapped.rows.len, 2);
-    let ints = read(
-        br#"[{"orders": 7}, {"orders": 8}]"#,
-        &inputs(),
-        &Limits::default(),
-    )
-    .unwrap();
+    let ints = records(br#"[{"orders": 7}, {"orders": 8}]"#);
     assert_eq!(
         column(&ints, "orders"),
         &rows::Values::Ints(vec![Some(7), Some(8)])
