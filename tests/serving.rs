@@ -57,24 +57,15 @@ fn mlflow_clients_get_the_predictions_of_lores_own_route_in_every_input_form() {
             assert_eq!(reply.header("x-lore-fitting"), Some(f.ids[1].as_str()));
         }
     }
-    let csv = TWO_USERS.as_bytes();
-    let reply = request(
-        port,
-        "POST",
-        "/invocations",
-        &[("Content-Type", "text/csv")],
-        csv,
-    );
+    let csv_as = |content_type| {
+        let headers = [("Content-Type", content_type)];
+        request(port, "POST", "/invocations", &headers, TWO_USERS.as_bytes())
+    };
+    let reply = csv_as("text/csv");
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.json()["predictions"], expected);
 
-    let reply = request(
-        port,
-        "POST",
-        "/invocations",
-        &[("Content-Type", "text/plain")],
-        csv,
-    );
+    let reply = csv_as("text/plain");
     assert_eq!(reply.status, 415, "{}", reply.body);
     assert!(reply.json()["message"]
         .as_str()

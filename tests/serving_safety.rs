@@ -244,30 +244,16 @@ fn only_a_right_key_or_a_valid_token_gets_in_and_no_credential_is_logged() {
         );
         assert_eq!(reply.json()["error_code"], "UNAUTHENTICATED", "{what}");
     }
-    let expired_reply = request(
-        port,
-        "POST",
-        &path,
-        &[JSON, ("Authorization", &expired_b)],
-        body.as_bytes(),
-    );
-    assert!(
-        expired_reply.body.contains("expired"),
-        "{}",
-        expired_reply.body
-    );
-    let audience_reply = request(
-        port,
-        "POST",
-        &path,
-        &[JSON, ("Authorization", &elsewhere_b)],
-        body.as_bytes(),
-    );
-    assert!(
-        audience_reply.body.contains("audience"),
-        "{}",
-        audience_reply.body
-    );
+    for (token, why) in [(&expired_b, "expired"), (&elsewhere_b, "audience")] {
+        let reply = request(
+            port,
+            "POST",
+            &path,
+            &[JSON, ("Authorization", token)],
+            body.as_bytes(),
+        );
+        holds(&reply.body, &[why]);
+    }
     for headers in [
         vec![JSON, ("X-API-Key", key)],
         vec![JSON, ("Authorization", key_b.as_str())],

@@ -79,23 +79,32 @@ fn lists(x: &[Option<f64>], y: &[Option<f64>]) -> Vec<Series> {
 
 fn transformers() -> Vec<Transformer> {
     let c = |s: &str| s.to_string();
-    let mut all = vec![
-        Transformer::Log { column: c("x") },
-        Transformer::LogPlusOne { column: c("x") },
-        Transformer::Sqrt { column: c("x") },
-        Transformer::IsNull { column: c("s") },
-        Transformer::IsNull { column: c("x") },
+    // The transformers of one column, as a spec names them.
+    let of = |kind: &str, column: &str| -> Transformer {
+        toml::from_str(&format!("type = \"{kind}\"\ncolumn = \"{column}\"")).unwrap()
+    };
+    let mut all: Vec<Transformer> = [
+        ("Log", "x"),
+        ("LogPlusOne", "x"),
+        ("Sqrt", "x"),
+        ("IsNull", "s"),
+        ("IsNull", "x"),
+        ("AreaCode", "s"),
+        ("EmailDomain", "s"),
+        ("NameAge", "s"),
+        ("NameSex", "s"),
+        ("NamePopulation", "s"),
+        ("NameFamilial", "s"),
+    ]
+    .into_iter()
+    .map(|(kind, column)| of(kind, column))
+    .collect();
+    all.extend([
         Transformer::Map {
             column: c("s"),
             values: BTreeMap::from([(c("John"), serde_json::json!(1))]),
             default: Some(serde_json::json!(0)),
         },
-        Transformer::AreaCode { column: c("s") },
-        Transformer::EmailDomain { column: c("s") },
-        Transformer::NameAge { column: c("s") },
-        Transformer::NameSex { column: c("s") },
-        Transformer::NamePopulation { column: c("s") },
-        Transformer::NameFamilial { column: c("s") },
         Transformer::Distance {
             lat_a: c("lat"),
             lon_a: c("lon"),
@@ -112,7 +121,7 @@ fn transformers() -> Vec<Transformer> {
             reference: Reference::Date(c("2020-02-29")),
             unit: AgeUnit::Seconds,
         },
-    ];
+    ]);
     for part in [
         DatePart::Year,
         DatePart::Weekday,

@@ -278,17 +278,11 @@ fn bad_estimator_parameters_fail_before_training_naming_the_parameter() {
 #[test]
 fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
     let root = project("search", "tune", 20000);
-    let out: Value = ok_json(&lore(
-        &root,
-        &[
-            "-q",
-            "fit",
-            "SubscribersDeclared",
-            "--search",
-            "20",
-            "--json",
-        ],
-    ));
+    let search_with = |more: &[&str]| {
+        let args = ["-q", "fit", "SubscribersDeclared", "--json", "--search"];
+        ok_json(&lore(&root, &[&args[..], more].concat()))
+    };
+    let out = search_with(&["20"]);
     let search = &out["search"];
     let trials = search["trials"].as_array().unwrap();
     assert_eq!(trials.len(), 20, "{search}");
@@ -326,21 +320,7 @@ fn a_search_records_every_trial_and_keeps_one_better_than_the_defaults() {
 
     // Other strategies, trials two at a time.
     for strategy in ["random", "grid"] {
-        let out: Value = ok_json(&lore(
-            &root,
-            &[
-                "-q",
-                "fit",
-                "SubscribersDeclared",
-                "--search",
-                "6",
-                "--search-strategy",
-                strategy,
-                "--jobs",
-                "2",
-                "--json",
-            ],
-        ));
+        let out = search_with(&["6", "--search-strategy", strategy, "--jobs", "2"]);
         assert_eq!(
             out["search"]["trials"].as_array().unwrap().len(),
             6,

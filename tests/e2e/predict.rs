@@ -102,11 +102,7 @@ fn a_one_hot_encoder_fits_predicts_and_names_its_features() {
     );
     put(&root, "src/models/hot_mail.toml", one_hot);
     let out: Value = ok_json(&lore(&root, &["-q", "fit", "HotMail", "--json"]));
-    let features = importance_names(&out);
-    assert!(
-        features.contains(&"OneHot(EmailDomain(email))=gmail.com".to_string()),
-        "{features:?}"
-    );
+    has_feature(&out, "OneHot(EmailDomain(email))=gmail.com");
     put(&root, "two.csv", TWO_USERS);
     let predictions = ok(&lore(&root, &["predict", "HotMail", "--input", "two.csv"]));
     assert_eq!(predictions.lines().count(), 3, "{predictions}");
@@ -124,11 +120,7 @@ fn a_one_hot_encoder_fits_predicts_and_names_its_features() {
     assert!(text.contains("batch_rows") && text.contains("\"Text\""));
     put(&root, "src/models/text_mail.toml", text);
     let out: Value = ok_json(&lore(&root, &["-q", "fit", "TextMail", "--json"]));
-    let features = importance_names(&out);
-    assert!(
-        features.contains(&"Text(email)=gmail".to_string()),
-        "{features:?}"
-    );
+    has_feature(&out, "Text(email)=gmail");
     assert!(out["stats"]["test"]["auc"].as_f64().unwrap() > 0.6, "{out}");
     let predictions = ok(&lore(&root, &["predict", "TextMail", "--input", "two.csv"]));
     assert_eq!(predictions.lines().count(), 3, "{predictions}");
@@ -267,12 +259,12 @@ fn classes_and_numbers_are_fitted_evaluated_explained_and_exported() {
     }
 }
 
-/// The names of the features in a fit's `--json` output, most important first.
-fn importance_names(out: &Value) -> Vec<String> {
-    out["stats"]["importance"]
-        .as_array()
-        .unwrap()
+/// Fails unless the features of a fit's `--json` output name `feature`.
+#[track_caller]
+fn has_feature(out: &Value, feature: &str) {
+    let names: Vec<&str> = items(&out["stats"]["importance"])
         .iter()
-        .map(|f| f[0].as_str().unwrap().to_string())
-        .collect()
+        .map(|f| f[0].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&feature), "{feature} not in {names:?}");
 }
