@@ -77,6 +77,22 @@ fn lists(x: &[Option<f64>], y: &[Option<f64>]) -> Vec<Series> {
         .collect()
 }
 
+/// What `step` gives, or `None` when it fails the same way twice (an error is fine; a different
+/// one each time is not).
+fn value_or_same_error<T>(
+    step: impl Fn() -> lore_core::Result<T>,
+    what: &str,
+) -> Result<Option<T>, TestCaseError> {
+    match step() {
+        Ok(value) => Ok(Some(value)),
+        Err(first) => {
+            let again = step().err().map(|e| e.to_string());
+            prop_assert_eq!(Some(first.to_string()), again, "{}", what);
+            Ok(None)
+        }
+    }
+}
+
 fn transformers() -> Vec<Transformer> {
     let c = |s: &str| s.to_string();
     // The transformers of one column, as a spec names them.
@@ -264,21 +280,11 @@ proptest! {
             // Some columns cannot be learned from (all null, say): that is an error, the same
             // one each time, never a panic; `every_encoder_learns_and_encodes_plain_columns`
             // makes sure no encoder is only ever skipped here.
-            let fitted = match e.fit(&train) {
-                Ok(fitted) => fitted,
-                Err(first) => {
-                    let again = e.fit(&train).err().map(|e| e.to_string());
-                    prop_assert_eq!(Some(first.to_string()), again, "{}", e.feature());
-                    continue;
-                }
+            let Some(fitted) = value_or_same_error(|| e.fit(&train), &e.feature())? else {
+                continue;
             };
-            let encoded = match fitted.encode(&test) {
-                Ok(encoded) => encoded,
-                Err(first) => {
-                    let again = fitted.encode(&test).err().map(|e| e.to_string());
-                    prop_assert_eq!(Some(first.to_string()), again, "{}", e.feature());
-                    continue;
-                }
+            let Some(encoded) = value_or_same_error(|| fitted.encode(&test), &e.feature())? else {
+                continue;
             };
             prop_assert_eq!(encoded.len(), test.height() * fitted.width(), "{}", e.feature());
             prop_assert_eq!(fitted.features().len(), fitted.width(), "{}", e.feature());

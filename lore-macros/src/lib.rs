@@ -16,10 +16,7 @@ use syn::{parse_macro_input, Data, DeriveInput, Expr, ExprLit, Fields, Lit, Meta
 /// `:field` placeholder of that SQL.
 #[proc_macro_derive(Pipeline, attributes(pipeline))]
 pub fn derive_pipeline(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand_pipeline(&input)
-        .unwrap_or_else(|e| e.to_compile_error())
-        .into()
+    derive(parse_macro_input!(input as DeriveInput), expand_pipeline)
 }
 
 /// Implements `lore_core::models::Model` for a struct that implements `ModelDefinition`.
@@ -28,8 +25,15 @@ pub fn derive_pipeline(input: TokenStream) -> TokenStream {
 /// the model's name is the struct's name.
 #[proc_macro_derive(Model, attributes(model))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand_model(&input)
+    derive(parse_macro_input!(input as DeriveInput), expand_model)
+}
+
+/// What `expand` makes of `input`, or its error as a compile error at the span it names.
+fn derive(
+    input: DeriveInput,
+    expand: fn(&DeriveInput) -> syn::Result<TokenStream2>,
+) -> TokenStream {
+    expand(&input)
         .unwrap_or_else(|e| e.to_compile_error())
         .into()
 }

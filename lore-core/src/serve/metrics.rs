@@ -387,18 +387,18 @@ mod tests {
         m.loaded("Churn", false);
         m.loaded("Churn", true);
         let text = m.render(&[("Churn".into(), "20260101".into(), None)], None);
-        holds(&text, &["lore_http_requests_total{route=\"/models/{name}/predict\",model=\"Churn\",status=\"200\"} 2"]);
-        holds(&text, &["status=\"400\"} 1"]);
-        holds(&text, &["le=\"0.005\"} 2"]);
-        holds(&text, &["le=\"0.001\"} 1"]);
-        holds(&text, &["le=\"+Inf\"} 3"]);
-        holds(&text, &["lore_predicted_rows_total{model=\"Churn\"} 3"]);
-        holds(&text, &["lore_fitting_swaps_total{model=\"Churn\"} 1"]);
-        assert!(
-            text.contains(
-                "lore_model_fitting_info{model=\"Churn\",fitting=\"20260101\",alias=\"latest\"} 1"
-            ),
-            "{text}"
+        holds(
+            &text,
+            &[
+                "lore_http_requests_total{route=\"/models/{name}/predict\",model=\"Churn\",status=\"200\"} 2",
+                "status=\"400\"} 1",
+                "le=\"0.005\"} 2",
+                "le=\"0.001\"} 1",
+                "le=\"+Inf\"} 3",
+                "lore_predicted_rows_total{model=\"Churn\"} 3",
+                "lore_fitting_swaps_total{model=\"Churn\"} 1",
+                "lore_model_fitting_info{model=\"Churn\",fitting=\"20260101\",alias=\"latest\"} 1",
+            ],
         );
     }
 
