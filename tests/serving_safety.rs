@@ -25,7 +25,7 @@ fn limits_shed_load_time_out_and_sigterm_finishes_what_is_in_flight() {
 
     // Explained predictions of many records take long; the body itself arrives at once.
     let explained = format!("{path}?explain=true");
-    let explain_body = Arc::new(many(50_000));
+    let explain_body = many(50_000);
     let (_server, port) = api(&f.root, &["--request-timeout", "0.1"]);
     let reply = request(port, "POST", &explained, &[JSON], &explain_body);
     assert_eq!(reply.status, 504, "{}", reply.body);
@@ -33,17 +33,8 @@ fn limits_shed_load_time_out_and_sigterm_finishes_what_is_in_flight() {
 
     // One prediction at a time: of several big requests at once, some are shed.
     let (_server, port) = api(&f.root, &["--max-concurrency", "1"]);
-    let body = Arc::new(many(20_000));
-    let replies: Vec<Reply> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..6)
-            .map(|_| {
-                let body = Arc::clone(&body);
-                let path = path.clone();
-                s.spawn(move || request(port, "POST", &path, &[JSON], &body))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let body = many(20_000);
+    let replies = at_once(6, port, &path, &body, || {});
     let shed: Vec<&Reply> = replies.iter().filter(|r| r.status == 503).collect();
     assert!(
         !shed.is_empty(),
@@ -56,21 +47,13 @@ fn limits_shed_load_time_out_and_sigterm_finishes_what_is_in_flight() {
     // SIGTERM with requests in flight: each is answered, then the process exits 0.
     let (mut server, port) = api(&f.root, &[]);
     let pid = server.0.id().to_string();
-    let replies: Vec<Reply> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..4)
-            .map(|_| {
-                let body = Arc::clone(&explain_body);
-                let path = explained.clone();
-                s.spawn(move || request(port, "POST", &path, &[JSON], &body))
-            })
-            .collect();
+    let replies = at_once(4, port, &explained, &explain_body, || {
         std::thread::sleep(Duration::from_millis(200));
         assert!(Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .unwrap()
             .success());
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert!(
         replies.iter().all(|r| r.status == 200),
@@ -79,6 +62,18 @@ fn limits_shed_load_time_out_and_sigterm_finishes_what_is_in_flight() {
     );
     let status = server.0.wait().unwrap();
     assert!(status.success(), "lore api exits 0 after SIGTERM: {status}");
+}
+
+/// The answers to `n` requests posting `body` to `path` at once, `meanwhile` run while they are
+/// in flight.
+fn at_once(n: usize, port: u16, path: &str, body: &[u8], meanwhile: impl FnOnce()) -> Vec<Reply> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|_| s.spawn(|| request(port, "POST", path, &[JSON], body)))
+            .collect();
+        meanwhile();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
 }
 
 /// The fitting the API says it serves for the model.

@@ -32,14 +32,16 @@ fn s3_env(name: &str) -> Option<String> {
 }
 
 /// A test's folder `work` and in it a small project of `name` whose `.env` points at the test S3
-/// server; none without one.
-fn s3_project(work: &str, name: &str) -> Option<(PathBuf, PathBuf)> {
+/// server, with a fit of the declared model uploaded (its `--json` output); none without a
+/// server.
+fn s3_project(work: &str, name: &str) -> Option<(PathBuf, PathBuf, Value)> {
     let env = s3_env(name)?;
     let dir = workdir(work);
     ok(&lore(&dir, &["init", name, "--sample-rows", "2000"]));
     let root = dir.join(name);
     put(&root, ".env", env);
-    Some((dir, root))
+    let uploaded = fit_declared(&root, &["--upload"]);
+    Some((dir, root, uploaded))
 }
 
 /// A copy of the project as a new server would have it: its files and settings, but no
@@ -68,10 +70,9 @@ fn remote_fittings(root: &Path) -> Vec<Value> {
 
 #[test]
 fn a_fit_uploaded_to_s3_is_served_and_predicted_by_a_fresh_copy_with_no_fittings() {
-    let Some((dir, root)) = s3_project("s3-ship", "shipped") else {
+    let Some((dir, root, a)) = s3_project("s3-ship", "shipped") else {
         return;
     };
-    let a = fit_declared(&root, &["--upload"]);
     let ida = a["fitting_id"].as_str().unwrap();
     assert!(a["uploaded"].as_str().unwrap().starts_with("s3://"), "{a}");
     let b = fit_declared(&root, &["-p", "max_depth=5"]);
@@ -134,10 +135,9 @@ fn a_fit_uploaded_to_s3_is_served_and_predicted_by_a_fresh_copy_with_no_fittings
 
 #[test]
 fn two_servers_sharing_a_bucket_serve_a_promotion_made_by_a_third_process_with_no_failed_request() {
-    let Some((dir, root)) = s3_project("s3-replicas", "replicas") else {
+    let Some((dir, root, a)) = s3_project("s3-replicas", "replicas") else {
         return;
     };
-    let a = fit_declared(&root, &["--upload"]);
     let b = fit_declared(&root, &["-p", "max_depth=5", "--upload"]);
     let ida = a["fitting_id"].as_str().unwrap();
     // Two replicas with no fittings and no database of their own: all they share is the bucket.
@@ -190,10 +190,9 @@ fn two_servers_sharing_a_bucket_serve_a_promotion_made_by_a_third_process_with_n
 
 #[test]
 fn a_damaged_object_is_refused_and_s3_failures_leave_no_registry_change() {
-    let Some((dir, root)) = s3_project("s3-failures", "guarded") else {
+    let Some((dir, root, fitted)) = s3_project("s3-failures", "guarded") else {
         return;
     };
-    let fitted = fit_declared(&root, &["--upload"]);
     let id = fitted["fitting_id"].as_str().unwrap();
 
     // S3 down: every request is tried 4 times (seen with -v), then a clear error; the alias
@@ -312,10 +311,9 @@ fn flip_byte_in_bucket(key: &str) {
 
 #[test]
 fn names_from_a_bucket_never_leave_their_folder_and_bad_fittings_are_skipped() {
-    let Some((dir, root)) = s3_project("s3-hostile", "hostile") else {
+    let Some((dir, root, good)) = s3_project("s3-hostile", "hostile") else {
         return;
     };
-    let good = fit_declared(&root, &["--upload"]);
     let id = good["fitting_id"].as_str().unwrap();
     let manifest: Value =
         serde_json::from_slice(&bucket_get(&bucket_key(&root, MODEL, id, "manifest.json")))
