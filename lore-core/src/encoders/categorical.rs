@@ -530,15 +530,12 @@ mod tests {
 
     #[test]
     fn enum_keeps_codes_and_marks_unseen_and_null() {
-        let f = fit(
-            Encoder::Enum(Enum { column: "x".into() }),
-            &x(&[Some(0.0), Some(2.0)]),
-        );
+        let f = fit(Encoder::enumerated("x"), &x(&[Some(0.0), Some(2.0)]));
         assert_eq!(f.cardinality(), Some(5));
         let v = codes(&f, &x(&[Some(1.0), Some(7.0), Some(-1.0), None]));
         assert_eq!(v, vec![1.0, 3.0, 3.0, 4.0]);
         refused(
-            Encoder::Enum(Enum { column: "x".into() }).fit(&x(&[Some(1.5)])),
+            Encoder::enumerated("x").fit(&x(&[Some(1.5)])),
             &["`x`", "whole numbers"],
         );
     }
@@ -548,14 +545,7 @@ mod tests {
         let train =
             df!("c" => [Some("a"), Some("a"), Some("b"), Some("a"), Some("c"), Some("c"), None])
                 .unwrap();
-        let f = fit(
-            Encoder::Unique(Unique {
-                column: "c".into(),
-                minimum_occurrences: 2,
-                twin: None,
-            }),
-            &train,
-        );
+        let f = fit(Encoder::unique("c", 2), &train);
         assert_eq!(
             f,
             FittedEncoder::Unique(FittedUnique {

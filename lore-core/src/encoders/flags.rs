@@ -130,7 +130,7 @@ mod tests {
     #[test]
     fn boolean_reads_yes_no_in_its_many_spellings() {
         let df = df!("b" => [Some("Yes"), Some("0"), Some("true"), Some("maybe"), None]).unwrap();
-        let f = fit(Encoder::Boolean(Boolean { column: "b".into() }), &df);
+        let f = fit(Encoder::boolean("b"), &df);
         let v = codes(&f, &df);
         assert!(same(&v, &[1.0, 0.0, 1.0, f32::NAN, f32::NAN]), "{v:?}");
         let bools = df!("b" => [Some(true), Some(false), None]).unwrap();
@@ -144,10 +144,7 @@ mod tests {
             "home" => [Some("Oslo"), Some("Paris"), Some("Rome")]
         )
         .unwrap();
-        let e = Encoder::Equals(Equals {
-            column: "city".into(),
-            other: "home".into(),
-        });
+        let e = Encoder::equals("city", "home");
         assert_eq!(e.feature(), "Equals(city, home)");
         let f = fit(e, &df);
         assert!(same(&codes(&f, &df), &[1.0, 0.0, f32::NAN]));

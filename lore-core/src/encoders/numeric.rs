@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn pass_keeps_numbers_and_nulls_as_nan() {
-        let f = fit(Encoder::Pass(Pass { column: "x".into() }), &x(&[Some(1.0)]));
+        let f = fit(Encoder::pass("x"), &x(&[Some(1.0)]));
         let v = codes(&f, &x(&[Some(-2.5), None, Some(f64::NAN)]));
         assert!(same(&v, &[-2.5, f32::NAN, f32::NAN]), "{v:?}");
         assert_eq!(f.cardinality(), None);
@@ -236,10 +236,7 @@ mod tests {
 
     #[test]
     fn uniform_scales_to_the_training_range_and_clips() {
-        let f = fit(
-            Encoder::Uniform(Uniform { column: "x".into() }),
-            &x(&[Some(10.0), Some(20.0), None]),
-        );
+        let f = fit(Encoder::uniform("x"), &x(&[Some(10.0), Some(20.0), None]));
         let v = codes(&f, &x(&[Some(15.0), Some(0.0), Some(99.0), None]));
         assert!(same(&v, &[0.5, 0.0, 1.0, f32::NAN]), "{v:?}");
         assert_eq!(f.decode(0.5), Some("15".into()));
@@ -247,10 +244,7 @@ mod tests {
 
     #[test]
     fn norm_clips_to_the_training_range_then_standardises() {
-        let f = fit(
-            Encoder::Norm(Norm { column: "x".into() }),
-            &x(&[Some(1.0), Some(3.0), None]),
-        );
+        let f = fit(Encoder::norm("x"), &x(&[Some(1.0), Some(3.0), None]));
         assert_eq!(
             f,
             FittedEncoder::Norm(FittedNorm {

@@ -5,8 +5,6 @@ use crate::testing::*;
 use polars::prelude::*;
 
 use crate::encoders::bins::{Discrete, Quantile};
-use crate::encoders::categorical::Unique;
-use crate::encoders::numeric::{Norm, Uniform};
 use crate::encoders::{Encoder, FittedEncoder, FittedOutput, OutputEncoder};
 
 pub(crate) fn fit(encoder: Encoder, train: &DataFrame) -> FittedEncoder {
@@ -32,19 +30,12 @@ pub(crate) fn same(a: &[f32], b: &[f32]) -> bool {
 fn encoders_see_only_what_they_are_fitted_on() {
     let train = df!("c" => ["a", "a"], "x" => [1.0, 2.0]).unwrap();
     let test = df!("c" => ["only-in-test"], "x" => [1000.0]).unwrap();
-    let unique = fit(
-        Encoder::Unique(Unique {
-            column: "c".into(),
-            minimum_occurrences: 1,
-            twin: None,
-        }),
-        &train,
-    );
+    let unique = fit(Encoder::unique("c", 1), &train);
     assert_eq!(
         unique.decode(codes(&unique, &test)[0]),
         Some("(unseen)".into())
     );
-    let uniform = fit(Encoder::Uniform(Uniform { column: "x".into() }), &train);
+    let uniform = fit(Encoder::uniform("x"), &train);
     assert_eq!(codes(&uniform, &test), vec![1.0]);
 }
 
@@ -52,8 +43,8 @@ fn encoders_see_only_what_they_are_fitted_on() {
 fn fitting_in_batches_learns_what_fitting_at_once_does() {
     let all = df!("x" => [Some(1.0), Some(4.0), None, Some(10.0), Some(-2.0)], "c" => ["a", "b", "a", "c", "a"]).unwrap();
     for encoder in [
-        Encoder::Norm(Norm { column: "x".into() }),
-        Encoder::Uniform(Uniform { column: "x".into() }),
+        Encoder::norm("x"),
+        Encoder::uniform("x"),
         Encoder::Discrete(Discrete {
             column: "x".into(),
             bins: 3,
@@ -62,11 +53,7 @@ fn fitting_in_batches_learns_what_fitting_at_once_does() {
             column: "x".into(),
             quantiles: 3,
         }),
-        Encoder::Unique(Unique {
-            column: "c".into(),
-            minimum_occurrences: 2,
-            twin: None,
-        }),
+        Encoder::unique("c", 2),
     ] {
         let mut state = encoder.start(&OutputEncoder::Cluster {}).unwrap();
         state.update(&all.slice(0, 2)).unwrap();
@@ -91,12 +78,8 @@ fn fitted_encoders_round_trip_through_json() {
             column: "x".into(),
             quantiles: 2,
         }),
-        Encoder::Unique(Unique {
-            column: "c".into(),
-            minimum_occurrences: 2,
-            twin: None,
-        }),
-        Encoder::Norm(Norm { column: "x".into() }),
+        Encoder::unique("c", 2),
+        Encoder::norm("x"),
     ] {
         let fitted = encoder.fit(&df).unwrap();
         let back: FittedEncoder = round_trip(&fitted);

@@ -82,6 +82,24 @@ struct Unsure;
 
 type Sure<T> = std::result::Result<T, Unsure>;
 
+/// The built-in encoders coded row by row; any other goes through the frame path.
+const BY_ROW: [&str; 14] = [
+    "Pass",
+    "Uniform",
+    "Norm",
+    "Discrete",
+    "Quantile",
+    "Boolean",
+    "Equals",
+    "Enum",
+    "OneHot",
+    "Unique",
+    "Token",
+    "NestedUnique",
+    "NestedNorm",
+    "MiddleOut",
+];
+
 impl Cell<'_> {
     /// The value as [`frame::numbers`] reads it (NaN kept).
     fn number(&self) -> Sure<Option<f64>> {
@@ -263,24 +281,9 @@ impl RowPlan {
         }
         let mut encodings = Vec::with_capacity(pipeline.encoders.len());
         for e in &pipeline.encoders {
-            // The encoders coded row by row below; any other goes through the frame path.
-            let by_row = matches!(
-                e,
-                FittedEncoder::Pass(_)
-                    | FittedEncoder::Uniform(_)
-                    | FittedEncoder::Norm(_)
-                    | FittedEncoder::Discrete(_)
-                    | FittedEncoder::Quantile(_)
-                    | FittedEncoder::Boolean(_)
-                    | FittedEncoder::Equals(_)
-                    | FittedEncoder::Enum(_)
-                    | FittedEncoder::OneHot(_)
-                    | FittedEncoder::Unique(_)
-                    | FittedEncoder::Token(_)
-                    | FittedEncoder::NestedUnique(_)
-                    | FittedEncoder::NestedNorm(_)
-                    | FittedEncoder::MiddleOut(_)
-            );
+            // A project's encoder may share a built-in's name; it goes through the frame path.
+            let by_row =
+                !matches!(e, FittedEncoder::Custom(_)) && BY_ROW.contains(&e.fitted().kind());
             if !by_row {
                 return None;
             }

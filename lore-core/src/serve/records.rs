@@ -399,37 +399,18 @@ impl Builder {
         if let (Values::Ints(ints), Some(Cell::Float(_))) = (&self.values, &cell) {
             self.values = Values::Floats(ints.iter().map(|v| v.map(|i| i as f64)).collect());
         }
-        match &mut self.values {
-            Values::Empty => {}
-            Values::Ints(v) => {
-                v.resize(before, None);
-                v.push(match cell {
-                    Some(Cell::Int(i)) => Some(i),
-                    _ => None,
-                });
-            }
-            Values::Floats(v) => {
-                v.resize(before, None);
-                v.push(match cell {
-                    Some(Cell::Int(i)) => Some(i as f64),
-                    Some(Cell::Float(x)) => Some(x),
-                    _ => None,
-                });
-            }
-            Values::Bools(v) => {
-                v.resize(before, None);
-                v.push(match cell {
-                    Some(Cell::Bool(b)) => Some(b),
-                    _ => None,
-                });
-            }
-            Values::Texts(v) => {
-                v.resize(before, None);
-                v.push(match cell {
-                    Some(Cell::Text(t)) => Some(t),
-                    _ => None,
-                });
-            }
+        // A cell of another kind than the column's (or none) is a null.
+        match (&mut self.values, cell) {
+            (Values::Empty, _) => {}
+            (Values::Ints(v), Some(Cell::Int(i))) => put(v, before, Some(i)),
+            (Values::Floats(v), Some(Cell::Int(i))) => put(v, before, Some(i as f64)),
+            (Values::Floats(v), Some(Cell::Float(x))) => put(v, before, Some(x)),
+            (Values::Bools(v), Some(Cell::Bool(b))) => put(v, before, Some(b)),
+            (Values::Texts(v), Some(Cell::Text(t))) => put(v, before, Some(t)),
+            (Values::Ints(v), _) => put(v, before, None),
+            (Values::Floats(v), _) => put(v, before, None),
+            (Values::Bools(v), _) => put(v, before, None),
+            (Values::Texts(v), _) => put(v, before, None),
         }
         Ok(())
     }
@@ -442,25 +423,25 @@ impl Builder {
                 Some(Kind::Boolean) => rows::Values::Bools(vec![None; rows]),
                 _ => rows::Values::Texts(vec![None; rows]),
             },
-            Values::Ints(mut v) => {
-                v.resize(rows, None);
-                rows::Values::Ints(v)
-            }
-            Values::Floats(mut v) => {
-                v.resize(rows, None);
-                rows::Values::Floats(v)
-            }
-            Values::Bools(mut v) => {
-                v.resize(rows, None);
-                rows::Values::Bools(v)
-            }
-            Values::Texts(mut v) => {
-                v.resize(rows, None);
-                rows::Values::Texts(v)
-            }
+            Values::Ints(v) => rows::Values::Ints(filled(v, rows)),
+            Values::Floats(v) => rows::Values::Floats(filled(v, rows)),
+            Values::Bools(v) => rows::Values::Bools(filled(v, rows)),
+            Values::Texts(v) => rows::Values::Texts(filled(v, rows)),
         };
         (self.name, values)
     }
+}
+
+/// Appends `value` to a column after nulls for the records before it that lacked the field.
+fn put<T>(values: &mut Vec<Option<T>>, before: usize, value: Option<T>) {
+    values.resize_with(before, || None);
+    values.push(value);
+}
+
+/// A column `rows` long, nulls for the last records that lacked the field.
+fn filled<T>(mut values: Vec<Option<T>>, rows: usize) -> Vec<Option<T>> {
+    values.resize_with(rows, || None);
+    values
 }
 
 /// One accepted value.
@@ -471,92 +452,79 @@ enum Cell {
     Text(String),
 }
 
-/// The whole body: a list of records, `{"records": [...]}`, or one record.
-struct BodySeed<'r, 'a>(&'r mut Reader<'a>);
+/// Declares a seed that reads part of a body into the [`Reader`]: the struct, its
+/// `DeserializeSeed` (through the deserializer's `$method`), and its `Visitor`, which expects
+/// `$expecting` and visits with the functions given.
+macro_rules! reader_seed {
+    ($(#[doc = $doc:literal])* $name:ident<$de:lifetime>: $method:ident, $expecting:literal,
+     { $($visits:tt)* }) => {
+        $(#[doc = $doc])*
+        struct $name<'r, 'a>(&'r mut Reader<'a>);
 
-impl<'de> DeserializeSeed<'de> for BodySeed<'_, '_> {
-    type Value = ();
+        impl<$de> DeserializeSeed<$de> for $name<'_, '_> {
+            type Value = ();
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for BodySeed<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON list of records")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        RecordsSeed(self.0).visit_seq(seq)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let Some(first) = map.next_key::<Cow<'de, str>>()? else {
-            return self.0.record(map, None);
-        };
-        if first != "records" {
-            return self.0.record(map, Some(first));
+            fn deserialize<D: Deserializer<$de>>(self, d: D) -> Result<(), D::Error> {
+                d.$method(self)
+            }
         }
-        map.next_value_seed(RecordsSeed(&mut *self.0))?;
-        if let Some(other) = map.next_key::<Cow<'de, str>>()? {
-            return Err(self.0.refuse(Refused::bad(format!(
-                "the body has `{}` beside `records`; send {{\"records\": [...]}} alone",
-                other.chars().take(100).collect::<String>()
-            ))));
+
+        impl<$de> Visitor<$de> for $name<'_, '_> {
+            type Value = ();
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str($expecting)
+            }
+
+            $($visits)*
         }
-        Ok(())
-    }
+    };
 }
 
-/// A list of records.
-struct RecordsSeed<'r, 'a>(&'r mut Reader<'a>);
+reader_seed!(
+    /// The whole body: a list of records, `{"records": [...]}`, or one record.
+    BodySeed<'de>: deserialize_any, "a JSON list of records", {
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+            RecordsSeed(self.0).visit_seq(seq)
+        }
 
-impl<'de> DeserializeSeed<'de> for RecordsSeed<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let Some(first) = map.next_key::<Cow<'de, str>>()? else {
+                return self.0.record(map, None);
+            };
+            if first != "records" {
+                return self.0.record(map, Some(first));
+            }
+            map.next_value_seed(RecordsSeed(&mut *self.0))?;
+            if let Some(other) = map.next_key::<Cow<'de, str>>()? {
+                return Err(self.0.refuse(Refused::bad(format!(
+                    "the body has `{}` beside `records`; send {{\"records\": [...]}} alone",
+                    other.chars().take(100).collect::<String>()
+                ))));
+            }
+            Ok(())
+        }
     }
-}
+);
 
-impl<'de> Visitor<'de> for RecordsSeed<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of records")
+reader_seed!(
+    /// A list of records.
+    RecordsSeed<'de>: deserialize_seq, "a list of records", {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(RecordSeed(&mut *self.0))?.is_some() {}
+            Ok(())
+        }
     }
+);
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(RecordSeed(&mut *self.0))?.is_some() {}
-        Ok(())
+reader_seed!(
+    /// One record.
+    RecordSeed<'de>: deserialize_any, "a record: a JSON object of field: value pairs", {
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+            self.0.record(map, None)
+        }
     }
-}
-
-/// One record.
-struct RecordSeed<'r, 'a>(&'r mut Reader<'a>);
-
-impl<'de> DeserializeSeed<'de> for RecordSeed<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a record: a JSON object of field: value pairs")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        self.0.record(map, None)
-    }
-}
+);
 
 /// One field's value.
 struct ValueSeed;
