@@ -31,77 +31,85 @@ pub use network::FittedNetwork;
 pub use network::{Architecture, Input, NeuralNetwork, ENABLE_TORCH, NETWORK_FILE, WEIGHTS_FILE};
 pub use xgboost::{booster_file, XGBoost};
 
-/// Declares [`Estimator`] from one list: each entry's doc, `type` name, spec, and the loader of
-/// the family it saves as.
+/// Declares [`Estimator`] from one list, by family: the loader of what the family saves, then
+/// each estimator's doc and `type` name, which is also its spec's type.
 macro_rules! estimators {
-    ($($(#[doc = $doc:literal])* $name:ident => $spec:ty, $load:path;)*) => {
+    ($($load:path => { $($(#[doc = $doc:literal])* $name:ident,)+ })+) => {
         /// Which estimator a model uses, named in specs by its `type`.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(tag = "type")]
         pub enum Estimator {
-            $($(#[doc = $doc])* $name($spec),)*
+            $($($(#[doc = $doc])* $name($name),)+)+
         }
 
         impl Estimator {
             /// The spec behind the `type`.
             fn spec(&self) -> &dyn Spec {
                 match self {
-                    $(Estimator::$name(e) => e,)*
+                    $($(Estimator::$name(e) => e,)+)+
                 }
             }
 
             fn spec_mut(&mut self) -> &mut dyn Spec {
                 match self {
-                    $(Estimator::$name(e) => e,)*
+                    $($(Estimator::$name(e) => e,)+)+
                 }
             }
 
             /// The estimator's type, as specs name it.
             pub fn name(&self) -> &'static str {
                 match self {
-                    $(Estimator::$name(_) => stringify!($name),)*
+                    $($(Estimator::$name(_) => stringify!($name),)+)+
                 }
             }
         }
 
-        /// Each family's loader, in the order of the list; a family's repeats are harmless.
-        const LOADERS: &[Loader] = &[$($load,)*];
+        /// Each family's loader, in the order of the list.
+        const LOADERS: &[Loader] = &[$($load,)+];
 
-        $(
-            impl From<$spec> for Estimator {
-                fn from(e: $spec) -> Estimator {
+        $($(
+            impl From<$name> for Estimator {
+                fn from(e: $name) -> Estimator {
                     Estimator::$name(e)
                 }
             }
-        )*
+        )+)+
     };
 }
 
 estimators! {
-    /// Gradient-boosted trees from the XGBoost library.
-    XGBoost => XGBoost, xgboost::load;
-    /// Logistic regression (linfa): binary, or multinomial for several classes.
-    LogisticRegression => LogisticRegression, linfa::load;
-    /// Ordinary least squares (linfa).
-    LinearRegression => LinearRegression, linfa::load;
-    /// Least squares with an elastic-net penalty: ridge, lasso and between.
-    ElasticNet => ElasticNet, linfa::load;
-    /// Gaussian naive Bayes (linfa).
-    GaussianNB => GaussianNB, linfa::load;
-    /// Multinomial naive Bayes over counts (linfa).
-    MultinomialNB => MultinomialNB, linfa::load;
-    /// A decision tree classifier (linfa).
-    DecisionTree => DecisionTree, linfa::load;
-    /// A random forest of bagged decision trees (linfa's trees).
-    RandomForest => RandomForest, linfa::load;
-    /// A support vector machine (linfa): classes with Platt probabilities, or a number.
-    Svm => Svm, linfa::load;
-    /// K-means clustering (linfa), for a `Cluster` output.
-    KMeans => KMeans, linfa::load;
-    /// A neural network with embeddings for codes (libtorch; cargo feature `torch`).
-    NeuralNetwork => NeuralNetwork, network::load;
-    /// The training labels' prior, whatever the features: the score a model has to beat.
-    Baseline => Baseline, baseline::load;
+    xgboost::load => {
+        /// Gradient-boosted trees from the XGBoost library.
+        XGBoost,
+    }
+    linfa::load => {
+        /// Logistic regression (linfa): binary, or multinomial for several classes.
+        LogisticRegression,
+        /// Ordinary least squares (linfa).
+        LinearRegression,
+        /// Least squares with an elastic-net penalty: ridge, lasso and between.
+        ElasticNet,
+        /// Gaussian naive Bayes (linfa).
+        GaussianNB,
+        /// Multinomial naive Bayes over counts (linfa).
+        MultinomialNB,
+        /// A decision tree classifier (linfa).
+        DecisionTree,
+        /// A random forest of bagged decision trees (linfa's trees).
+        RandomForest,
+        /// A support vector machine (linfa): classes with Platt probabilities, or a number.
+        Svm,
+        /// K-means clustering (linfa), for a `Cluster` output.
+        KMeans,
+    }
+    network::load => {
+        /// A neural network with embeddings for codes (libtorch; cargo feature `torch`).
+        NeuralNetwork,
+    }
+    baseline::load => {
+        /// The training labels' prior, whatever the features: the score a model has to beat.
+        Baseline,
+    }
 }
 
 impl Estimator {

@@ -150,20 +150,12 @@ pub(super) fn validate(reference: &Reference) -> std::result::Result<(), String>
     }
 }
 
-/// `part` of each time of `column`.
-pub(super) fn date_time(
-    df: &DataFrame,
-    column: &str,
-    part: DatePart,
-    seconds_of: &Seconds,
-    by: &str,
-    out: &str,
-) -> Result<Column> {
-    let mut values = seconds_of.get(df, column, by)?;
-    for t in values.iter_mut().filter(|t| !t.is_nan()) {
+/// `part` of each time, given in seconds since 1970 (NaN for null), as the column `out`.
+pub(super) fn date_time(mut seconds: Vec<f64>, part: DatePart, out: &str) -> Column {
+    for t in seconds.iter_mut().filter(|t| !t.is_nan()) {
         *t = part.of(*t);
     }
-    Ok(frame::float_column(out, values))
+    frame::float_column(out, seconds)
 }
 
 /// The time from each time of `column` to `reference`, in `unit`.

@@ -334,9 +334,11 @@ impl Transformer {
                 values,
                 default,
             } => map::compute(df, column, values, default.as_ref(), &by, &out),
-            Transformer::DateTime { column, part } => {
-                dates::date_time(df, column, *part, seconds_of, &by, &out)
-            }
+            Transformer::DateTime { column, part } => Ok(dates::date_time(
+                seconds_of.get(df, column, &by)?,
+                *part,
+                &out,
+            )),
             Transformer::Age {
                 column,
                 reference,
