@@ -427,7 +427,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::testing::*;
 
@@ -505,7 +505,8 @@ mod tests {
         );
     }
 
-    fn project_with(database_toml: &str) -> (tempfile::TempDir, Project) {
+    /// A project in a fresh folder whose `config/database.toml` is `database_toml`.
+    pub(crate) fn project_with(database_toml: &str) -> (tempfile::TempDir, Project) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(PROJECT_FILE), "[app]\nname = \"t\"\n").unwrap();
         std::fs::create_dir_all(dir.path().join("config")).unwrap();

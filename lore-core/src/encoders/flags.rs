@@ -139,13 +139,13 @@ mod tests {
 
     #[test]
     fn equals_compares_two_columns() {
+        let e = Encoder::equals("city", "home");
+        assert_eq!(e.feature(), "Equals(city, home)");
         let df = df!(
             "city" => [Some("Oslo"), Some("Rome"), None],
             "home" => [Some("Oslo"), Some("Paris"), Some("Rome")]
         )
         .unwrap();
-        let e = Encoder::equals("city", "home");
-        assert_eq!(e.feature(), "Equals(city, home)");
         let f = fit(e, &df);
         assert!(same(&codes(&f, &df), &[1.0, 0.0, f32::NAN]));
         let missing = df!("city" => ["Oslo"]).unwrap();

@@ -4,20 +4,7 @@ use super::*;
 use crate::testing::*;
 
 fn project() -> (tempfile::TempDir, Project) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(crate::env::PROJECT_FILE),
-        "[app]\nname = \"t\"\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(dir.path().join("config")).unwrap();
-    std::fs::write(
-        dir.path().join("config/database.toml"),
-        "[main]\nurl = \"sqlite:data/u.sqlite\"\n",
-    )
-    .unwrap();
-    let project = Project::open(dir.path()).unwrap();
-    (dir, project)
+    crate::env::tests::project_with("[main]\nurl = \"sqlite:data/u.sqlite\"\n")
 }
 
 fn run(model: &str, id: &str, auc: f64, depth: i64) -> Run {

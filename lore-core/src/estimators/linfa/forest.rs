@@ -183,21 +183,23 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_named() {
-        refused(
-            RandomForest {
-                feature_proportion: 0.0,
-                ..RandomForest::default()
-            }
-            .check(),
-            &["estimator.feature_proportion"],
-        );
-        refused(
-            RandomForest {
-                n_estimators: 0,
-                ..RandomForest::default()
-            }
-            .check(),
-            &["estimator.n_estimators"],
-        );
+        for (key, forest) in [
+            (
+                "estimator.feature_proportion",
+                RandomForest {
+                    feature_proportion: 0.0,
+                    ..RandomForest::default()
+                },
+            ),
+            (
+                "estimator.n_estimators",
+                RandomForest {
+                    n_estimators: 0,
+                    ..RandomForest::default()
+                },
+            ),
+        ] {
+            refused(forest.check(), &[key]);
+        }
     }
 }
