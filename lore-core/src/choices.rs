@@ -37,20 +37,27 @@ pub(crate) use choices;
 
 #[cfg(test)]
 mod tests {
-    use crate::search::Strategy;
     use crate::testing::*;
-    use crate::tracking::RunKind;
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Speed {
+        Slow,
+        Fast,
+    }
+
+    choices!(Speed by "speed" as "a speed" {
+        Slow => "slow",
+        Fast => "fast",
+    });
 
     #[test]
     fn a_choice_reads_back_its_name_and_refuses_others_by_parameter() {
-        for kind in [RunKind::Fit, RunKind::Evaluate, RunKind::Trial] {
-            assert_eq!(kind.name().parse::<RunKind>().unwrap(), kind);
+        for speed in [Speed::Slow, Speed::Fast] {
+            assert_eq!(speed.name().parse::<Speed>().unwrap(), speed);
         }
-        assert_eq!("tpe".parse::<Strategy>().unwrap(), Strategy::Tpe);
         refused(
-            "best".parse::<Strategy>(),
-            &["search-strategy", "`best`", "random, grid, tpe"],
+            "warp".parse::<Speed>(),
+            &["speed", "`warp` is not a speed", "slow, fast"],
         );
-        refused("fits".parse::<RunKind>(), &["kind", "fit, evaluate, trial"]);
     }
 }
