@@ -124,65 +124,94 @@ pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -
         }
         None => None,
     };
-    if args.json {
-        print_json(&serde_json::json!({
+    let done = Done {
+        fitting: &fitting,
+        fingerprint: run.get("fingerprint"),
+        reused,
+        uploaded,
+        export: args.export.as_deref(),
+    };
+    match args.json {
+        true => print_json(&done.json()),
+        false => done.print(),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a `lore fit` did, as it is printed.
+struct Done<'a> {
+    fitting: &'a Fitting,
+    fingerprint: Option<&'a serde_json::Value>,
+    reused: bool,
+    uploaded: Option<String>,
+    export: Option<&'a std::path::Path>,
+}
+
+impl Done<'_> {
+    /// The `--json` output.
+    fn json(&self) -> serde_json::Value {
+        let fitting = self.fitting;
+        serde_json::json!({
             "model": fitting.model,
             "fitting_id": fitting.id,
             "path": fitting.dir.display().to_string(),
-            "reused": reused,
+            "reused": self.reused,
             "stats": fitting.stats,
             "search": fitting.search,
-            "fingerprint": run.get("fingerprint"),
-            "uploaded": uploaded,
-        }));
-        return Ok(ExitCode::SUCCESS);
+            "fingerprint": self.fingerprint,
+            "uploaded": self.uploaded,
+        })
     }
-    let s = &fitting.stats;
-    if reused {
+
+    /// The metrics table and where everything went.
+    fn print(&self) {
+        let fitting = self.fitting;
+        let s = &fitting.stats;
+        if self.reused {
+            println!(
+                "Reused fitting {} of {}: it was made from identical inputs (spec, SQL, \
+                 parameters, data, Lore version, git state); `--force` fits again",
+                fitting.id, fitting.model
+            );
+        } else {
+            println!(
+                "Fitted {} -> fitting {} ({}, scored by {})",
+                fitting.model,
+                fitting.id,
+                s.task.name(),
+                s.scoring.name()
+            );
+        }
+        let mut splits = vec![
+            ("train", &s.train),
+            ("validation", &s.validation),
+            ("test", &s.test),
+        ];
+        splits.extend(s.baseline.iter().map(|b| ("baseline", b)));
+        print_metrics(s.task, &splits);
+        let rounds = match s.rounds {
+            // Estimators that fit in one go have no rounds to tell of.
+            0 | 1 => String::new(),
+            n => format!("best iteration {} of {n} rounds; ", s.best_iteration),
+        };
         println!(
-            "Reused fitting {} of {}: it was made from identical inputs (spec, SQL, parameters, \
-             data, Lore version, git state); `--force` fits again",
-            fitting.id, fitting.model
+            "{rounds}{:.2}s extract, {:.2}s fit",
+            s.seconds.extract, s.seconds.fit
         );
-    } else {
+        if let Some(search) = &fitting.search {
+            print_search(search);
+        }
+        if let Some(dir) = self.export {
+            println!("encoded splits: {}", dir.display());
+        }
         println!(
-            "Fitted {} -> fitting {} ({}, scored by {})",
-            fitting.model,
-            fitting.id,
-            s.task.name(),
-            s.scoring.name()
+            "report: {}",
+            fitting.dir.join(lore_core::report::REPORT_FILE).display()
         );
+        if let Some(location) = &self.uploaded {
+            println!("uploaded to {location}{}/{}/", fitting.model, fitting.id);
+        }
     }
-    let mut splits = vec![
-        ("train", &s.train),
-        ("validation", &s.validation),
-        ("test", &s.test),
-    ];
-    splits.extend(s.baseline.iter().map(|b| ("baseline", b)));
-    print_metrics(s.task, &splits);
-    let rounds = match s.rounds {
-        // Estimators that fit in one go have no rounds to tell of.
-        0 | 1 => String::new(),
-        n => format!("best iteration {} of {n} rounds; ", s.best_iteration),
-    };
-    println!(
-        "{rounds}{:.2}s extract, {:.2}s fit",
-        s.seconds.extract, s.seconds.fit
-    );
-    if let Some(search) = &fitting.search {
-        print_search(search);
-    }
-    if let Some(dir) = &args.export {
-        println!("encoded splits: {}", dir.display());
-    }
-    println!(
-        "report: {}",
-        fitting.dir.join(lore_core::report::REPORT_FILE).display()
-    );
-    if let Some(location) = uploaded {
-        println!("uploaded to {location}{}/{}/", fitting.model, fitting.id);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `KEY=VALUE` pairs as text, for `flag`.

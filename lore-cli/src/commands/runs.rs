@@ -27,8 +27,38 @@ pub(super) async fn runs(args: RunsArgs) -> Result<ExitCode> {
         }) => return export_runs(&project, &select, format, output.as_deref()).await,
         None => {}
     }
-    let mut query = run_query(args.model, &args.select)?;
-    if let Some(sort) = &args.sort {
+    let query = listing_query(args.model, &args.select, args.sort.as_deref(), args.limit)?;
+    let columns: Vec<Path> = args
+        .columns
+        .iter()
+        .map(|c| Path::parse(c).with_context(|| format!("--columns: `{c}` is not a key")))
+        .collect::<Result<_>>()?;
+    let mut runs = tracking::search(&project, &query).await?;
+    let more = args.limit > 0 && runs.len() > args.limit;
+    runs.truncate(if more { args.limit } else { runs.len() });
+    if args.json {
+        println!("{}", serde_json::to_string(&runs)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_runs(&runs, &args.columns, &columns);
+    if more {
+        println!("(first {} runs; --limit 0 shows them all)", args.limit);
+    } else if runs.is_empty() {
+        println!("(no runs match)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The query of `lore runs`: its selection, `--sort` keys (`-` first for descending) and one
+/// more run than `--limit`, to tell whether there are more.
+fn listing_query(
+    model: Option<String>,
+    select: &RunSelection,
+    sort: Option<&str>,
+    limit: usize,
+) -> Result<tracking::Query> {
+    let mut query = run_query(model, select)?;
+    if let Some(sort) = sort {
         for key in sort.split(',').map(str::trim).filter(|k| !k.is_empty()) {
             let (descending, key) = match key.strip_prefix('-') {
                 Some(rest) => (true, rest),
@@ -39,20 +69,13 @@ pub(super) async fn runs(args: RunsArgs) -> Result<ExitCode> {
             query.sort.push((path, descending));
         }
     }
-    // One more than shown, to tell whether there are more.
-    query.limit = (args.limit > 0).then_some(args.limit + 1);
-    let mut runs = tracking::search(&project, &query).await?;
-    let more = args.limit > 0 && runs.len() > args.limit;
-    runs.truncate(if more { args.limit } else { runs.len() });
-    if args.json {
-        println!("{}", serde_json::to_string(&runs)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let columns: Vec<Path> = args
-        .columns
-        .iter()
-        .map(|c| Path::parse(c).with_context(|| format!("--columns: `{c}` is not a key")))
-        .collect::<Result<_>>()?;
+    query.limit = (limit > 0).then_some(limit + 1);
+    Ok(query)
+}
+
+/// One line a run: its id, kind and model, then its score, baseline, best round, commit and
+/// tags, or the `columns` asked for (`names` as given).
+fn print_runs(runs: &[Run], names: &[String], columns: &[Path]) {
     let mut header = format!("{:<26} {:<8} {:<22}", "run", "kind", "model");
     if columns.is_empty() {
         header += &format!(
@@ -60,11 +83,11 @@ pub(super) async fn runs(args: RunsArgs) -> Result<ExitCode> {
             "score", "baseline", "best"
         );
     }
-    for c in &args.columns {
+    for c in names {
         header += &format!(" {:>14}", c.rsplit('.').next().unwrap_or(c));
     }
     println!("{header}");
-    for r in &runs {
+    for r in runs {
         let mut line = format!("{:<26} {:<8} {:<22}", r.id(), r.kind(), r.model());
         if columns.is_empty() {
             line += &format!(
@@ -76,18 +99,12 @@ pub(super) async fn runs(args: RunsArgs) -> Result<ExitCode> {
                 tags(r)
             );
         }
-        for c in &columns {
+        for c in columns {
             let document = serde_json::Value::Object(r.document().clone());
             line += &format!(" {:>14}", cell(c.get(&document)));
         }
         println!("{line}");
     }
-    if more {
-        println!("(first {} runs; --limit 0 shows them all)", args.limit);
-    } else if runs.is_empty() {
-        println!("(no runs match)");
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// A run's score on its scoring metric: the test split's for a fit, the validation split's
