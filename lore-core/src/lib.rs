@@ -1,10 +1,11 @@
 //! Lore: from a SQL extract to a fitted, evaluated, recorded model behind an HTTP endpoint.
 //!
-//! Modules follow the data path, each depending only on those before it: `error`, `choices`, `redact`, `logs`, `progress`,
+//! Modules follow the data path, each depending only on those before it: `error`, `choices`, `drift`, `redact`, `logs`, `progress`,
 //! `paths`, `env`, `io`, `frame`, `matrix`, `names`, `registry`, `transformers`, `encoders`, `pipelines`, `metrics`,
 //! `estimators`, `report`, `tracking`, `models`, `serve`, `sample`, `project`.
 
 mod choices;
+pub mod drift;
 pub mod encoders;
 pub mod env;
 pub mod error;

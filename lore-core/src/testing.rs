@@ -27,3 +27,20 @@ pub fn refused<T: std::fmt::Debug, E: std::fmt::Display>(result: Result<T, E>, p
 pub fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
     serde_json::from_str(&serde_json::to_string(value).unwrap()).unwrap()
 }
+
+/// The Python of `LORE_TEST_PYTHON` (scripts/python: xgboost with scipy, pyarrow,
+/// prometheus_client); `None`, and the check skipped, without one unless `LORE_REQUIRE_PYTHON`
+/// is set.
+pub fn python() -> Option<std::path::PathBuf> {
+    match std::env::var("LORE_TEST_PYTHON") {
+        Ok(path) => Some(std::path::PathBuf::from(path)),
+        Err(_) => {
+            assert!(
+                std::env::var("LORE_REQUIRE_PYTHON").is_err(),
+                "LORE_REQUIRE_PYTHON is set but LORE_TEST_PYTHON is not"
+            );
+            eprintln!("LORE_TEST_PYTHON is not set: the comparison with Python is skipped");
+            None
+        }
+    }
+}

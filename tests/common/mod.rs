@@ -154,22 +154,6 @@ pub fn api_with_env(
     (server, port)
 }
 
-/// The Python of `LORE_TEST_PYTHON` (scripts/python: xgboost, pyarrow, prometheus_client);
-/// `None`, and the check skipped, without one unless `LORE_REQUIRE_PYTHON` is set.
-pub fn python() -> Option<PathBuf> {
-    match std::env::var("LORE_TEST_PYTHON") {
-        Ok(path) => Some(PathBuf::from(path)),
-        Err(_) => {
-            assert!(
-                std::env::var("LORE_REQUIRE_PYTHON").is_err(),
-                "LORE_REQUIRE_PYTHON is set but LORE_TEST_PYTHON is not"
-            );
-            eprintln!("LORE_TEST_PYTHON is not set: boosters are not loaded in Python");
-            None
-        }
-    }
-}
-
 /// Checks with tests/python/booster_in_python.py that Python's xgboost, loading the booster of
 /// the fitting `fitted` (`lore fit --json`'s answer), predicts exactly the numbers of the fit for
 /// the encoded rows `lore fit --export` wrote to `export`.
