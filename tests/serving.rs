@@ -3,7 +3,6 @@
 //! request ids, a fitting chosen by id or alias, and the /docs page in a headless browser.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
@@ -403,24 +402,6 @@ fn an_open_inference_round_trip_matches_lore_predict_on_the_same_rows() {
     );
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert_eq!(reply.json()["field"], "orders");
-}
-
-/// Chromium on the PATH, to load pages as a browser does; `None`, and the check skipped,
-/// without one unless `LORE_REQUIRE_BROWSER` is set (scripts/test sets it; scripts/system-packages
-/// installs Debian's chromium).
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-        .find(|candidate| candidate.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var("LORE_REQUIRE_BROWSER").is_err(),
-            "LORE_REQUIRE_BROWSER is set but no chromium is on the PATH"
-        );
-        eprintln!("no chromium on the PATH: the docs page is not loaded in a browser");
-    }
-    found
 }
 
 #[test]

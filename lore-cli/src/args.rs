@@ -44,6 +44,13 @@ pub enum Command {
     Predict(PredictArgs),
     /// Evaluate a saved fitting on new labelled rows: the metrics `lore fit` reports, on them.
     Evaluate(EvaluateArgs),
+    /// Check new rows against the data a fitting learned from (its profile): quality (columns
+    /// gone or added, kinds, nulls, numbers outside the training range, unseen categories,
+    /// duplicate rows, row count) and drift of each column and of the model's scores, each
+    /// column tested as Evidently does by default; thresholds from the model's [checks] table or
+    /// config/checks.toml. Recorded as a `check` run; exits 1 when the check fails, for cron
+    /// and CI.
+    Check(CheckArgs),
     /// Serve every fitted model over HTTP: the fitting its production alias holds, else its
     /// latest, pulling from the S3 bucket of config/aws.toml what models/ lacks. Lore's routes,
     /// MLflow's /invocations, probes (/livez, /readyz), /metrics and /openapi.json on one port;
@@ -227,6 +234,54 @@ pub struct FitArgs {
     /// push` does).
     #[arg(long)]
     pub upload: bool,
+    /// Check the extract's rows against the profile of the model's production fitting (else
+    /// its latest) first, and refuse to fit on a broken extract: a column gone, too few rows, a
+    /// kind changed, a burst of nulls (the thresholds of `lore check`; drift alone passes).
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Arguments of `lore check`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("rows").required(true).args(["input", "extract", "predictions"])))]
+pub struct CheckArgs {
+    /// The model whose fitting's profile the rows are held to.
+    pub model: String,
+    /// The fitting: its id, or an alias such as staging [default: the production alias's,
+    /// else the latest].
+    #[arg(long)]
+    pub fitting: Option<String>,
+    /// The new rows: .csv, .parquet or .jsonl, with the model's input columns.
+    #[arg(long, short)]
+    pub input: Option<PathBuf>,
+    /// Or the new rows from an extract (src/extracts/NAME.sql).
+    #[arg(long)]
+    pub extract: Option<String>,
+    /// Bind a parameter of --extract (KEY=VALUE). Repeatable.
+    #[arg(
+        long = "param",
+        short = 'p',
+        value_name = "KEY=VALUE",
+        requires = "extract"
+    )]
+    pub params: Vec<String>,
+    /// The connection --extract runs on.
+    #[arg(long, default_value = "main", requires = "extract")]
+    pub connection: String,
+    /// Or the inputs of the predictions `lore api` logged for the model (`log_predictions =
+    /// true` in config/api.toml).
+    #[arg(long)]
+    pub predictions: bool,
+    /// Only predictions logged since then: an age (30m, 2h, 7d) or a date or timestamp.
+    #[arg(long, requires = "predictions")]
+    pub since: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the report as one self-contained HTML page (the drifted columns' training
+    /// and new distributions drawn overlaid).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// A fitting and a file of rows for it, as `lore predict` and `lore evaluate` name them.

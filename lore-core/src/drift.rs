@@ -19,11 +19,6 @@ pub fn wasserstein(u: &[f64], v: &[f64]) -> f64 {
     if u.is_empty() || v.is_empty() {
         return f64::NAN;
     }
-    let sorted = |values: &[f64]| {
-        let mut values = values.to_vec();
-        values.sort_by(f64::total_cmp);
-        values
-    };
     let (u, v) = (sorted(u), sorted(v));
     let mut all = [u.as_slice(), v.as_slice()].concat();
     all.sort_by(f64::total_cmp);
@@ -33,6 +28,105 @@ pub fn wasserstein(u: &[f64], v: &[f64]) -> f64 {
     all.windows(2)
         .map(|w| (cdf(&u, w[0]) / nu - cdf(&v, w[0]) / nv).abs() * (w[1] - w[0]))
         .sum()
+}
+
+/// The first Wasserstein distance between a reference given by its distribution function and
+/// a sample of numbers: ∫ |F(x) − G(x)| dx. `reference` holds points (x, F(x)) in ascending
+/// order, F linear between them and jumping where two points share an x (a value's whole share
+/// is two points at that value): so a profile's values with their counts give the distance to
+/// them exactly, and its quantiles give it to within the quantiles' spacing squared. NaN when
+/// either is empty.
+pub fn wasserstein_to_distribution(reference: &[(f64, f64)], sample: &[f64]) -> f64 {
+    if reference.is_empty() || sample.is_empty() {
+        return f64::NAN;
+    }
+    let sample = sorted(sample);
+    let m = sample.len() as f64;
+    let mut breaks: Vec<f64> = reference
+        .iter()
+        .map(|(x, _)| *x)
+        .chain(sample.iter().copied())
+        .collect();
+    breaks.sort_by(f64::total_cmp);
+    breaks.dedup();
+    let (mut total, mut below) = (0.0, 0usize);
+    for w in breaks.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        while sample.get(below).is_some_and(|x| *x <= a) {
+            below += 1;
+        }
+        let current = below as f64 / m;
+        // No point of the reference lies strictly between a and b: F runs along one segment.
+        let k = reference.partition_point(|(x, _)| *x <= a);
+        let (fa, fb) = match (
+            k.checked_sub(1).and_then(|i| reference.get(i)),
+            reference.get(k),
+        ) {
+            (None, _) => (0.0, 0.0),
+            (Some((_, p)), None) => (*p, *p),
+            (Some((x0, p0)), Some((x1, p1))) => {
+                let at = |x: f64| p0 + (p1 - p0) * (x - x0) / (x1 - x0);
+                (at(a), at(b))
+            }
+        };
+        let (d1, d2) = (fa - current, fb - current);
+        total += if d1 * d2 >= 0.0 {
+            (d1.abs() + d2.abs()) / 2.0 * (b - a)
+        } else {
+            // The segment crosses the sample's level: two triangles.
+            (b - a) / 2.0 * (d1 * d1 + d2 * d2) / (d1.abs() + d2.abs())
+        };
+    }
+    total
+}
+
+/// The two-sample Kolmogorov-Smirnov test, two-sided (scipy's `ks_2samp` with its default
+/// `method="auto"`): the largest gap between the samples' empirical distribution functions, its
+/// p-value exact when neither sample has over 10,000 values and from the one-sample
+/// distribution at the effective size n₁n₂ / (n₁ + n₂) otherwise. NaN when either is empty.
+pub fn kolmogorov_smirnov(u: &[f64], v: &[f64]) -> Test {
+    if u.is_empty() || v.is_empty() {
+        return Test {
+            statistic: f64::NAN,
+            p_value: f64::NAN,
+        };
+    }
+    let (u, v) = (sorted(u), sorted(v));
+    let (n1, n2) = (u.len(), v.len());
+    let (mut i, mut j, mut gap) = (0, 0, 0f64);
+    while i < n1 || j < n2 {
+        let x = match (u.get(i), v.get(j)) {
+            (Some(a), Some(b)) => a.min(*b),
+            (Some(a), None) => *a,
+            (None, Some(b)) => *b,
+            (None, None) => break,
+        };
+        while u.get(i).is_some_and(|a| *a <= x) {
+            i += 1;
+        }
+        while v.get(j).is_some_and(|b| *b <= x) {
+            j += 1;
+        }
+        gap = gap.max((i as f64 / n1 as f64 - j as f64 / n2 as f64).abs());
+    }
+    if n1.max(n2) <= 10_000 {
+        if let Some((statistic, p_value)) = kolmogorov::exact(n1, n2, gap) {
+            return Test { statistic, p_value };
+        }
+    }
+    let (m, n) = (n1.max(n2) as f64, n1.min(n2) as f64);
+    let effective = (m * n / (m + n)).round_ties_even() as u64;
+    Test {
+        statistic: gap,
+        p_value: kolmogorov::kolmogorov_sf(effective, gap),
+    }
+}
+
+/// The values in ascending order, NaN last.
+fn sorted(values: &[f64]) -> Vec<f64> {
+    let mut values = values.to_vec();
+    values.sort_by(f64::total_cmp);
+    values
 }
 
 /// [`wasserstein`] divided by the reference's standard deviation (at least 0.001), as Evidently
@@ -88,6 +182,28 @@ pub fn chi_squared(observed: &[f64], expected: &[f64]) -> Test {
     }
 }
 
+/// The Z-test of two proportions (Evidently's `z_stat_test`): whether the share of the first
+/// category differs between two samples, each given as counts over at most two categories;
+/// two-sided, p-value 1 when both samples are all one category.
+pub fn two_proportions(reference: &[f64], current: &[f64]) -> Test {
+    let (n1, n2) = (reference.iter().sum::<f64>(), current.iter().sum::<f64>());
+    let first = |counts: &[f64]| counts.first().copied().unwrap_or(0.0);
+    let (p1, p2) = (first(reference) / n1, first(current) / n2);
+    let pooled = (p1 * n1 + p2 * n2) / (n1 + n2);
+    let z = (p1 - p2) / (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    if !z.is_finite() {
+        return Test {
+            statistic: 0.0,
+            p_value: 1.0,
+        };
+    }
+    // 2 (1 − Φ(|z|)) = erfc(|z| / √2) = Q(1/2, z² / 2).
+    Test {
+        statistic: z,
+        p_value: upper_gamma(0.5, z * z / 2.0),
+    }
+}
+
 /// The regularized upper incomplete gamma function Q(a, x) = Γ(a, x) / Γ(a): the chi-squared
 /// survival function is Q(k / 2, x / 2). A series below a + 1, a continued fraction above
 /// (Numerical Recipes' `gser` and `gcf`), each to full double precision.
@@ -97,6 +213,10 @@ fn upper_gamma(a: f64, x: f64) -> f64 {
     }
     if x <= 0.0 {
         return 1.0;
+    }
+    // A count where none was expected: scipy's statistic is infinite and its p-value 0.
+    if x == f64::INFINITY {
+        return 0.0;
     }
     let front = (a * x.ln() - x - ln_gamma(a)).exp();
     if x < a + 1.0 {
@@ -158,6 +278,8 @@ fn ln_gamma(x: f64) -> f64 {
         .fold(C[0], |s, (i, c)| s + c / (x + i as f64 + 1.0));
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
 }
+
+mod kolmogorov;
 
 #[cfg(test)]
 mod tests;

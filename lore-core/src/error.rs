@@ -125,6 +125,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// New training data failed its check against a fitting's profile (`lore fit --check`).
+    #[error("the rows of extract {extract} fail the check against fitting {fitting}: {}; fix the extract or its parameters, or fit without --check", .problems.join("; "))]
+    CheckFailed {
+        /// The extract read.
+        extract: String,
+        /// The fitting whose profile the rows were checked against.
+        fitting: String,
+        /// What failed, each a sentence.
+        problems: Vec<String>,
+    },
+
     /// Input to a prediction is malformed.
     #[error("{0}")]
     Input(String),

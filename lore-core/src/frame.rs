@@ -627,6 +627,18 @@ impl Kind {
         }
     }
 
+    /// Its one-word name, as documents spell it (`text`, `number`, `boolean`, `date`,
+    /// `timestamp`): for tables, where [`Kind::name`] is too long.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Number => "number",
+            Kind::Boolean => "boolean",
+            Kind::Date => "date",
+            Kind::Timestamp => "timestamp",
+        }
+    }
+
     /// Whether `text` is a value of this kind when written as text: any text is text, a date
     /// is `YYYY-MM-DD`, a timestamp what [`timestamps`] reads.
     pub fn accepts_text(self, text: &str) -> bool {

@@ -1,9 +1,10 @@
 //! Lore: from a SQL extract to a fitted, evaluated, recorded model behind an HTTP endpoint.
 //!
 //! Modules follow the data path, each depending only on those before it: `error`, `choices`, `drift`, `redact`, `logs`, `progress`,
-//! `paths`, `env`, `io`, `frame`, `matrix`, `names`, `registry`, `transformers`, `encoders`, `pipelines`, `metrics`,
+//! `paths`, `env`, `io`, `frame`, `matrix`, `names`, `registry`, `transformers`, `encoders`, `pipelines`, `profile`, `check`, `metrics`,
 //! `estimators`, `report`, `tracking`, `models`, `serve`, `sample`, `project`.
 
+pub mod check;
 mod choices;
 pub mod drift;
 pub mod encoders;
@@ -19,6 +20,7 @@ pub mod models;
 pub mod names;
 pub mod paths;
 pub mod pipelines;
+pub mod profile;
 pub mod progress;
 pub mod project;
 pub mod redact;

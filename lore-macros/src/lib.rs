@@ -199,6 +199,7 @@ fn expand_model(input: &DeriveInput) -> syn::Result<TokenStream2> {
                     estimator: self.estimator(),
                     scoring: ::lore_core::models::ModelDefinition::scoring(self),
                     search: ::lore_core::models::ModelDefinition::search(self),
+                    checks: ::lore_core::models::ModelDefinition::checks(self),
                 }
             }
         }

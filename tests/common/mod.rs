@@ -77,6 +77,24 @@ pub fn failed(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Chromium on the PATH, to load pages as a browser does; `None`, and the check skipped,
+/// without one unless `LORE_REQUIRE_BROWSER` is set (scripts/test sets it; scripts/system-packages
+/// installs Debian's chromium).
+pub fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("LORE_REQUIRE_BROWSER").is_err(),
+            "LORE_REQUIRE_BROWSER is set but no chromium is on the PATH"
+        );
+        eprintln!("no chromium on the PATH: pages are not loaded in a browser");
+    }
+    found
+}
+
 /// A fresh folder for this run's projects.
 pub fn workdir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))

@@ -15,6 +15,7 @@ mod common;
 use common::*;
 
 mod api;
+mod check;
 mod data;
 mod encoders;
 mod estimators;

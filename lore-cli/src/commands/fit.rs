@@ -32,6 +32,28 @@ pub(super) async fn init(args: InitArgs, quiet: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `lore fit --check` holds the extract to: the profile of the model's production fitting,
+/// else its latest; `None`, said on standard error, for a model with no fitting yet.
+async fn check_first(project: &Project, spec: &models::ModelSpec) -> Result<Option<CheckFirst>> {
+    let remote = S3Store::of(project).await?;
+    if store::resolve(project, remote.as_ref(), &spec.name, None)
+        .await?
+        .is_none()
+    {
+        eprintln!(
+            "{} has no fitting to check the extract against yet: fitting without a check",
+            spec.name
+        );
+        return Ok(None);
+    }
+    let fitting = models::check::reference(project, remote.as_ref(), &spec.name, None).await?;
+    Ok(Some(CheckFirst {
+        fitting: format!("{} of {}", fitting.id, fitting.model),
+        reference: fitting.profile()?,
+        policy: models::check::policy(project, spec)?,
+    }))
+}
+
 pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<ExitCode> {
     let project = current_project()?;
     let catalogue = models::catalogue(rust_models(&host), &project.model_sources_dir())?;
@@ -84,6 +106,10 @@ pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -
         ),
         false => None,
     };
+    let check = match args.check {
+        true => check_first(&project, &spec).await?,
+        false => None,
+    };
     let fitted = models::fit(
         &project,
         &spec,
@@ -93,6 +119,7 @@ pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -
             search,
             force: args.force,
             tags,
+            check,
         },
     )
     .await;

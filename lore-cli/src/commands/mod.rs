@@ -12,7 +12,7 @@ use lore_core::encoders::Task;
 use lore_core::io::{files, Database, Extract, Origin, QueryCache, ReadOptions};
 use lore_core::metrics::SplitStats;
 use lore_core::models::store::{self, S3Store, Store};
-use lore_core::models::{self, aliases, Entry, FitOptions, Fitted, Fitting, Source};
+use lore_core::models::{self, aliases, CheckFirst, Entry, FitOptions, Fitted, Fitting, Source};
 use lore_core::project::Component;
 use lore_core::serve::prediction_log;
 use lore_core::tracking::{Filter, Path, Run};
@@ -20,13 +20,15 @@ use lore_core::{project, serve, tracking};
 use polars::prelude::DataFrame;
 
 use crate::args::{
-    ApiArgs, CacheCommand, Cli, Command, DataCommand, EvaluateArgs, ExtractArgs, FitArgs,
-    FittingRows, GenerateCommand, InitArgs, JsonArgs, ModelsArgs, ModelsCommand, PredictArgs,
-    PredictionsArgs, ReproduceArgs, RunSelection, RunsArgs, RunsCommand, SqlArgs, TableFormat,
+    ApiArgs, CacheCommand, CheckArgs, Cli, Command, DataCommand, EvaluateArgs, ExtractArgs,
+    FitArgs, FittingRows, GenerateCommand, InitArgs, JsonArgs, ModelsArgs, ModelsCommand,
+    PredictArgs, PredictionsArgs, ReproduceArgs, RunSelection, RunsArgs, RunsCommand, SqlArgs,
+    TableFormat,
 };
 use crate::{build_info, delegate, Host};
 
 mod api;
+mod check;
 mod data;
 mod fit;
 mod generate;
@@ -35,6 +37,7 @@ mod registry;
 mod runs;
 
 use api::*;
+use check::*;
 use data::*;
 use fit::*;
 use generate::*;
@@ -54,6 +57,7 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
         Command::Fit(args) => runtime.block_on(fit(args, host, verbose, quiet)),
         Command::Predict(args) => runtime.block_on(predict(args, &host, verbose)),
         Command::Evaluate(args) => runtime.block_on(evaluate(args, &host, verbose)),
+        Command::Check(args) => runtime.block_on(check(args, &host, verbose)),
         Command::Api(args) => runtime.block_on(api(args, &host, verbose)),
         Command::Generate(GenerateCommand::Model { name }) => generate_model(&name),
         Command::Generate(GenerateCommand::Transformer { name }) => {

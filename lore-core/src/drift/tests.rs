@@ -37,7 +37,32 @@ fn known_values() {
     assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-13);
     assert!((ln_gamma(10.0) - 362_880f64.ln()).abs() < 1e-12);
     assert!(wasserstein(&[], &[1.0]).is_nan());
+    // Against a uniform distribution on [0, 1]: a sample at 0.5 is a quarter away.
+    let uniform = [(0.0, 0.0), (1.0, 1.0)];
+    assert!((wasserstein_to_distribution(&uniform, &[0.5]) - 0.25).abs() < 1e-12);
+    // Values with their shares as steps: the distance to the values themselves.
+    let steps = [
+        (1.0, 0.0),
+        (1.0, 0.25),
+        (2.0, 0.25),
+        (2.0, 0.75),
+        (3.0, 0.75),
+        (3.0, 1.0),
+    ];
+    let sample = sample(500, 9, 2.0, 3.0);
+    let exact = wasserstein(&[1.0, 2.0, 2.0, 3.0], &sample);
+    assert!((wasserstein_to_distribution(&steps, &sample) - exact).abs() < 1e-12);
+    assert!(wasserstein_to_distribution(&[], &[1.0]).is_nan());
+    assert!(kolmogorov_smirnov(&[], &[1.0]).p_value.is_nan());
+    // Apart entirely: the statistic is 1; the same sample: 0 with p-value 1.
+    let apart = kolmogorov_smirnov(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]);
+    assert_eq!(apart.statistic, 1.0);
+    assert!((apart.p_value - 0.1).abs() < 1e-12);
+    let same = kolmogorov_smirnov(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]);
+    assert_eq!((same.statistic, same.p_value), (0.0, 1.0));
     assert_eq!(upper_gamma(2.0, 0.0), 1.0);
+    // A category that was never expected: scipy's infinite statistic, p-value 0.
+    assert_eq!(chi_squared(&[3.0, 1.0], &[4.0, 0.0]).p_value, 0.0);
 }
 
 #[test]
@@ -102,24 +127,87 @@ for c in json.load(sys.stdin):
     })
 json.dump(out, sys.stdout)
 "#;
+    let scipy = scipy(&python, script, &cases);
+    agree(&cases, &scipy);
+}
+
+/// Every value under each case's "lore" equals scipy's of the same name to 1e-6 (relative above
+/// 1).
+fn agree(cases: &[serde_json::Value], scipy: &[serde_json::Value]) {
+    assert_eq!(cases.len(), scipy.len());
+    for (case, theirs) in cases.iter().zip(scipy) {
+        for (name, ours) in case["lore"].as_object().unwrap() {
+            let (ours, theirs) = (ours.as_f64().unwrap(), theirs[name].as_f64().unwrap());
+            assert!(
+                (ours - theirs).abs() <= 1e-6 * theirs.abs().max(1.0),
+                "{name} on {} and {} values: Lore {ours}, scipy {theirs}",
+                case["reference"].as_array().map_or(0, Vec::len),
+                case["current"].as_array().map_or(0, Vec::len),
+            );
+        }
+    }
+}
+
+/// What `script` prints as JSON, given `cases` as JSON on its standard input.
+fn scipy(
+    python: &std::path::Path,
+    script: &str,
+    cases: &[serde_json::Value],
+) -> Vec<serde_json::Value> {
     let mut child = std::process::Command::new(python)
         .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let input = serde_json::to_vec(&cases).unwrap();
+    let input = serde_json::to_vec(cases).unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input).unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "scipy failed");
-    let scipy: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
-    for (case, theirs) in cases.iter().zip(&scipy) {
-        for (name, ours) in case["lore"].as_object().unwrap() {
-            let (ours, theirs) = (ours.as_f64().unwrap(), theirs[name].as_f64().unwrap());
-            assert!(
-                (ours - theirs).abs() <= 1e-6 * theirs.abs().max(1.0),
-                "{name}: Lore {ours}, scipy {theirs}"
-            );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn kolmogorov_smirnov_equal_to_scipy_in_every_region() {
+    let Some(python) = python() else {
+        return;
+    };
+    // Sizes and shifts that reach each way scipy computes the p-value: exact for equal and
+    // unequal sizes; asymptotic at small and large effective sizes, near and far apart.
+    let mut cases = Vec::new();
+    for (i, (n, m)) in [
+        (40, 40),
+        (300, 300),
+        (50, 80),
+        (1_000, 700),
+        (997, 10_000),
+        (60, 30_000),
+        (1_000, 200_000),
+        (20_000, 30_000),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for (k, shift) in [0.0, 0.02, 0.1, 0.4, 2.0].into_iter().enumerate() {
+            let reference = sample(n, (10 * i + k) as u64, 10.0, 4.0);
+            let current = sample(m, (500 + 10 * i + k) as u64, 10.0 + shift, 4.0);
+            let test = kolmogorov_smirnov(&reference, &current);
+            cases.push(serde_json::json!({
+                "reference": reference,
+                "current": current,
+                "lore": {"ks_statistic": test.statistic, "ks_p": test.p_value},
+            }));
         }
     }
+    let script = r#"
+import json, sys
+from scipy.stats import ks_2samp
+out = []
+for c in json.load(sys.stdin):
+    result = ks_2samp(c["reference"], c["current"])
+    out.append({"ks_statistic": result.statistic, "ks_p": result.pvalue})
+json.dump(out, sys.stdout)
+"#;
+    let scipy = scipy(&python, script, &cases);
+    agree(&cases, &scipy);
 }

@@ -30,6 +30,9 @@ pub const PARAMS_FILE: &str = "params.json";
 pub const ROW_PATH_ROWS: usize = 64;
 /// The evaluation of a fitting.
 pub const STATS_FILE: &str = "stats.json";
+/// The reference profile of the data a fitting learned from (`lore check` compares new data
+/// with it).
+pub const PROFILE_FILE: &str = "profile.json";
 /// The fitted transformers and encoders of a fitting.
 pub const PIPELINE_FILE: &str = "pipeline.json";
 
@@ -59,6 +62,13 @@ pub struct Fitting {
 pub(super) fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> Result<()> {
     let path = dir.join(name);
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::Data(e.to_string()))?;
+    std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))
+}
+
+/// Writes `value` as JSON on one line: for files read by programs rather than people.
+pub(super) fn write_compact_json(dir: &Path, name: &str, value: &impl Serialize) -> Result<()> {
+    let path = dir.join(name);
+    let text = serde_json::to_string(value).map_err(|e| Error::Data(e.to_string()))?;
     std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))
 }
 

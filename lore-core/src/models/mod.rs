@@ -2,6 +2,7 @@
 //! (`#[derive(Model)]`) or declared in TOML (`src/models/<name>.toml`), fitted into fittings.
 
 pub mod aliases;
+pub mod check;
 mod export;
 pub mod fingerprint;
 pub mod fitting;
@@ -29,6 +30,7 @@ use crate::search::SearchSpace;
 
 pub use crate::metrics::Stats;
 pub use fitting::Fitting;
+pub use prepare::CheckFirst;
 pub use search::{SearchOptions, Trial};
 pub use training::{fit, FitOptions, Fitted};
 
@@ -50,6 +52,10 @@ pub struct ModelSpec {
     /// The hyper-parameters `lore fit --search N` tries, by their `--param` names.
     #[serde(default, skip_serializing_if = "SearchSpace::is_empty")]
     pub search: SearchSpace,
+    /// The thresholds `lore check` holds new data to [default: `config/checks.toml`, else
+    /// Lore's].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<crate::check::Policy>,
 }
 
 impl ModelSpec {
@@ -84,6 +90,11 @@ pub trait ModelDefinition {
     /// The hyper-parameters `lore fit --search N` tries [default: none].
     fn search(&self) -> SearchSpace {
         SearchSpace::new()
+    }
+    /// The thresholds `lore check` holds new data to [default: `config/checks.toml`, else
+    /// Lore's].
+    fn checks(&self) -> Option<crate::check::Policy> {
+        None
     }
 }
 
@@ -136,6 +147,8 @@ struct DeclaredFile {
     scoring: Option<Metric>,
     #[serde(default)]
     search: SearchSpace,
+    #[serde(default)]
+    checks: Option<crate::check::Policy>,
 }
 
 /// `subscribers_declared` -> `SubscribersDeclared`.
@@ -180,6 +193,7 @@ pub fn read_declared(path: &Path) -> Result<ModelSpec> {
         estimator: file.estimator,
         scoring: file.scoring,
         search: file.search,
+        checks: file.checks,
     })
 }
 

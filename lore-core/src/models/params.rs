@@ -166,6 +166,7 @@ mod tests {
             estimator: Estimator::XGBoost(XGBoost::default()),
             scoring: None,
             search: Default::default(),
+            checks: None,
         }
     }
 

@@ -8,30 +8,79 @@ use std::time::Instant;
 use polars::prelude::*;
 
 use super::ModelSpec;
+use crate::check::{self, Policy};
 use crate::encoders::{FittedEncoder, OutputState};
 use crate::error::{Error, Result};
 use crate::estimators::{InMemory, LabelledBatches};
+use crate::frame;
 use crate::io::{Extract, Origin, ProjectConnection, ReadOptions};
 use crate::metrics::Timings;
 use crate::pipelines::{EncodedSplits, FittedPipeline, Matrix, ENCODING_VERSION};
+use crate::profile::{self, Profile, Profiler};
 use crate::progress::Progress;
 
 /// The fitted pipeline and the train, validation and test splits, encoded, to read in batches.
 pub(super) struct Prepared {
     pub(super) pipeline: FittedPipeline,
+    /// The profile of the extract's rows as read.
+    pub(super) profile: Profile,
     pub(super) splits: [Box<dyn LabelledBatches + Send>; 3],
     /// The folder of the spilled batches, removed when the fit is done with them.
     pub(super) spill: Option<Spill>,
 }
 
+/// New rows checked against a fitting's profile before a fit learns from them.
+#[derive(Debug, Clone)]
+pub struct CheckFirst {
+    /// The fitting whose profile the rows are held to, as the error names it.
+    pub fitting: String,
+    /// Its profile.
+    pub reference: Profile,
+    /// The thresholds.
+    pub policy: Policy,
+}
+
+impl CheckFirst {
+    /// Refuses `df`, rows of `extract`, where it fails a quality check (a column gone, too few
+    /// rows, a kind changed, a burst of nulls); drift alone, which a new fit is for, passes.
+    fn refuse_broken(&self, df: &DataFrame, extract: &str) -> Result<()> {
+        let report = check::check(&self.reference, df, None, &self.policy)?;
+        if report.problems.is_empty() {
+            return Ok(());
+        }
+        Err(Error::CheckFailed {
+            extract: extract.to_string(),
+            fitting: self.fitting.clone(),
+            problems: report.problems,
+        })
+    }
+}
+
+/// The key of a cached extract's profile, beside its encoded splits: a profile made the way
+/// an older Lore made it is made again.
+fn profile_key(encoding_key: &str) -> String {
+    format!("{encoding_key}-profile-v{}", profile::PROFILE_VERSION)
+}
+
+/// The profile of `df`, with its share of duplicate rows.
+fn profile_whole(df: &DataFrame) -> Result<Profile> {
+    let mut profiler = Profiler::default();
+    profiler.update(df)?;
+    let mut profile = profiler.finish();
+    profile.duplicates = Some(profile::duplicate_share(df)?);
+    Ok(profile)
+}
+
 /// Reads the extract whole, splits it exactly by its shares, fits encoders on train, encodes.
-/// With a cached extract, the encoded splits are cached too, so the next fit of the same rows
-/// through the same pipeline (another estimator, other parameters) starts from them.
+/// With a cached extract, the encoded splits (and the rows' profile) are cached too, so the next
+/// fit of the same rows through the same pipeline (another estimator, other parameters) starts
+/// from them.
 pub(super) async fn prepare_whole(
     spec: &ModelSpec,
     connection: &ProjectConnection,
     extract: &Extract,
     origin: Origin,
+    check_first: Option<&CheckFirst>,
     progress: &Progress,
     seconds: &mut Timings,
 ) -> Result<Prepared> {
@@ -42,16 +91,28 @@ pub(super) async fn prepare_whole(
             .encoding_key(&connection.extract_key(extract, &spec.pipeline.extract.params)?),
         false => None,
     };
-    if let Some(key) = &encoding_key {
+    // The rows must be read again to be checked.
+    if let Some(key) = encoding_key.as_ref().filter(|_| check_first.is_none()) {
         // An entry that cannot be read (a file from another version, cut short) is encoded
         // again and replaced rather than failing the fit.
         let cached = connection.cache().get(key).and_then(|cached| {
-            cached
-                .map(|df| EncodedSplits::from_frame(&df).map(|e| (e, df.height())))
-                .transpose()
+            let Some(df) = cached else {
+                return Ok(None);
+            };
+            let Some(profile) = connection.cache().get(&profile_key(key))? else {
+                return Ok(None);
+            };
+            let text = frame::text(&profile, "profile", "the cached profile")?;
+            let profile: Profile = serde_json::from_str(text.get(0).unwrap_or_default())
+                .map_err(|e| Error::Data(format!("the cached profile: {e}")))?;
+            Ok(Some((
+                EncodedSplits::from_frame(&df)?,
+                df.height(),
+                profile,
+            )))
         });
         match cached {
-            Ok(Some((encoded, rows))) => {
+            Ok(Some((encoded, rows, profile))) => {
                 seconds.extract = t.elapsed().as_secs_f64();
                 tracing::info!(
                     rows,
@@ -60,7 +121,7 @@ pub(super) async fn prepare_whole(
                      not run again)",
                     extract.path.display()
                 );
-                return Ok(in_memory(encoded));
+                return Ok(in_memory(encoded, profile));
             }
             Ok(None) => {}
             Err(e) => tracing::warn!("{e}; encoding the extract again"),
@@ -87,24 +148,37 @@ pub(super) async fn prepare_whole(
         extract.path.display()
     );
 
+    if let Some(check_first) = check_first {
+        check_first.refuse_broken(&df, &spec.pipeline.extract.sql)?;
+    }
+    let profile = profile_whole(&df)?;
+
     progress.stage("transforming and encoding");
     spec.pipeline.check_columns(&column_names(&df))?;
     let encoded = spec.pipeline.fit_encode(df, seconds)?;
     if let Some(key) = &encoding_key {
         if let Some(frame) = encoded.to_frame()? {
+            let json = serde_json::to_string(&profile)
+                .map_err(|e| Error::Data(format!("the profile: {e}")))?;
+            let saved = DataFrame::new(
+                1,
+                vec![frame::text_column("profile", std::iter::once(Some(json)))],
+            )?;
+            connection.cache().put(&profile_key(key), &saved)?;
             connection.cache().put(key, &frame)?;
         }
     }
-    Ok(in_memory(encoded))
+    Ok(in_memory(encoded, profile))
 }
 
 /// Encoded splits held in memory, to read as one batch each.
-pub(super) fn in_memory(encoded: EncodedSplits) -> Prepared {
+pub(super) fn in_memory(encoded: EncodedSplits, profile: Profile) -> Prepared {
     let EncodedSplits { pipeline, x, y } = encoded;
     let [x0, x1, x2] = x;
     let [y0, y1, y2] = y;
     Prepared {
         pipeline,
+        profile,
         splits: [
             Box::new(InMemory::new(x0, y0)),
             Box::new(InMemory::new(x1, y1)),
@@ -112,6 +186,12 @@ pub(super) fn in_memory(encoded: EncodedSplits) -> Prepared {
         ],
         spill: None,
     }
+}
+
+/// How a streamed fit reads: batches of `batch_rows` rows, spilled under `spill_dir`.
+pub(super) struct Streaming {
+    pub(super) spill_dir: PathBuf,
+    pub(super) batch_rows: usize,
 }
 
 /// A folder of spilled batches under `data/cache/`, removed when dropped.
@@ -133,11 +213,14 @@ const SPLITS: [&str; 3] = ["train", "validation", "test"];
 /// to one Parquet file per split. Only one batch of raw rows is in memory at a time; the estimator
 /// then reads the spilled splits back a batch at a time, encoding as it goes.
 pub(super) async fn prepare_streamed(
-    spill_dir: PathBuf,
+    Streaming {
+        spill_dir,
+        batch_rows,
+    }: Streaming,
     spec: &ModelSpec,
     connection: &ProjectConnection,
-    batch_rows: usize,
     origin: Origin,
+    check_first: Option<&CheckFirst>,
     progress: &Progress,
     seconds: &mut Timings,
 ) -> Result<Prepared> {
@@ -148,8 +231,15 @@ pub(super) async fn prepare_streamed(
     ));
     let spill = Spill { dir: spill_dir };
     std::fs::create_dir_all(&spill.dir).map_err(|e| Error::io(&spill.dir, e))?;
-    let (states, output, files, first_rows) =
-        stream_to_spill(spec, connection, batch_rows, origin, &spill.dir).await?;
+    let (states, output, files, first_rows, profile) = stream_to_spill(
+        spec,
+        connection,
+        batch_rows,
+        origin,
+        check_first,
+        &spill.dir,
+    )
+    .await?;
     seconds.extract = t.elapsed().as_secs_f64();
     let rows: Vec<usize> = files
         .iter()
@@ -201,6 +291,7 @@ pub(super) async fn prepare_streamed(
     ];
     Ok(Prepared {
         pipeline: pipeline.as_ref().clone(),
+        profile,
         splits,
         spill: Some(spill),
     })
@@ -214,12 +305,14 @@ async fn stream_to_spill(
     connection: &ProjectConnection,
     batch_rows: usize,
     origin: Origin,
+    check_first: Option<&CheckFirst>,
     spill: &Path,
 ) -> Result<(
     Vec<crate::encoders::EncoderState>,
     OutputState,
     [SpilledFiles; 3],
     DataFrame,
+    Profile,
 )> {
     let mut output = spec.pipeline.output.start();
     let mut states = spec
@@ -240,8 +333,15 @@ async fn stream_to_spill(
     let (mut row, mut batch_no) = (0u64, 0usize);
     let mut files: [SpilledFiles; 3] = Default::default();
     let mut first_rows = DataFrame::empty();
+    let mut profiler = Profiler::default();
     while let Some(batch) = batches.next().await {
         let mut df = batch?;
+        // Each batch is checked as it comes: a column gone, a kind changed or a burst of nulls
+        // shows in any of them.
+        if let Some(check_first) = check_first {
+            check_first.refuse_broken(&df, &spec.pipeline.extract.sql)?;
+        }
+        profiler.update(&df)?;
         if batch_no == 0 {
             spec.pipeline.check_columns(&column_names(&df))?;
             // The first rows, as read, are what the input kinds are found from.
@@ -284,7 +384,7 @@ async fn stream_to_spill(
             spec.pipeline.extract.sql
         )));
     }
-    Ok((states, output, files, first_rows))
+    Ok((states, output, files, first_rows, profiler.finish()))
 }
 
 /// One split's spilled files, read back and encoded a file at a time.

@@ -1,4 +1,4 @@
-//! The runs a fit, a search's trials and an evaluation record: their documents, built from what
+//! The runs a fit, a search's trials, an evaluation and a check record: their documents, built from what
 //! each did.
 
 use std::path::Path;
@@ -8,6 +8,7 @@ use super::manifest::{self, Provenance};
 use super::search::SearchRecord;
 use super::training::FitOptions;
 use super::ModelSpec;
+use crate::check::Report;
 use crate::error::Result;
 use crate::io::Extract;
 use crate::metrics::{SplitStats, Stats};
@@ -150,6 +151,59 @@ pub(super) fn evaluation(fitting: &Fitting, input: &str, stats: &SplitStats) -> 
     run.store("metrics.scoring", fitting.stats.scoring)?;
     run.store("metrics.input", stats)?;
     run.store("metrics.test", &fitting.stats.test)?;
+    run.store("finished_at", chrono::Utc::now().to_rfc3339())?;
+    run.store("lore_version", env!("CARGO_PKG_VERSION"))?;
+    run.store("artifacts.fitting", fitting.dir.display().to_string())?;
+    Ok(run)
+}
+
+/// The run of a check of `fitting`'s profile against the rows of `input`.
+pub(super) fn check(fitting: &Fitting, input: &str, report: &Report) -> Result<Run> {
+    let mut run = Run::new(
+        RunKind::Check,
+        &fitting.model,
+        &super::training::new_fitting_id(),
+    );
+    run.store("fitting_id", &fitting.id)?;
+    run.store(
+        "data",
+        serde_json::json!({"input": input, "rows": report.rows, "reference_rows": report.reference_rows}),
+    )?;
+    run.store(
+        "metrics",
+        serde_json::json!({
+            "passed": report.passed(),
+            "tested": report.tested,
+            "drifted": report.drifted,
+            "drift_share": report.drift_share,
+            "dataset_drift": report.dataset_drift,
+            "duplicates": report.duplicates,
+            "problems": report.problems.len(),
+            "missing_columns": report.missing_columns,
+        }),
+    )?;
+    for column in report.columns.iter().chain(&report.scores) {
+        let key = format!("columns.{}", column.name);
+        run.store(
+            &key,
+            serde_json::json!({
+                "flagged": column.flagged(),
+                "nulls": column.current_nulls,
+                "out_of_range": column.out_of_range,
+                "unseen": column.unseen,
+                "drift": column.drift,
+                "issues": column.issues,
+            }),
+        )?;
+    }
+    run.store(
+        "failures",
+        report
+            .problems
+            .iter()
+            .chain(&report.drifts)
+            .collect::<Vec<_>>(),
+    )?;
     run.store("finished_at", chrono::Utc::now().to_rfc3339())?;
     run.store("lore_version", env!("CARGO_PKG_VERSION"))?;
     run.store("artifacts.fitting", fitting.dir.display().to_string())?;

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::fitting::{write_compact_json, PROFILE_FILE};
 use super::fitting::{write_json, Fitting, PARAMS_FILE, PIPELINE_FILE, STATS_FILE};
 use super::manifest::Provenance;
-use super::prepare::{prepare_streamed, prepare_whole, Prepared};
+use super::prepare::{prepare_streamed, prepare_whole, CheckFirst, Prepared, Streaming};
 use super::runs::{fit_run, trial_runs, RunData};
 use super::search::{self, SearchOptions, Trained, SEARCH_FILE};
 use super::{export, fingerprint, manifest, ModelSpec};
@@ -22,6 +23,7 @@ use crate::estimators::{
 use crate::io::{Database, Extract, Origin};
 use crate::matrix::Matrix;
 use crate::metrics::{self, Metric, SplitStats, Stats, Timings};
+use crate::profile::{self, FeatureProfiler};
 use crate::progress::Progress;
 use crate::report;
 use crate::rows::RowPlan;
@@ -41,6 +43,8 @@ pub struct FitOptions {
     pub force: bool,
     /// Tags for the run (`tags.KEY` in its document).
     pub tags: BTreeMap<String, String>,
+    /// Check the extract's rows against a fitting's profile first, refusing broken ones.
+    pub check: Option<CheckFirst>,
 }
 
 /// What [`fit`] gives: the fitting, its run, and whether an earlier identical fit was reused.
@@ -74,13 +78,19 @@ fn release_freed_memory() {
     }
 }
 
-/// Every row of `split` scored by `estimator`, a batch at a time.
-fn score(estimator: &FittedEstimator, split: &mut dyn LabelledBatches) -> Result<Scored> {
+/// Every row of `split` scored by `estimator`, a batch at a time, with its features summed up
+/// by `features` on the way.
+fn score(
+    estimator: &FittedEstimator,
+    split: &mut dyn LabelledBatches,
+    features: &mut FeatureProfiler,
+) -> Result<Scored> {
     let mut scored = Scored::default();
     split.reset()?;
     while let Some((x, y)) = split.next_batch()? {
         scored.predictions.extend(estimator.predict(x)?);
         scored.labels.extend_from_slice(y);
+        features.update(x);
     }
     Ok(scored)
 }
@@ -134,23 +144,40 @@ pub async fn fit(project: &Project, spec: &ModelSpec, options: &FitOptions) -> R
         model: Some(spec.name.clone()),
         site,
     };
+    let check_first = options.check.as_ref();
     let Prepared {
         pipeline,
+        mut profile,
         splits,
         spill,
     } = match spec.pipeline.extract.batch_rows {
-        None => prepare_whole(spec, &connection, &extract, origin, &progress, &mut seconds).await?,
+        None => {
+            prepare_whole(
+                spec,
+                &connection,
+                &extract,
+                origin,
+                check_first,
+                &progress,
+                &mut seconds,
+            )
+            .await?
+        }
         Some(rows) => {
             let spill_dir = project
                 .data_dir()
                 .join("cache")
                 .join(format!(".spill-{}", new_fitting_id()));
-            prepare_streamed(
+            let streaming = Streaming {
                 spill_dir,
+                batch_rows: rows,
+            };
+            prepare_streamed(
+                streaming,
                 spec,
                 &connection,
-                rows,
                 origin,
+                check_first,
                 &progress,
                 &mut seconds,
             )
@@ -222,7 +249,10 @@ pub async fn fit(project: &Project, spec: &ModelSpec, options: &FitOptions) -> R
 
     let t = Instant::now();
     progress.stage("evaluating");
-    let scored_test = score(&estimator, test.as_mut())?;
+    let mut features = FeatureProfiler::new(&pipeline.features);
+    let scored_test = score(&estimator, test.as_mut(), &mut features)?;
+    profile.features = features.finish();
+    profile.scores = profile::scores(&scored_test.predictions, task);
     let scored = [scored_train, scored_validation, scored_test];
     if let Some(dir) = &options.export {
         progress.stage(&format!(
@@ -280,6 +310,7 @@ pub async fn fit(project: &Project, spec: &ModelSpec, options: &FitOptions) -> R
         std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         write_json(&tmp, PARAMS_FILE, spec)?;
         write_json(&tmp, PIPELINE_FILE, &pipeline)?;
+        write_compact_json(&tmp, PROFILE_FILE, &profile)?;
         if let Some(record) = &searched {
             write_json(&tmp, SEARCH_FILE, record)?;
         }

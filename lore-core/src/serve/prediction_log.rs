@@ -314,6 +314,26 @@ pub async fn read(project: &Project, query: &Query) -> Result<DataFrame> {
     read
 }
 
+/// The inputs of the logged predictions `query` asks for, one row each, newest first: what
+/// `lore check --predictions` holds to a fitting's profile.
+pub async fn inputs(project: &Project, query: &Query) -> Result<DataFrame> {
+    let logged = read(project, query).await?;
+    let texts = crate::frame::text(&logged, "inputs", "the logged predictions' inputs")?;
+    let mut lines = String::new();
+    for text in texts.iter().flatten() {
+        lines.push_str(text);
+        lines.push('\n');
+    }
+    if lines.is_empty() {
+        return Ok(DataFrame::empty());
+    }
+    use polars::prelude::SerReader;
+    polars::prelude::JsonReader::new(std::io::Cursor::new(lines.into_bytes()))
+        .with_json_format(polars::prelude::JsonFormat::JsonLines)
+        .finish()
+        .map_err(|e| Error::Data(format!("the logged predictions' inputs: {e}")))
+}
+
 /// A moment given as an age (`30m`, `2h`, `7d`, `90s`, `1w`) before `now`, or as a date or
 /// timestamp (`2026-12-01`, `2026-12-01T10:00:00Z`); `None` with what was wrong.
 pub fn parse_since(

@@ -28,12 +28,15 @@ pub enum RunKind {
     Evaluate,
     /// One trial of a hyper-parameter search.
     Trial,
+    /// A check of new data against a fitting's profile (`lore check`).
+    Check,
 }
 
 crate::choices::choices!(RunKind by "kind" as "a kind of run" {
     Fit => "fit",
     Evaluate => "evaluate",
     Trial => "trial",
+    Check => "check",
 });
 
 /// One run: a JSON document with at least `run_id`, `kind`, `model` and `started_at`.
