@@ -114,9 +114,7 @@ fn sorted(mut rows: Vec<Vec<f32>>) -> Vec<Vec<f32>> {
 
 #[test]
 fn lore_predict_the_api_and_pythons_xgboost_give_the_numbers_of_the_fit() {
-    let dir = workdir("pinned");
-    ok(&lore(&dir, &["init", "pinned", "--sample-rows", "3000"]));
-    let root = dir.join("pinned");
+    let root = sample_project("pinned", 3000);
     write_segment_models(&root);
     let classes: Vec<String> = ["heavy", "light", "regular"].map(String::from).into();
     let python = python();

@@ -63,17 +63,31 @@ pub enum Command {
     /// List the project's models (Rust and declared); list, push and pull their fittings (S3);
     /// promote, roll back and show the history of their aliases (production, staging, ...).
     Models(ModelsArgs),
-    /// List runs (fits, evaluations, search trials), newest first; filter, sort, show, compare
+    /// List runs (fits, evaluations, search trials, checks, retrains), newest first; filter, sort, show, compare
     /// and export them.
     Runs(RunsArgs),
     /// List the predictions `lore api` logged (`log_predictions = true` in config/api.toml),
     /// newest first: id, model, fitting, request, time, latency, inputs and answer; or write
     /// them to a file.
-    Predictions(PredictionsArgs),
+    Predictions(LoggedArgs),
+    /// List the true labels sent for served predictions (POST /models/{name}/feedback or `lore
+    /// feedback add`), newest first, with what the model said; or write them to a file (with
+    /// a MODEL, as the model's labelled rows: inputs and the column it predicts).
+    Feedback(FeedbackArgs),
+    /// Fit a challenger on the model's extract plus the annotated rows of its feedback, score it
+    /// and the served fitting on the same test rows of the extract and on held-out feedback,
+    /// and with --promote-if-better move the production alias to it when it wins; the decision
+    /// is recorded as a `retrain` run. A running `lore api` picks the promotion up when it
+    /// next looks for fittings.
+    Retrain(RetrainArgs),
     /// Fit a fitting again from the spec it saved and say whether every metric came out the
     /// same (and whether the extract gave the same rows). The new fitting is kept, tagged
     /// reproduces=FITTING.
     Reproduce(ReproduceArgs),
+    /// Make the data profile of a fitting from before Lore kept one (what `lore check` holds
+    /// new rows to): its extract read again, whole, with the parameters it was fitted with;
+    /// saved as profile.json in the fitting, its manifest sealed again over it.
+    Profile(ProfileArgs),
     /// Run an extract (src/extracts/NAME.sql) and show its first rows, or write them to a file.
     Extract(ExtractArgs),
     /// Run one SQL statement on a connection and show its rows.
@@ -112,12 +126,12 @@ pub struct ExtractArgs {
     pub timing: bool,
 }
 
-/// Arguments of `lore predictions`.
+/// Which logged rows `lore predictions` and `lore feedback` list.
 #[derive(Debug, Args)]
-pub struct PredictionsArgs {
-    /// Only this model's predictions.
+pub struct LoggedArgs {
+    /// Only this model's.
     pub model: Option<String>,
-    /// Only predictions made since then: an age (30m, 2h, 7d, 1w) or a date or UTC timestamp
+    /// Only those since then: an age (30m, 2h, 7d, 1w) or a date or UTC timestamp
     /// (2026-12-01, 2026-12-01T10:00:00Z).
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
@@ -127,6 +141,75 @@ pub struct PredictionsArgs {
     /// Write them all to this file (.csv, .tsv, .parquet, .json, .jsonl) instead of showing them.
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
+}
+
+/// Arguments of `lore feedback`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct FeedbackArgs {
+    /// Send feedback instead of listing it.
+    #[command(subcommand)]
+    pub command: Option<FeedbackCommand>,
+    /// Which feedback to list.
+    #[command(flatten)]
+    pub list: LoggedArgs,
+}
+
+/// What `lore feedback` does besides listing.
+#[derive(Debug, Subcommand)]
+pub enum FeedbackCommand {
+    /// Send the true label of a logged prediction (--prediction ID) or of a record (--record
+    /// JSON), or of every row of a file (--input: a prediction_id column, or the model's input
+    /// columns, and the column the model predicts). Feedback sent again for a row replaces it.
+    Add(FeedbackAddArgs),
+}
+
+/// Arguments of `lore feedback add`.
+#[derive(Debug, Args)]
+pub struct FeedbackAddArgs {
+    /// The model the predictions are of.
+    pub model: String,
+    /// The id `lore api` answered the prediction with.
+    #[arg(long, conflicts_with_all = ["record", "input"], requires = "label")]
+    pub prediction: Option<String>,
+    /// Or the record itself, as a JSON object of the model's inputs.
+    #[arg(long, conflicts_with = "input", requires = "label")]
+    pub record: Option<String>,
+    /// The true label (a number, true/false, or a text).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Or a file of rows (.csv, .parquet, .jsonl), each with its label.
+    #[arg(long, short)]
+    pub input: Option<PathBuf>,
+    /// Who sends it [default: $USER].
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+/// Arguments of `lore retrain`.
+#[derive(Debug, Args)]
+pub struct RetrainArgs {
+    /// The model to fit again with its feedback.
+    pub model: String,
+    /// Only feedback sent since then: an age (30m, 2h, 7d) or a date or timestamp.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// The share of the feedback held out to score both fittings on, not learned from.
+    #[arg(long, default_value_t = 0.3, value_name = "SHARE")]
+    pub holdout: f64,
+    /// Move the production alias to the challenger when it wins.
+    #[arg(long)]
+    pub promote_if_better: bool,
+    /// How much better the challenger's score must be to win (negative: how much worse it may
+    /// be).
+    #[arg(long, default_value_t = 0.002, allow_negative_numbers = true)]
+    pub margin: f64,
+    /// Set a parameter of the model for the challenger (KEY=VALUE, as `lore fit --param`).
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Print the decision as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `lore sql`.
@@ -251,30 +334,13 @@ pub struct CheckArgs {
     /// else the latest].
     #[arg(long)]
     pub fitting: Option<String>,
-    /// The new rows: .csv, .parquet or .jsonl, with the model's input columns.
-    #[arg(long, short)]
-    pub input: Option<PathBuf>,
-    /// Or the new rows from an extract (src/extracts/NAME.sql).
-    #[arg(long)]
-    pub extract: Option<String>,
-    /// Bind a parameter of --extract (KEY=VALUE). Repeatable.
-    #[arg(
-        long = "param",
-        short = 'p',
-        value_name = "KEY=VALUE",
-        requires = "extract"
-    )]
-    pub params: Vec<String>,
-    /// The connection --extract runs on.
-    #[arg(long, default_value = "main", requires = "extract")]
-    pub connection: String,
+    /// The new rows.
+    #[command(flatten)]
+    pub rows: RowsFrom,
     /// Or the inputs of the predictions `lore api` logged for the model (`log_predictions =
     /// true` in config/api.toml).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["input", "extract"])]
     pub predictions: bool,
-    /// Only predictions logged since then: an age (30m, 2h, 7d) or a date or timestamp.
-    #[arg(long, requires = "predictions")]
-    pub since: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -284,7 +350,29 @@ pub struct CheckArgs {
     pub html: Option<PathBuf>,
 }
 
-/// A fitting and a file of rows for it, as `lore predict` and `lore evaluate` name them.
+/// Where a command's rows come from: a file, an extract, or (with --predictions or --feedback)
+/// what `lore api` logged.
+#[derive(Debug, Args)]
+pub struct RowsFrom {
+    /// The rows: .csv, .parquet or .jsonl.
+    #[arg(long, short)]
+    pub input: Option<PathBuf>,
+    /// Or the rows of an extract (src/extracts/NAME.sql).
+    #[arg(long, conflicts_with = "input")]
+    pub extract: Option<String>,
+    /// Bind a parameter of --extract (KEY=VALUE). Repeatable.
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// The connection --extract runs on.
+    #[arg(long, default_value = "main")]
+    pub connection: String,
+    /// Only what was logged since then, with --predictions or --feedback: an age (30m, 2h, 7d)
+    /// or a date or timestamp.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+}
+
+/// A fitting and a file of rows for it, as `lore predict` names them.
 #[derive(Debug, Args)]
 pub struct FittingRows {
     /// The model whose fitting is used.
@@ -301,9 +389,19 @@ pub struct FittingRows {
 /// Arguments of `lore evaluate`.
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
-    /// The model, its fitting and the labelled rows.
+    /// The model whose fitting is evaluated.
+    pub model: String,
+    /// The fitting: its id, or an alias such as staging [default: the latest; with --feedback,
+    /// the one `lore api` serves: the production alias's, else the latest].
+    #[arg(long)]
+    pub fitting: Option<String>,
+    /// The labelled rows, with the column the model predicts.
     #[command(flatten)]
-    pub rows: FittingRows,
+    pub rows: RowsFrom,
+    /// Or the rows of the model's feedback: logged predictions and records with their true
+    /// labels (`lore feedback`), the live accuracy of what is served.
+    #[arg(long, conflicts_with_all = ["input", "extract"])]
+    pub feedback: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -540,6 +638,16 @@ pub struct ReproduceArgs {
     pub json: bool,
 }
 
+/// Arguments of `lore profile`.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// The fitting's id (`lore models ls` lists them).
+    pub fitting: String,
+    /// Make it again where the fitting has one.
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// Arguments of `lore runs`.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -577,7 +685,7 @@ pub struct RunSelection {
     /// Only runs of this kind.
     #[arg(
         long,
-        value_parser = PossibleValuesParser::new(["fit", "evaluate", "trial"])
+        value_parser = PossibleValuesParser::new(RunKind::NAMES)
             .try_map(|s| s.parse::<RunKind>())
     )]
     pub kind: Option<RunKind>,

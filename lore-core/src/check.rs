@@ -5,133 +5,15 @@
 //! or a Z-test for a reference of 1,000 rows or fewer; the normed Wasserstein distance or
 //! Jensen-Shannon above), under thresholds a [`Policy`] sets.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::drift;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::frame::{self, Kind};
 use crate::profile::{self, ColumnProfile, Histogram, Numbers, Profile, Read};
-
-/// A drift test or distance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Test {
-    /// Two-sample Kolmogorov-Smirnov (p-value).
-    Ks,
-    /// Pearson's chi-squared (p-value).
-    ChiSquared,
-    /// Z-test of two proportions (p-value).
-    Z,
-    /// Wasserstein distance over the reference's standard deviation.
-    Wasserstein,
-    /// Jensen-Shannon distance.
-    JensenShannon,
-    /// Population stability index.
-    Psi,
-}
-
-crate::choices::choices!(Test by "checks.tests" as "a drift test" {
-    Ks => "ks",
-    ChiSquared => "chi_squared",
-    Z => "z",
-    Wasserstein => "wasserstein",
-    JensenShannon => "jensen_shannon",
-    Psi => "psi",
-});
-
-impl Test {
-    /// Whether the test gives a p-value (drift below the threshold) rather than a distance
-    /// (drift at or above it).
-    pub fn gives_p_value(self) -> bool {
-        matches!(self, Test::Ks | Test::ChiSquared | Test::Z)
-    }
-}
-
-/// What fails a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailOn {
-    /// Any drifted column (or drifted scores), besides any failed quality check.
-    #[default]
-    Column,
-    /// Only the dataset's drift (the share of drifted columns), besides any failed quality
-    /// check.
-    Dataset,
-}
-
-/// The thresholds of a check: the `[checks]` table of a model's spec or `config/checks.toml`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Policy {
-    /// A p-value below this is drift (Kolmogorov-Smirnov, chi-squared, Z).
-    pub p_value: f64,
-    /// A distance at or above this is drift (Wasserstein, Jensen-Shannon, PSI).
-    pub distance: f64,
-    /// The dataset drifts when at least this share of its tested columns drift.
-    pub drift_share: f64,
-    /// References of at most this many values are tested with p-values; larger ones with
-    /// distances.
-    pub small_reference: u64,
-    /// How far a column's share of nulls may move.
-    pub null_rate: f64,
-    /// The share of a column's numbers allowed outside the training range.
-    pub out_of_range: f64,
-    /// The share of a column's values allowed to be categories never seen in training.
-    pub unseen: f64,
-    /// How far the share of duplicate rows may grow over the reference's.
-    pub duplicates: f64,
-    /// The fewest rows the new data may have.
-    pub min_rows: u64,
-    /// Whether a drifted column fails the check, or only a drifted dataset.
-    pub fail_on: FailOn,
-    /// The test for a column, by name, instead of the default (`score` for the model's scores).
-    pub tests: BTreeMap<String, Test>,
-}
-
-impl Default for Policy {
-    fn default() -> Policy {
-        Policy {
-            p_value: 0.05,
-            distance: 0.1,
-            drift_share: 0.5,
-            small_reference: 1_000,
-            null_rate: 0.05,
-            out_of_range: 0.05,
-            unseen: 0.05,
-            duplicates: 0.1,
-            min_rows: 1,
-            fail_on: FailOn::Column,
-            tests: BTreeMap::new(),
-        }
-    }
-}
-
-impl Policy {
-    /// Refuses thresholds outside their range, naming the key.
-    pub fn validate(&self) -> Result<()> {
-        for (key, value) in [
-            ("p_value", self.p_value),
-            ("distance", self.distance),
-            ("drift_share", self.drift_share),
-            ("null_rate", self.null_rate),
-            ("out_of_range", self.out_of_range),
-            ("unseen", self.unseen),
-            ("duplicates", self.duplicates),
-        ] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(Error::InvalidParam {
-                    key: format!("checks.{key}"),
-                    message: format!("{value} is not between 0 and 1"),
-                });
-            }
-        }
-        Ok(())
-    }
-}
 
 /// A column's drift: the test, its value and whether the value means drift.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,6 +29,7 @@ pub struct Drift {
 }
 
 /// One column's check.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnCheck {
     /// The column's name (`score` for the model's scores).
@@ -154,30 +37,23 @@ pub struct ColumnCheck {
     /// What it held in the reference.
     pub kind: Kind,
     /// What it holds now, where that differs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub now: Option<Kind>,
     /// The share of nulls in the reference.
     pub reference_nulls: f64,
     /// The share of nulls now.
     pub current_nulls: f64,
     /// The share of numbers outside the reference's range.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_of_range: Option<f64>,
     /// The share of values that are categories the reference never had.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unseen: Option<f64>,
     /// The drift test, where the column is tested (not identifiers, dates or empty columns).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<Drift>,
     /// Each quality problem found, as a sentence.
     pub issues: Vec<String>,
-    /// The new values' shares over the reference histogram's bins, for numbers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub histogram: Option<Histogram>,
-    /// The most frequent categories of the reference and the largest new ones, each with its
-    /// share in the reference and now, for text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub categories: Option<Vec<(String, f64, f64)>>,
+    /// What the report draws, each bar a label with its share in the reference and now: the
+    /// reference histogram's bins (by lower edge) for numbers; the reference's most frequent
+    /// categories and the largest new ones for text.
+    pub bars: Vec<(String, f64, f64)>,
 }
 
 impl ColumnCheck {
@@ -193,6 +69,7 @@ impl ColumnCheck {
 }
 
 /// The outcome of a check.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Rows of the new data.
@@ -208,20 +85,45 @@ pub struct Report {
     /// Each reference column present in the new data.
     pub columns: Vec<ColumnCheck>,
     /// The drift of the model's scores, where both sides have them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores: Option<ColumnCheck>,
-    /// Columns tested for drift.
-    pub tested: usize,
-    /// Columns that drifted.
-    pub drifted: usize,
-    /// `drifted / tested`.
-    pub drift_share: f64,
-    /// Whether the dataset drifted (`drift_share` at or above the policy's).
-    pub dataset_drift: bool,
+    /// The drift of the dataset as a whole.
+    pub dataset: DatasetDrift,
     /// The quality problems that fail the check, each a sentence.
     pub problems: Vec<String>,
     /// The drift that fails the check under the policy's `fail_on`, each a sentence.
     pub drifts: Vec<String>,
+}
+
+/// How many of a dataset's columns drifted, and whether that is enough to call the dataset
+/// drifted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetDrift {
+    /// Columns tested for drift.
+    pub tested: usize,
+    /// Columns that drifted.
+    pub drifted: usize,
+    /// `drifted / tested` (0 when none was tested).
+    pub share: f64,
+    /// Whether `share` is at or above the policy's `drift_share`.
+    pub detected: bool,
+}
+
+impl DatasetDrift {
+    /// The drift of a dataset whose columns' checks are `columns`, under `policy`.
+    fn of(columns: &[ColumnCheck], policy: &Policy) -> DatasetDrift {
+        let tested = columns.iter().filter(|c| c.drift.is_some()).count();
+        let drifted = columns.iter().filter(|c| c.drifted()).count();
+        let share = match tested {
+            0 => 0.0,
+            _ => drifted as f64 / tested as f64,
+        };
+        DatasetDrift {
+            tested,
+            drifted,
+            share,
+            detected: tested > 0 && share >= policy.drift_share,
+        }
+    }
 }
 
 impl Report {
@@ -240,12 +142,12 @@ pub fn check(
     policy: &Policy,
 ) -> Result<Report> {
     policy.validate()?;
-    let present: HashSet<&str> = current
+    let present: PlHashSet<&str> = current
         .get_column_names()
         .iter()
         .map(|c| c.as_str())
         .collect();
-    let known: HashSet<&str> = reference.columns.iter().map(|c| c.name.as_str()).collect();
+    let known: PlHashSet<&str> = reference.columns.iter().map(|c| c.name.as_str()).collect();
     let missing_columns: Vec<String> = reference
         .columns
         .iter()
@@ -273,14 +175,7 @@ pub fn check(
         _ => None,
     };
     let duplicates = profile::duplicate_share(current)?;
-    let tested = columns.iter().filter(|c| c.drift.is_some()).count();
-    let drifted = columns.iter().filter(|c| c.drifted()).count();
-    let drift_share = if tested == 0 {
-        0.0
-    } else {
-        drifted as f64 / tested as f64
-    };
-    let dataset_drift = tested > 0 && drift_share >= policy.drift_share;
+    let dataset = DatasetDrift::of(&columns, policy);
     let (mut problems, mut drifts) = (Vec::new(), Vec::new());
     for name in &missing_columns {
         problems.push(format!("column `{name}` is missing"));
@@ -329,10 +224,12 @@ pub fn check(
             }
         }
     }
-    if policy.fail_on == FailOn::Dataset && dataset_drift {
+    if policy.fail_on == FailOn::Dataset && dataset.detected {
         drifts.push(format!(
-            "the dataset drifted: {drifted} of {tested} columns ({:.0}%, checks.drift_share is {:.0}%)",
-            100.0 * drift_share,
+            "the dataset drifted: {} of {} columns ({:.0}%, checks.drift_share is {:.0}%)",
+            dataset.drifted,
+            dataset.tested,
+            100.0 * dataset.share,
             100.0 * policy.drift_share
         ));
     }
@@ -344,10 +241,7 @@ pub fn check(
         duplicates,
         columns,
         scores,
-        tested,
-        drifted,
-        drift_share,
-        dataset_drift,
+        dataset,
         problems,
         drifts,
     })
@@ -402,8 +296,7 @@ fn empty_check(reference: &ColumnProfile, rows: u64, nulls: u64) -> ColumnCheck 
         unseen: None,
         drift: None,
         issues: Vec::new(),
-        histogram: None,
-        categories: None,
+        bars: Vec::new(),
     }
 }
 
@@ -452,10 +345,16 @@ fn check_values(reference: &ColumnProfile, read: Read, rows: u64, policy: &Polic
                         100.0 * policy.out_of_range
                     ));
                 }
-                check.histogram = Some(Histogram {
-                    shares: Histogram::shares_over(&numbers.histogram.edges, &values),
-                    edges: numbers.histogram.edges.clone(),
-                });
+                let edges = &numbers.histogram.edges;
+                let now = Histogram::shares_over(edges, &values);
+                check.bars = numbers
+                    .histogram
+                    .shares
+                    .iter()
+                    .zip(now)
+                    .zip(edges.windows(2))
+                    .map(|((before, now), edges)| (format!("{:.3}", edges[0]), *before, now))
+                    .collect();
                 let present = reference.rows - reference.nulls;
                 check.drift = Some(number_drift(
                     &reference.name,
@@ -467,17 +366,18 @@ fn check_values(reference: &ColumnProfile, read: Read, rows: u64, policy: &Polic
             }
         }
         (Read::Texts(texts), _, Some(categories)) if present > 0 => {
-            let mut counts: HashMap<&str, u64> = HashMap::new();
-            for text in texts.iter().flatten() {
-                *counts.entry(text).or_default() += 1;
-            }
-            let known: HashMap<&str, u64> = categories
-                .top
-                .iter()
-                .map(|(k, n)| (k.as_str(), *n))
-                .collect();
             let reference_present = reference.rows - reference.nulls;
+            // An identifier's values are all new by nature: only its nulls and kind are checked.
             if !categories.identifier(reference_present) {
+                let mut counts: PlHashMap<&str, u64> = PlHashMap::new();
+                for text in texts.iter().flatten() {
+                    *counts.entry(text).or_default() += 1;
+                }
+                let known: PlHashMap<&str, u64> = categories
+                    .top
+                    .iter()
+                    .map(|(k, n)| (k.as_str(), *n))
+                    .collect();
                 let unseen: u64 = counts
                     .iter()
                     .filter(|(k, _)| !known.contains_key(*k))
@@ -495,13 +395,7 @@ fn check_values(reference: &ColumnProfile, read: Read, rows: u64, policy: &Polic
                         100.0 * policy.unseen
                     ));
                 }
-                check.categories = Some(bars(
-                    &categories.top,
-                    reference_present,
-                    &counts,
-                    &known,
-                    present,
-                ));
+                check.bars = bars(&categories.top, reference_present, &counts, &known, present);
                 let (reference_counts, current_counts) = aligned(
                     categories.top.iter().map(|(k, n)| (k.clone(), *n)),
                     categories.other,
@@ -526,8 +420,8 @@ fn check_values(reference: &ColumnProfile, read: Read, rows: u64, policy: &Polic
 fn bars(
     top: &[(String, u64)],
     reference_present: u64,
-    counts: &HashMap<&str, u64>,
-    known: &HashMap<&str, u64>,
+    counts: &PlHashMap<&str, u64>,
+    known: &PlHashMap<&str, u64>,
     present: u64,
 ) -> Vec<(String, f64, f64)> {
     let mut bars: Vec<(String, f64, f64)> = top
@@ -560,7 +454,7 @@ fn aligned(
     reference_other: u64,
     current: impl Iterator<Item = (String, u64)>,
 ) -> (Vec<f64>, Vec<f64>) {
-    let mut order: HashMap<String, usize> = HashMap::new();
+    let mut order: PlHashMap<String, usize> = PlHashMap::new();
     let mut left = Vec::new();
     for (k, n) in reference {
         order.insert(k, left.len());
@@ -616,7 +510,7 @@ fn number_drift(
     // Few distinct values on both sides: tested as categories.
     let few: Option<(Vec<f64>, Vec<f64>)> = numbers.few.as_ref().and_then(|few| {
         let mut current: Vec<(String, u64)> = Vec::new();
-        let mut seen: HashMap<u64, usize> = HashMap::new();
+        let mut seen: PlHashMap<u64, usize> = PlHashMap::new();
         for v in values {
             let at = *seen.entry(v.to_bits()).or_insert_with(|| {
                 current.push((v.to_string(), 0));
@@ -787,6 +681,8 @@ fn decide(test: Test, value: f64, policy: &Policy) -> Drift {
 }
 
 pub mod page;
+mod policy;
+pub use policy::{FailOn, Policy, Test};
 
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,14 @@
 //! Closed choices, such as a run's kind or a search strategy: each choice named once, and read
 //! back from that name on the command line and in documents.
 
-/// Gives the enum `$enum` a `name()` for each variant and a `FromStr` that reads the name back,
+/// Gives the enum `$enum` its `NAMES`, a `name()` for each variant and a `FromStr` that reads the name back,
 /// refusing anything else by the parameter `$key` as not `$what`.
 macro_rules! choices {
     ($enum:ident by $key:literal as $what:literal { $($variant:ident => $name:literal,)+ }) => {
         impl $enum {
+            /// Every choice's name, in the order declared.
+            pub const NAMES: &'static [&'static str] = &[$($name,)+];
+
             /// Its name in documents and on the command line.
             pub fn name(self) -> &'static str {
                 match self {
@@ -26,7 +29,7 @@ macro_rules! choices {
                         message: format!(
                             "`{s}` is not {}; use one of {}",
                             $what,
-                            [$($name,)+].join(", ")
+                            $enum::NAMES.join(", ")
                         ),
                     })
             }

@@ -11,6 +11,7 @@ pub mod encoders;
 pub mod env;
 pub mod error;
 pub mod estimators;
+pub mod feedback;
 pub mod frame;
 pub mod io;
 pub mod logs;

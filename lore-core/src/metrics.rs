@@ -2,6 +2,7 @@
 //! clusterings, and the stats a fit records.
 
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::encoders::{OutputEncoder, Task};
 use crate::error::{Error, Result};
@@ -142,61 +143,45 @@ pub struct Threshold {
 }
 
 /// Evaluation of one split; only the metrics of the model's task are present.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SplitStats {
     /// Rows in the split.
     pub rows: usize,
     /// The model's scoring metric (`Stats::scoring`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
     /// Mean log-loss (classifiers).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_loss: Option<f64>,
     /// Area under the ROC curve (binary).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auc: Option<f64>,
     /// Share of rows whose predicted class is right (classifiers; binary at 0.5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<f64>,
     /// Precision of yes at 0.5 (binary).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<f64>,
     /// Recall of yes at 0.5 (binary).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recall: Option<f64>,
     /// F1 of yes at 0.5 (binary).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub f1: Option<f64>,
     /// The threshold with the best F1 (binary).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best_f1: Option<Threshold>,
     /// Precision, recall and F1 of each class, averaged (multi-class).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub macro_avg: Option<Averages>,
     /// The same, weighted by each class's rows (multi-class).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weighted_avg: Option<Averages>,
     /// Rows by true class (rows) and predicted class (columns), in label order (classifiers).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confusion: Option<Vec<Vec<u64>>>,
     /// Root mean squared error (regression).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rmse: Option<f64>,
     /// Mean absolute error (regression).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mae: Option<f64>,
     /// Coefficient of determination (regression).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r2: Option<f64>,
     /// Sum of squared distances from each row to its cluster's centre (clustering).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inertia: Option<f64>,
     /// Mean centroid silhouette (clustering): per row `(b - a) / max(a, b)`, `a` its distance to
     /// its own centre, `b` to the nearest other one; near 1 for well-separated clusters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub silhouette: Option<f64>,
     /// Rows in each cluster (clustering).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_sizes: Option<Vec<u64>>,
 }
 

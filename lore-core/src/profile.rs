@@ -5,13 +5,13 @@
 //! of the model's scores on the test rows. Built a batch at a time, so streamed fits profile
 //! their data as they read it, in memory bounded whatever the rows.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 
 use polars::prelude::*;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::encoders::Task;
 use crate::error::Result;
@@ -42,6 +42,7 @@ const BINS: usize = 20;
 const QUANTILES: usize = 200;
 
 /// A fitting's reference profile.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     /// Rows of the extract.
@@ -52,15 +53,14 @@ pub struct Profile {
     #[serde(default)]
     pub features: Vec<FeatureSummary>,
     /// The share of the extract's rows that repeat an earlier row, where it was read whole.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicates: Option<f64>,
     /// The model's scores on the test rows (a binary model's probability, a regression's value,
     /// a multi-class model's highest probability); none for clustering.
-    #[serde(default)]
     pub scores: Option<ColumnProfile>,
 }
 
 /// One column's profile.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnProfile {
     /// The column's name.
@@ -72,14 +72,13 @@ pub struct ColumnProfile {
     /// Rows with no value.
     pub nulls: u64,
     /// Numbers (and dates and timestamps, as seconds since 1970).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub numbers: Option<Numbers>,
     /// Text and booleans.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub categories: Option<Categories>,
 }
 
 /// The distribution of a column of numbers.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Numbers {
     /// The smallest value.
@@ -96,10 +95,8 @@ pub struct Numbers {
     /// through them), in order.
     pub quantiles: Vec<f64>,
     /// Each distinct value with its count, ascending, where there are at most [`FEW_VALUES`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub few: Option<Vec<(f64, u64)>>,
     /// Every value, in order, where there are at most [`KEPT_VALUES`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<f64>>,
 }
 
@@ -264,7 +261,7 @@ struct ColumnProfiler {
     rows: u64,
     nulls: u64,
     numbers: NumberProfiler,
-    counts: HashMap<String, u64>,
+    counts: PlHashMap<String, u64>,
     /// Rows of texts that came after the distinct cap was reached and were new.
     uncounted: u64,
 }
@@ -277,7 +274,7 @@ impl ColumnProfiler {
             rows: 0,
             nulls: 0,
             numbers: NumberProfiler::new(name),
-            counts: HashMap::new(),
+            counts: PlHashMap::new(),
             uncounted: 0,
         }
     }
@@ -333,7 +330,7 @@ impl ColumnProfiler {
 /// An identifier keeps only its most frequent values, to show: it is not compared by category.
 const TOP_IDENTIFIER: usize = 100;
 
-fn categories(counts: HashMap<String, u64>, uncounted: u64, present: u64) -> Categories {
+fn categories(counts: PlHashMap<String, u64>, uncounted: u64, present: u64) -> Categories {
     let distinct = counts.len() as u64 + u64::from(uncounted > 0);
     let mut all: Vec<(String, u64)> = counts.into_iter().collect();
     all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -595,6 +592,7 @@ pub fn duplicate_share(df: &DataFrame) -> Result<f64> {
         return Ok(0.0);
     }
     let mut hashes = vec![0u64; rows];
+    let state = PlRandomState::default();
     for column in df.columns() {
         let name = column.name().as_str();
         let mix = |h: &mut u64, part: u64| {
@@ -613,14 +611,13 @@ pub fn duplicate_share(df: &DataFrame) -> Result<f64> {
         } else {
             let texts = frame::text(df, name, "the duplicate check")?;
             for (h, text) in hashes.iter_mut().zip(texts.iter()) {
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                text.hash(&mut hasher);
-                mix(h, hasher.finish());
+                mix(h, state.hash_one(text));
             }
         }
     }
-    let distinct: HashSet<u64> = hashes.into_iter().collect();
-    Ok(1.0 - distinct.len() as f64 / rows as f64)
+    hashes.sort_unstable();
+    hashes.dedup();
+    Ok(1.0 - hashes.len() as f64 / rows as f64)
 }
 
 #[cfg(test)]

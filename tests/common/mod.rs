@@ -105,6 +105,16 @@ pub fn workdir(name: &str) -> PathBuf {
     dir
 }
 
+/// A project `name` made by `lore init` with `rows` sample users, in a fresh folder of its own.
+pub fn sample_project(name: &str, rows: u32) -> PathBuf {
+    let dir = workdir(name);
+    ok(&lore(
+        &dir,
+        &["init", name, "--sample-rows", &rows.to_string()],
+    ));
+    dir.join(name)
+}
+
 /// A `lore api` process, stopped when dropped.
 pub struct Server(pub Child);
 

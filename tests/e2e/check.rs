@@ -58,14 +58,8 @@ fn page_in_a_browser(page: &Path, charts: usize) {
         "--dump-dom".to_string(),
     ]);
     let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        dom.contains(&format!("data-charts=\"{charts}\"")),
-        "{charts} charts drawn:\n{dom}"
-    );
-    assert!(
-        dom.contains("data-verdict=\"failed\"") && dom.contains("<svg"),
-        "{dom}"
-    );
+    let drawn = format!("data-charts=\"{charts}\"");
+    holds(&dom, &[&drawn, "data-verdict=\"failed\"", "<svg"]);
     let console = String::from_utf8_lossy(&out.stderr);
     assert!(
         !console.contains("Uncaught"),
@@ -90,9 +84,7 @@ fn flagged(report: &Value) -> Vec<String> {
 
 #[test]
 fn check_passes_another_sample_and_flags_exactly_the_shifted_columns() {
-    let dir = workdir("check");
-    ok(&lore(&dir, &["init", "checked", "--sample-rows", "200000"]));
-    let root = dir.join("checked");
+    let root = sample_project("checked", 200000);
     // Fitted on the first half of the table; the second half is another sample of it.
     let fitted = ok_json(&lore(
         &root,
@@ -209,9 +201,7 @@ fn check_passes_another_sample_and_flags_exactly_the_shifted_columns() {
 
 #[test]
 fn fit_check_refuses_an_extract_whose_column_vanished_naming_it() {
-    let dir = workdir("fit-check");
-    ok(&lore(&dir, &["init", "vanished", "--sample-rows", "3000"]));
-    let root = dir.join("vanished");
+    let root = sample_project("vanished", 3000);
     let first = lore(&root, &["fit", MODEL, "--check", "--json"]);
     holds(
         &String::from_utf8_lossy(&first.stderr),
@@ -230,5 +220,59 @@ fn fit_check_refuses_an_extract_whose_column_vanished_naming_it() {
             "column `sessions_30d` is missing",
             "without --check",
         ],
+    );
+}
+
+#[test]
+fn a_fitting_from_before_profiles_gets_one_from_lore_profile() {
+    let root = sample_project("unprofiled", 3000);
+    let fitted = ok_json(&lore(&root, &["fit", MODEL, "--json"]));
+    let id = fitted["fitting_id"].as_str().unwrap();
+    // As an older Lore left it: no profile, and a manifest without one.
+    let dir = root.join("models").join(MODEL).join(id);
+    std::fs::remove_file(dir.join("profile.json")).unwrap();
+    let text = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let mut manifest: Value = serde_json::from_str(&text).unwrap();
+    manifest["files"]
+        .as_object_mut()
+        .unwrap()
+        .remove("profile.json");
+    put(&dir, "manifest.json", manifest.to_string());
+    ok(&lore(
+        &root,
+        &["extract", "users", "-p", "limit=3000", "-o", "rows.csv"],
+    ));
+    let check = ["check", MODEL, "--input", "rows.csv"];
+    refuses(
+        &root,
+        &check,
+        &["has no data profile", &format!("`lore profile {id}`")],
+    );
+
+    prints(
+        &root,
+        &["profile", id],
+        &["Profiled 3000 rows", id, "profile.json"],
+    );
+    let profile: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("profile.json")).unwrap()).unwrap();
+    assert_eq!(profile["rows"], 3000);
+    assert!(
+        profile["scores"]["numbers"]["quantiles"].is_array(),
+        "{profile}"
+    );
+    assert!(!items(&profile["features"]).is_empty());
+    // Sealed again: the fitting loads, and the same rows pass.
+    ok(&lore(&root, &check));
+    refuses(
+        &root,
+        &["profile", id],
+        &["has a profile already", "--force"],
+    );
+    ok(&lore(&root, &["profile", id, "--force"]));
+    refuses(
+        &root,
+        &["profile", "20000101-000000-0000"],
+        &["no fitting `20000101-000000-0000`"],
     );
 }

@@ -19,6 +19,7 @@ mod check;
 mod data;
 mod encoders;
 mod estimators;
+mod feedback;
 mod fit;
 mod generate;
 mod predict;

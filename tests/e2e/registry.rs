@@ -4,9 +4,7 @@ use super::*;
 
 #[test]
 fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
-    let dir = workdir("manifest");
-    ok(&lore(&dir, &["init", "sealed", "--sample-rows", "2000"]));
-    let root = dir.join("sealed");
+    let root = sample_project("sealed", 2000);
     let out: Value = ok_json(&lore(
         &root,
         &["-q", "fit", "SubscribersDeclared", "--json"],
@@ -39,7 +37,7 @@ fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
     refuses(&root, &predict, &["pipeline.json", "SHA-256"]);
 
     // The API skips it, saying why, and serves nothing from it.
-    let log = dir.join("api.stderr");
+    let log = root.join("api.stderr");
     let (server, port) = api_logged(&root, &[], &log);
     let (_, models) = http(port, "GET", "/models", "");
     assert_eq!(models["models"], serde_json::json!([]), "{models}");
@@ -52,12 +50,7 @@ fn a_changed_fitting_file_is_refused_by_name_and_never_served() {
 
 #[test]
 fn promote_rollback_and_history_and_the_api_follows_the_production_alias() {
-    let dir = workdir("registry");
-    ok(&lore(
-        &dir,
-        &["init", "registered", "--sample-rows", "2000"],
-    ));
-    let root = dir.join("registered");
+    let root = sample_project("registered", 2000);
     let a = fit_declared(&root, &[])["fitting_id"].clone();
     let b = fit_declared(&root, &["-p", "max_depth=5"])["fitting_id"].clone();
     let (ida, idb) = (a.as_str().unwrap(), b.as_str().unwrap());

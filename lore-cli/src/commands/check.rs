@@ -6,68 +6,23 @@ use lore_core::check::{ColumnCheck, Report};
 
 pub(super) async fn check(args: CheckArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
     let project = current_project()?;
-    let remote = S3Store::of(&project)
-        .await?
-        .map(|r| r.showing_progress(!args.json));
-    let fitting = models::check::reference(
-        &project,
-        remote.as_ref(),
-        &args.model,
+    let wanted = (
+        args.model.as_str(),
         args.fitting.as_deref(),
+        WhichFitting::Served,
+    );
+    let fitting = match fitting_for(&project, wanted, host, verbose, !args.json).await? {
+        Ok(fitting) => fitting,
+        Err(code) => return Ok(code),
+    };
+    let logged = args.predictions.then_some(Logged::Predictions);
+    let (df, location) = read_rows(
+        &project,
+        &args.model,
+        &args.rows,
+        (Logged::Predictions, logged),
     )
     .await?;
-    let needs = fitting.pipeline.unregistered();
-    if let Some(code) = delegate::hand_over(host, &project, &needs, verbose)? {
-        return Ok(code);
-    }
-    let (df, location) = match (&args.input, &args.extract) {
-        (Some(path), _) => (files::read(path)?, path.display().to_string()),
-        (None, Some(name)) => {
-            let db = Database::new(&project)?;
-            let options = ReadOptions {
-                cache: Some(false),
-                origin: Origin {
-                    model: Some(args.model.clone()),
-                    site: format!("lore check {}", args.model),
-                },
-            };
-            let df = db
-                .connection(&args.connection)?
-                .read(name, &typed_params(&args.params)?, &options)
-                .await?;
-            (df, format!("extract {name}"))
-        }
-        (None, None) if args.predictions => {
-            let since = match &args.since {
-                Some(text) => Some(
-                    prediction_log::parse_since(text, chrono::Utc::now())
-                        .map_err(|e| anyhow::anyhow!("--since: {e}"))?,
-                ),
-                None => None,
-            };
-            let query = prediction_log::Query {
-                model: Some(args.model.clone()),
-                since,
-                limit: None,
-            };
-            let df = prediction_log::inputs(&project, &query).await?;
-            let location = match &args.since {
-                Some(since) => format!("the predictions logged since {since}"),
-                None => "the logged predictions".to_string(),
-            };
-            if df.height() == 0 {
-                bail!(
-                    "no predictions of {} in {location}; `lore api` logs them with \
-                     log_predictions = true in config/api.toml",
-                    args.model
-                );
-            }
-            (df, location)
-        }
-        (None, None) => {
-            bail!("give the new rows with --input FILE, --extract NAME or --predictions")
-        }
-    };
     // The thresholds as the model declares them now, else as it was fitted.
     let catalogue = models::catalogue(rust_models(host), &project.model_sources_dir())?;
     let spec = catalogue
@@ -132,10 +87,10 @@ fn print_report(fitting: &Fitting, location: &str, report: &Report) {
     }
     println!(
         "Dataset drift: {} of {} columns ({:.0}%): {}",
-        report.drifted,
-        report.tested,
-        100.0 * report.drift_share,
-        if report.dataset_drift { "yes" } else { "no" }
+        report.dataset.drifted,
+        report.dataset.tested,
+        100.0 * report.dataset.share,
+        if report.dataset.detected { "yes" } else { "no" }
     );
     for failure in report.problems.iter().chain(&report.drifts) {
         println!("  - {failure}");
@@ -177,4 +132,29 @@ fn print_column(column: &ColumnCheck) {
             "  (quality)"
         }
     );
+}
+
+pub(super) async fn profile(args: ProfileArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
+    let project = current_project()?;
+    let fitting = models::reproduce::locate(&project, &args.fitting)?;
+    let needs = fitting.pipeline.unregistered();
+    if let Some(code) = delegate::hand_over(host, &project, &needs, verbose)? {
+        return Ok(code);
+    }
+    let (profile, same_rows) = fitting.profile_again(&project, args.force).await?;
+    println!(
+        "Profiled {} rows of {} for fitting {} of {}: {}",
+        profile.rows,
+        fitting.spec.pipeline.extract.sql,
+        fitting.id,
+        fitting.model,
+        fitting.dir.join(models::fitting::PROFILE_FILE).display()
+    );
+    if !same_rows {
+        eprintln!(
+            "warning: the extract gave another number of rows than the fit read: the table changed \
+             since, and the profile describes its rows as they are now"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

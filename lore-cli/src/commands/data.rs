@@ -78,50 +78,10 @@ pub(super) async fn sql(args: SqlArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) async fn predictions(args: PredictionsArgs) -> Result<ExitCode> {
+pub(super) async fn predictions(args: LoggedArgs) -> Result<ExitCode> {
     let project = current_project()?;
-    let since = match &args.since {
-        Some(text) => Some(
-            prediction_log::parse_since(text, chrono::Utc::now())
-                .map_err(|m| anyhow::anyhow!("--since: {m}"))?,
-        ),
-        None => None,
-    };
-    let export = args.export.is_some();
-    let query = prediction_log::Query {
-        model: args.model.clone(),
-        since,
-        limit: (!export && args.limit > 0).then_some(args.limit),
-    };
+    let query = listed(&args)?;
     let mut df = prediction_log::read(&project, &query).await?;
-    match &args.export {
-        Some(path) => {
-            files::write(&mut df, path)?;
-            eprintln!("Wrote {} predictions to {}", df.height(), path.display());
-        }
-        None if df.height() == 0 => eprintln!(
-            "No predictions logged{}; set log_predictions = true in config/api.toml and restart \
-             `lore api` to log them",
-            args.model
-                .as_deref()
-                .map(|m| format!(" for {m}"))
-                .unwrap_or_default()
-        ),
-        None => print_predictions(&df)?,
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// One line a logged prediction, newest first; the inputs are left to --export.
-pub(super) fn print_predictions(df: &DataFrame) -> Result<()> {
-    let text = |name: &str| -> Result<Vec<String>> {
-        let column = df.column(name)?.cast(&polars::prelude::DataType::String)?;
-        Ok(column
-            .str()?
-            .iter()
-            .map(|v| v.unwrap_or("null").to_string())
-            .collect())
-    };
     let columns = [
         ("predicted_at", "PREDICTED AT"),
         ("model", "MODEL"),
@@ -131,6 +91,46 @@ pub(super) fn print_predictions(df: &DataFrame) -> Result<()> {
         ("latency_ms", "MS"),
         ("prediction_id", "PREDICTION ID"),
     ];
+    let none = "No predictions logged; set log_predictions = true in config/api.toml and restart \
+                `lore api` to log them";
+    show_logged(&mut df, &args, ("predictions", none), &columns)
+}
+
+/// The query of the rows `args` lists: `--limit` of them unless they are exported.
+pub(super) fn listed(args: &LoggedArgs) -> Result<prediction_log::Query> {
+    let limit = (args.export.is_none() && args.limit > 0).then_some(args.limit);
+    rows::logged_query(args.model.as_deref(), args.since.as_deref(), limit)
+}
+
+/// Writes `df` to `--export`, or shows its `columns` (name, title) one line a row; `what` names
+/// the rows, and says what to do where there are none.
+pub(super) fn show_logged(
+    df: &mut DataFrame,
+    args: &LoggedArgs,
+    (what, none): (&str, &str),
+    columns: &[(&str, &str)],
+) -> Result<ExitCode> {
+    match &args.export {
+        Some(path) => {
+            files::write(df, path)?;
+            eprintln!("Wrote {} {what} to {}", df.height(), path.display());
+        }
+        None if df.height() == 0 => eprintln!("{none}"),
+        None => print_table(df, columns)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line a row of `df`: its `columns` (name, title), padded; the rest is left to --export.
+fn print_table(df: &DataFrame, columns: &[(&str, &str)]) -> Result<()> {
+    let text = |name: &str| -> Result<Vec<String>> {
+        let column = df.column(name)?.cast(&polars::prelude::DataType::String)?;
+        Ok(column
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or("null").to_string())
+            .collect())
+    };
     let values = columns
         .iter()
         .map(|(name, _)| text(name))

@@ -46,7 +46,9 @@ async fn check_first(project: &Project, spec: &models::ModelSpec) -> Result<Opti
         );
         return Ok(None);
     }
-    let fitting = models::check::reference(project, remote.as_ref(), &spec.name, None).await?;
+    let production =
+        aliases::holder(project, remote.as_ref(), &spec.name, aliases::PRODUCTION).await?;
+    let fitting = store::load(project, remote.as_ref(), &spec.name, production.as_deref()).await?;
     Ok(Some(CheckFirst {
         fitting: format!("{} of {}", fitting.id, fitting.model),
         reference: fitting.profile()?,
@@ -54,38 +56,46 @@ async fn check_first(project: &Project, spec: &models::ModelSpec) -> Result<Opti
     }))
 }
 
-pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<ExitCode> {
-    let project = current_project()?;
-    let catalogue = models::catalogue(rust_models(&host), &project.model_sources_dir())?;
-    let Some(Entry { spec, source }) = catalogue
-        .iter()
-        .find(|e| e.spec.name == args.model)
-        .cloned()
-    else {
-        let needs = [format!("Rust model {}", args.model)];
-        if let Some(code) = delegate::hand_over(&host, &project, &needs, verbose)? {
-            return Ok(code);
+/// The model `name` of the project, or the exit code of the project's binary where the model is
+/// one of its Rust models, or needs code of its own, that this `lore` lacks.
+pub(super) fn model_entry(
+    project: &Project,
+    name: &str,
+    host: &Host,
+    verbose: bool,
+) -> Result<std::result::Result<Entry, ExitCode>> {
+    let catalogue = models::catalogue(rust_models(host), &project.model_sources_dir())?;
+    let Some(entry) = catalogue.iter().find(|e| e.spec.name == name).cloned() else {
+        let needs = [format!("Rust model {name}")];
+        if let Some(code) = delegate::hand_over(host, project, &needs, verbose)? {
+            return Ok(Err(code));
         }
         return Err(lore_core::Error::UnknownModel {
-            name: args.model,
+            name: name.to_string(),
             known: catalogue.iter().map(|e| e.spec.name.clone()).collect(),
         }
         .into());
     };
-    match &source {
-        Source::Declared(path) => {
-            tracing::info!(
-                "fitting {} declared in {} inside this process: no cargo build",
-                spec.name,
-                path.display()
-            )
-        }
-        Source::Rust => tracing::info!("fitting {} compiled into this binary", spec.name),
+    match &entry.source {
+        Source::Declared(path) => tracing::info!(
+            "fitting {name} declared in {} inside this process: no cargo build",
+            path.display()
+        ),
+        Source::Rust => tracing::info!("fitting {name} compiled into this binary"),
     }
-    let needs = spec.pipeline.unregistered();
-    if let Some(code) = delegate::hand_over(&host, &project, &needs, verbose)? {
-        return Ok(code);
+    let needs = entry.spec.pipeline.unregistered();
+    match delegate::hand_over(host, project, &needs, verbose)? {
+        Some(code) => Ok(Err(code)),
+        None => Ok(Ok(entry)),
     }
+}
+
+pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<ExitCode> {
+    let project = current_project()?;
+    let Entry { spec, source } = match model_entry(&project, &args.model, &host, verbose)? {
+        Ok(entry) => entry,
+        Err(code) => return Ok(code),
+    };
     let spec = models::params::apply(&spec, &args.params)?;
     let search = match args.search {
         Some(trials) => Some(models::SearchOptions {
@@ -120,6 +130,7 @@ pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -
             force: args.force,
             tags,
             check,
+            rows: None,
         },
     )
     .await;

@@ -21,8 +21,9 @@ use polars::prelude::DataFrame;
 
 use crate::args::{
     ApiArgs, CacheCommand, CheckArgs, Cli, Command, DataCommand, EvaluateArgs, ExtractArgs,
-    FitArgs, FittingRows, GenerateCommand, InitArgs, JsonArgs, ModelsArgs, ModelsCommand,
-    PredictArgs, PredictionsArgs, ReproduceArgs, RunSelection, RunsArgs, RunsCommand, SqlArgs,
+    FeedbackAddArgs, FeedbackArgs, FeedbackCommand, FitArgs, FittingRows, GenerateCommand,
+    InitArgs, JsonArgs, LoggedArgs, ModelsArgs, ModelsCommand, PredictArgs, ProfileArgs,
+    ReproduceArgs, RetrainArgs, RowsFrom, RunSelection, RunsArgs, RunsCommand, SqlArgs,
     TableFormat,
 };
 use crate::{build_info, delegate, Host};
@@ -30,19 +31,23 @@ use crate::{build_info, delegate, Host};
 mod api;
 mod check;
 mod data;
+mod feedback;
 mod fit;
 mod generate;
 mod predict;
 mod registry;
+mod rows;
 mod runs;
 
 use api::*;
 use check::*;
 use data::*;
+use feedback::*;
 use fit::*;
 use generate::*;
 use predict::*;
 use registry::*;
+use rows::{read_rows, Logged};
 use runs::*;
 
 /// Runs the parsed command.
@@ -76,7 +81,14 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
         }) => list_models(JsonArgs { json }, host, verbose),
         Command::Runs(args) => runtime.block_on(runs(args)),
         Command::Predictions(args) => runtime.block_on(predictions(args)),
+        Command::Feedback(FeedbackArgs {
+            command: Some(FeedbackCommand::Add(args)),
+            ..
+        }) => runtime.block_on(add_feedback(args)),
+        Command::Feedback(FeedbackArgs { list, .. }) => runtime.block_on(list_feedback(list)),
+        Command::Retrain(args) => runtime.block_on(retrain(args, &host, verbose, quiet)),
         Command::Reproduce(args) => runtime.block_on(reproduce(args, quiet)),
+        Command::Profile(args) => runtime.block_on(profile(args, &host, verbose)),
         Command::Extract(args) => runtime.block_on(extract(args)),
         Command::Sql(args) => runtime.block_on(sql(args)),
         Command::Data(DataCommand::Convert {

@@ -9,7 +9,6 @@ use plotters::prelude::*;
 
 use super::{ColumnCheck, Report};
 use crate::error::{Error, Result};
-use crate::profile::Profile;
 
 /// What the page says it checked.
 pub struct Heading<'a> {
@@ -30,8 +29,8 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// The page of `report`, with the reference distributions of `profile`.
-pub fn html(heading: &Heading, report: &Report, profile: &Profile) -> Result<String> {
+/// The page of `report`.
+pub fn html(heading: &Heading, report: &Report) -> Result<String> {
     let mut page = String::new();
     let verdict = if report.passed() { "passed" } else { "failed" };
     let _ = write!(
@@ -51,10 +50,10 @@ pub fn html(heading: &Heading, report: &Report, profile: &Profile) -> Result<Str
         input = escape(heading.input),
         fitting = escape(heading.fitting),
         reference = report.reference_rows,
-        drifted = report.drifted,
-        tested = report.tested,
-        share = 100.0 * report.drift_share,
-        dataset = if report.dataset_drift { ": the dataset drifted" } else { "" },
+        drifted = report.dataset.drifted,
+        tested = report.dataset.tested,
+        share = 100.0 * report.dataset.share,
+        dataset = if report.dataset.detected { ": the dataset drifted" } else { "" },
     );
     let failures: Vec<&String> = report.problems.iter().chain(&report.drifts).collect();
     if !failures.is_empty() {
@@ -118,32 +117,12 @@ pub fn html(heading: &Heading, report: &Report, profile: &Profile) -> Result<Str
         page.push_str("<h2>Drifted columns: training (grey) and now (red)</h2>\n");
     }
     for column in drifted {
-        let reference = profile
-            .columns
-            .iter()
-            .chain(&profile.scores)
-            .find(|c| c.name == column.name);
-        let bars = match (
-            reference.and_then(|r| r.numbers.as_ref()),
-            &column.histogram,
-            &column.categories,
-        ) {
-            (Some(numbers), Some(now), _) => numbers
-                .histogram
-                .shares
-                .iter()
-                .zip(&now.shares)
-                .zip(numbers.histogram.edges.windows(2))
-                .map(|((before, now), edges)| (format!("{:.3}", edges[0]), *before, *now))
-                .collect(),
-            (_, _, Some(categories)) => categories.clone(),
-            _ => Vec::new(),
-        };
+        let bars = &column.bars;
         let _ = writeln!(
             page,
             "<figure class=\"chart\" data-column=\"{}\">{}<figcaption>{}</figcaption></figure>",
             escape(&column.name),
-            chart(&column.name, &bars)?,
+            chart(&column.name, bars)?,
             escape(&column.name)
         );
     }

@@ -72,7 +72,7 @@ fn unchanged_rows_pass_and_known_shifts_are_flagged_exactly() {
             same.drifts
         );
         assert_eq!(flagged(&same), Vec::<&str>::new());
-        assert_eq!((same.drifted, same.tested), (0, 4));
+        assert_eq!((same.dataset.drifted, same.dataset.tested), (0, 4));
         let amount = &same.columns[0];
         assert_eq!(amount.drift.as_ref().unwrap().test, numbers);
         assert_eq!(same.columns[1].drift.as_ref().unwrap().test, categories);
@@ -101,7 +101,7 @@ fn unchanged_rows_pass_and_known_shifts_are_flagged_exactly() {
             &shifted.problems.join("\n"),
             &["`score`", "nulls", "`city`", "never seen"],
         );
-        assert!(shifted.dataset_drift, "2 of 4 columns is half");
+        assert!(shifted.dataset.detected, "2 of 4 columns is half");
     }
 }
 

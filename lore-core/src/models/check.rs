@@ -5,16 +5,21 @@
 use std::path::Path;
 
 use polars::prelude::*;
+use rand::SeedableRng;
 
-use super::fitting::{read_json, Fitting, PROFILE_FILE};
-use super::store::{self, S3Store};
-use super::{aliases, runs, ModelSpec};
+use super::fitting::{read_json, write_compact_json, Fitting, PROFILE_FILE};
+use super::prepare::{profile_whole, read_whole};
+use super::{manifest, runs, ModelSpec};
 use crate::check::page::Heading;
 use crate::check::{self, Policy, Report};
 use crate::env::{toml_message, Project};
 use crate::error::{Error, Result};
-use crate::profile::Profile;
+use crate::profile::{self as profiles, FeatureProfiler, Profile};
 use crate::tracking::{self, Run};
+
+/// Rows the model scores for the drift of its scores, at most: a uniform sample of as many rows
+/// as the profile keeps numbers of a column to know its distribution.
+const SCORED_ROWS: usize = profiles::SAMPLE;
 
 /// The project's checks file, the thresholds of every model without a `[checks]` table.
 pub const CHECKS_FILE: &str = "checks.toml";
@@ -43,7 +48,7 @@ pub fn saved_profile(dir: &Path, model: &str) -> Result<Profile> {
         let id = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         return Err(Error::Fitting(format!(
             "{}: fitting {id} of {model} has no data profile (it was fitted before Lore kept \
-             one); fit the model again to check new data against it",
+             one); `lore profile {id}` makes one from its extract, or fit the model again",
             dir.display()
         )));
     }
@@ -51,6 +56,40 @@ pub fn saved_profile(dir: &Path, model: &str) -> Result<Profile> {
 }
 
 impl Fitting {
+    /// Makes the fitting's profile again from its extract, read whole with the parameters it
+    /// was fitted with, and saves it, the manifest sealed again over it: for fittings made
+    /// before Lore kept one. Refuses a fitting whose files no longer match their manifest, and
+    /// (unless `replace`) one that has a profile. Gives the profile and whether the extract
+    /// gave as many rows as the fit read (a table that changed since is profiled as it is now).
+    pub async fn profile_again(&self, project: &Project, replace: bool) -> Result<(Profile, bool)> {
+        let sealed = manifest::verify(&self.dir)?;
+        if !replace && self.dir.join(PROFILE_FILE).is_file() {
+            return Err(Error::Fitting(format!(
+                "{}: fitting {} of {} has a profile already; --force makes it again",
+                self.dir.display(),
+                self.id,
+                self.model
+            )));
+        }
+        let spec = &self.spec;
+        let df = read_whole(project, spec, format!("lore profile {}", self.id)).await?;
+        let stats = &self.stats;
+        let same_rows = df.height() == stats.train.rows + stats.validation.rows + stats.test.rows;
+        let mut profile = profile_whole(&df)?;
+        let test = spec.pipeline.test_rows(&df)?;
+        let x = self.pipeline.prepare(test, "the extract's test rows")?;
+        let mut features = FeatureProfiler::new(&self.pipeline.features);
+        features.update(&x);
+        profile.features = features.finish();
+        let predicted = self.estimator.predict(&x)?;
+        profile.scores = profiles::scores(&predicted, self.pipeline.output.task());
+        write_compact_json(&self.dir, PROFILE_FILE, &profile)?;
+        if let Some(sealed) = sealed {
+            manifest::write(&self.dir, &sealed.provenance)?;
+        }
+        Ok((profile, same_rows))
+    }
+
     /// The reference profile of the data this fitting learned from.
     pub fn profile(&self) -> Result<Profile> {
         saved_profile(&self.dir, &self.model)
@@ -83,7 +122,7 @@ impl Fitting {
                 fitting: &self.id,
                 input: location,
             };
-            let html = check::page::html(&heading, &report, &profile)?;
+            let html = check::page::html(&heading, &report)?;
             std::fs::write(path, html).map_err(|e| Error::io(path, e))?;
             run.store("artifacts.report", path.display().to_string())?;
         }
@@ -91,13 +130,28 @@ impl Fitting {
         Ok((report, run))
     }
 
-    /// The model's score of each row (a multi-class model's highest probability); `None` where
-    /// an input is missing or the rows cannot be predicted, which the check reports itself.
+    /// The model's score of each row (a multi-class model's highest probability), of a uniform
+    /// sample of [`SCORED_ROWS`] where there are more; `None` where an input is missing or the
+    /// rows cannot be predicted, which the check reports itself.
     fn scores(&self, df: &DataFrame, location: &str) -> Option<Vec<f64>> {
         if self.inputs().iter().any(|c| df.column(c).is_err()) {
             return None;
         }
-        match self.predict(df.clone(), location, false) {
+        let sample = match df.height() > SCORED_ROWS {
+            false => Ok(df.clone()),
+            true => {
+                let mut rng = rand_pcg::Pcg64::seed_from_u64(0);
+                let mut rows: Vec<IdxSize> =
+                    rand::seq::index::sample(&mut rng, df.height(), SCORED_ROWS)
+                        .into_iter()
+                        .map(|r| r as IdxSize)
+                        .collect();
+                rows.sort_unstable();
+                df.take(&IdxCa::from_vec("rows".into(), rows))
+                    .map_err(Error::from)
+            }
+        };
+        match sample.and_then(|rows| self.predict(rows, location, false)) {
             Ok(p) => Some(
                 p.values
                     .chunks(p.task.width().max(1))
@@ -110,19 +164,4 @@ impl Fitting {
             }
         }
     }
-}
-
-/// The fitting new rows of `model` are checked against: the one `wanted` names, else the
-/// production alias's holder, else the latest (pulled from `remote` where only it has it).
-pub async fn reference(
-    project: &Project,
-    remote: Option<&S3Store>,
-    model: &str,
-    wanted: Option<&str>,
-) -> Result<Fitting> {
-    let production = match wanted {
-        Some(_) => None,
-        None => aliases::holder(project, remote, model, "production").await?,
-    };
-    store::load(project, remote, model, wanted.or(production.as_deref())).await
 }

@@ -18,7 +18,7 @@ use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::estimators::FittedEstimator;
 use crate::matrix::Matrix;
-use crate::metrics::{self, SplitStats, Stats};
+use crate::metrics::{self, Metric, SplitStats, Stats};
 use crate::pipelines::{FittedPipeline, ENCODING_VERSION};
 use crate::rows::{RowPlan, Rows};
 use crate::tracking::{self, Run};
@@ -256,14 +256,19 @@ impl Fitting {
         df: DataFrame,
         location: &str,
     ) -> Result<(SplitStats, Run)> {
-        let stats = self.score(df, location)?;
+        let stats = self.score(df, location, self.stats.scoring)?;
         let run = runs::evaluation(self, location, &stats)?;
         tracking::record(project, std::slice::from_ref(&run)).await?;
         Ok((stats, run))
     }
 
-    /// The metrics of this fitting on labelled rows.
-    fn score(&self, df: DataFrame, location: &str) -> Result<SplitStats> {
+    /// The metrics of this fitting on labelled rows, `scoring` among them.
+    pub(super) fn score(
+        &self,
+        df: DataFrame,
+        location: &str,
+        scoring: Metric,
+    ) -> Result<SplitStats> {
         let column = self.pipeline.output.column();
         if !column.is_empty() && df.column(column).is_err() {
             return Err(Error::MissingColumn {
@@ -275,12 +280,7 @@ impl Fitting {
         }
         let labels = self.pipeline.output.labels(&df)?;
         let p = self.predict(df, location, false)?;
-        Ok(metrics::evaluate(
-            p.task,
-            self.stats.scoring,
-            &labels,
-            &p.values,
-        ))
+        Ok(metrics::evaluate(p.task, scoring, &labels, &p.values))
     }
 
     /// The SHAP contributions of every row of `x`, toward the predicted class of a multi-class

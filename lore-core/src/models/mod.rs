@@ -12,6 +12,7 @@ mod predictions;
 mod prepare;
 pub use predictions::{Contributions, Predictions};
 pub mod reproduce;
+pub mod retrain;
 mod runs;
 pub mod search;
 pub mod store;

@@ -10,10 +10,11 @@ use polars::prelude::*;
 use super::ModelSpec;
 use crate::check::{self, Policy};
 use crate::encoders::{FittedEncoder, OutputState};
+use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::estimators::{InMemory, LabelledBatches};
 use crate::frame;
-use crate::io::{Extract, Origin, ProjectConnection, ReadOptions};
+use crate::io::{Database, Extract, Origin, ProjectConnection, ReadOptions};
 use crate::metrics::Timings;
 use crate::pipelines::{EncodedSplits, FittedPipeline, Matrix, ENCODING_VERSION};
 use crate::profile::{self, Profile, Profiler};
@@ -63,7 +64,7 @@ fn profile_key(encoding_key: &str) -> String {
 }
 
 /// The profile of `df`, with its share of duplicate rows.
-fn profile_whole(df: &DataFrame) -> Result<Profile> {
+pub(super) fn profile_whole(df: &DataFrame) -> Result<Profile> {
     let mut profiler = Profiler::default();
     profiler.update(df)?;
     let mut profile = profiler.finish();
@@ -148,14 +149,7 @@ pub(super) async fn prepare_whole(
         extract.path.display()
     );
 
-    if let Some(check_first) = check_first {
-        check_first.refuse_broken(&df, &spec.pipeline.extract.sql)?;
-    }
-    let profile = profile_whole(&df)?;
-
-    progress.stage("transforming and encoding");
-    spec.pipeline.check_columns(&column_names(&df))?;
-    let encoded = spec.pipeline.fit_encode(df, seconds)?;
+    let (encoded, profile) = prepare_rows(spec, df, check_first, progress, seconds)?;
     if let Some(key) = &encoding_key {
         if let Some(frame) = encoded.to_frame()? {
             let json = serde_json::to_string(&profile)
@@ -169,6 +163,44 @@ pub(super) async fn prepare_whole(
         }
     }
     Ok(in_memory(encoded, profile))
+}
+
+/// The rows of `spec`'s extract, read whole with its parameters (through the query cache where
+/// the spec caches it); `site` names the caller in the statement's comment and in errors.
+pub(super) async fn read_whole(
+    project: &Project,
+    spec: &ModelSpec,
+    site: String,
+) -> Result<DataFrame> {
+    let extract = Extract::load(&project.extracts_dir(), &spec.pipeline.extract.sql)?;
+    let options = ReadOptions {
+        cache: Some(spec.pipeline.extract.cache),
+        origin: Origin {
+            model: Some(spec.name.clone()),
+            site,
+        },
+    };
+    Database::new(project)?
+        .connection(&spec.pipeline.extract.connection)?
+        .read_extract(&extract, &spec.pipeline.extract.params, &options)
+        .await
+}
+
+/// Checks (where asked), profiles, transforms, splits and encodes the rows `df` read whole.
+pub(super) fn prepare_rows(
+    spec: &ModelSpec,
+    df: DataFrame,
+    check_first: Option<&CheckFirst>,
+    progress: &Progress,
+    seconds: &mut Timings,
+) -> Result<(EncodedSplits, Profile)> {
+    if let Some(check_first) = check_first {
+        check_first.refuse_broken(&df, &spec.pipeline.extract.sql)?;
+    }
+    let profile = profile_whole(&df)?;
+    progress.stage("transforming and encoding");
+    spec.pipeline.check_columns(&column_names(&df))?;
+    Ok((spec.pipeline.fit_encode(df, seconds)?, profile))
 }
 
 /// Encoded splits held in memory, to read as one batch each.

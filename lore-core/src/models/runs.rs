@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::fitting::Fitting;
 use super::manifest::{self, Provenance};
+use super::retrain::{RetrainOptions, Retrained};
 use super::search::SearchRecord;
 use super::training::FitOptions;
 use super::ModelSpec;
@@ -134,49 +135,52 @@ pub(super) fn trial_runs(
         .collect()
 }
 
-/// The run of an evaluation of `fitting` on `input`, which gave `stats`.
-pub(super) fn evaluation(fitting: &Fitting, input: &str, stats: &SplitStats) -> Result<Run> {
-    let mut run = Run::new(
-        RunKind::Evaluate,
-        &fitting.model,
-        &super::training::new_fitting_id(),
-    );
+/// A run of `kind` about `fitting` on the rows `data` describes, its other keys stored by
+/// `fill`.
+fn about(
+    kind: RunKind,
+    fitting: &Fitting,
+    data: serde_json::Value,
+    fill: impl FnOnce(&mut Run) -> Result<()>,
+) -> Result<Run> {
+    let mut run = Run::new(kind, &fitting.model, &super::training::new_fitting_id());
     run.store("fitting_id", &fitting.id)?;
-    run.store("params", &fitting.spec)?;
-    run.store(
-        "data",
-        serde_json::json!({"input": input, "rows": stats.rows}),
-    )?;
-    run.store("metrics.task", fitting.stats.task)?;
-    run.store("metrics.scoring", fitting.stats.scoring)?;
-    run.store("metrics.input", stats)?;
-    run.store("metrics.test", &fitting.stats.test)?;
+    run.store("data", data)?;
+    fill(&mut run)?;
     run.store("finished_at", chrono::Utc::now().to_rfc3339())?;
     run.store("lore_version", env!("CARGO_PKG_VERSION"))?;
     run.store("artifacts.fitting", fitting.dir.display().to_string())?;
     Ok(run)
 }
 
+/// The run of an evaluation of `fitting` on `input`, which gave `stats`.
+pub(super) fn evaluation(fitting: &Fitting, input: &str, stats: &SplitStats) -> Result<Run> {
+    let data = serde_json::json!({"input": input, "rows": stats.rows});
+    about(RunKind::Evaluate, fitting, data, |run| {
+        run.store("params", &fitting.spec)?;
+        run.store("metrics.task", fitting.stats.task)?;
+        run.store("metrics.scoring", fitting.stats.scoring)?;
+        run.store("metrics.input", stats)?;
+        run.store("metrics.test", &fitting.stats.test)
+    })
+}
+
 /// The run of a check of `fitting`'s profile against the rows of `input`.
 pub(super) fn check(fitting: &Fitting, input: &str, report: &Report) -> Result<Run> {
-    let mut run = Run::new(
-        RunKind::Check,
-        &fitting.model,
-        &super::training::new_fitting_id(),
-    );
-    run.store("fitting_id", &fitting.id)?;
-    run.store(
-        "data",
-        serde_json::json!({"input": input, "rows": report.rows, "reference_rows": report.reference_rows}),
-    )?;
+    let data = serde_json::json!({"input": input, "rows": report.rows, "reference_rows": report.reference_rows});
+    about(RunKind::Check, fitting, data, |run| fill_check(run, report))
+}
+
+/// The metrics and columns of a check's run.
+fn fill_check(run: &mut Run, report: &Report) -> Result<()> {
     run.store(
         "metrics",
         serde_json::json!({
             "passed": report.passed(),
-            "tested": report.tested,
-            "drifted": report.drifted,
-            "drift_share": report.drift_share,
-            "dataset_drift": report.dataset_drift,
+            "tested": report.dataset.tested,
+            "drifted": report.dataset.drifted,
+            "drift_share": report.dataset.share,
+            "dataset_drift": report.dataset.detected,
             "duplicates": report.duplicates,
             "problems": report.problems.len(),
             "missing_columns": report.missing_columns,
@@ -203,9 +207,23 @@ pub(super) fn check(fitting: &Fitting, input: &str, report: &Report) -> Result<R
             .iter()
             .chain(&report.drifts)
             .collect::<Vec<_>>(),
-    )?;
-    run.store("finished_at", chrono::Utc::now().to_rfc3339())?;
-    run.store("lore_version", env!("CARGO_PKG_VERSION"))?;
-    run.store("artifacts.fitting", fitting.dir.display().to_string())?;
-    Ok(run)
+    )
+}
+
+/// The run of a retrain's decision, about its challenger.
+pub(super) fn retrain(retrained: &Retrained, options: &RetrainOptions) -> Result<Run> {
+    let [learned, held_out] = retrained.feedback_rows;
+    let data = serde_json::json!({"feedback_rows": learned, "held_out_feedback_rows": held_out});
+    let challenger = &retrained.challenger;
+    about(RunKind::Retrain, challenger, data, |run| {
+        run.store("params.holdout", options.holdout)?;
+        run.store("params.margin", options.margin)?;
+        run.store("params.promote_if_better", options.promote)?;
+        run.store("champion_id", &retrained.champion)?;
+        run.store("metrics.scoring", retrained.scoring)?;
+        run.store("metrics.test", &retrained.test)?;
+        run.store("metrics.feedback", &retrained.feedback)?;
+        run.store("metrics.wins", retrained.wins)?;
+        run.store("metrics.promoted", retrained.promoted)
+    })
 }

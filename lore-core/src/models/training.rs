@@ -6,10 +6,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use polars::prelude::DataFrame;
+
 use super::fitting::{write_compact_json, PROFILE_FILE};
 use super::fitting::{write_json, Fitting, PARAMS_FILE, PIPELINE_FILE, STATS_FILE};
 use super::manifest::Provenance;
-use super::prepare::{prepare_streamed, prepare_whole, CheckFirst, Prepared, Streaming};
+use super::prepare::{
+    in_memory, prepare_rows, prepare_streamed, prepare_whole, CheckFirst, Prepared, Streaming,
+};
 use super::runs::{fit_run, trial_runs, RunData};
 use super::search::{self, SearchOptions, Trained, SEARCH_FILE};
 use super::{export, fingerprint, manifest, ModelSpec};
@@ -45,6 +49,9 @@ pub struct FitOptions {
     pub tags: BTreeMap<String, String>,
     /// Check the extract's rows against a fitting's profile first, refusing broken ones.
     pub check: Option<CheckFirst>,
+    /// The rows to learn from instead of the extract's, read whole (`lore retrain`: the
+    /// extract's and the annotated feedback's).
+    pub rows: Option<DataFrame>,
 }
 
 /// What [`fit`] gives: the fitting, its run, and whether an earlier identical fit was reused.
@@ -150,8 +157,13 @@ pub async fn fit(project: &Project, spec: &ModelSpec, options: &FitOptions) -> R
         mut profile,
         splits,
         spill,
-    } = match spec.pipeline.extract.batch_rows {
-        None => {
+    } = match (&options.rows, spec.pipeline.extract.batch_rows) {
+        (Some(df), _) => {
+            let (encoded, profile) =
+                prepare_rows(spec, df.clone(), check_first, &progress, &mut seconds)?;
+            in_memory(encoded, profile)
+        }
+        (None, None) => {
             prepare_whole(
                 spec,
                 &connection,
@@ -163,7 +175,7 @@ pub async fn fit(project: &Project, spec: &ModelSpec, options: &FitOptions) -> R
             )
             .await?
         }
-        Some(rows) => {
+        (None, Some(rows)) => {
             let spill_dir = project
                 .data_dir()
                 .join("cache")

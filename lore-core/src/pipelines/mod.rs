@@ -273,6 +273,19 @@ impl PipelineSpec {
     }
 }
 
+impl PipelineSpec {
+    /// The rows of `df` (raw, as the extract gives them) that [`PipelineSpec::fit_encode`] holds
+    /// out as test rows, as they are: what two fittings of this pipeline are compared on.
+    pub fn test_rows(&self, df: &DataFrame) -> Result<DataFrame> {
+        let mut transformed = df.clone();
+        self.transform(&mut transformed)?;
+        let transformed = transformed.select(self.encoded_columns())?;
+        let splits = self.split.rows(&transformed, &self.output)?;
+        let test = IdxCa::from_vec("test".into(), splits.test);
+        Ok(df.take(&test)?)
+    }
+}
+
 /// How many rows, from the first, the kinds of the raw input columns are found from.
 pub const KIND_ROWS: usize = 1000;
 

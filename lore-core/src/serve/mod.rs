@@ -14,6 +14,7 @@
 
 mod auth;
 mod errors;
+mod feedback;
 mod metrics;
 mod mlflow;
 mod openapi;
@@ -434,6 +435,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(prometheus))
         .route("/models", get(models))
         .route("/models/{name}/predict", post(predict))
+        .route("/models/{name}/feedback", post(feedback::feedback))
         .route(
             "/models/{name}/versions/{version}/predict",
             post(predict_version),

@@ -141,6 +141,14 @@ pub(super) async fn openapi(State(state): State<ApiState>) -> Json<Value> {
             format!("/models/{name}/versions/{{version}}/predict"),
             versioned,
         );
+        paths.insert(format!("/models/{name}/feedback"), json!({"post": {
+            "summary": format!("The true {} of predictions of {name} (by their prediction_ids) or of records", f.pipeline.output.column()),
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+                "description": "{\"prediction_id\": …, \"label\": …}, {\"record\": {…}, \"label\": …}, or {\"feedback\": [those]}; \"by\" names who sends them"}}}},
+            "responses": {"200": {"description": "how many were stored: {\"model\": …, \"stored\": N}"},
+                "400": {"description": "a malformed item, or a prediction id the log does not hold"},
+                "404": {"description": "no such model served"}},
+        }}));
         paths.insert(format!("/v2/models/{name}/infer"), v2_route(s));
         paths.insert(
             format!("/v2/models/{name}"),

@@ -286,29 +286,47 @@ pub struct Query {
 /// The logged predictions `query` asks for, newest first, one row each: id, model, fitting,
 /// request, time, latency, and the inputs, prediction and probability as JSON text.
 pub async fn read(project: &Project, query: &Query) -> Result<DataFrame> {
-    let connection = tracking::open(project).await?;
-    let mut sql = String::from(
-        "SELECT prediction_id, model, fitting_id, request_id, predicted_at, latency_ms, inputs, \
-         prediction, probability FROM predictions WHERE predicted_at >= :since",
-    );
+    const SELECT: &str = "SELECT prediction_id, model, fitting_id, request_id, predicted_at, \
+                          latency_ms, inputs, prediction, probability FROM predictions";
+    newest(
+        project,
+        SELECT,
+        ["predicted_at", "model", "prediction_id"],
+        query,
+        "lore predictions",
+    )
+    .await
+}
+
+/// The rows of `select` (a query of the metadata database without WHERE) that `query` asks for,
+/// newest first: `columns` name the time, the model and the key that orders rows of one time.
+pub(crate) async fn newest(
+    project: &Project,
+    select: &str,
+    [time, model, key]: [&str; 3],
+    query: &Query,
+    site: &str,
+) -> Result<DataFrame> {
+    let mut sql = format!("{select} WHERE {time} >= :since");
     let since = query
         .since
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
         .unwrap_or_default();
     let mut params = BTreeMap::from([("since".to_string(), json!(since))]);
-    if let Some(model) = &query.model {
-        sql.push_str(" AND model = :model");
-        params.insert("model".into(), json!(model));
+    if let Some(name) = &query.model {
+        sql.push_str(&format!(" AND {model} = :model"));
+        params.insert("model".into(), json!(name));
     }
-    sql.push_str(" ORDER BY predicted_at DESC, prediction_id DESC");
+    sql.push_str(&format!(" ORDER BY {time} DESC, {key} DESC"));
     if let Some(limit) = query.limit {
         sql.push_str(" LIMIT :limit");
         params.insert("limit".into(), json!(limit));
     }
     let origin = Origin {
         model: query.model.clone(),
-        site: "lore predictions".into(),
+        site: site.into(),
     };
+    let connection = tracking::open(project).await?;
     let read = connection.query_frame(&sql, &params, &origin).await;
     connection.close().await;
     read
@@ -319,9 +337,15 @@ pub async fn read(project: &Project, query: &Query) -> Result<DataFrame> {
 pub async fn inputs(project: &Project, query: &Query) -> Result<DataFrame> {
     let logged = read(project, query).await?;
     let texts = crate::frame::text(&logged, "inputs", "the logged predictions' inputs")?;
+    records(texts.iter().flatten(), "the logged predictions' inputs")
+}
+
+/// One row for each JSON object of `records`, a column for each of their keys, as polars reads
+/// JSON lines; `what` names them in errors.
+pub(crate) fn records<'a>(records: impl Iterator<Item = &'a str>, what: &str) -> Result<DataFrame> {
     let mut lines = String::new();
-    for text in texts.iter().flatten() {
-        lines.push_str(text);
+    for record in records {
+        lines.push_str(record);
         lines.push('\n');
     }
     if lines.is_empty() {
@@ -331,7 +355,7 @@ pub async fn inputs(project: &Project, query: &Query) -> Result<DataFrame> {
     polars::prelude::JsonReader::new(std::io::Cursor::new(lines.into_bytes()))
         .with_json_format(polars::prelude::JsonFormat::JsonLines)
         .finish()
-        .map_err(|e| Error::Data(format!("the logged predictions' inputs: {e}")))
+        .map_err(|e| Error::Data(format!("{what}: {e}")))
 }
 
 /// A moment given as an age (`30m`, `2h`, `7d`, `90s`, `1w`) before `now`, or as a date or

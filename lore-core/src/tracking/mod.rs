@@ -30,6 +30,8 @@ pub enum RunKind {
     Trial,
     /// A check of new data against a fitting's profile (`lore check`).
     Check,
+    /// A challenger fitted with feedback, scored against the served fitting (`lore retrain`).
+    Retrain,
 }
 
 crate::choices::choices!(RunKind by "kind" as "a kind of run" {
@@ -37,6 +39,7 @@ crate::choices::choices!(RunKind by "kind" as "a kind of run" {
     Evaluate => "evaluate",
     Trial => "trial",
     Check => "check",
+    Retrain => "retrain",
 });
 
 /// One run: a JSON document with at least `run_id`, `kind`, `model` and `started_at`.
