@@ -15,8 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::io::{Connection, Origin};
-use crate::serve::prediction_log;
-use crate::tracking;
+use crate::tracking::{self, logged};
 
 /// Items one call takes at most.
 pub const MAX_ITEMS: usize = 10_000;
@@ -210,21 +209,17 @@ async fn inputs_of(
 /// The feedback `query` asks for (its `limit` newest first), one row each: id, model,
 /// prediction id, the fitting that made the prediction and what it said, the label, who sent
 /// it and when, and the inputs, with the JSON values as text.
-pub async fn read(project: &Project, query: &prediction_log::Query) -> Result<DataFrame> {
+pub async fn read(project: &Project, query: &logged::Query) -> Result<DataFrame> {
     const SELECT: &str = "SELECT f.feedback_id, f.model, f.prediction_id, p.fitting_id, \
                           p.prediction, f.label, f.sent_by, f.sent_at, f.inputs FROM feedback f \
                           LEFT JOIN predictions p ON p.prediction_id = f.prediction_id";
     let columns = ["f.sent_at", "f.model", "f.feedback_id"];
-    prediction_log::newest(project, SELECT, columns, query, "lore feedback").await
+    logged::newest(project, SELECT, columns, query, "lore feedback").await
 }
 
 /// The annotated rows `query` asks for as a model reads them: each row's inputs with its label
 /// in the column `label` (the column the model predicts), and its `feedback_id`.
-pub async fn labelled(
-    project: &Project,
-    query: &prediction_log::Query,
-    label: &str,
-) -> Result<DataFrame> {
+pub async fn labelled(project: &Project, query: &logged::Query, label: &str) -> Result<DataFrame> {
     let feedback = read(project, query).await?;
     if feedback.height() == 0 {
         return Ok(DataFrame::empty());
@@ -245,5 +240,5 @@ pub async fn labelled(
         row.insert("feedback_id".into(), json!(id));
         lines.push(Value::Object(row).to_string());
     }
-    prediction_log::records(lines.iter().map(String::as_str), "the feedback's rows")
+    logged::records(lines.iter().map(String::as_str), "the feedback's rows")
 }

@@ -97,7 +97,7 @@ pub(super) async fn predictions(args: LoggedArgs) -> Result<ExitCode> {
 }
 
 /// The query of the rows `args` lists: `--limit` of them unless they are exported.
-pub(super) fn listed(args: &LoggedArgs) -> Result<prediction_log::Query> {
+pub(super) fn listed(args: &LoggedArgs) -> Result<logged::Query> {
     let limit = (args.export.is_none() && args.limit > 0).then_some(args.limit);
     rows::logged_query(args.model.as_deref(), args.since.as_deref(), limit)
 }

@@ -15,7 +15,7 @@ use lore_core::models::store::{self, S3Store, Store};
 use lore_core::models::{self, aliases, CheckFirst, Entry, FitOptions, Fitted, Fitting, Source};
 use lore_core::project::Component;
 use lore_core::serve::prediction_log;
-use lore_core::tracking::{Filter, Path, Run};
+use lore_core::tracking::{logged, Filter, Path, Run};
 use lore_core::{project, serve, tracking};
 use polars::prelude::DataFrame;
 

@@ -7,15 +7,15 @@ pub(super) fn logged_query(
     model: Option<&str>,
     since: Option<&str>,
     limit: Option<usize>,
-) -> Result<prediction_log::Query> {
+) -> Result<logged::Query> {
     let since = match since {
         Some(text) => Some(
-            prediction_log::parse_since(text, chrono::Utc::now())
+            logged::parse_since(text, chrono::Utc::now())
                 .map_err(|m| anyhow::anyhow!("--since: {m}"))?,
         ),
         None => None,
     };
-    Ok(prediction_log::Query {
+    Ok(logged::Query {
         model: model.map(str::to_string),
         since,
         limit,

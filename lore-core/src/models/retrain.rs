@@ -21,7 +21,7 @@ use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::feedback;
 use crate::metrics::{Metric, SplitStats};
-use crate::serve::prediction_log::Query;
+use crate::tracking::logged::Query;
 use crate::tracking::{self, Run};
 
 /// How to retrain.

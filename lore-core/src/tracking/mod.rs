@@ -4,6 +4,7 @@
 
 pub mod filter;
 pub mod indexes;
+pub mod logged;
 
 use std::collections::BTreeMap;
 use std::path::Path as FsPath;
