@@ -19,8 +19,36 @@ fn newest_xgboost_lib(build_dir: &Path) -> Option<PathBuf> {
         .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
 }
 
+/// The commit Lore is built from (`lore --version`, error reports), and the files that change
+/// when it does, so the build script runs again then; "unknown" outside a git checkout.
+fn git_commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let Some(commit) = git(&["rev-parse", "--short=12", "HEAD"]) else {
+        return "unknown".to_string();
+    };
+    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        let dir = Path::new(&dir);
+        let mut watched = vec![dir.join("HEAD"), dir.join("packed-refs")];
+        watched.extend(git(&["symbolic-ref", "-q", "HEAD"]).map(|head| dir.join(head)));
+        // A missing file would make cargo run this script on every build.
+        for file in watched.iter().filter(|f| f.is_file()) {
+            println!("cargo:rerun-if-changed={}", file.display());
+        }
+    }
+    commit
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rustc-env=LORE_GIT_COMMIT={}", git_commit());
     let Some(out_dir) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
         return;
     };

@@ -7,11 +7,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use lore_core::search::Strategy;
 use lore_core::tracking::RunKind;
 
+mod operate;
+pub use operate::{CompletionsArgs, EnvArgs, GenerateArgs, ReportArgs, TestArgs};
+
 /// Lore: from a SQL extract to a fitted, evaluated, recorded model behind an HTTP endpoint.
 #[derive(Debug, Parser)]
 #[command(
     name = "lore",
-    version,
+    version = crate::build_info::VERSION,
     propagate_version = true,
     after_help = "Start with `lore init NAME`, then `cd NAME && lore fit Subscribers`."
 )]
@@ -57,14 +60,25 @@ pub enum Command {
     /// API keys and JWTs from config/api.toml; SIGHUP reloads fittings. With log_predictions =
     /// true in config/api.toml every prediction is logged (`lore predictions` reads them).
     Api(ApiArgs),
-    /// Add code to the project from templates.
-    #[command(subcommand)]
-    Generate(GenerateCommand),
+    /// Add code to the project from templates, registered where Lore finds it: a model (its
+    /// extract, pipeline, estimator, model and test), or one pipeline, estimator, extract,
+    /// transformer, encoder, or test of an existing model. Never overwrites; --dry-run prints
+    /// what it would write. `lore test` runs what it makes.
+    Generate(GenerateArgs),
+    /// Take out what `lore generate KIND NAME` made: its files removed, its registrations taken
+    /// out of the mod.rs files, the project as it was before (fittings in models/ are kept).
+    Destroy(GenerateArgs),
     /// List the project's models (Rust and declared); list, push and pull their fittings (S3);
     /// promote, roll back and show the history of their aliases (production, staging, ...).
     Models(ModelsArgs),
-    /// List runs (fits, evaluations, search trials, checks, retrains), newest first; filter, sort, show, compare
-    /// and export them.
+    /// List runs (fits, evaluations, search trials, checks, retrains), newest first; filter, sort,
+    /// show, compare and export them.
+    ///
+    /// Columns: `score` is the run's scoring metric on the rows it names: test for a fit, valid
+    /// (the validation split) for a search trial, input for an evaluation; `baseline` is the
+    /// score on the test rows of predicting the training labels' prior, what a model must beat;
+    /// `best_round` is the boosting round early stopping kept; `git` is the commit (+: with
+    /// uncommitted changes). A key in --where, --sort or --columns that no run has is refused.
     Runs(RunsArgs),
     /// List the predictions `lore api` logged (`log_predictions = true` in config/api.toml),
     /// newest first: id, model, fitting, request, time, latency, inputs and answer; or write
@@ -88,6 +102,26 @@ pub enum Command {
     /// new rows to): its extract read again, whole, with the parameters it was fitted with;
     /// saved as profile.json in the fitting, its manifest sealed again over it.
     Profile(ProfileArgs),
+    /// Print the path of a fitting's report page (report.html: its metrics against the
+    /// baseline, ROC, precision-recall and calibration curves, confusion heat map or residuals,
+    /// feature importance, learning curve and data profile, in one self-contained page), or
+    /// open it in the browser with --open.
+    Report(ReportArgs),
+    /// Print the configuration of the environment (LORE_ENV, default development): every
+    /// setting of config/*.toml with config/<env>/*.toml over it key by key, the file it came
+    /// from and where each ${VAR} it reads was set (.env.<env>, .env, the environment or its
+    /// default); secrets masked.
+    Env(EnvArgs),
+    /// Run the project's tests with LORE_ENV=test: its Rust tests (`cargo test`), then each model
+    /// checked on the test database (config/test/database.toml, made from the first rows of the
+    /// development database or from tests/fixtures/): its extract runs under a LIMIT and a fit
+    /// on those rows succeeds. Test fittings go to data/test/models/. Exits 1 when any fails.
+    Test(TestArgs),
+    /// Print a completion script for a shell: `lore completions bash > /etc/bash_completion.d/lore`,
+    /// or `source <(lore completions zsh)`.
+    Completions(CompletionsArgs),
+    /// Print Lore's man page (roff): `lore man > ~/.local/share/man/man1/lore.1`.
+    Man,
     /// Run an extract (src/extracts/NAME.sql) and show its first rows, or write them to a file.
     Extract(ExtractArgs),
     /// Run one SQL statement on a connection and show its rows.
@@ -377,8 +411,8 @@ pub struct RowsFrom {
 pub struct FittingRows {
     /// The model whose fitting is used.
     pub model: String,
-    /// The fitting to use: its id, or an alias of the registry such as production
-    /// [default: the latest].
+    /// The fitting to use: its id, or an alias of the registry such as staging [default: the
+    /// one `lore api` serves: the production alias's, else the latest].
     #[arg(long)]
     pub fitting: Option<String>,
     /// The rows: .csv, .parquet or .jsonl (for `evaluate`, with the column the model predicts).
@@ -391,8 +425,8 @@ pub struct FittingRows {
 pub struct EvaluateArgs {
     /// The model whose fitting is evaluated.
     pub model: String,
-    /// The fitting: its id, or an alias such as staging [default: the latest; with --feedback,
-    /// the one `lore api` serves: the production alias's, else the latest].
+    /// The fitting: its id, or an alias such as staging [default: the one `lore api` serves:
+    /// the production alias's, else the latest].
     #[arg(long)]
     pub fitting: Option<String>,
     /// The labelled rows, with the column the model predicts.
@@ -420,6 +454,10 @@ pub struct PredictArgs {
     /// `shap_bias` columns, in log-odds for a classifier; they add up to the prediction's margin).
     #[arg(long)]
     pub explain: bool,
+    /// Input columns to write beside the predictions, comma-separated (an id to join them back
+    /// on, or inputs to read them with), first and in this order.
+    #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
+    pub keep: Vec<String>,
 }
 
 /// Arguments of `lore api`.
@@ -598,28 +636,6 @@ pub enum ModelsCommand {
     },
 }
 
-/// What `lore generate` can add.
-#[derive(Debug, Subcommand)]
-pub enum GenerateCommand {
-    /// A new model: extract, pipeline, estimator, model and test, registered in src/models/mod.rs.
-    Model {
-        /// The model's name in CamelCase, such as Churn.
-        name: String,
-    },
-    /// A custom transformer in Rust (src/transformers/NAME.rs), registered so that Rust and
-    /// TOML models can use it: { type = "Custom", name = "NAME", columns = [...] }.
-    Transformer {
-        /// The transformer's name in CamelCase, such as WordCount.
-        name: String,
-    },
-    /// A custom encoder in Rust (src/encoders/NAME.rs), registered so that Rust and TOML models
-    /// can use it: { type = "Custom", name = "NAME", column = "..." }.
-    Encoder {
-        /// The encoder's name in CamelCase, such as Hashed.
-        name: String,
-    },
-}
-
 /// A `--json` flag.
 #[derive(Debug, Args)]
 pub struct JsonArgs {
@@ -665,7 +681,7 @@ pub struct RunsArgs {
     /// -metrics.test.auc; runs without the key come last [default: newest first].
     #[arg(long, value_name = "KEYS", allow_hyphen_values = true)]
     pub sort: Option<String>,
-    /// Show these comma-separated keys as columns, such as metrics.test.auc,params.estimator.eta.
+    /// Show these comma-separated keys as columns, such as metrics.test.auc,params.estimator.learning_rate.
     #[arg(long, value_name = "KEYS", value_delimiter = ',')]
     pub columns: Vec<String>,
     /// Show at most this many runs (0: all).

@@ -3,6 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
+/// `lore --version`: Lore's version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("LORE_GIT_COMMIT"),
+    ")"
+);
+
 /// The Lore checkout this binary was built from.
 pub fn lore_checkout() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));

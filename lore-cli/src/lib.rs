@@ -41,8 +41,11 @@ fn run(host: Host) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let mut message = e.to_string();
-            for cause in e.chain().skip(1) {
-                message = format!("{message}: {cause}");
+            // lore-core's errors already say their source; a cause is added only once.
+            for cause in e.chain().skip(1).map(|c| c.to_string()) {
+                if !message.contains(&cause) {
+                    message = format!("{message}: {cause}");
+                }
             }
             // Kept in the log file too; on standard error it is the line below alone.
             tracing::error!(target: FAILURE, "{message}");
@@ -64,6 +67,8 @@ fn init_logging(verbose: bool) {
     use tracing_subscriber::prelude::*;
     use tracing_subscriber::{fmt, EnvFilter, Layer, Registry};
     type Boxed = Box<dyn Layer<Registry> + Send + Sync>;
+    // The log file first: finding the project loads its .env, which may set LORE_ENV.
+    let file = log_file();
     let production = lore_core::env::current() == "production";
     // Slow-statement warnings are expected of big extracts: kept in the log file and with -v.
     // The AWS SDK's own notes (each credential provider it tries) would drown Lore's; its
@@ -87,7 +92,7 @@ fn init_logging(verbose: bool) {
         stderr.without_time().with_filter(filter).boxed()
     };
     let mut layers = vec![stderr];
-    layers.extend(log_file().map(|file| -> Boxed {
+    layers.extend(file.map(|file| -> Boxed {
         let layer = fmt::layer()
             .with_writer(Mutex::new(Scrubbed::new(file)))
             .with_ansi(false)

@@ -8,12 +8,16 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+mod layers;
+pub use layers::{layered, settings, variable_origin, Layered, Setting, DEFAULT_ENV};
+
 /// The file that marks a project's root folder.
 pub const PROJECT_FILE: &str = "Lore.toml";
 
-/// The environment a process runs in, from `LORE_ENV`: development (default), test or production.
+/// The environment a process runs in, from `LORE_ENV` (set by the real environment or the
+/// project's `.env`): development (default), test, production, or any plain name.
 pub fn current() -> String {
-    std::env::var("LORE_ENV").unwrap_or_else(|_| "development".to_string())
+    std::env::var("LORE_ENV").unwrap_or_else(|_| DEFAULT_ENV.to_string())
 }
 
 /// A Lore project on disk, found by walking up from a folder to its `Lore.toml`.
@@ -36,8 +40,8 @@ struct AppSection {
 }
 
 impl Project {
-    /// Finds the project containing `start`, reads its `Lore.toml` and loads its `.env`
-    /// (variables already set in the real environment win).
+    /// Finds the project containing `start`, reads its `Lore.toml` and loads its `.env` and
+    /// `.env.<LORE_ENV>` (variables already set in the real environment win).
     pub fn discover(start: &Path) -> Result<Project> {
         let mut dir = Some(start);
         while let Some(d) = dir {
@@ -56,12 +60,7 @@ impl Project {
         let text = std::fs::read_to_string(&marker).map_err(|e| Error::io(&marker, e))?;
         let file: ProjectFile =
             toml::from_str(&text).map_err(|e| Error::config(&marker, toml_message(&e, &text)))?;
-        let dotenv = root.join(".env");
-        if dotenv.is_file() {
-            dotenvy::from_path(&dotenv).map_err(|e| {
-                Error::config(&dotenv, format!("{e}; each line must be NAME=value"))
-            })?;
-        }
+        layers::load_dotenv(root)?;
         Ok(Project {
             root: root.to_path_buf(),
             name: file.app.name,
@@ -78,9 +77,19 @@ impl Project {
         self.root.join("src").join("models")
     }
 
-    /// `models`: every fitting, as `models/<Model>/<fitting id>/`.
+    /// `models`: every fitting, as `models/<Model>/<fitting id>/`; in the test environment
+    /// `data/test/models`, so that `lore test` never mixes its fittings with real ones.
     pub fn fittings_dir(&self) -> PathBuf {
+        if current() == "test" {
+            return self.data_dir().join("test").join("models");
+        }
         self.root.join("models")
+    }
+
+    /// `config/<file>` with `config/<LORE_ENV>/<file>` over it key by key; `None` when neither
+    /// exists.
+    pub fn config<T: serde::de::DeserializeOwned>(&self, file: &str) -> Result<Option<Layered<T>>> {
+        layered(&self.root, &current(), file)
     }
 
     /// `data`: the sample database, the metadata database and caches.
@@ -94,7 +103,7 @@ impl Project {
         if let Some(config) = self.connection_opt(name)? {
             return Ok(config);
         }
-        let (path, sections) = self.database_config()?;
+        let (path, sections) = self.database_config(&current())?;
         Err(Error::config(
             &path,
             format!(
@@ -106,7 +115,13 @@ impl Project {
 
     /// Like [`Project::connection`], but `None` when `config/database.toml` has no `[name]`.
     pub fn connection_opt(&self, name: &str) -> Result<Option<ConnectionConfig>> {
-        let (path, mut sections) = self.database_config()?;
+        self.connection_in(name, &current())
+    }
+
+    /// Connection `name` as environment `env` sees it (`lore test` reads the development one);
+    /// `None` when it has no `[name]`.
+    pub fn connection_in(&self, name: &str, env: &str) -> Result<Option<ConnectionConfig>> {
+        let (path, mut sections) = self.database_config(env)?;
         let Some(section) = sections.remove(name) else {
             return Ok(None);
         };
@@ -155,14 +170,11 @@ impl Project {
     /// The S3 store of `config/aws.toml` (`[s3]`, with `${VAR:-default}` expanded); `None` when
     /// the file is missing or its bucket is empty, which keeps fittings local.
     pub fn s3(&self) -> Result<Option<S3Settings>> {
-        let path = self.root.join("config").join("aws.toml");
-        if !path.is_file() {
+        let Some(layered) = self.config::<AwsFile>("aws.toml")? else {
             return Ok(None);
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let file: AwsFile =
-            toml::from_str(&text).map_err(|e| Error::config(&path, toml_message(&e, &text)))?;
-        let Some(s3) = file.s3 else {
+        };
+        let path = layered.shown();
+        let Some(s3) = layered.value.s3 else {
             return Ok(None);
         };
         let expand = |key: &str, raw: &str| {
@@ -216,12 +228,17 @@ impl Project {
         }))
     }
 
-    fn database_config(&self) -> Result<(PathBuf, BTreeMap<String, Section>)> {
-        let path = self.root.join("config").join("database.toml");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let sections =
-            toml::from_str(&text).map_err(|e| Error::config(&path, toml_message(&e, &text)))?;
-        Ok((path, sections))
+    fn database_config(&self, env: &str) -> Result<(PathBuf, BTreeMap<String, Section>)> {
+        match layered(&self.root, env, "database.toml")? {
+            Some(layered) => Ok((layered.shown(), layered.value)),
+            None => {
+                let path = self.root.join("config").join("database.toml");
+                Err(Error::config(
+                    &path,
+                    "missing; it names the connections extracts read (`[main] url = ...`)",
+                ))
+            }
+        }
     }
 }
 
@@ -382,17 +399,22 @@ pub fn absolute_sqlite_url(url: &str, root: &Path) -> String {
 
 /// A TOML error message with its line and column.
 pub fn toml_message(e: &toml::de::Error, text: &str) -> String {
-    let message = e.message().trim_end();
-    let message = match suggestion(message) {
-        Some(close) => format!("{message}; did you mean `{close}`?"),
-        None => message.to_string(),
-    };
+    let message = described(e.message());
     match e.span() {
         Some(span) => {
             let (line, col) = line_col(text, span.start);
             format!("line {line}, column {col}: {message}")
         }
         None => message,
+    }
+}
+
+/// A serde message with a "did you mean" when it names a close miss.
+fn described(message: &str) -> String {
+    let message = message.trim_end();
+    match suggestion(message) {
+        Some(close) => format!("{message}; did you mean `{close}`?"),
+        None => message.to_string(),
     }
 }
 

@@ -28,7 +28,7 @@ pub enum Error {
     },
 
     /// A model name that the project does not define.
-    #[error("no model named `{name}` in this project; the models are: {}", list_or(.known, "(none yet: run `lore generate model NAME`)"))]
+    #[error("no model named `{name}` in this project;{} the models are: {}", did_you_mean(.name, .known), list_or(.known, "(none yet: run `lore generate model NAME`)"))]
     UnknownModel {
         /// The name asked for.
         name: String,
@@ -37,7 +37,7 @@ pub enum Error {
     },
 
     /// A `--param` key that the model does not have.
-    #[error("model {model} has no parameter `{key}`; valid parameters: {}", list_or(.valid, "(none)"))]
+    #[error("model {model} has no parameter `{key}`;{} {}", did_you_mean_param(.key, .valid), param_summary(.valid))]
     UnknownParam {
         /// The model whose parameters were searched.
         model: String,
@@ -165,6 +165,59 @@ fn did_you_mean(column: &str, present: &[String]) -> String {
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, p)| format!(" did you mean `{p}`?"))
         .unwrap_or_default()
+}
+
+/// The parameter `key` most likely meant: the closest full path or ending of one.
+fn did_you_mean_param(key: &str, valid: &[String]) -> String {
+    let key = key.to_lowercase();
+    valid
+        .iter()
+        .map(|p| {
+            let last = p.rsplit('.').next().unwrap_or(p).to_lowercase();
+            // `depth` for `max_depth`: a part of the name is as good as a near miss of it.
+            let part = if key.len() >= 4 && last.contains(&key) {
+                0.9
+            } else {
+                0.0
+            };
+            let score = strsim::jaro_winkler(&key, &p.to_lowercase())
+                .max(strsim::jaro_winkler(&key, &last))
+                .max(part);
+            (score, p)
+        })
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, p)| format!(" did you mean `{p}`?"))
+        .unwrap_or_default()
+}
+
+/// A model's parameters in brief: the estimator's and the extract's by name, the rest counted.
+fn param_summary(valid: &[String]) -> String {
+    let under = |prefix: &str| -> Vec<&str> {
+        valid
+            .iter()
+            .filter_map(|p| p.strip_prefix(prefix))
+            .collect()
+    };
+    let estimator = under("estimator.");
+    let extract = under("pipeline.extract.params.");
+    let rest = valid.len() - estimator.len() - extract.len();
+    let mut parts = Vec::new();
+    if !estimator.is_empty() {
+        parts.push(format!("the estimator's: {}", estimator.join(", ")));
+    }
+    if !extract.is_empty() {
+        parts.push(format!("the extract's: {}", extract.join(", ")));
+    }
+    if rest > 0 {
+        parts.push(format!(
+            "and {rest} more of the pipeline, by full path (such as pipeline.split.seed)"
+        ));
+    }
+    match parts.is_empty() {
+        true => "it has none".to_string(),
+        false => format!("its parameters are {}", parts.join("; ")),
+    }
 }
 
 fn list_or(items: &[String], empty: &str) -> String {

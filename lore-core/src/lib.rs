@@ -13,6 +13,7 @@ pub mod error;
 pub mod estimators;
 pub mod feedback;
 pub mod frame;
+pub mod generators;
 pub mod io;
 pub mod logs;
 pub mod matrix;
@@ -31,6 +32,7 @@ pub mod rows;
 pub mod sample;
 pub mod search;
 pub mod serve;
+pub mod test_env;
 #[cfg(test)]
 mod testing;
 pub mod tracking;

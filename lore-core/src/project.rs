@@ -1,5 +1,5 @@
-//! Scaffolding: `lore init` writes a new project from the templates in `templates/project`, and
-//! `lore generate model` adds a model from `templates/model`. Templates are embedded at build time.
+//! Scaffolding: `lore init` writes a new project from the templates in `templates/project`
+//! (embedded at build time); `lore generate` (the generators module) adds code to it later.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +8,6 @@ use tera::{Context, Tera};
 use crate::env::PROJECT_FILE;
 use crate::error::{Error, Result};
 use crate::io::Connection;
-use crate::models::snake_case;
 use crate::sample;
 
 /// (path in the new project, template text) for `lore init`.
@@ -44,6 +43,14 @@ const PROJECT_TEMPLATES: &[(&str, &str)] = &[
     (
         "config/aws.toml",
         include_str!("../../templates/project/config/aws.toml"),
+    ),
+    (
+        "config/test/database.toml",
+        include_str!("../../templates/project/config/test/database.toml"),
+    ),
+    (
+        "config/production/database.toml",
+        include_str!("../../templates/project/config/production/database.toml"),
     ),
     (
         "src/main.rs",
@@ -99,30 +106,6 @@ const PROJECT_TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-/// (path pattern, template text) for `lore generate model`; `NAME` is the model's snake name.
-const MODEL_TEMPLATES: &[(&str, &str)] = &[
-    (
-        "src/extracts/NAME.sql",
-        include_str!("../../templates/model/extract.sql"),
-    ),
-    (
-        "src/pipelines/NAME.rs",
-        include_str!("../../templates/model/pipeline.rs"),
-    ),
-    (
-        "src/estimators/NAME.rs",
-        include_str!("../../templates/model/estimator.rs"),
-    ),
-    (
-        "src/models/NAME.rs",
-        include_str!("../../templates/model/model.rs"),
-    ),
-    (
-        "tests/NAME.rs",
-        include_str!("../../templates/model/test.rs"),
-    ),
-];
-
 /// The empty folders of a new project.
 const PROJECT_FOLDERS: &[&str] = &["data", "models", "logs", "docs"];
 
@@ -152,7 +135,8 @@ pub fn crate_name(name: &str) -> String {
     name.replace('-', "_").to_lowercase()
 }
 
-fn render(name: &str, text: &str, context: &Context) -> Result<String> {
+/// `text`, the template `templates/<name>`, rendered with `context`.
+pub(crate) fn render(name: &str, text: &str, context: &Context) -> Result<String> {
     Tera::one_off(text, context, false).map_err(|e| {
         let mut message = e.to_string();
         let mut source = std::error::Error::source(&e);
@@ -238,202 +222,6 @@ async fn write_project(options: &InitOptions, root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a name that is not CamelCase letters and digits, giving `example` of a good one.
-fn check_name(name: &str, kind: &str, example: &str) -> Result<()> {
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && name.chars().all(|c| c.is_ascii_alphanumeric());
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::InvalidParam {
-            key: "NAME".into(),
-            message: format!(
-                "`{name}` is not a {kind} name; use CamelCase letters and digits, such as {example}"
-            ),
-        })
-    }
-}
-
-/// What `lore generate` adds to a project besides models: Rust code registered by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Component {
-    /// A transformer (`src/transformers/NAME.rs`).
-    Transformer,
-    /// An encoder (`src/encoders/NAME.rs`).
-    Encoder,
-}
-
-impl Component {
-    fn kind(self) -> &'static str {
-        match self {
-            Component::Transformer => "transformer",
-            Component::Encoder => "encoder",
-        }
-    }
-
-    fn template(self) -> &'static str {
-        match self {
-            Component::Transformer => include_str!("../../templates/transformer/transformer.rs"),
-            Component::Encoder => include_str!("../../templates/encoder/encoder.rs"),
-        }
-    }
-}
-
-/// Adds transformer or encoder `name` (CamelCase) to the project at `root` and registers it in
-/// `src/transformers/mod.rs` or `src/encoders/mod.rs`; returns the files written.
-pub fn generate_component(root: &Path, component: Component, name: &str) -> Result<Vec<PathBuf>> {
-    let kind = component.kind();
-    check_name(
-        name,
-        kind,
-        if component == Component::Encoder {
-            "Hashed"
-        } else {
-            "WordCount"
-        },
-    )?;
-    crate::env::Project::open(root)?;
-    let snake = snake_case(name);
-    let relative = format!("src/{kind}s/{snake}.rs");
-    if root.join(&relative).exists() {
-        return Err(Error::InvalidParam {
-            key: "NAME".into(),
-            message: format!("{kind} {name} already exists ({relative}); choose another name"),
-        });
-    }
-    let registry_path = root.join(format!("src/{kind}s/mod.rs"));
-    let registry = std::fs::read_to_string(&registry_path).map_err(|e| {
-        Error::config(
-            &registry_path,
-            format!(
-                "cannot read it ({e}); a project needs src/{kind}s/mod.rs with a `pub fn register()` \
-                 that its main calls, as `lore init` writes it"
-            ),
-        )
-    })?;
-    let line = format!("lore_core::{kind}s::register::<{snake}::{name}>(\"{name}\");");
-    let registry = register_in(&add_module(&registry, &snake), &line).ok_or_else(|| {
-        Error::config(
-            &registry_path,
-            format!("cannot find `pub fn register() {{`; add `{line}` to it by hand"),
-        )
-    })?;
-    let mut context = Context::new();
-    context.insert("name", name);
-    context.insert("snake", &snake);
-    let written = write_file(
-        root,
-        &relative,
-        &render(&relative, component.template(), &context)?,
-    )?;
-    std::fs::write(&registry_path, registry).map_err(|e| Error::io(&registry_path, e))?;
-    Ok(vec![written, registry_path])
-}
-
-/// Adds `line` at the end of the body of `pub fn register()`.
-fn register_in(text: &str, line: &str) -> Option<String> {
-    let start = text.find("pub fn register()")?;
-    let open = start + text[start..].find('{')? + 1;
-    let close = open + text[open..].find("\n}")?;
-    let body = text[open..close].trim_end();
-    Some(format!(
-        "{}{body}\n    {line}{}",
-        &text[..open],
-        &text[close..]
-    ))
-}
-
-/// Adds model `name` (CamelCase) to the project at `root` and registers it; returns the files written.
-pub fn generate_model(root: &Path, name: &str) -> Result<Vec<PathBuf>> {
-    check_name(name, "model", "Churn")?;
-    let project = crate::env::Project::open(root)?;
-    let snake = snake_case(name);
-    let exists: Vec<String> = MODEL_TEMPLATES
-        .iter()
-        .map(|(p, _)| p.replace("NAME", &snake))
-        .filter(|p| root.join(p).exists())
-        .collect();
-    if !exists.is_empty()
-        || root
-            .join("src/models")
-            .join(format!("{snake}.toml"))
-            .exists()
-    {
-        return Err(Error::InvalidParam {
-            key: "NAME".into(),
-            message: format!(
-                "model {name} already exists ({}); choose another name",
-                exists.join(", ")
-            ),
-        });
-    }
-    let registry_path = root.join("src/models/mod.rs");
-    let registry =
-        std::fs::read_to_string(&registry_path).map_err(|e| Error::io(&registry_path, e))?;
-    let registry = register_model(&registry, name, &snake).ok_or_else(|| {
-        Error::config(
-            &registry_path,
-            "cannot find `vec![` in `pub fn all()`; register the model there by hand",
-        )
-    })?;
-
-    let mut context = Context::new();
-    context.insert("model", name);
-    context.insert("snake", &snake);
-    context.insert("crate_name", &crate_name(&project.name));
-    let mut written = Vec::new();
-    for (pattern, template) in MODEL_TEMPLATES {
-        let relative = pattern.replace("NAME", &snake);
-        written.push(write_file(
-            root,
-            &relative,
-            &render(pattern, template, &context)?,
-        )?);
-    }
-    for module in ["pipelines", "estimators"] {
-        let path = root.join("src").join(module).join("mod.rs");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        std::fs::write(&path, add_module(&text, &snake)).map_err(|e| Error::io(&path, e))?;
-    }
-    std::fs::write(&registry_path, registry).map_err(|e| Error::io(&registry_path, e))?;
-    written.push(registry_path);
-    Ok(written)
-}
-
-/// Adds `pub mod NAME;` after the last `pub mod` line.
-fn add_module(text: &str, snake: &str) -> String {
-    let line = format!("pub mod {snake};");
-    let mut lines: Vec<&str> = text.lines().collect();
-    match lines.iter().rposition(|l| l.starts_with("pub mod ")) {
-        Some(last) => lines.insert(last + 1, &line),
-        None => {
-            // The first module goes right after the file's doc comment, as rustfmt keeps it.
-            let doc_end = lines
-                .iter()
-                .position(|l| !l.starts_with("//!"))
-                .unwrap_or(lines.len());
-            lines.insert(doc_end, "");
-            lines.insert(doc_end + 1, &line);
-        }
-    }
-    lines.join("\n") + "\n"
-}
-
-/// Adds the module and a `Box::new(NAME)` entry to `models/mod.rs`.
-fn register_model(text: &str, name: &str, snake: &str) -> Option<String> {
-    let with_module = add_module(text, snake);
-    let all = with_module.find("pub fn all()")?;
-    let open = all + with_module[all..].find("vec![")? + "vec![".len();
-    let close = open + with_module[open..].find(']')?;
-    let body = with_module[open..close].trim_end();
-    let entry = format!("        Box::new({snake}::{name}),");
-    Some(format!(
-        "{}{body}\n{entry}\n    {}",
-        &with_module[..open],
-        &with_module[close..]
-    ))
-}
-
 /// Whether `dir` is the root of a project.
 pub fn is_project(dir: &Path) -> bool {
     dir.join(PROJECT_FILE).is_file()
@@ -442,20 +230,6 @@ pub fn is_project(dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::*;
-
-    #[test]
-    fn registers_a_model_in_the_list() {
-        let text = "pub mod subscribers;\n\npub fn all() -> Vec<Box<dyn Model>> {\n    vec![\n        Box::new(subscribers::Subscribers),\n    ]\n}\n";
-        let out = register_model(text, "Churn", "churn").unwrap();
-        holds(
-            &out,
-            &[
-                "pub mod subscribers;\npub mod churn;",
-                "Box::new(subscribers::Subscribers),\n        Box::new(churn::Churn),\n    ]",
-            ],
-        );
-    }
 
     #[test]
     fn every_template_renders() {
@@ -466,43 +240,11 @@ mod tests {
             "lore_path",
             "target_dir",
             "xgboost_lib_dir",
-            "model",
-            "snake",
         ] {
             context.insert(key, "x");
         }
-        for (name, text) in PROJECT_TEMPLATES.iter().chain(MODEL_TEMPLATES) {
+        for (name, text) in PROJECT_TEMPLATES {
             render(name, text, &context).unwrap();
         }
-        context.insert("name", "X");
-        for component in [Component::Transformer, Component::Encoder] {
-            render("component", component.template(), &context).unwrap();
-        }
-    }
-
-    #[test]
-    fn the_first_module_follows_the_doc_comment() {
-        let text = "//! Doc.\n\npub fn register() {}\n";
-        assert_eq!(
-            add_module(text, "a"),
-            "//! Doc.\n\npub mod a;\n\npub fn register() {}\n"
-        );
-        assert_eq!(
-            add_module(&add_module(text, "a"), "b"),
-            "//! Doc.\n\npub mod a;\npub mod b;\n\npub fn register() {}\n"
-        );
-    }
-
-    #[test]
-    fn registers_a_component_in_register() {
-        let text = "//! Doc.\n\npub fn register() {\n    // A note.\n}\n";
-        let once = register_in(text, "a();").unwrap();
-        assert_eq!(
-            once,
-            "//! Doc.\n\npub fn register() {\n    // A note.\n    a();\n}\n"
-        );
-        let twice = register_in(&once, "b();").unwrap();
-        assert!(twice.ends_with("    a();\n    b();\n}\n"), "{twice}");
-        assert!(register_in("fn main() {}", "a();").is_none());
     }
 }

@@ -1,10 +1,10 @@
-//! From the `{{ snake }}` extract to features for the `{{ model }}` model.
+//! From the `{{ extract }}` extract to features for the `{{ model }}` model.
 
 use lore_core::prelude::*;
 
-/// The rows of `src/extracts/{{ snake }}.sql`, split and encoded.
+/// The rows of `src/extracts/{{ extract }}.sql`, split and encoded.
 #[derive(Pipeline)]
-#[pipeline(extract = "{{ snake }}")]
+#[pipeline(extract = "{{ extract }}")]
 pub struct {{ model }}Pipeline {
     /// Most rows to read; bound to `:limit` in the extract.
     pub limit: i64,

@@ -94,8 +94,8 @@ fn bad_params_list_the_valid_ones() {
         &err,
         &[
             "`depth`",
-            "estimator.max_depth",
-            "pipeline.extract.params.limit",
+            "did you mean `estimator.max_depth`?",
+            "the extract's: limit",
         ],
     );
     refuses(
@@ -112,6 +112,18 @@ fn unknown_model_lists_the_models() {
         &d.root,
         &["fit", "Nope"],
         &["Nope", "Subscribers", "SubscribersDeclared"],
+    );
+    // A typo is refused at once, with the model meant, and nothing is built for it.
+    let err = failed(&lore(&d.root, &["fit", "Subscriber"]));
+    holds(
+        &err,
+        &["no model named `Subscriber`", "did you mean `Subscribers`?"],
+    );
+    assert!(!err.contains("Building"), "{err}");
+    refuses(
+        &d.root,
+        &["predict", "Subscriber", "--input", "x.csv"],
+        &["no model named `Subscriber`", "did you mean `Subscribers`?"],
     );
 }
 
@@ -265,6 +277,13 @@ fn bad_estimator_parameters_fail_before_training_naming_the_parameter() {
         !root.join("models/SubscribersDeclared").exists(),
         "no fitting is written"
     );
+    // A value out of range is blamed on the --param that set it, not on the TOML.
+    let err = failed(&lore(
+        &root,
+        &["fit", "SubscribersDeclared", "-p", "learning_rate=5"],
+    ));
+    holds(&err, &["set by --param learning_rate=5"]);
+    assert!(!err.contains("line "), "{err}");
     let declared =
         std::fs::read_to_string(root.join("src/models/subscribers_declared.toml")).unwrap();
     put(
@@ -367,8 +386,13 @@ fn identical_fits_are_reused_and_a_changed_param_or_row_refits() {
     assert_eq!(again["fitting_id"], first["fitting_id"]);
     prints(
         &root,
-        &["-q", "fit", "SubscribersDeclared"],
-        &["Reused fitting", "--force"],
+        &["-q", "fit", "SubscribersDeclared", "--tag", "team=growth"],
+        &[
+            "Reused fitting",
+            "--force",
+            "tagged its run team=growth",
+            "fit when it was made",
+        ],
     );
     let fittings = || {
         std::fs::read_dir(root.join("models/SubscribersDeclared"))
@@ -411,5 +435,51 @@ fn identical_fits_are_reused_and_a_changed_param_or_row_refits() {
         &root,
         &["reproduce", "20990101-000000-0000"],
         &["no fitting `20990101-000000-0000`"],
+    );
+}
+
+#[test]
+fn every_fitting_has_a_report_page_that_draws_each_chart_in_a_browser() {
+    let root = project("report", "reported", 3000);
+    let fitted = fit_declared(&root, &[]);
+    let page = PathBuf::from(ok(&lore(&root, &["report"])).trim());
+    assert_eq!(page.file_name().unwrap(), "report.html");
+    assert!(
+        page.starts_with(fitted["path"].as_str().unwrap()),
+        "{}",
+        page.display()
+    );
+    let named = ok(&lore(
+        &root,
+        &[
+            "report",
+            "SubscribersDeclared",
+            fitted["fitting_id"].as_str().unwrap(),
+        ],
+    ));
+    assert_eq!(PathBuf::from(named.trim()), page);
+    let html = std::fs::read_to_string(&page).unwrap();
+    holds(
+        &html,
+        &[
+            "data-expected=\"6\"",
+            "baseline (prior)",
+            "Precision and recall",
+            "Calibration",
+            "Confusion",
+            "<h2>Data</h2>",
+            "first_name",
+        ],
+    );
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "the page fetches nothing"
+    );
+    // ROC, precision-recall, calibration, confusion, importance and the learning curve.
+    page_in_a_browser(&page, &["data-charts=\"6\"", "baseline (prior)"]);
+    refuses(
+        &root,
+        &["report", "SubscribersDeclare"],
+        &["did you mean `SubscribersDeclared`?"],
     );
 }

@@ -1,4 +1,4 @@
-//! `lore generate model`, and fitting what it made.
+//! `lore generate` of each kind and `lore destroy`, and fitting and testing what they made.
 
 use super::*;
 
@@ -114,5 +114,127 @@ n_estimators = 20
         &root,
         &["fit", "Own"],
         &["`WordCuont`", "registered: WordCount"],
+    );
+}
+
+/// `git` in `dir`, which must succeed; its standard output.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=Lore", "-c", "user.email=lore@localhost"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn one_of_each_generator_passes_lore_test_and_destroy_leaves_the_project_as_it_was() {
+    let root = project("generate-each", "kinds", 3000);
+    // The first build records the project itself in Cargo.lock; a user commits after it.
+    let metadata = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["metadata", "-q", "--format-version", "1"])
+        .current_dir(&root)
+        .output()
+        .expect("cargo runs");
+    assert!(metadata.status.success(), "{metadata:?}");
+    git(&root, &["init", "-q"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "a new project"]);
+    let clean = |when: &str| {
+        let status = git(&root, &["status", "--porcelain"]);
+        assert!(
+            status.is_empty(),
+            "{when}, git status shows changes:\n{status}"
+        );
+    };
+
+    let dry = ok(&lore(&root, &["generate", "model", "Churn", "--dry-run"]));
+    holds(
+        &dry,
+        &[
+            "would create src/models/churn.rs",
+            "would edit src/models/mod.rs",
+        ],
+    );
+    clean("after --dry-run");
+
+    let made = ok(&lore(&root, &["generate", "model", "Churn"]));
+    holds(
+        &made,
+        &[
+            "create src/extracts/churn.sql",
+            "create tests/churn.rs",
+            "edit src/pipelines/mod.rs",
+            "edit src/estimators/mod.rs",
+            "edit src/models/mod.rs",
+        ],
+    );
+    let each = [
+        ("extract", "Orders", "create src/extracts/orders.sql"),
+        ("pipeline", "Orders", "create src/pipelines/orders.rs"),
+        ("estimator", "Orders", "create src/estimators/orders.rs"),
+        (
+            "transformer",
+            "WordCount",
+            "create src/transformers/word_count.rs",
+        ),
+        ("encoder", "Hashed", "create src/encoders/hashed.rs"),
+        (
+            "test",
+            "SubscribersDeclared",
+            "create tests/subscribers_declared.rs",
+        ),
+    ];
+    for (kind, name, says) in each {
+        prints(&root, &["generate", kind, name], &[says]);
+    }
+    let mistakes: [(&[&str], &[&str]); 5] = [
+        (
+            &["generate", "model", "Churn"],
+            &["already exists", "lore destroy model Churn"],
+        ),
+        (&["generate", "model", "churn"], &["did you mean `Churn`?"]),
+        (
+            &["generate", "test", "Subscriber"],
+            &["did you mean `Subscribers`?"],
+        ),
+        (&["generate", "modle", "X"], &["model"]),
+        (
+            &["destroy", "model", "Chrun"],
+            &["no model Chrun", "did you mean `Churn`?"],
+        ),
+    ];
+    for (args, says) in mistakes {
+        refuses(&root, args, says);
+    }
+
+    // What the generators wrote compiles, its tests pass, and the new model fits.
+    let tested = ok(&lore(&root, &["test"]));
+    holds(&tested, &["ok    Churn:", "every model passed"]);
+    assert_eq!(
+        ok_json(&lore(&root, &["fit", "Churn", "--json"]))["model"],
+        "Churn"
+    );
+
+    prints(
+        &root,
+        &["destroy", "model", "Churn", "--dry-run"],
+        &["would remove src/models/churn.rs"],
+    );
+    prints(
+        &root,
+        &["destroy", "model", "Churn"],
+        &["remove tests/churn.rs", "edit src/models/mod.rs"],
+    );
+    for (kind, name, _) in each.iter().rev() {
+        ok(&lore(&root, &["destroy", kind, name]));
+    }
+    clean("after destroying each");
+    refuses(
+        &root,
+        &["destroy", "model", "Churn"],
+        &["no model Churn to destroy"],
     );
 }

@@ -18,6 +18,7 @@ mod api;
 mod check;
 mod data;
 mod encoders;
+mod environments;
 mod estimators;
 mod feedback;
 mod fit;
@@ -26,6 +27,7 @@ mod predict;
 mod registry;
 mod runs;
 mod s3;
+mod tutorial;
 
 struct Demo {
     root: PathBuf,
@@ -103,6 +105,50 @@ fn lore_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         command.env(k, v);
     }
     command.output().expect("lore runs")
+}
+
+/// Loads a page of Lore's (a check's, a fit report) in headless Chromium: it must load with its
+/// script run and no error, its DOM holding every one of `expect`; a screenshot is kept beside
+/// it (`PAGE.png`) for people to look at.
+fn page_in_a_browser(page: &Path, expect: &[&str]) {
+    let Some(browser) = chromium() else { return };
+    let profile = workdir(&format!(
+        "chromium-{}",
+        page.file_stem().unwrap().to_string_lossy()
+    ));
+    let run = |extra: &[String]| {
+        Command::new(&browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1280,2400",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "--enable-logging=stderr".to_string(),
+        "--dump-dom".to_string(),
+    ]);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    holds(&dom, expect);
+    let console = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !console.contains("Uncaught") && !console.contains("CONSOLE"),
+        "the page logged errors: {console}"
+    );
+    let shot = page.with_extension("png");
+    run(&[format!("--screenshot={}", shot.display())]);
+    let bytes = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(bytes > 10_000, "a screenshot of the page: {bytes} bytes");
 }
 
 /// `lore -q fit SubscribersDeclared --json` with `args`, in `root`.

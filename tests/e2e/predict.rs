@@ -20,6 +20,32 @@ fn predict_prints_one_row_per_input_and_names_missing_columns() {
     ));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "prediction,probability");
+    // Input columns kept beside the answers, to join them back; and which fitting answered.
+    let predict = |keep: &str| {
+        let args = [
+            "predict",
+            "Subscribers",
+            "--input",
+            "some.csv",
+            "--keep",
+            keep,
+        ];
+        lore(&d.root, &args)
+    };
+    let kept = predict("first_name,orders");
+    let kept_out = ok(&kept);
+    assert!(
+        kept_out.starts_with("first_name,orders,prediction,probability\nJohn,12,"),
+        "{kept_out}"
+    );
+    holds(
+        &String::from_utf8_lossy(&kept.stderr),
+        &["using fitting", "the latest"],
+    );
+    holds(
+        &failed(&predict("id")),
+        &["--keep id", "some.csv has no column `id`"],
+    );
     assert_eq!(lines.len(), 4, "{out}");
     for line in &lines[1..] {
         let p: f64 = line.split(',').nth(1).unwrap().parse().unwrap();

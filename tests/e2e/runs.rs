@@ -15,6 +15,21 @@ fn runs_lists_every_fitting() {
             && ids.contains(&d.declared["fitting_id"].as_str().unwrap()),
         "{runs}"
     );
+    // A key no run has is refused with the one meant, not shown as `-` or "no runs match".
+    refuses(
+        &d.root,
+        &["runs", "--columns", "metrics.test.aucc"],
+        &[
+            "no run has the key `metrics.test.aucc`",
+            "did you mean `metrics.test.auc`?",
+        ],
+    );
+    refuses(
+        &d.root,
+        &["runs", "--where", "metrics.tset.auc > 0.5"],
+        &["no run has the key `metrics.tset.auc`"],
+    );
+    prints(&d.root, &["runs"], &["best_round", "test auc 0."]);
 }
 
 fn runs_json(root: &Path, args: &[&str]) -> Vec<Value> {

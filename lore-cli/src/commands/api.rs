@@ -32,12 +32,16 @@ pub(super) async fn api(args: ApiArgs, host: &Host, verbose: bool) -> Result<Exi
     if let Some(code) = delegate::hand_over(host, &project, &state.unregistered(), verbose)? {
         return Ok(code);
     }
+    let refresh = (args.refresh > 0).then(|| std::time::Duration::from_secs(args.refresh));
     if state.models().is_empty() {
-        eprintln!("warning: no fitted models yet; run `lore fit MODEL` and restart the API");
+        let when = match refresh {
+            Some(every) => format!("within {}s (--refresh)", every.as_secs()),
+            None => "on SIGHUP (--refresh 0 turned looking for them off)".to_string(),
+        };
+        eprintln!("warning: no fitted models yet; `lore fit MODEL`, and this API serves it {when}");
     }
     let models = state.models().join(", ");
     let serving = state.serving();
-    let refresh = (args.refresh > 0).then(|| std::time::Duration::from_secs(args.refresh));
     state.follow(refresh);
     serve::serve(state, addr, |bound| {
         let mut lines = format!(

@@ -6,15 +6,8 @@ use lore_core::check::{ColumnCheck, Report};
 
 pub(super) async fn check(args: CheckArgs, host: &Host, verbose: bool) -> Result<ExitCode> {
     let project = current_project()?;
-    let wanted = (
-        args.model.as_str(),
-        args.fitting.as_deref(),
-        WhichFitting::Served,
-    );
-    let fitting = match fitting_for(&project, wanted, host, verbose, !args.json).await? {
-        Ok(fitting) => fitting,
-        Err(code) => return Ok(code),
-    };
+    let wanted = (args.model.as_str(), args.fitting.as_deref());
+    let fitting = or_handed_over!(fitting_for(&project, wanted, host, verbose, !args.json).await?);
     let logged = args.predictions.then_some(Logged::Predictions);
     let (df, location) = read_rows(
         &project,

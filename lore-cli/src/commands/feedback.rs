@@ -119,16 +119,11 @@ pub(super) async fn retrain(
     quiet: bool,
 ) -> Result<ExitCode> {
     let project = current_project()?;
-    let Entry { spec, source } = match model_entry(&project, &args.model, host, verbose)? {
-        Ok(entry) => entry,
-        Err(code) => return Ok(code),
-    };
+    let Entry { spec, source } =
+        or_handed_over!(model_entry(&project, &args.model, host, verbose)?);
     let spec = models::params::apply(&spec, &args.params)?;
-    let wanted = (args.model.as_str(), None, WhichFitting::Served);
-    let champion = match fitting_for(&project, wanted, host, verbose, !args.json).await? {
-        Ok(fitting) => fitting,
-        Err(code) => return Ok(code),
-    };
+    let wanted = (args.model.as_str(), None);
+    let champion = or_handed_over!(fitting_for(&project, wanted, host, verbose, !args.json).await?);
     let since = rows::logged_query(None, args.since.as_deref(), None)?.since;
     let options = RetrainOptions {
         since,
@@ -139,10 +134,9 @@ pub(super) async fn retrain(
     };
     let remote = S3Store::of(&project).await?;
     let done = retrain::retrain(&project, remote.as_ref(), &spec, &champion, &options).await;
-    let (retrained, run) = match (done, &source) {
-        (Ok(done), _) => done,
-        (Err(e), Source::Declared(path)) => return Err(models::in_declared(path, e).into()),
-        (Err(e), Source::Rust) => return Err(e.into()),
+    let (retrained, run) = match done {
+        Ok(done) => done,
+        Err(e) => return Err(blamed(&spec, &args.params, &source, e).into()),
     };
     if args.json {
         print_json(&serde_json::json!({

@@ -66,15 +66,15 @@ pub(super) fn model_entry(
 ) -> Result<std::result::Result<Entry, ExitCode>> {
     let catalogue = models::catalogue(rust_models(host), &project.model_sources_dir())?;
     let Some(entry) = catalogue.iter().find(|e| e.spec.name == name).cloned() else {
-        let needs = [format!("Rust model {name}")];
-        if let Some(code) = delegate::hand_over(host, project, &needs, verbose)? {
-            return Ok(Err(code));
+        // Built only when its sources define the model: a typo is refused at once.
+        let known = known_models(project, host)?;
+        if known.iter().any(|k| k == name) {
+            let needs = [format!("Rust model {name}")];
+            if let Some(code) = delegate::hand_over(host, project, &needs, verbose)? {
+                return Ok(Err(code));
+            }
         }
-        return Err(lore_core::Error::UnknownModel {
-            name: name.to_string(),
-            known: catalogue.iter().map(|e| e.spec.name.clone()).collect(),
-        }
-        .into());
+        return Err(unknown_model(name, known).into());
     };
     match &entry.source {
         Source::Declared(path) => tracing::info!(
@@ -90,12 +90,44 @@ pub(super) fn model_entry(
     }
 }
 
+/// A fit's error blamed on the `--param` that set the value at fault, else on the line of the
+/// declared model's TOML.
+pub(super) fn blamed(
+    spec: &models::ModelSpec,
+    params: &[String],
+    source: &Source,
+    e: lore_core::Error,
+) -> lore_core::Error {
+    let declared = match source {
+        Source::Declared(path) => Some(path.as_path()),
+        Source::Rust => None,
+    };
+    models::params::blamed(spec, params, declared, e)
+}
+
+/// Every model the project defines: declared ones, Rust ones compiled into this binary, and
+/// (for the stand-alone `lore`) Rust ones its sources define.
+pub(super) fn known_models(project: &Project, host: &Host) -> Result<Vec<String>> {
+    let catalogue = models::catalogue(rust_models(host), &project.model_sources_dir())?;
+    let mut known: Vec<String> = catalogue.into_iter().map(|e| e.spec.name).collect();
+    known.extend(models::rust_model_names(&project.model_sources_dir()));
+    known.sort();
+    known.dedup();
+    Ok(known)
+}
+
+/// "No model named ..." with the closest of `known`.
+pub(super) fn unknown_model(name: &str, known: Vec<String>) -> lore_core::Error {
+    lore_core::Error::UnknownModel {
+        name: name.to_string(),
+        known,
+    }
+}
+
 pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -> Result<ExitCode> {
     let project = current_project()?;
-    let Entry { spec, source } = match model_entry(&project, &args.model, &host, verbose)? {
-        Ok(entry) => entry,
-        Err(code) => return Ok(code),
-    };
+    let Entry { spec, source } =
+        or_handed_over!(model_entry(&project, &args.model, &host, verbose)?);
     let spec = models::params::apply(&spec, &args.params)?;
     let search = match args.search {
         Some(trials) => Some(models::SearchOptions {
@@ -128,7 +160,7 @@ pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -
             export: args.export.clone(),
             search,
             force: args.force,
-            tags,
+            tags: tags.clone(),
             check,
             rows: None,
         },
@@ -140,8 +172,7 @@ pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -
         reused,
     } = match (fitted, &source) {
         (Ok(fitted), _) => fitted,
-        (Err(e), Source::Declared(path)) => return Err(models::in_declared(path, e).into()),
-        (Err(e), Source::Rust) => return Err(e.into()),
+        (Err(e), source) => return Err(blamed(&spec, &args.params, source, e).into()),
     };
     let uploaded = match &remote {
         Some(remote) => {
@@ -168,6 +199,7 @@ pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -
         reused,
         uploaded,
         export: args.export.as_deref(),
+        tags: &tags,
     };
     match args.json {
         true => print_json(&done.json()),
@@ -183,6 +215,7 @@ struct Done<'a> {
     reused: bool,
     uploaded: Option<String>,
     export: Option<&'a std::path::Path>,
+    tags: &'a BTreeMap<String, String>,
 }
 
 impl Done<'_> {
@@ -211,6 +244,10 @@ impl Done<'_> {
                  parameters, data, Lore version, git state); `--force` fits again",
                 fitting.id, fitting.model
             );
+            if !self.tags.is_empty() {
+                let tags: Vec<String> = self.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                println!("tagged its run {}", tags.join(" "));
+            }
         } else {
             println!(
                 "Fitted {} -> fitting {} ({}, scored by {})",
@@ -232,8 +269,13 @@ impl Done<'_> {
             0 | 1 => String::new(),
             n => format!("best iteration {} of {n} rounds; ", s.best_iteration),
         };
+        // A reused fitting's timings are its first fit's, not this command's.
+        let when = match self.reused {
+            true => " when it was made",
+            false => "",
+        };
         println!(
-            "{rounds}{:.2}s extract, {:.2}s fit",
+            "{rounds}{:.2}s extract, {:.2}s fit{when}",
             s.seconds.extract, s.seconds.fit
         );
         if let Some(search) = &fitting.search {

@@ -13,7 +13,6 @@ use lore_core::io::{files, Database, Extract, Origin, QueryCache, ReadOptions};
 use lore_core::metrics::SplitStats;
 use lore_core::models::store::{self, S3Store, Store};
 use lore_core::models::{self, aliases, CheckFirst, Entry, FitOptions, Fitted, Fitting, Source};
-use lore_core::project::Component;
 use lore_core::serve::prediction_log;
 use lore_core::tracking::{logged, Filter, Path, Run};
 use lore_core::{project, serve, tracking};
@@ -21,34 +20,51 @@ use polars::prelude::DataFrame;
 
 use crate::args::{
     ApiArgs, CacheCommand, CheckArgs, Cli, Command, DataCommand, EvaluateArgs, ExtractArgs,
-    FeedbackAddArgs, FeedbackArgs, FeedbackCommand, FitArgs, FittingRows, GenerateCommand,
-    InitArgs, JsonArgs, LoggedArgs, ModelsArgs, ModelsCommand, PredictArgs, ProfileArgs,
-    ReproduceArgs, RetrainArgs, RowsFrom, RunSelection, RunsArgs, RunsCommand, SqlArgs,
-    TableFormat,
+    FeedbackAddArgs, FeedbackArgs, FeedbackCommand, FitArgs, FittingRows, InitArgs, JsonArgs,
+    LoggedArgs, ModelsArgs, ModelsCommand, PredictArgs, ProfileArgs, ReproduceArgs, RetrainArgs,
+    RowsFrom, RunSelection, RunsArgs, RunsCommand, SqlArgs, TableFormat,
 };
 use crate::{build_info, delegate, Host};
 
 mod api;
 mod check;
 mod data;
+mod environment;
 mod feedback;
 mod fit;
 mod generate;
 mod predict;
 mod registry;
+mod report;
 mod rows;
 mod runs;
+mod shell;
 
 use api::*;
 use check::*;
 use data::*;
+use environment::*;
 use feedback::*;
 use fit::*;
 use generate::*;
 use predict::*;
 use registry::*;
+use report::*;
 use rows::{read_rows, Logged};
 use runs::*;
+use shell::*;
+
+/// The value of `$found`, a `Result<T, ExitCode>` that is the exit code of the project's binary
+/// where the command was handed over to it; that exit code is returned from the command.
+macro_rules! or_handed_over {
+    ($found:expr) => {
+        match $found {
+            Ok(value) => value,
+            Err(code) => return Ok(code),
+        }
+    };
+}
+pub(crate) use or_handed_over;
 
 /// Runs the parsed command.
 pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
@@ -64,13 +80,8 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
         Command::Evaluate(args) => runtime.block_on(evaluate(args, &host, verbose)),
         Command::Check(args) => runtime.block_on(check(args, &host, verbose)),
         Command::Api(args) => runtime.block_on(api(args, &host, verbose)),
-        Command::Generate(GenerateCommand::Model { name }) => generate_model(&name),
-        Command::Generate(GenerateCommand::Transformer { name }) => {
-            generate_component(Component::Transformer, &name)
-        }
-        Command::Generate(GenerateCommand::Encoder { name }) => {
-            generate_component(Component::Encoder, &name)
-        }
+        Command::Generate(args) => generate(args),
+        Command::Destroy(args) => destroy(args),
         Command::Models(ModelsArgs {
             command: Some(command),
             ..
@@ -89,6 +100,11 @@ pub(crate) fn dispatch(cli: Cli, host: Host) -> Result<ExitCode> {
         Command::Retrain(args) => runtime.block_on(retrain(args, &host, verbose, quiet)),
         Command::Reproduce(args) => runtime.block_on(reproduce(args, quiet)),
         Command::Profile(args) => runtime.block_on(profile(args, &host, verbose)),
+        Command::Report(args) => runtime.block_on(report(args, &host, verbose)),
+        Command::Env(args) => env(args),
+        Command::Test(args) => runtime.block_on(test(args, &host, verbose)),
+        Command::Completions(args) => completions(args),
+        Command::Man => man(),
         Command::Extract(args) => runtime.block_on(extract(args)),
         Command::Sql(args) => runtime.block_on(sql(args)),
         Command::Data(DataCommand::Convert {

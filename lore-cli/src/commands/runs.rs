@@ -40,6 +40,26 @@ pub(super) async fn runs(args: RunsArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string(&runs)?);
         return Ok(ExitCode::SUCCESS);
     }
+    // A typo in a key shows `-` in every row, or matches no run: say so instead.
+    let mut asked: Vec<String> = Vec::new();
+    if runs.is_empty() {
+        asked.extend(
+            query
+                .filter
+                .iter()
+                .flat_map(|f| f.paths())
+                .map(|p| p.to_string()),
+        );
+    }
+    for (name, path) in args.columns.iter().zip(&columns) {
+        let document = |r: &Run| serde_json::Value::Object(r.document().clone());
+        if runs.iter().all(|r| path.get(&document(r)).is_none()) {
+            asked.push(name.clone());
+        }
+    }
+    if !asked.is_empty() {
+        known_keys(&project, &asked).await?;
+    }
     print_runs(&runs, &args.columns, &columns);
     if more {
         println!("(first {} runs; --limit 0 shows them all)", args.limit);
@@ -47,6 +67,20 @@ pub(super) async fn runs(args: RunsArgs) -> Result<ExitCode> {
         println!("(no runs match)");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses the first of `keys` that no run of the project has, with the closest one it has.
+async fn known_keys(project: &Project, keys: &[String]) -> Result<()> {
+    let all = tracking::search(project, &tracking::Query::default()).await?;
+    for key in keys {
+        if let Err(close) = tracking::known_key(&all, key) {
+            let close = close.map_or(String::new(), |c| format!(" did you mean `{c}`?"));
+            bail!(
+                "no run has the key `{key}`;{close} `lore runs show RUN` lists the keys of a run"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The query of `lore runs`: its selection, `--sort` keys (`-` first for descending) and one
@@ -73,14 +107,14 @@ fn listing_query(
     Ok(query)
 }
 
-/// One line a run: its id, kind and model, then its score, baseline, best round, commit and
-/// tags, or the `columns` asked for (`names` as given).
+/// One line a run: its id, kind and model, then its score, the baseline's score, the boosting
+/// round early stopping kept, the commit and tags; or the `columns` asked for (`names` as given).
 fn print_runs(runs: &[Run], names: &[String], columns: &[Path]) {
     let mut header = format!("{:<26} {:<8} {:<22}", "run", "kind", "model");
     if columns.is_empty() {
         header += &format!(
-            " {:>18} {:>8} {:>6}  git       tags",
-            "score", "baseline", "best"
+            " {:>22} {:>8} {:>10}  git       tags",
+            "score", "baseline", "best_round"
         );
     }
     for c in names {
@@ -91,7 +125,7 @@ fn print_runs(runs: &[Run], names: &[String], columns: &[Path]) {
         let mut line = format!("{:<26} {:<8} {:<22}", r.id(), r.kind(), r.model());
         if columns.is_empty() {
             line += &format!(
-                " {:>18} {:>8} {:>6}  {:<8}  {}",
+                " {:>22} {:>8} {:>10}  {:<8}  {}",
                 score(r),
                 cell(r.get("metrics.baseline.score")),
                 number(r.get("metrics.best_iteration")),
@@ -107,24 +141,36 @@ fn print_runs(runs: &[Run], names: &[String], columns: &[Path]) {
     }
 }
 
-/// A run's score on its scoring metric: the test split's for a fit, the validation split's
-/// for a trial, the input's for an evaluation.
+/// A run's score on its scoring metric, named with the rows it was measured on: the test
+/// split's for a fit, the validation split's for a search trial, the input's for an
+/// evaluation (`test auc 0.7134`).
 pub(super) fn score(r: &Run) -> String {
     // Fittings from before scoring metrics were recorded were scored by AUC.
     let scoring = r
         .get("metrics.scoring")
         .and_then(|v| v.as_str())
         .unwrap_or("auc");
-    ["test", "input", "validation"]
+    let splits: &[&str] = match r.kind() {
+        "evaluate" => &["input"],
+        "trial" => &["validation"],
+        _ => &["test", "input", "validation"],
+    };
+    splits
         .iter()
         .find_map(|split| {
             let at = |k: &str| {
                 r.get(&format!("metrics.{split}.{k}"))
                     .and_then(|v| v.as_f64())
             };
-            at("score").or_else(|| at(scoring))
+            let shown = if *split == "validation" {
+                "valid"
+            } else {
+                split
+            };
+            at("score")
+                .or_else(|| at(scoring))
+                .map(|v| format!("{shown} {scoring} {v:.4}"))
         })
-        .map(|v| format!("{scoring} {v:.4}"))
         .unwrap_or_else(|| "-".into())
 }
 

@@ -20,8 +20,8 @@ pub struct Heading<'a> {
     pub input: &'a str,
 }
 
-/// `text` safe inside HTML text and attribute values.
-fn escape(text: &str) -> String {
+/// `text` safe inside HTML text and attribute values (the fit report's page uses it too).
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -115,6 +115,17 @@ impl Extract {
         }
     }
 
+    /// This extract cut to its first rows: its SQL as a subquery under `LIMIT :<param>`, so the
+    /// database stops early (`lore test`).
+    pub fn first_rows(&self, param: &str) -> Extract {
+        let inner = self.text.trim_end().trim_end_matches(';');
+        Extract {
+            // The newline ends a `--` comment the extract may close with.
+            text: format!("SELECT * FROM (\n{inner}\n) AS lore_first_rows LIMIT :{param}"),
+            ..self.clone()
+        }
+    }
+
     /// The SQL to run with `values`: the template rendered (if it is one), every parameter used
     /// and bound. Returns the SQL in the driver's placeholder style and the values in order.
     pub fn render(

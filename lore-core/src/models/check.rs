@@ -12,7 +12,7 @@ use super::prepare::{profile_whole, read_whole};
 use super::{manifest, runs, ModelSpec};
 use crate::check::page::Heading;
 use crate::check::{self, Policy, Report};
-use crate::env::{toml_message, Project};
+use crate::env::Project;
 use crate::error::{Error, Result};
 use crate::profile::{self as profiles, FeatureProfiler, Profile};
 use crate::tracking::{self, Run};
@@ -31,15 +31,11 @@ pub fn policy(project: &Project, spec: &ModelSpec) -> Result<Policy> {
         policy.validate()?;
         return Ok(policy.clone());
     }
-    let path = project.root.join("config").join(CHECKS_FILE);
-    if !path.is_file() {
+    let Some(layered) = project.config::<Policy>(CHECKS_FILE)? else {
         return Ok(Policy::default());
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let policy: Policy =
-        toml::from_str(&text).map_err(|e| Error::config(&path, toml_message(&e, &text)))?;
-    policy.validate()?;
-    Ok(policy)
+    };
+    layered.value.validate()?;
+    Ok(layered.value)
 }
 
 /// The profile saved in the fitting folder `dir` of `model`.

@@ -320,10 +320,66 @@ pub fn catalogue(rust: &[Box<dyn Model>], models_dir: &Path) -> Result<Vec<Entry
     Ok(entries)
 }
 
+/// The Rust models `src/models/*.rs` under `models_dir` define (`#[derive(Model)]` structs and
+/// `impl Model for` types), read from the sources without compiling them: what the stand-alone
+/// `lore` knows of a project's Rust models before it builds the project.
+pub fn rust_model_names(models_dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let Ok(entries) = std::fs::read_dir(models_dir) else {
+        return names;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let mut derived = false;
+        for line in text.lines().map(str::trim) {
+            let named = |rest: &str| -> Option<String> {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                (!name.is_empty()).then_some(name)
+            };
+            if line.starts_with("#[derive(") && line.contains("Model") {
+                derived = true;
+            } else if let Some(rest) = line.strip_prefix("impl Model for ") {
+                names.extend(named(rest));
+            } else if let Some(rest) = line.strip_prefix("pub struct ") {
+                if std::mem::take(&mut derived) {
+                    names.extend(named(rest));
+                }
+            } else if !line.starts_with("#[") && !line.starts_with("//") {
+                derived = false;
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::*;
+
+    #[test]
+    fn rust_models_are_found_in_their_sources_without_compiling() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = [
+            ("churn.rs", "/// Churn.\n#[derive(Model)]\n#[model(pipeline = P)]\npub struct Churn;\n\npub struct Helper;\n"),
+            ("mine.rs", "impl Model for Mine {\n}\n"),
+            ("notes.toml", "pub struct Nope;\n"),
+        ];
+        for (file, text) in sources {
+            std::fs::write(dir.path().join(file), text).unwrap();
+        }
+        assert_eq!(rust_model_names(dir.path()), ["Churn", "Mine"]);
+    }
 
     #[test]
     fn errors_at_a_spec_item_point_at_its_line_and_the_column_named() {

@@ -1,9 +1,12 @@
 //! `--param KEY=VALUE` overrides: every scalar in a model's spec is a parameter, named by its
 //! dotted path (`pipeline.extract.params.limit`) or any unique ending of it (`limit`).
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use super::ModelSpec;
+
 use crate::error::{Error, Result};
 
 /// Every parameter of `spec`, as (full dotted path, current value).
@@ -141,6 +144,34 @@ pub fn apply(spec: &ModelSpec, overrides: &[String]) -> Result<ModelSpec> {
     })
 }
 
+/// `e` blamed on where the value at fault came from: a `KEY=VALUE` of `overrides` (the command
+/// line's `--param`) when it set that parameter, else the declared model's TOML at `declared`
+/// (see [`super::in_declared`]); Rust models' errors are left as they are.
+pub fn blamed(spec: &ModelSpec, overrides: &[String], declared: Option<&Path>, e: Error) -> Error {
+    if let Error::InvalidParam { key, message } = &e {
+        let given = overrides.iter().find(|item| {
+            item.split_once('=').is_some_and(|(given, _)| {
+                resolve_key(spec, given.trim()).is_ok_and(|full| {
+                    *key == full
+                        || key
+                            .strip_prefix(full.as_str())
+                            .is_some_and(|r| r.starts_with('.'))
+                })
+            })
+        });
+        if let Some(item) = given {
+            return Error::InvalidParam {
+                key: format!("{key}, set by --param {item}"),
+                message: message.clone(),
+            };
+        }
+    }
+    match declared {
+        Some(path) => super::in_declared(path, e),
+        None => e,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,8 +238,9 @@ mod tests {
             &e,
             &[
                 "`depth`",
-                "estimator.max_depth",
-                "pipeline.extract.params.limit",
+                "did you mean `estimator.max_depth`?",
+                "the estimator's: ",
+                "the extract's: limit",
             ],
         );
         refused(
@@ -216,5 +248,26 @@ mod tests {
             &["estimator.max_depth", "whole number"],
         );
         refused(apply(&spec(), &["bins=-1".into()]), &["bins"]);
+    }
+
+    #[test]
+    fn a_bad_value_from_the_command_line_is_blamed_on_it_not_on_the_toml() {
+        let e = || Error::InvalidParam {
+            key: "estimator.learning_rate".into(),
+            message: "must be above 0".into(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let declared = dir.path().join("m.toml");
+        let toml = "[estimator]\ntype = \"XGBoost\"\nlearning_rate = 0.3\n";
+        std::fs::write(&declared, toml).unwrap();
+        let given = ["learning_rate=0".to_string()];
+        let blamed_here = blamed(&spec(), &given, Some(&declared), e()).to_string();
+        holds(
+            &blamed_here,
+            &["--param learning_rate=0", "must be above 0"],
+        );
+        assert!(!blamed_here.contains("line"), "{blamed_here}");
+        let in_toml = blamed(&spec(), &[], Some(&declared), e()).to_string();
+        holds(&in_toml, &["m.toml", "line 3"]);
     }
 }

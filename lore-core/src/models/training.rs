@@ -327,9 +327,16 @@ pub async fn fit(project: &Project, spec: &ModelSpec, options: &FitOptions) -> R
             write_json(&tmp, SEARCH_FILE, record)?;
         }
         estimator.save(&tmp)?;
-        report::write(
-            &tmp, &spec.name, &id, &stats, &history, &scored[2], &pipeline,
-        )?;
+        let contents = report::Contents {
+            model: &spec.name,
+            id: &id,
+            stats: &stats,
+            history: &history,
+            test: &scored[2],
+            pipeline: &pipeline,
+            profile: &profile,
+        };
+        report::write(&tmp, &contents)?;
 
         seconds.save = t.elapsed().as_secs_f64();
         stats.seconds = seconds.clone();

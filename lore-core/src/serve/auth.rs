@@ -19,7 +19,7 @@ use subtle::ConstantTimeEq;
 
 use super::errors::ApiError;
 use super::ApiState;
-use crate::env::{expand_vars, toml_message, Project};
+use crate::env::{expand_vars, Project};
 use crate::error::{Error, Result};
 
 /// The routes that answer without a credential when probes are open.
@@ -71,13 +71,13 @@ pub(super) struct ApiFile {
 
 /// `config/api.toml` in `project` and its path (empty settings when it is missing).
 pub(super) fn api_file(project: &Project) -> Result<(std::path::PathBuf, ApiFile)> {
-    let path = project.root.join("config").join("api.toml");
-    if !path.is_file() {
-        return Ok((path, ApiFile::default()));
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let file = toml::from_str(&text).map_err(|e| Error::config(&path, toml_message(&e, &text)))?;
-    Ok((path, file))
+    Ok(match project.config::<ApiFile>("api.toml")? {
+        Some(layered) => (layered.shown(), layered.value),
+        None => (
+            project.root.join("config").join("api.toml"),
+            ApiFile::default(),
+        ),
+    })
 }
 
 /// `[auth]` of `config/api.toml`.

@@ -210,6 +210,22 @@ pub fn flat(runs: &[Run]) -> (Vec<String>, Vec<BTreeMap<String, Value>>) {
     (names, rows)
 }
 
+/// Whether some run of `runs` has `key`, a value's dotted path or a section of them; else the
+/// closest path they have, when one is close, for a "did you mean".
+pub fn known_key(runs: &[Run], key: &str) -> std::result::Result<(), Option<String>> {
+    let (names, _) = flat(runs);
+    let section = format!("{key}.");
+    if runs.is_empty() || names.iter().any(|n| n == key || n.starts_with(&section)) {
+        return Ok(());
+    }
+    Err(names
+        .into_iter()
+        .map(|n| (strsim::jaro_winkler(key, &n), n))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n))
+}
+
 /// Runs as a table: one row each, one column per dotted path any of them has (numbers,
 /// true/false or text; arrays as JSON text), for `lore runs export`.
 pub fn table(runs: &[Run]) -> Result<polars::prelude::DataFrame> {
