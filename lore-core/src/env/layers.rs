@@ -126,15 +126,20 @@ impl<T> Layered<T> {
     /// The files as one path for messages: `config/x.toml`, or `config/x.toml (with
     /// config/test/x.toml over it)`.
     pub fn shown(&self) -> PathBuf {
-        match self.files.as_slice() {
-            [one] => one.clone(),
-            [base, over] => PathBuf::from(format!(
-                "{} (with {} over it)",
-                base.display(),
-                over.display()
-            )),
-            _ => PathBuf::new(),
-        }
+        shown(&self.files)
+    }
+}
+
+/// Config files as one path for messages (see [`Layered::shown`]).
+fn shown(files: &[PathBuf]) -> PathBuf {
+    match files {
+        [one] => one.clone(),
+        [base, over] => PathBuf::from(format!(
+            "{} (with {} over it)",
+            base.display(),
+            over.display()
+        )),
+        _ => PathBuf::new(),
     }
 }
 
