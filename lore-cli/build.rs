@@ -20,12 +20,21 @@ fn newest_xgboost_lib(build_dir: &Path) -> Option<PathBuf> {
 }
 
 /// The commit Lore is built from (`lore --version`, error reports), and the files that change
-/// when it does, so the build script runs again then; "unknown" outside a git checkout.
+/// when it does, so the build script runs again then; "unknown" outside a git checkout. The
+/// checkout's `HEAD` is watched even when git cannot be run, so a later build can do better.
 fn git_commit() -> String {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if let Some(head) = manifest
+        .ancestors()
+        .map(|d| d.join(".git").join("HEAD"))
+        .find(|head| head.is_file())
+    {
+        println!("cargo:rerun-if-changed={}", head.display());
+    }
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(manifest)
             .output()
             .ok()
             .filter(|o| o.status.success())
@@ -36,7 +45,7 @@ fn git_commit() -> String {
     };
     if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
         let dir = Path::new(&dir);
-        let mut watched = vec![dir.join("HEAD"), dir.join("packed-refs")];
+        let mut watched = vec![dir.join("packed-refs")];
         watched.extend(git(&["symbolic-ref", "-q", "HEAD"]).map(|head| dir.join(head)));
         // A missing file would make cargo run this script on every build.
         for file in watched.iter().filter(|f| f.is_file()) {

@@ -1,7 +1,7 @@
 //! Lore: from a SQL extract to a fitted, evaluated, recorded model behind an HTTP endpoint.
 //!
 //! Modules follow the data path, each depending only on those before it: `error`, `choices`, `drift`, `redact`, `logs`, `progress`,
-//! `paths`, `env`, `io`, `frame`, `matrix`, `names`, `registry`, `transformers`, `encoders`, `pipelines`, `profile`, `check`, `metrics`,
+//! `paths`, `env`, `error_reports`, `io`, `frame`, `matrix`, `names`, `registry`, `transformers`, `encoders`, `pipelines`, `profile`, `check`, `metrics`,
 //! `estimators`, `report`, `tracking`, `models`, `serve`, `sample`, `project`.
 
 pub mod check;
@@ -10,6 +10,7 @@ pub mod drift;
 pub mod encoders;
 pub mod env;
 pub mod error;
+pub mod error_reports;
 pub mod estimators;
 pub mod feedback;
 pub mod frame;

@@ -45,6 +45,10 @@ const PROJECT_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/project/config/aws.toml"),
     ),
     (
+        "config/sentry.toml",
+        include_str!("../../templates/project/config/sentry.toml"),
+    ),
+    (
         "config/test/database.toml",
         include_str!("../../templates/project/config/test/database.toml"),
     ),

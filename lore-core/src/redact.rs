@@ -34,6 +34,8 @@ pub fn is_secret_name(name: &str) -> bool {
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
+    // `key=sslpassword value=...`, as a library logs a setting: the value after a secret's name.
+    let mut named_secret = false;
     while !rest.is_empty() {
         let start = rest.find(|c: char| !is_separator(c)).unwrap_or(rest.len());
         out.push_str(&rest[..start]);
@@ -57,12 +59,29 @@ pub fn redact(text: &str) -> String {
                     None => "",
                 };
             }
-            Some(_) => out.push_str(&redact_settings(token)),
+            Some((name, _)) if named_secret && VALUE_FIELDS.contains(&name) => {
+                named_secret = false;
+                out.push_str(name);
+                out.push('=');
+                out.push_str(MASK);
+            }
+            Some((name, value)) => {
+                if NAME_FIELDS.contains(&name) {
+                    named_secret = is_secret_setting(value.trim_matches(['"', '\'', ',']));
+                }
+                out.push_str(&redact_settings(token));
+            }
             None => out.push_str(token),
         }
     }
     out
 }
+
+/// Fields that name a setting, in a log line or a record: `key=password value=...`.
+pub const NAME_FIELDS: [&str; 4] = ["key", "name", "param", "parameter"];
+
+/// Fields that hold the value of the setting a [`NAME_FIELDS`] field names.
+pub const VALUE_FIELDS: [&str; 2] = ["value", "val"];
 
 fn is_separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>')
@@ -193,6 +212,11 @@ mod tests {
                 "--tag oops: expected KEY=VALUE such as team=growth",
             ),
             ("api_key=abc keyboard=us", "api_key=*** keyboard=us"),
+            (
+                "ignoring unrecognized connect parameter key=sslpassword value=s3",
+                "ignoring unrecognized connect parameter key=sslpassword value=***",
+            ),
+            ("key=sslmode value=require", "key=sslmode value=require"),
         ];
         for (raw, want) in cases {
             assert_eq!(redact(raw), want, "{raw}");

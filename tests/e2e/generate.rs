@@ -117,18 +117,6 @@ n_estimators = 20
     );
 }
 
-/// `git` in `dir`, which must succeed; its standard output.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=Lore", "-c", "user.email=lore@localhost"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn one_of_each_generator_passes_lore_test_and_destroy_leaves_the_project_as_it_was() {
     let root = project("generate-each", "kinds", 3000);

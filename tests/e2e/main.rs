@@ -19,6 +19,7 @@ mod check;
 mod data;
 mod encoders;
 mod environments;
+mod error_reports;
 mod estimators;
 mod feedback;
 mod fit;
@@ -96,6 +97,18 @@ fn project(work: &str, name: &str, rows: u32) -> PathBuf {
         &["init", name, "--sample-rows", &rows.to_string()],
     ));
     dir.join(name)
+}
+
+/// `git` in `dir`, which must succeed; its standard output.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=Lore", "-c", "user.email=lore@localhost"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn lore_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {

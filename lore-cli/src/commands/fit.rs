@@ -174,6 +174,7 @@ pub(super) async fn fit(args: FitArgs, host: Host, verbose: bool, quiet: bool) -
         (Ok(fitted), _) => fitted,
         (Err(e), source) => return Err(blamed(&spec, &args.params, source, e).into()),
     };
+    lore_core::error_reports::tag("fitting", &fitting.id);
     let uploaded = match &remote {
         Some(remote) => {
             store::push(&project, remote, &fitting.model, &fitting.id)

@@ -46,6 +46,7 @@ pub(super) async fn fitting_for(
         };
         eprintln!("using fitting {} of {model}: {which}", fitting.id);
     }
+    lore_core::error_reports::tag("fitting", &fitting.id);
     let needs = fitting.pipeline.unregistered();
     match delegate::hand_over(host, project, &needs, verbose)? {
         Some(code) => Ok(Err(code)),

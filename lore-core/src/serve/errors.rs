@@ -3,15 +3,19 @@
 //! the first, MLflow's the second), `error_code` is MLflow's name for the status, and `field`,
 //! `row` and `expected` point at the value at fault.
 
-use axum::extract::Request;
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use sentry::{Hub, SentryFutureExt};
 use serde_json::json;
 
-use super::records;
+use super::{metrics, records, ApiState};
 use crate::error::Error;
+use crate::error_reports;
 
 /// An error answer: `{"error", "error_code", "message", "field"?, "row"?, "expected"?}`.
 pub(super) struct ApiError {
@@ -188,4 +192,46 @@ pub(super) async fn head_limits(request: Request, next: Next) -> Response {
         .into_response();
     }
     next.run(request).await
+}
+
+/// Reports 5xx answers to the error tracker (see [`crate::error_reports`]) when reports are on.
+/// Each request runs in a hub of its own labelled with its route, model and fitting, so the error
+/// logged while answering is its one event, with the request's log lines as breadcrumbs; a 5xx
+/// with no error logged is reported by itself. A 503 of a server at its limit is a metric (see
+/// `/metrics`), not a fault.
+pub(super) async fn report(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !error_reports::enabled() {
+        return next.run(request).await;
+    }
+    let hub = Arc::new(Hub::new_from_top(Hub::current()));
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str());
+    let route = format!("{} {route}", request.method());
+    hub.configure_scope(|scope| {
+        scope.set_tag("route", &route);
+        if let Some(model) = metrics::model_of(&state, request.uri().path()) {
+            if let Some(served) = state.served(&model) {
+                scope.set_tag("fitting", &served.fitting.id);
+            }
+            scope.set_tag("model", model);
+        }
+    });
+    let response = next.run(request).bind_hub(Arc::clone(&hub)).await;
+    let status = response.status();
+    if status.is_server_error()
+        && status != StatusCode::SERVICE_UNAVAILABLE
+        && hub.last_event_id().is_none()
+    {
+        hub.capture_message(
+            &format!("answered {status} to {route}"),
+            sentry::Level::Error,
+        );
+    }
+    response
 }

@@ -287,7 +287,7 @@ fn escape(value: &str) -> String {
 
 /// The served model a request's path names, for a request its handler refused: only names of
 /// models served, so a client cannot add labels of its own.
-fn model_of(state: &ApiState, path: &str) -> Option<String> {
+pub(super) fn model_of(state: &ApiState, path: &str) -> Option<String> {
     let name = match path
         .strip_prefix("/models/")
         .or_else(|| path.strip_prefix("/v2/models/"))

@@ -41,7 +41,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware::{self, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -447,17 +447,12 @@ pub fn router(state: ApiState) -> Router {
         .merge(v2::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(state.clone(), deadline))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ))
+        .layer(from_fn_with_state(state.clone(), deadline))
+        .layer(from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(errors::head_limits))
         .layer(middleware::map_response(errors::json_errors))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::observe,
-        ))
+        .layer(from_fn_with_state(state.clone(), metrics::observe))
+        .layer(from_fn_with_state(state.clone(), errors::report))
         .with_state(state)
 }
 
