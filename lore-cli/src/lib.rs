@@ -69,8 +69,8 @@ fn run(host: Host) -> ExitCode {
 
 /// Makes OpenMP's threads (XGBoost's) sleep while they wait for work instead of spinning, unless
 /// `OMP_WAIT_POLICY` says otherwise. Spinning threads on cores that something else keeps busy (a
-/// build, another job) made a 0.6 s fit take 5 to 13 s; sleeping costs about 5% on an idle
-/// machine (docs/performance.md). OpenMP reads the setting once, as its library loads before
+/// build, another job) made a 0.5 s fit take 6 s (median; up to 14 s); sleeping costs about 3%
+/// on an idle machine (docs/performance.md). OpenMP reads the setting once, as its library loads before
 /// `main`, so the process starts itself again with it; when that fails it goes on as it is.
 #[cfg(unix)]
 fn wait_passively() {
