@@ -32,14 +32,48 @@ pub fn hand_over(
     run_in_project_binary(&project.root, verbose).map(Some)
 }
 
-/// Runs this command line's arguments in the project's binary, building it first if needed.
-fn run_in_project_binary(root: &Path, verbose: bool) -> Result<ExitCode> {
-    let manifest = root.join("Cargo.toml");
+/// `cargo SUBCOMMAND --manifest-path <root>/Cargo.toml [--release]` for the project at `root`,
+/// without the variables a cargo that runs this `lore` (`cargo run`, `cargo test`) sets for it.
+/// Build scripts such as ring's declare `CARGO_MANIFEST_DIR` and `CARGO_PKG_*` as inputs, and
+/// cargo reads those from its own environment: left in, they rerun the script and rebuild
+/// everything above it (rustls, the AWS SDK, lore-core) in the shared target folder, for this
+/// build and again for the next one without them.
+pub fn project_cargo(subcommand: &str, root: &Path) -> Command {
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cargo.arg("run").arg("--manifest-path").arg(&manifest);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_by_cargo = name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_MANIFEST_LINKS",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&name.as_ref());
+        if set_by_cargo {
+            cargo.env_remove(name.as_ref());
+        }
+    }
+    cargo
+        .arg(subcommand)
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"));
     if build_info::release_profile() {
         cargo.arg("--release");
     }
+    cargo
+}
+
+/// Runs this command line's arguments in the project's binary, building it first if needed.
+fn run_in_project_binary(root: &Path, verbose: bool) -> Result<ExitCode> {
+    let manifest = root.join("Cargo.toml");
+    let mut cargo = project_cargo("run", root);
     if !verbose {
         cargo.arg("--quiet");
     }

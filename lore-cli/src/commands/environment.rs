@@ -130,12 +130,7 @@ async fn prepare(project: &Project, args: &TestArgs) -> Result<()> {
 /// Runs the project's own tests (`cargo test`) with LORE_ENV=test, as `lore` builds projects.
 fn cargo_test(root: &std::path::Path, verbose: bool) -> Result<()> {
     let manifest = root.join("Cargo.toml");
-    let mut cargo =
-        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cargo.arg("test").arg("--manifest-path").arg(&manifest);
-    if build_info::release_profile() {
-        cargo.arg("--release");
-    }
+    let mut cargo = delegate::project_cargo("test", root);
     if !verbose {
         cargo.arg("--quiet");
     }
