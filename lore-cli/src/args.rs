@@ -10,13 +10,30 @@ use lore_core::tracking::RunKind;
 mod operate;
 pub use operate::{CompletionsArgs, EnvArgs, GenerateArgs, ReportArgs, TestArgs};
 
+/// What `lore --help` says after the commands: where to start, and the environment variables
+/// every command reads (each command's own are in its `--help`).
+const ENVIRONMENT_HELP: &str = "\
+Start with `lore init NAME`, then `cd NAME && lore fit Subscribers`.
+
+Environment:
+  LORE_ENV                the environment: config/<env>/*.toml over config/*.toml, .env.<env>
+                          over .env (development by default; `lore test` uses test)
+  LORE_LOG                what to log to standard error, as a tracing filter (e.g. debug)
+  LORE_LOG_MAX_BYTES      size at which logs/<env>.log is rotated (10 MiB)
+  LORE_QUERY_CACHE_LIMIT  bytes of extracts kept in data/cache/ (10 GiB)
+  LORE_TARGET_DIR         the cargo target folder projects are built in
+  SENTRY_DSN              report errors and panics to this Sentry server (config/sentry.toml)
+  OMP_WAIT_POLICY         how XGBoost's OpenMP threads wait: passive unless set (active spins)
+  BROWSER                 the program `lore report --open` opens the page with";
+
 /// Lore: from a SQL extract to a fitted, evaluated, recorded model behind an HTTP endpoint.
 #[derive(Debug, Parser)]
 #[command(
     name = "lore",
     version = crate::build_info::VERSION,
     propagate_version = true,
-    after_help = "Start with `lore init NAME`, then `cd NAME && lore fit Subscribers`."
+    after_help = "Start with `lore init NAME`, then `cd NAME && lore fit Subscribers`.",
+    after_long_help = ENVIRONMENT_HELP
 )]
 pub struct Cli {
     /// Show what Lore is doing (stages, timings, where models come from).

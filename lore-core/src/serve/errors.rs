@@ -155,6 +155,22 @@ pub(super) async fn json_errors(response: Response) -> Response {
     answer
 }
 
+/// Runs `work` on tokio's blocking threads inside the request's error-report hub (see
+/// [`report`]), so a panic in it is reported once, as the request's event with its tags; the
+/// panic answers a 500 without a second report.
+pub(super) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let hub = Hub::current();
+    tokio::task::spawn_blocking(move || Hub::run(hub, work))
+        .await
+        .map_err(|e| match e.is_panic() {
+            // The panic hook has already logged and reported it.
+            true => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, SERVER_FAULT),
+            false => Error::Fitting(format!("a prediction was cancelled: {e}")).into(),
+        })
+}
+
 /// The longest URI taken, in bytes (longer: 414).
 pub const MAX_URI: usize = 8 * 1024;
 
@@ -215,11 +231,9 @@ pub(super) async fn report(
     let route = format!("{} {route}", request.method());
     hub.configure_scope(|scope| {
         scope.set_tag("route", &route);
-        if let Some(model) = metrics::model_of(&state, request.uri().path()) {
-            if let Some(served) = state.served(&model) {
-                scope.set_tag("fitting", &served.fitting.id);
-            }
+        if let Some((model, served)) = metrics::model_of(&state, request.uri().path()) {
             scope.set_tag("model", model);
+            scope.set_tag("fitting", &served.fitting.id);
         }
     });
     let response = next.run(request).bind_hub(Arc::clone(&hub)).await;
@@ -234,4 +248,63 @@ pub(super) async fn report(
         );
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Mutex, PoisonError};
+
+    /// Keeps what the client sends, in place of a server.
+    #[derive(Default)]
+    struct Kept(Mutex<Vec<sentry::Envelope>>);
+
+    impl sentry::Transport for Kept {
+        fn send_envelope(&self, envelope: sentry::Envelope) {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(envelope);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_blocking_work_is_one_report_with_the_request_tags_and_a_500() {
+        let kept = Arc::new(Kept::default());
+        let client = sentry::Client::from(sentry::ClientOptions {
+            dsn: "https://key@errors.invalid/1".parse().ok(),
+            transport: Some(Arc::new(Arc::clone(&kept))),
+            default_integrations: false,
+            integrations: vec![Arc::new(
+                sentry::integrations::panic::PanicIntegration::new(),
+            )],
+            ..Default::default()
+        });
+        let hub = Arc::new(Hub::new(Some(Arc::new(client)), Arc::default()));
+        hub.configure_scope(|scope| scope.set_tag("route", "POST /models/{name}/predict"));
+        let answer = blocking(|| -> u8 { panic!("a planted panic") })
+            .bind_hub(Arc::clone(&hub))
+            .await;
+        let Err(error) = answer else {
+            panic!("a panic answered as if it had worked");
+        };
+        assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.message, SERVER_FAULT);
+        assert!(
+            hub.last_event_id().is_some(),
+            "the request's hub saw no event"
+        );
+        let sent = kept.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let events: Vec<_> = sent.iter().filter_map(|e| e.event()).collect();
+        assert_eq!(events.len(), 1, "{events:?}");
+        let route = events[0].tags.get("route").map(String::as_str);
+        assert_eq!(route, Some("POST /models/{name}/predict"));
+        let text = serde_json::to_string(events[0]).unwrap_or_default();
+        assert!(text.contains("a planted panic"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn blocking_work_that_returns_gives_its_value() {
+        assert_eq!(blocking(|| 7).await.ok(), Some(7));
+    }
 }

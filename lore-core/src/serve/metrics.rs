@@ -8,7 +8,7 @@ use super::prediction_log::{Counts, Pending};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -16,7 +16,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::ApiState;
+use super::{ApiState, Served};
 
 /// The request id header, kept from the request or made, and returned.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -285,9 +285,10 @@ fn escape(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The served model a request's path names, for a request its handler refused: only names of
-/// models served, so a client cannot add labels of its own.
-pub(super) fn model_of(state: &ApiState, path: &str) -> Option<String> {
+/// The served model a request's path names, and the fitting serving it, for labels set before a
+/// handler has answered or when it refused: only names of models served, so a client cannot add
+/// labels of its own.
+pub(super) fn model_of(state: &ApiState, path: &str) -> Option<(String, Arc<Served>)> {
     let name = match path
         .strip_prefix("/models/")
         .or_else(|| path.strip_prefix("/v2/models/"))
@@ -299,7 +300,8 @@ pub(super) fn model_of(state: &ApiState, path: &str) -> Option<String> {
         },
         None => return None,
     };
-    state.served(&name).map(|_| name)
+    let served = state.served(&name)?;
+    Some((name, served))
 }
 
 /// The longest request id kept from a client.
@@ -345,7 +347,12 @@ pub(super) async fn observe(
     }
     let (model, rows) = match &answered {
         Some(a) => (a.model.clone(), a.rows),
-        None => (model_of(&state, &path).unwrap_or_default(), 0),
+        None => (
+            model_of(&state, &path)
+                .map(|(name, _)| name)
+                .unwrap_or_default(),
+            0,
+        ),
     };
     let model = model.as_str();
     metrics.observe(&route, model, status, seconds, rows);

@@ -117,9 +117,7 @@ async fn answer(state: ApiState, name: String, request: Request) -> Result<Respo
     };
     let records = match small {
         true => convert(),
-        false => tokio::task::spawn_blocking(convert)
-            .await
-            .map_err(|e| crate::error::Error::Fitting(e.to_string()))?,
+        false => super::errors::blocking(convert).await?,
     }?;
     let predicted = state.predict(served, Bytes::from(records), false).await?;
     let answer = json!({

@@ -49,7 +49,7 @@ use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
 use crate::env::Project;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::frame::Kind;
 use crate::models::store::{self, S3Store, Store};
 use crate::models::Predictions;
@@ -690,9 +690,7 @@ impl ApiState {
         let read = move || records::read(&body, &inputs, &settings.limits);
         let records = match small {
             true => read(),
-            false => tokio::task::spawn_blocking(read)
-                .await
-                .map_err(|e| Error::Fitting(e.to_string()))?,
+            false => errors::blocking(read).await?,
         }?;
         let fitting = Arc::clone(&served.fitting);
         let rows = records.rows;
@@ -701,11 +699,8 @@ impl ApiState {
             fitting.predict_rows(rows, "the request body", false)?
         } else {
             let fitting = Arc::clone(&fitting);
-            tokio::task::spawn_blocking(move || {
-                fitting.predict_rows(rows, "the request body", explain)
-            })
-            .await
-            .map_err(|e| Error::Fitting(e.to_string()))??
+            errors::blocking(move || fitting.predict_rows(rows, "the request body", explain))
+                .await??
         };
         let logged = kept
             .map(|rows| prediction_log::entries(&fitting.model, &fitting.id, &rows, &predictions));
