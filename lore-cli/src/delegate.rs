@@ -32,13 +32,14 @@ pub fn hand_over(
     run_in_project_binary(&project.root, verbose).map(Some)
 }
 
-/// `cargo SUBCOMMAND --manifest-path <root>/Cargo.toml [--release]` for the project at `root`,
+/// `cargo SUBCOMMAND --manifest-path <root>/Cargo.toml [--release] [--quiet]` for the project at
+/// `root` (quiet unless `verbose`),
 /// without the variables a cargo that runs this `lore` (`cargo run`, `cargo test`) sets for it.
 /// Build scripts such as ring's declare `CARGO_MANIFEST_DIR` and `CARGO_PKG_*` as inputs, and
 /// cargo reads those from its own environment: left in, they rerun the script and rebuild
 /// everything above it (rustls, the AWS SDK, lore-core) in the shared target folder, for this
 /// build and again for the next one without them.
-pub fn project_cargo(subcommand: &str, root: &Path) -> Command {
+pub fn project_cargo(subcommand: &str, root: &Path, verbose: bool) -> Command {
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
@@ -67,16 +68,16 @@ pub fn project_cargo(subcommand: &str, root: &Path) -> Command {
     if build_info::release_profile() {
         cargo.arg("--release");
     }
+    if !verbose {
+        cargo.arg("--quiet");
+    }
     cargo
 }
 
 /// Runs this command line's arguments in the project's binary, building it first if needed.
 fn run_in_project_binary(root: &Path, verbose: bool) -> Result<ExitCode> {
     let manifest = root.join("Cargo.toml");
-    let mut cargo = project_cargo("run", root);
-    if !verbose {
-        cargo.arg("--quiet");
-    }
+    let mut cargo = project_cargo("run", root, verbose);
     cargo.arg("--").args(std::env::args_os().skip(1));
     tracing::info!("running the project's own binary: {cargo:?}");
     if !verbose {

@@ -130,10 +130,7 @@ async fn prepare(project: &Project, args: &TestArgs) -> Result<()> {
 /// Runs the project's own tests (`cargo test`) with LORE_ENV=test, as `lore` builds projects.
 fn cargo_test(root: &std::path::Path, verbose: bool) -> Result<()> {
     let manifest = root.join("Cargo.toml");
-    let mut cargo = delegate::project_cargo("test", root);
-    if !verbose {
-        cargo.arg("--quiet");
-    }
+    let mut cargo = delegate::project_cargo("test", root, verbose);
     eprintln!("running the project's Rust tests (cargo test)...");
     let status = cargo.status().with_context(|| {
         format!(
